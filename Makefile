@@ -1,0 +1,36 @@
+# `make test` and `make run` work on a fresh Debian 12 machine: they install what they need first.
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl
+BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
+
+.PHONY: deps build release test run clean check-config
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	MIMIC_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build
+
+run: deps build
+	MIMIC_BIN_DIR="$(BIN_DIR)" ./scripts/run-demo.sh
+
+check-config: build
+	"$(BIN_DIR)/mimicctl" check-config examples/apps.d --listener examples/listener.yaml
+
+clean:
+	rm -rf .build

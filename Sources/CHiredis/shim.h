@@ -1,0 +1,4 @@
+#ifndef MIMIC_CHIREDIS_SHIM_H
+#define MIMIC_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

@@ -1,0 +1,185 @@
+/// The typed, validated form of `apps.d/<app>.yaml` (DESIGN section 3 and the command-driver keys
+/// of section 8). Built only by `ConfigLoader`, so every value here has passed validation.
+public struct AppConfig: Sendable, Equatable {
+    public var app: String
+    public var redis: RedisSettings
+    public var replicas: Replicas
+    public var variants: [Variant]
+    public var hosts: [HostConfig]
+    public var scheduling: Scheduling
+    public var brackets: Brackets
+    public var lists: Lists
+    /// Directory of `<app>.sock`; `--run-dir` overrides it. Relative paths are resolved against
+    /// the directory of the config file.
+    public var runDir: String
+    /// How many driver actions (create, clean, remove) may run at once for this app.
+    public var maxParallelActions: Int
+    /// Period of the online check (driver list vs Redis); zero turns it off.
+    public var reconcileEvery: Duration
+    /// The file this config was read from, for error messages at run time.
+    public var sourceFile: String
+
+    public init(
+        app: String, redis: RedisSettings, replicas: Replicas, variants: [Variant], hosts: [HostConfig],
+        scheduling: Scheduling, brackets: Brackets = .init(), lists: Lists = .init(), runDir: String = "./run",
+        maxParallelActions: Int = 4, reconcileEvery: Duration = .seconds(30), sourceFile: String = "<memory>"
+    ) {
+        self.app = app
+        self.redis = redis
+        self.replicas = replicas
+        self.variants = variants
+        self.hosts = hosts
+        self.scheduling = scheduling
+        self.brackets = brackets
+        self.lists = lists
+        self.runDir = runDir
+        self.maxParallelActions = maxParallelActions
+        self.reconcileEvery = reconcileEvery
+        self.sourceFile = sourceFile
+    }
+}
+
+public struct RedisSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var db: Int
+    public var password: String?
+    public var connectTimeout: Duration
+
+    public init(host: String = "127.0.0.1", port: Int = 6379, db: Int = 0, password: String? = nil,
+                connectTimeout: Duration = .seconds(2)) {
+        self.host = host
+        self.port = port
+        self.db = db
+        self.password = password
+        self.connectTimeout = connectTimeout
+    }
+}
+
+public struct Replicas: Sendable, Equatable {
+    public var online: Int
+    public var standby: Int
+    public var minOnline: Int
+    public var retainDirty: Int
+
+    public init(online: Int, standby: Int, minOnline: Int, retainDirty: Int) {
+        self.online = online
+        self.standby = standby
+        self.minOnline = minOnline
+        self.retainDirty = retainDirty
+    }
+}
+
+public struct Variant: Sendable, Equatable {
+    public var name: String
+    /// Heterogeneity traits (os, web, lang, db, ...); selection maximises pairwise distance.
+    public var traits: [String: String]
+    public var image: String?
+
+    public init(name: String, traits: [String: String], image: String? = nil) {
+        self.name = name
+        self.traits = traits
+        self.image = image
+    }
+}
+
+public enum DriverKind: String, Sendable, Equatable {
+    case docker
+    case command
+}
+
+public struct HostConfig: Sendable, Equatable {
+    public var name: String
+    public var address: String
+    public var driver: DriverKind
+    /// `tcp://host:port` or `unix:///path` of the Docker Engine API (driver: docker).
+    public var docker: String?
+    /// Hooks (driver: command).
+    public var command: CommandHooks?
+    public var probe: Probe?
+
+    public init(name: String, address: String, driver: DriverKind, docker: String? = nil,
+                command: CommandHooks? = nil, probe: Probe? = nil) {
+        self.name = name
+        self.address = address
+        self.driver = driver
+        self.docker = docker
+        self.command = command
+        self.probe = probe
+    }
+}
+
+/// Argv templates; placeholders `{app}`, `{executor}`, `{variant}`, `{host}` are substituted per
+/// argument, never through a shell.
+public struct CommandHooks: Sendable, Equatable {
+    public var timeout: Duration
+    public var create: [String]
+    public var clean: [String]
+    public var remove: [String]
+    public var list: [String]
+
+    public init(timeout: Duration = .seconds(30), create: [String], clean: [String], remove: [String], list: [String]) {
+        self.timeout = timeout
+        self.create = create
+        self.clean = clean
+        self.remove = remove
+        self.list = list
+    }
+}
+
+public struct Probe: Sendable, Equatable {
+    public enum Target: Sendable, Equatable {
+        case http(String)
+        case tcp(host: String, port: Int)
+    }
+    public var target: Target
+    public var interval: Duration
+    public var fall: Int
+    public var rise: Int
+
+    public init(target: Target, interval: Duration = .seconds(1), fall: Int = 3, rise: Int = 2) {
+        self.target = target
+        self.interval = interval
+        self.fall = fall
+        self.rise = rise
+    }
+}
+
+public enum SelectionStrategy: String, Sendable, Equatable, CaseIterable {
+    case heterogeneity
+    case random
+    case roundRobin = "round_robin"
+}
+
+public struct Scheduling: Sendable, Equatable {
+    public var strategy: SelectionStrategy
+    /// Timed rotation period; zero turns it off.
+    public var rotateEvery: Duration
+    public var abnormalDissents: Int
+    public var abnormalWindow: Duration
+    /// Fixed RNG seed, for tests and reproducible demos only.
+    public var seed: UInt64?
+
+    public init(strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
+                abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil) {
+        self.strategy = strategy
+        self.rotateEvery = rotateEvery
+        self.abnormalDissents = abnormalDissents
+        self.abnormalWindow = abnormalWindow
+        self.seed = seed
+    }
+}
+
+public struct Brackets: Sendable, Equatable {
+    public var webhook: String?
+    public init(webhook: String? = nil) { self.webhook = webhook }
+}
+
+public struct Lists: Sendable, Equatable {
+    public var blacklist: [String]
+    public var whitelist: [String]
+    public init(blacklist: [String] = [], whitelist: [String] = []) {
+        self.blacklist = blacklist
+        self.whitelist = whitelist
+    }
+}

@@ -1,0 +1,74 @@
+/// The typed, validated form of `listener.yaml` (DESIGN section 3).
+public struct ListenerConfig: Sendable, Equatable {
+    public struct Bind: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public enum FsyncPolicy: String, Sendable, Equatable {
+        case always
+        case batch
+        case none
+    }
+
+    public struct Token: Sendable, Equatable {
+        public var name: String
+        public var token: String
+        /// Sources this token may send as; `*` allows all.
+        public var sources: [String]
+        /// Apps this token may address; `*` allows all.
+        public var apps: [String]
+        public init(name: String, token: String, sources: [String], apps: [String]) {
+            self.name = name
+            self.token = token
+            self.sources = sources
+            self.apps = apps
+        }
+    }
+
+    public struct Supervise: Sendable, Equatable {
+        public var enabled: Bool
+        /// Path or name (looked up in PATH) of the worker executable.
+        public var worker: String
+        public init(enabled: Bool = false, worker: String = "mimic-worker") {
+            self.enabled = enabled
+            self.worker = worker
+        }
+    }
+
+    public var http: Bind
+    public var tcp: Bind
+    /// Paths below are resolved against the directory of the config file when relative.
+    public var appsDir: String
+    public var runDir: String
+    public var journalDir: String
+    public var fsync: FsyncPolicy
+    public var maxMessageBytes: Int
+    public var maxBacklogBytes: Int
+    public var tokens: [Token]
+    public var supervise: Supervise
+    public var sourceFile: String
+
+    public init(
+        http: Bind = .init(host: "127.0.0.1", port: 7600), tcp: Bind = .init(host: "127.0.0.1", port: 7601),
+        appsDir: String = "./apps.d", runDir: String = "./run", journalDir: String = "./journal",
+        fsync: FsyncPolicy = .batch, maxMessageBytes: Int = 65536, maxBacklogBytes: Int = 1 << 30,
+        tokens: [Token] = [], supervise: Supervise = .init(), sourceFile: String = "<memory>"
+    ) {
+        self.http = http
+        self.tcp = tcp
+        self.appsDir = appsDir
+        self.runDir = runDir
+        self.journalDir = journalDir
+        self.fsync = fsync
+        self.maxMessageBytes = maxMessageBytes
+        self.maxBacklogBytes = maxBacklogBytes
+        self.tokens = tokens
+        self.supervise = supervise
+        self.sourceFile = sourceFile
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// A real `redis-server` for one test or suite: its own free port, its own temp dir, killed by PID.
+public final class RedisServer: @unchecked Sendable {
+    public let port: Int
+    public let directory: URL
+    public private(set) var pid: pid_t = 0
+    private let appendOnly: Bool
+
+    /// Starts the server and waits until it answers PING.
+    public init(appendOnly: Bool = false) throws {
+        self.port = try FreePort.take()
+        self.directory = try TempDirectory.make(prefix: "mimic-redis")
+        self.appendOnly = appendOnly
+        try start()
+    }
+
+    public func start() throws {
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+            "--save", "", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
+            "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        if appendOnly { arguments += ["--appendonly", "yes", "--appendfsync", "always"] }
+        pid = try ChildProcess.spawn(executable: Self.executable(), arguments: arguments)
+        try waitUntilReady()
+    }
+
+    /// kill -9, as a crash would.
+    public func kill() {
+        guard pid > 0 else { return }
+        Foundation.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    public func pause() { if pid > 0 { Foundation.kill(pid, SIGSTOP) } }
+    public func resume() { if pid > 0 { Foundation.kill(pid, SIGCONT) } }
+
+    /// Runs `redis-cli` against this server and returns its stdout, trimmed.
+    @discardableResult
+    public func cli(_ arguments: String..., db: Int = 0) throws -> String {
+        try cli(arguments, db: db)
+    }
+
+    public func cli(_ arguments: [String], db: Int = 0) throws -> String {
+        try ChildProcess.run(executable: "/usr/bin/redis-cli",
+                             arguments: ["-p", "\(port)", "-n", "\(db)", "--no-raw"] + arguments)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Raw output (no quoting), one value per line.
+    public func cliRaw(_ arguments: [String], db: Int = 0) throws -> [String] {
+        try ChildProcess.run(executable: "/usr/bin/redis-cli",
+                             arguments: ["-p", "\(port)", "-n", "\(db)", "--raw"] + arguments)
+            .split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    private func waitUntilReady() throws {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if (try? ChildProcess.run(executable: "/usr/bin/redis-cli", arguments: ["-p", "\(port)", "ping"]))?
+                .contains("PONG") == true {
+                return
+            }
+            usleep(20_000)
+        }
+        throw TestSupportError("redis-server on port \(port) did not answer PING within 10 s")
+    }
+
+    private static func executable() throws -> String {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        throw TestSupportError("redis-server not found: run `make deps` (apt-get install redis-server)")
+    }
+
+    deinit {
+        kill()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
