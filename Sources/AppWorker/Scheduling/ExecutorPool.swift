@@ -11,14 +11,17 @@ struct ExecutorPool: Sendable {
         var selection: StandbySelection
         var placement: Placement
 
-        init(config: AppConfig) {
+        /// `drivable` limits placement to hosts that have a driver in this build (docker hosts have
+        /// none until the docker driver lands); nil means every configured host.
+        init(config: AppConfig, drivable: Set<String>? = nil) {
             replicas = config.replicas
             abnormalDissents = config.scheduling.abnormalDissents
             abnormalWindowMs = config.scheduling.abnormalWindow.milliseconds
             selection = StandbySelection(
                 strategy: config.scheduling.strategy,
                 traits: Dictionary(config.variants.map { ($0.name, $0.traits) }, uniquingKeysWith: { a, _ in a }))
-            placement = Placement(variants: config.variants.map(\.name), hosts: config.hosts.map(\.name))
+            placement = Placement(variants: config.variants.map(\.name),
+                                  hosts: config.hosts.map(\.name).filter { drivable?.contains($0) ?? true })
         }
     }
 
