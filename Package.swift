@@ -35,6 +35,8 @@ let package = Package(
                 "CHiredis",
                 "CYaml",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
