@@ -85,3 +85,39 @@ struct RedisSubscriberTests {
         }
     }
 }
+
+@Suite("Redis subscriber keepalive", .serialized)
+struct RedisSubscriberKeepAliveTests {
+    @Test func idleSubscriptionSurvivesKeepAlivePings() async throws {
+        let redis = try RedisServer()
+        let client = redis.client()
+        defer { Task { await client.close() } }
+        let subscriber = try await RedisSubscriber.subscribe(
+            settings: redis.settings, channels: ["c"], pollInterval: .milliseconds(20), keepAlive: .milliseconds(50))
+        try await Task.sleep(for: .milliseconds(400))
+        try await client.command(["PUBLISH", "c", "still here"])
+        var iterator = subscriber.messages.makeAsyncIterator()
+        #expect(try await iterator.next()?.text == "still here")
+        await subscriber.close()
+    }
+
+    @Test func stoppedRedisFinishesTheStreamWithATimeout() async throws {
+        let redis = try RedisServer()
+        let subscriber = try await RedisSubscriber.subscribe(
+            settings: redis.settings, channels: ["c"], pollInterval: .milliseconds(20),
+            keepAlive: .milliseconds(100), commandTimeout: .milliseconds(300))
+        redis.pause()
+        defer { redis.resume() }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await #expect(throws: RedisError.self) {
+            for try await _ in subscriber.messages {}
+        }
+        #expect(clock.now - started < .seconds(3))
+        guard case .timeout? = error else {
+            Issue.record("expected timeout, got \(String(describing: error))")
+            return
+        }
+        await subscriber.close()
+    }
+}
