@@ -319,9 +319,11 @@ private func fullApp(replacing old: String, with new: String) -> String {
         let text = ConfigFixtures.fullListener
             .replacingOccurrences(of: "name: ops", with: "name: waf-1")
             .replacingOccurrences(of: "sources: [waf]", with: "sources: [wafs]")
+            .replacingOccurrences(of: "apps: [shop, blog]", with: "apps: [shop, Blog]")
         #expect(listenerIssues(text) == [
             "listener.yaml:10:61: tokens[0].sources[0]: unknown source (expected left_bracket, right_bracket, waf, firewall, admin or *)",
             "listener.yaml:11:13: tokens[1].name: duplicate token name (also tokens[0])",
+            "listener.yaml:11:80: tokens[1].apps[1]: invalid app name (expected [a-z0-9-]{1,32} or *)",
         ])
     }
 
