@@ -12,9 +12,7 @@ struct ExecutorPool: Sendable {
         var selection: StandbySelection
         var placement: Placement
 
-        /// `drivable` limits placement to hosts that have a driver in this build (docker hosts have
-        /// none until the docker driver lands); nil means every configured host.
-        init(config: AppConfig, drivable: Set<String>? = nil) {
+        init(config: AppConfig) {
             replicas = config.replicas
             abnormalDissents = config.scheduling.abnormalDissents
             abnormalWindowMs = config.scheduling.abnormalWindow.milliseconds
@@ -22,7 +20,7 @@ struct ExecutorPool: Sendable {
                 strategy: config.scheduling.strategy,
                 traits: Dictionary(config.variants.map { ($0.name, $0.traits) }, uniquingKeysWith: { a, _ in a }))
             placement = Placement(variants: config.variants.map(\.name),
-                                  hosts: config.hosts.map(\.name).filter { drivable?.contains($0) ?? true })
+                                  hosts: config.hosts.map(\.name))
         }
     }
 
@@ -95,6 +93,12 @@ struct ExecutorPool: Sendable {
             replenish(cause: "driver", now: now, into: &decision)
         case .replenish(let cause):
             replenish(cause: cause, now: now, into: &decision)
+        case .host(let report):
+            hostReport(report, now: now, into: &decision)
+            replenish(cause: Self.hostCause(report.host), now: now, into: &decision)
+        case .onlineCheck(let report):
+            onlineCheck(report, now: now, into: &decision)
+            replenish(cause: Self.onlineCheckCause, now: now, into: &decision)
         }
         return decision
     }
@@ -303,8 +307,9 @@ struct ExecutorPool: Sendable {
             move(executor.id, to: .standby, reason: "ready after cleaning", cause: "driver", now: now,
                  into: &decision)
         case .remove:
-            executors[executor.id] = nil
-            dissentTimes[executor.id] = nil
+            // An orphan removed from another host may carry the id of a live executor.
+            guard executor.host == action.host else { return }
+            forget(executor.id)
             decision.transitions.append(.init(executor: executor.id, from: executor.state, to: nil,
                                               reason: "removed from \(executor.host)", cause: "driver"))
             decision.touched.insert(executor.id)
@@ -394,6 +399,12 @@ struct ExecutorPool: Sendable {
         executors[id] = executor
         decision.touched.insert(id)
         if next == .cleaning { decision.actions.append(action(.clean, executor)) }
+    }
+
+    /// Drops everything known about an executor (its transition is the caller's to record).
+    mutating func forget(_ id: String) {
+        executors[id] = nil
+        dissentTimes[id] = nil
     }
 
     func action(_ kind: DriverAction.Kind, _ executor: Executor) -> DriverAction {
