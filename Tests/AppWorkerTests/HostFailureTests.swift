@@ -108,16 +108,17 @@ struct HostFailureTests {
         try worker.start()
         #expect(try eventually { try worker.members("online").count == 3 && worker.members("standby").count == 2 })
 
-        // An executor nobody recorded: started on local1 behind the worker's back.
-        let hooks = BuiltProducts.packageRoot.appendingPathComponent("examples/hooks").path
-        let create = Process()
-        create.executableURL = URL(fileURLWithPath: "\(hooks)/create.sh")
-        create.arguments = ["shop", "stray-1", "nginx-php", "local1"]
-        create.environment = ProcessInfo.processInfo.environment.merging(["MIMIC_EXECUTOR_DIR": worker.executorDir]) { $1 }
-        create.standardOutput = FileHandle.nullDevice
-        try create.run()
-        create.waitUntilExit()
-        let strayPid = "\(worker.executorDir)/shop/local1/stray-1.pid"
+        // An executor nobody recorded: running on local1 behind the worker's back, where the
+        // example hooks keep their executors (pid file in the host's directory).
+        let hostDir = "\(worker.executorDir)/shop/local1"
+        let server = BuiltProducts.packageRoot.appendingPathComponent("examples/executor/variant_server.py").path
+        let stray = try ChildProcess.spawn(executable: "/usr/bin/env", arguments: [
+            "python3", server, "--app", "shop", "--executor", "stray-1", "--variant", "nginx-php",
+            "--port-file", "\(hostDir)/stray-1.port",
+        ])
+        defer { kill(stray, SIGKILL) }
+        let strayPid = "\(hostDir)/stray-1.pid"
+        try "\(stray)\n".write(toFile: strayPid, atomically: true, encoding: .utf8)
         #expect(FileManager.default.fileExists(atPath: strayPid))
 
         // Recorded executors that no longer run: one online, one standby, killed behind its back.
@@ -142,10 +143,11 @@ struct HostFailureTests {
             }
         })
         // Both are restored from their clean image and the online set is whole again.
-        #expect(try eventually(timeout: 10) {
+        let settled = try eventually(timeout: 10) {
             try worker.members("online").count == 3 && worker.members("standby").count == 2
                 && worker.members("cleaning").isEmpty
-        })
+        }
+        #expect(settled)
         #expect(try worker.events().contains { $0["executor"] == online && $0["from"] == "online" && $0["to"] == "cleaning" })
     }
 }
