@@ -61,7 +61,7 @@ struct FailureBehaviourTests {
         #expect(try eventually(timeout: 10) { try !worker.members("offline").isEmpty })
         let id = try #require(try worker.members("offline").sorted().first)
         let hash = try worker.hash("mimic:shop:exec:\(id)")
-        #expect(hash["reason"]?.hasPrefix("create failed: create hook on local") == true)
+        #expect(hash["reason"]?.hasPrefix("create failed: create hook") == true)
         #expect(hash["reason"]?.contains(reason) == true, "\(hash["reason"] ?? "")")
         #expect(try worker.status()["redis"] as? String == "up")
     }
