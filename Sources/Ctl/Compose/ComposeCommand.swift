@@ -47,9 +47,9 @@ struct ComposeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let library = try await loadTemplates()
         let appConfigs = try loadApps()
         let listenerConfig = try listener.map(loadListener)
-        let library = try await loadTemplates()
         try checkSharedRedis(appConfigs)
 
         let fileManager = FileManager.default
