@@ -60,7 +60,19 @@ public enum ChildProcess {
         }
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        spawned.withLock { $0[process.processIdentifier] = process }
         return process.processIdentifier
+    }
+
+    /// Foundation reaps the children it spawns, so exit statuses are read from it, not waitpid.
+    private static let spawned = LockedProcesses()
+
+    /// The exit code of a child started by `spawn`, once it has exited normally; nil while running
+    /// or when it died of a signal.
+    public static func exitCode(_ pid: pid_t) -> Int32? {
+        guard let process = spawned.withLock({ $0[pid] }), !process.isRunning,
+              process.terminationReason == .exit else { return nil }
+        return process.terminationStatus
     }
 
     /// Runs to completion and returns stdout; throws on non-zero exit with stderr in the message.
@@ -126,6 +138,17 @@ public enum ChildProcess {
             usleep(10_000)
         }
         return false
+    }
+}
+
+final class LockedProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [pid_t: Process] = [:]
+
+    func withLock<T>(_ body: (inout [pid_t: Process]) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&processes)
     }
 }
 

@@ -52,9 +52,11 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Raw output (no quoting), one value per line.
     public func cliRaw(_ arguments: [String], db: Int = 0) throws -> [String] {
-        try ChildProcess.run(executable: "/usr/bin/redis-cli",
-                             arguments: ["-p", "\(port)", "-n", "\(db)", "--raw"] + arguments)
-            .split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        var lines = try ChildProcess.run(executable: "/usr/bin/redis-cli",
+                                         arguments: ["-p", "\(port)", "-n", "\(db)", "--raw"] + arguments)
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
     }
 
     private func waitUntilReady() throws {

@@ -1,0 +1,86 @@
+import Logging
+
+/// Runs driver actions after their decisions are committed: at most `maxParallel` at once, each
+/// retried with backoff, results posted back to the scheduler loop as events. A hung hook holds
+/// one slot until its timeout, never the loop or the acks.
+actor Actuator {
+    private let app: String
+    private let drivers: [String: any Driver]
+    private let maxParallel: Int
+    private let attempts: Int
+    private let retryDelay: Duration
+    private let inbox: WorkerInbox
+    private let logger: Logger
+    private var running = 0
+    private var queue: [DriverAction] = []
+    private var known: Set<DriverAction> = []
+
+    init(app: String, drivers: [String: any Driver], maxParallel: Int, inbox: WorkerInbox, logger: Logger,
+         attempts: Int = 3, retryDelay: Duration = .milliseconds(500)) {
+        self.app = app
+        self.drivers = drivers
+        self.maxParallel = max(1, maxParallel)
+        self.attempts = max(1, attempts)
+        self.retryDelay = retryDelay
+        self.inbox = inbox
+        self.logger = logger
+    }
+
+    /// Queues actions; one already queued or running is not started twice.
+    func submit(_ actions: [DriverAction]) {
+        for action in actions where !known.contains(action) {
+            known.insert(action)
+            queue.append(action)
+        }
+        startQueued()
+    }
+
+    private func startQueued() {
+        while running < maxParallel, !queue.isEmpty {
+            let action = queue.removeFirst()
+            running += 1
+            Task {
+                let event = await self.execute(action)
+                self.finished(action, event)
+            }
+        }
+    }
+
+    private func finished(_ action: DriverAction, _ event: SchedulerEvent) {
+        running -= 1
+        known.remove(action)
+        inbox.post(.schedulerEvent(event))
+        startQueued()
+    }
+
+    private nonisolated func execute(_ action: DriverAction) async -> SchedulerEvent {
+        guard let driver = drivers[action.host] else {
+            return .actionFailed(action, error: "no driver for host \(action.host) (not in the config any more?)")
+        }
+        let target = DriverTarget(app: app, executor: action.executor, variant: action.variant, host: action.host)
+        var delay = retryDelay
+        var lastError = ""
+        for attempt in 1...attempts {
+            do {
+                switch action.kind {
+                case .create: return .actionSucceeded(action, endpoint: try await driver.create(target))
+                case .clean: return .actionSucceeded(action, endpoint: try await driver.clean(target))
+                case .remove:
+                    try await driver.remove(target)
+                    return .actionSucceeded(action, endpoint: nil)
+                }
+            } catch {
+                lastError = "\(error)"
+                logger.warning("driver action failed", metadata: [
+                    "action": "\(action.kind.rawValue)", "executor": "\(action.executor)", "host": "\(action.host)",
+                    "attempt": "\(attempt)", "error": "\(lastError)",
+                ])
+                if attempt < attempts {
+                    try? await Task.sleep(for: delay)
+                    delay *= 2
+                }
+            }
+        }
+        return .actionFailed(action, error: lastError)
+    }
+}

@@ -1,0 +1,23 @@
+/// The seam between scheduling decisions and executor hosts: one driver per host.
+/// Implementations must be safe to call concurrently and must not block the caller's thread.
+protocol Driver: Sendable {
+    /// Creates and starts the executor; returns its endpoint `host:port`.
+    func create(_ target: DriverTarget) async throws -> String
+    /// Restores the executor from its clean image; returns its endpoint if it changed.
+    func clean(_ target: DriverTarget) async throws -> String?
+    func remove(_ target: DriverTarget) async throws
+    /// Ids of the executors of this app that exist on the host.
+    func list() async throws -> [String]
+}
+
+struct DriverTarget: Sendable, Equatable {
+    var app: String
+    var executor: String
+    var variant: String
+    var host: String
+}
+
+struct DriverError: Error, Sendable, Equatable, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

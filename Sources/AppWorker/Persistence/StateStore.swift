@@ -1,0 +1,102 @@
+import Foundation
+import Shared
+
+/// The app's state in Redis: loads it at start and commits batches atomically. All calls go
+/// through `RedisClient`, whose hiredis connection lives on its own owner thread.
+struct StateStore: Sendable {
+    let keys: RedisKeys
+    let redis: RedisClient
+
+    struct Snapshot: Sendable {
+        var executors: [Executor]
+        var meta: ExecutorPool.Meta
+        var applied: (epoch: String, seq: UInt64)?
+        var commit: Int64
+        /// Weights as last published, so a restart does not publish a new version for nothing.
+        var publishedWeights: [String: Double]?
+        /// Ids found in more than one state set, or in a set without a hash; repaired on load.
+        var inconsistencies: [String]
+    }
+
+    func load() async throws -> Snapshot {
+        var executors: [Executor] = []
+        var inconsistencies: [String] = []
+        var seen: Set<String> = []
+        for state in RedisKeys.states {
+            let members = try await redis.command(["SMEMBERS", keys.state(state)]).array ?? []
+            for member in members.compactMap(\.string).sorted() {
+                guard !seen.contains(member) else {
+                    inconsistencies.append("\(member) is in more than one state set")
+                    continue
+                }
+                seen.insert(member)
+                let hash = try await hash(keys.executor(member))
+                guard let executor = Self.executor(from: hash) else {
+                    inconsistencies.append("\(member) is in state:\(state) but its hash is missing or invalid")
+                    continue
+                }
+                executors.append(executor)
+            }
+        }
+        let meta = try await hash(keys.meta)
+        let applied = try await hash(keys.applied)
+        var publishedWeights: [String: Double]?
+        if let view = try await redis.command(["GET", keys.onlineView]).string,
+           let decoded = try? JSONDecoder().decode(OnlineView.self, from: Data(view.utf8)) {
+            publishedWeights = Dictionary(decoded.online.map { ($0.id, $0.weight) }, uniquingKeysWith: { a, _ in a })
+        }
+        return Snapshot(
+            executors: executors,
+            meta: ExecutorPool.Meta(nextExecutorNumber: Int(meta["next_executor"] ?? "") ?? 1,
+                                    paused: meta["paused"] == "1",
+                                    onlineVersion: Int(meta["online_version"] ?? "") ?? 0),
+            applied: applied["epoch"].flatMap { epoch in applied["seq"].flatMap(UInt64.init).map { (epoch, $0) } },
+            commit: Int64(meta["commit"] ?? "") ?? 0,
+            publishedWeights: publishedWeights,
+            inconsistencies: inconsistencies)
+    }
+
+    /// Runs the batch as one MULTI/EXEC. When the connection breaks mid-commit, the caller may not
+    /// know whether EXEC ran: `isCommitted` answers that from the commit counter.
+    func commit(_ batch: CommitBatch) async throws {
+        _ = try await redis.transaction(batch.commands)
+    }
+
+    func isCommitted(_ commit: Int64) async throws -> Bool {
+        let stored = try await redis.command(["HGET", keys.meta, "commit"]).string.flatMap { Int64($0) } ?? 0
+        return stored >= commit
+    }
+
+    /// Drops state-set memberships that contradict the executor hashes (found by `load`).
+    func repair(_ executors: [Executor]) async throws {
+        var commands: [[String]] = []
+        for executor in executors {
+            for state in RedisKeys.states where state != executor.state.rawValue {
+                commands.append(["SREM", keys.state(state), executor.id])
+            }
+            commands.append(["SADD", keys.state(executor.state.rawValue), executor.id])
+        }
+        guard !commands.isEmpty else { return }
+        _ = try await redis.transaction(commands)
+    }
+
+    private func hash(_ key: String) async throws -> [String: String] {
+        let items = try await redis.command(["HGETALL", key]).array ?? []
+        var result: [String: String] = [:]
+        var index = 0
+        while index + 1 < items.count {
+            if let field = items[index].string, let value = items[index + 1].string { result[field] = value }
+            index += 2
+        }
+        return result
+    }
+
+    static func executor(from hash: [String: String]) -> Executor? {
+        guard let id = hash["id"], let variant = hash["variant"], let host = hash["host"],
+              let state = hash["state"].flatMap(ExecutorState.init(rawValue:)) else { return nil }
+        return Executor(id: id, variant: variant, host: host, endpoint: hash["endpoint"] ?? "", state: state,
+                        since: Int64(hash["since"] ?? "") ?? 0, confidence: Double(hash["confidence"] ?? "") ?? 1,
+                        dissents: Int(hash["dissents"] ?? "") ?? 0, reason: hash["reason"] ?? "",
+                        flagged: hash["flagged"] == "1")
+    }
+}

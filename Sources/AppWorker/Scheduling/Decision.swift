@@ -1,0 +1,45 @@
+import Shared
+
+/// What one event changed, for the store to commit in one MULTI/EXEC and the actuator to act on.
+struct Decision: Sendable, Equatable {
+    struct Transition: Sendable, Equatable {
+        var executor: String
+        /// nil when the executor is new.
+        var from: ExecutorState?
+        /// nil when the executor is purged for good.
+        var to: ExecutorState?
+        var reason: String
+        var cause: String
+    }
+
+    /// Something worth an audit event that moved no executor: a refused request, an anomaly kept
+    /// online because of `min_online`, a suspected URL.
+    struct Note: Sendable, Equatable {
+        var executor: String?
+        var reason: String
+        var cause: String
+    }
+
+    var transitions: [Transition] = []
+    var notes: [Note] = []
+    /// Executors whose hash must be rewritten (state, confidence, dissents, flags...).
+    var touched: Set<String> = []
+    var actions: [DriverAction] = []
+    /// Black/white list changes to store and publish on `mimic:{app}:lists`.
+    var listChanges: [ListChange] = []
+    /// Scheduling meta (next id, pause flag) changed.
+    var metaChanged = false
+
+    var isEmpty: Bool {
+        transitions.isEmpty && notes.isEmpty && touched.isEmpty && actions.isEmpty && listChanges.isEmpty && !metaChanged
+    }
+
+    mutating func merge(_ other: Decision) {
+        transitions += other.transitions
+        notes += other.notes
+        touched.formUnion(other.touched)
+        actions += other.actions
+        listChanges += other.listChanges
+        metaChanged = metaChanged || other.metaChanged
+    }
+}

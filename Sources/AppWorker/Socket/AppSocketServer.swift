@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+
+/// Listens on `<run_dir>/<app>.sock`: delivery frames go to the scheduler loop in batches (one
+/// batch per socket read), ops are answered at once from the status board.
+struct AppSocketServer: Sendable {
+    let path: SocketPath
+    let board: StatusBoard
+    let inbox: WorkerInbox
+    let logger: Logger
+
+    /// A line longer than this is not a frame the listener would send (messages are <= 64 KiB).
+    static let maxLineBytes = 4 * 1024 * 1024
+
+    func start(group: any EventLoopGroup) async throws -> any Channel {
+        let board = self.board
+        let inbox = self.inbox
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            // `socat` half-closes after its input; keep the channel so acks still reach it.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: Self.maxLineBytes))
+                    try channel.pipeline.syncOperations.addHandler(
+                        AppSocketHandler(board: board, inbox: inbox, logger: logger))
+                }
+            }
+            .bind(unixDomainSocketPath: path.path)
+            .get()
+        path.restrictPermissions()
+        return channel
+    }
+}
+
+/// Where ack and error replies go: the connection the frames came in on.
+struct ReplyChannel: Sendable {
+    let channel: any Channel
+
+    func send(_ object: [String: Any]) {
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        data.append(0x0A)
+        channel.writeAndFlush(ByteBuffer(bytes: data), promise: nil)
+    }
+
+    func sendAck(_ seq: UInt64) {
+        channel.writeAndFlush(ByteBuffer(string: "{\"ack\":\(seq)}\n"), promise: nil)
+    }
+}
+
+final class AppSocketHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let board: StatusBoard
+    private let inbox: WorkerInbox
+    private let logger: Logger
+    private var pending: [InboundFrame] = []
+
+    init(board: StatusBoard, inbox: WorkerInbox, logger: Logger) {
+        self.board = board
+        self.inbox = inbox
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = unwrapInboundIn(data)
+        let reply = ReplyChannel(channel: context.channel)
+        switch InboundLine.parse(line.readableBytesView) {
+        case .frame(let frame):
+            pending.append(frame)
+        case .op(let op):
+            flushFrames(context: context)
+            switch op {
+            case .ping: reply.send(["pong": true])
+            case .status: reply.send(board.statusJSON())
+            case .executors: reply.send(board.executorsJSON())
+            }
+        case .malformed(let seq, let reason):
+            flushFrames(context: context)
+            var answer: [String: Any] = ["error": reason]
+            if let seq { answer["seq"] = seq }
+            reply.send(answer)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushFrames(context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            flushFrames(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is ByteToMessageDecoderError.PayloadTooLargeError {
+            ReplyChannel(channel: context.channel)
+                .send(["error": "line longer than \(AppSocketServer.maxLineBytes) bytes; connection closed"])
+        }
+        logger.warning("app socket connection closed on error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func flushFrames(context: ChannelHandlerContext) {
+        guard !pending.isEmpty else { return }
+        inbox.post(.frames(pending, ReplyChannel(channel: context.channel)))
+        pending.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Shared
+
+/// One line read from the app socket: an operator/status request or a delivery frame.
+enum InboundLine: Sendable {
+    case op(SocketOp)
+    case frame(InboundFrame)
+    /// Unusable line; `seq` is echoed in the error reply when the line had one.
+    case malformed(seq: UInt64?, reason: String)
+
+    private static let decoder = JSONDecoder()
+
+    static func parse(_ bytes: some Collection<UInt8>) -> InboundLine {
+        let raw: RawLine
+        do {
+            raw = try decoder.decode(RawLine.self, from: Data(bytes))
+        } catch {
+            return .malformed(seq: nil, reason: "not a JSON object: \(Self.describe(error))")
+        }
+        if let op = raw.op {
+            guard let known = SocketOp(rawValue: op) else {
+                return .malformed(seq: nil, reason: "unknown op '\(op)' (expected status, executors or ping)")
+            }
+            return .op(known)
+        }
+        guard let epoch = raw.epoch, !epoch.isEmpty, let seq = raw.seq, seq >= 1 else {
+            return .malformed(seq: raw.seq, reason: "a frame needs epoch (string) and seq (integer >= 1)")
+        }
+        guard let message = raw.msg else {
+            return .malformed(seq: seq, reason: "a frame needs msg (the envelope)")
+        }
+        return .frame(InboundFrame(epoch: epoch, seq: seq, message: message.checked))
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): required"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "invalid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map(\.stringValue).joined(separator: ".")
+    }
+}
+
+struct InboundFrame: Sendable {
+    var epoch: String
+    var seq: UInt64
+    var message: CheckedMessage
+}
+
+/// A frame's envelope after validation. An invalid one still occupies its seq: it is recorded as
+/// a rejected message so the stream of seqs never stalls on it.
+enum CheckedMessage: Sendable {
+    case valid(Envelope, MessageBody)
+    case invalid(id: String?, reason: String)
+}
+
+private struct RawLine: Decodable {
+    var op: String?
+    var epoch: String?
+    var seq: UInt64?
+    var msg: LenientEnvelope?
+}
+
+private struct LenientEnvelope: Decodable {
+    var checked: CheckedMessage
+
+    private enum Keys: String, CodingKey { case id }
+
+    init(from decoder: any Decoder) throws {
+        do {
+            let envelope = try Envelope(from: decoder)
+            do {
+                checked = .valid(envelope, try envelope.validated())
+            } catch {
+                checked = .invalid(id: envelope.id, reason: error.message)
+            }
+        } catch {
+            let id = try? decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .id)
+            checked = .invalid(id: id, reason: InboundLine.describe(error))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// What the socket's `status` and `executors` ops report. The scheduler loop posts a snapshot
+/// after every commit; socket handlers read it without waiting for the loop, so status stays
+/// answerable while a commit is stuck on a Redis outage.
+final class StatusBoard: Sendable {
+    struct Snapshot: Sendable {
+        var redisUp = false
+        var redisError: String?
+        var loaded = false
+        var counts: [String: Int] = [:]
+        var applied: (epoch: String, seq: UInt64)?
+        var executors: [Executor] = []
+        var paused = false
+        var onlineVersion = 0
+    }
+
+    let app: String
+    private let started = Date()
+    private let state = NIOLockedValueBox(Snapshot())
+
+    init(app: String) {
+        self.app = app
+    }
+
+    var snapshot: Snapshot { state.withLockedValue { $0 } }
+
+    /// Returns true when the Redis state changed, so the caller logs once per change.
+    @discardableResult
+    func setRedis(up: Bool, error: String? = nil) -> Bool {
+        state.withLockedValue { snapshot in
+            let changed = snapshot.redisUp != up
+            snapshot.redisUp = up
+            snapshot.redisError = up ? nil : error
+            return changed
+        }
+    }
+
+    func publish(pool: ExecutorPool, applied: (epoch: String, seq: UInt64)?) {
+        var counts: [String: Int] = [:]
+        for state in ExecutorState.allCases { counts[state.rawValue] = 0 }
+        for executor in pool.executors.values { counts[executor.state.rawValue, default: 0] += 1 }
+        let executors = pool.executors.values.sorted { $0.id < $1.id }
+        state.withLockedValue {
+            $0.loaded = true
+            $0.counts = counts
+            $0.applied = applied
+            $0.executors = executors
+            $0.paused = pool.meta.paused
+            $0.onlineVersion = pool.meta.onlineVersion
+        }
+    }
+
+    func statusJSON() -> [String: Any] {
+        let snapshot = self.snapshot
+        var status: [String: Any] = [
+            "app": app,
+            "pid": Int(getpid()),
+            "redis": snapshot.redisUp ? "up" : "down",
+            "loaded": snapshot.loaded,
+            "counts": snapshot.counts,
+            "paused": snapshot.paused,
+            "online_version": snapshot.onlineVersion,
+            "uptime_s": Int(Date().timeIntervalSince(started)),
+        ]
+        if let applied = snapshot.applied {
+            status["applied"] = ["epoch": applied.epoch, "seq": applied.seq]
+        } else {
+            status["applied"] = NSNull()
+        }
+        if let error = snapshot.redisError { status["redis_error"] = error }
+        return status
+    }
+
+    func executorsJSON() -> [String: Any] {
+        ["app": app, "executors": snapshot.executors.map { executor -> [String: Any] in
+            ["id": executor.id, "variant": executor.variant, "host": executor.host, "endpoint": executor.endpoint,
+             "state": executor.state.rawValue, "since": executor.since, "confidence": executor.confidence,
+             "dissents": executor.dissents, "reason": executor.reason, "flagged": executor.flagged]
+        }]
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// `mimic-worker --config apps.d/<app>.yaml [--run-dir DIR]`: one app's scheduler.
+@main
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mimic-worker",
+        abstract: "Schedules the executors of one app: listens on <run_dir>/<app>.sock, keeps its state in Redis.",
+        discussion: "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.")
+
+    @Option(name: .long, help: "The app's YAML config (apps.d/<app>.yaml).")
+    var config: String
+
+    @Option(name: .customLong("run-dir"), help: "Directory of <app>.sock; overrides run_dir from the config.")
+    var runDir: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    static func main() async {
+        do {
+            let command = try parseAsRoot()
+            try await (command as! WorkerCommand).runWorker()
+        } catch let error as ConfigErrors {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as WorkerFailure {
+            FileHandle.standardError.write(Data("mimic-worker: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            // Usage errors, --help and --version: ArgumentParser prints them; usage is exit 2.
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+
+    func runWorker() async throws {
+        var appConfig = try ConfigLoader.loadApp(path: config)
+        if let runDir {
+            appConfig.runDir = URL(fileURLWithPath: runDir).standardizedFileURL.path
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw WorkerFailure("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        JSONLogHandler.bootstrap(app: appConfig.app, level: level)
+        let logger = Logger(label: "mimic.worker")
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: WorkerService(config: appConfig), successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+struct WorkerFailure: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

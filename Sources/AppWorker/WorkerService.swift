@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Shared
+
+/// Wires one app's worker together: the socket, the scheduler loop, the actuator and Redis, and
+/// stops them in order on SIGTERM/SIGINT (the batch in hand is committed and acknowledged first).
+struct WorkerService: Service {
+    let config: AppConfig
+
+    func run() async throws {
+        let logger = Logger(label: "mimic.worker")
+        let socket = SocketPath(path: (config.runDir as NSString).appendingPathComponent("\(config.app).sock"))
+        do {
+            try socket.prepare()
+        } catch {
+            throw WorkerFailure("\(config.app): \(error.description)")
+        }
+        let inbox = WorkerInbox()
+        let board = StatusBoard(app: config.app)
+        let redis = RedisClient(settings: config.redis)
+        let stopping = NIOLockedValueBox(false)
+        let drivers = Self.drivers(for: config)
+        let actuator = Actuator(app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
+                                inbox: inbox, logger: logger)
+        let loop = SchedulerLoop(config: config, settings: .init(config: config, drivable: Set(drivers.keys)), store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
+                                 actuator: actuator, board: board, logger: logger,
+                                 isStopping: { stopping.withLockedValue { $0 } })
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server: any Channel
+        do {
+            server = try await AppSocketServer(path: socket, board: board, inbox: inbox, logger: logger)
+                .start(group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw WorkerFailure("\(config.app): cannot listen on \(socket.path): \(error)")
+        }
+        logger.info("listening", metadata: ["socket": "\(socket.path)", "pid": "\(getpid())"])
+        await withGracefulShutdownHandler {
+            _ = await loop.run(inbox: inbox)
+        } onGracefulShutdown: {
+            logger.info("stopping: finishing the batch in hand")
+            stopping.withLockedValue { $0 = true }
+            // No new connections or frames; the loop commits and acknowledges what it holds.
+            server.close(promise: nil)
+            inbox.close()
+        }
+        try? await server.close()
+        unlink(socket.path)
+        await redis.close()
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    static func drivers(for config: AppConfig) -> [String: any Driver] {
+        var drivers: [String: any Driver] = [:]
+        for host in config.hosts {
+            switch host.driver {
+            case .command:
+                if let hooks = host.command {
+                    drivers[host.name] = CommandDriver(app: config.app, host: host.name, hooks: hooks)
+                }
+            case .docker:
+                // The docker driver is its own piece of work (issue 5); until it lands, docker hosts
+                // get no driver and placement skips them (see ExecutorPool.Settings).
+                break
+            }
+        }
+        return drivers
+    }
+}

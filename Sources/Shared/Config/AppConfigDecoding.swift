@@ -1,0 +1,302 @@
+/// An app config with the positions the cross-file checks of `ConfigLoader.loadAppsDirectory` point at.
+struct DecodedApp {
+    var config: AppConfig
+    var appMark: YamlMark
+    var redisDBMark: YamlMark
+}
+
+/// The schema of `apps.d/<app>.yaml` (DESIGN sections 3 and 8).
+extension ConfigDecoder {
+    static let hookPlaceholders = ["app", "executor", "variant", "host"]
+
+    func appConfig(_ root: YamlNode) -> DecodedApp? {
+        guard let top = mapping(root, "", keys: [
+            "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
+            "run_dir", "max_parallel_actions", "reconcile_every",
+        ]) else { return nil }
+
+        let app = top.required("app") { node, path -> String? in
+            guard let name = string(node, path) else { return nil }
+            guard AppName.isValid(name) else {
+                report(node.mark, path, "invalid app name (expected [a-z0-9-]{1,32})")
+                return nil
+            }
+            return name
+        }
+        let redis = top.required("redis", redisSettings)
+        let replicas = top.required("replicas", replicaCounts)
+        let variants = top.required("variants", variantList)
+        let hosts = top.required("hosts", hostList)
+        let scheduling = top.section("scheduling", keys: ["strategy", "rotate_every", "abnormal", "seed"])
+            .flatMap(schedulingSettings)
+        let brackets = top.section("brackets", keys: ["webhook"]).flatMap { section in
+            section.nullable("webhook", httpURL).map { Brackets(webhook: $0) }
+        }
+        let lists = top.section("lists", keys: ["blacklist", "whitelist"]).flatMap { section -> Lists? in
+            let blacklist = section.optional("blacklist", default: [], stringList)
+            let whitelist = section.optional("whitelist", default: [], stringList)
+            guard let blacklist, let whitelist else { return nil }
+            return Lists(blacklist: blacklist, whitelist: whitelist)
+        }
+        let runDir = top.optional("run_dir", default: "./run", nonEmptyString).map(resolvedPath)
+        let maxParallelActions = top.optional("max_parallel_actions", default: 4) { int($0, $1, min: 1) }
+        let reconcileEvery = top.optional("reconcile_every", default: .seconds(30), duration)
+
+        if let variants, let hosts {
+            requireImagesForDocker(variants: variants, hosts: hosts, in: top)
+        }
+        guard let app, let redis, let replicas, let variants, let hosts, let scheduling, let brackets, let lists,
+              let runDir, let maxParallelActions, let reconcileEvery else { return nil }
+        let config = AppConfig(
+            app: app, redis: redis, replicas: replicas, variants: variants, hosts: hosts, scheduling: scheduling,
+            brackets: brackets, lists: lists, runDir: runDir, maxParallelActions: maxParallelActions,
+            reconcileEvery: reconcileEvery, sourceFile: file)
+        return DecodedApp(config: config, appMark: top.value("app")?.mark ?? root.mark,
+                          redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)
+    }
+
+    private func redisSettings(_ node: YamlNode, _ path: String) -> RedisSettings? {
+        guard let map = mapping(node, path, keys: ["host", "port", "db", "password", "connect_timeout"]) else { return nil }
+        let host = map.optional("host", default: "127.0.0.1", nonEmptyString)
+        let port = map.optional("port", default: 6379) { int($0, $1, min: 1, max: 65535) }
+        let db = map.required("db") { int($0, $1, min: 0, max: 15) }
+        let password = map.nullable("password", string)
+        let connectTimeout = map.optional("connect_timeout", default: .seconds(2), positiveDuration)
+        guard let host, let port, let db, let password, let connectTimeout else { return nil }
+        return RedisSettings(host: host, port: port, db: db, password: password, connectTimeout: connectTimeout)
+    }
+
+    private func replicaCounts(_ node: YamlNode, _ path: String) -> Replicas? {
+        guard let map = mapping(node, path, keys: ["online", "standby", "min_online", "retain_dirty"]) else { return nil }
+        let online = map.required("online") { int($0, $1, min: 1) }
+        let standby = map.required("standby") { int($0, $1, min: 0) }
+        let minOnline = map.required("min_online") { int($0, $1, min: 1) }
+        let retainDirty = map.optional("retain_dirty", default: 0) { int($0, $1, min: 0) }
+        guard let online, let standby, let minOnline, let retainDirty else { return nil }
+        guard minOnline <= online else {
+            report(map.value("min_online")?.mark ?? node.mark, map.path("min_online"),
+                   "must not be greater than online (\(online))")
+            return nil
+        }
+        return Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty)
+    }
+
+    private func variantList(_ node: YamlNode, _ path: String) -> [Variant]? {
+        guard let items = sequence(node, path) else { return nil }
+        guard !items.isEmpty else {
+            report(node.mark, path, "at least one variant is required")
+            return nil
+        }
+        var firstIndex: [String: Int] = [:]
+        let variants = items.enumerated().map { index, item -> Variant? in
+            let itemPath = ConfigPath.index(path, index)
+            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image"]) else { return nil }
+            let name = map.required("name", nonEmptyString)
+            let traits = map.optional("traits", default: [:], stringMap)
+            let image = map.nullable("image", nonEmptyString)
+            if let name {
+                if let first = firstIndex[name] {
+                    report(map.value("name")?.mark ?? item.mark, map.path("name"),
+                           "duplicate variant name (also \(ConfigPath.index(path, first)))")
+                    return nil
+                }
+                firstIndex[name] = index
+            }
+            guard let name, let traits, let image else { return nil }
+            return Variant(name: name, traits: traits, image: image)
+        }
+        return variants.contains(nil) ? nil : variants.compactMap { $0 }
+    }
+
+    private func hostList(_ node: YamlNode, _ path: String) -> [HostConfig]? {
+        guard let items = sequence(node, path) else { return nil }
+        guard !items.isEmpty else {
+            report(node.mark, path, "at least one host is required")
+            return nil
+        }
+        var firstIndex: [String: Int] = [:]
+        let hosts = items.enumerated().map { index, item -> HostConfig? in
+            let itemPath = ConfigPath.index(path, index)
+            guard let host = hostConfig(item, itemPath) else { return nil }
+            if let first = firstIndex[host.name] {
+                report(item.mapValue("name")?.mark ?? item.mark, ConfigPath.key(itemPath, "name"),
+                       "duplicate host name (also \(ConfigPath.index(path, first)))")
+                return nil
+            }
+            firstIndex[host.name] = index
+            return host
+        }
+        return hosts.contains(nil) ? nil : hosts.compactMap { $0 }
+    }
+
+    private func hostConfig(_ node: YamlNode, _ path: String) -> HostConfig? {
+        guard let map = mapping(node, path, keys: ["name", "address", "driver", "docker", "command", "probe"]) else {
+            return nil
+        }
+        let name = map.required("name", nonEmptyString)
+        let address = map.required("address", nonEmptyString)
+        let driver = map.required("driver") { choice($0, $1, [DriverKind.docker, .command]) }
+        // Both driver sections are decoded whatever the driver, so their own mistakes are reported too.
+        let docker = map.nullable("docker", dockerEndpoint)
+        let command = map.nullable("command", commandHooks)
+        let probe = map.nullable("probe", probeSettings)
+
+        switch driver {
+        case .docker?:
+            if map.value("docker") == nil { report(node.mark, map.path("docker"), "required key missing") }
+            if let commandNode = map.value("command") {
+                report(commandNode.mark, map.path("command"), "not allowed with driver: docker")
+            }
+        case .command?:
+            if map.value("command") == nil { report(node.mark, map.path("command"), "required key missing") }
+            if let dockerNode = map.value("docker") {
+                report(dockerNode.mark, map.path("docker"), "not allowed with driver: command")
+            }
+        case nil:
+            break
+        }
+        guard let name, let address, let driver, let docker, let command, let probe,
+              (driver == .docker) == (docker != nil), (driver == .command) == (command != nil) else { return nil }
+        return HostConfig(name: name, address: address, driver: driver, docker: docker, command: command, probe: probe)
+    }
+
+    private func dockerEndpoint(_ node: YamlNode, _ path: String) -> String? {
+        guard let text = string(node, path) else { return nil }
+        let isTCP = text.hasPrefix("tcp://") && text.count > "tcp://".count
+        let isUnix = text.hasPrefix("unix:///")
+        guard isTCP || isUnix else {
+            report(node.mark, path, "expected tcp://host:port or unix:///path")
+            return nil
+        }
+        return text
+    }
+
+    private func commandHooks(_ node: YamlNode, _ path: String) -> CommandHooks? {
+        guard let map = mapping(node, path, keys: ["timeout", "create", "clean", "remove", "list"]) else { return nil }
+        let timeout = map.optional("timeout", default: .seconds(30), positiveDuration)
+        let create = map.required("create", hookArgv)
+        let clean = map.required("clean", hookArgv)
+        let remove = map.required("remove", hookArgv)
+        let list = map.required("list", hookArgv)
+        guard let timeout, let create, let clean, let remove, let list else { return nil }
+        return CommandHooks(timeout: timeout, create: create, clean: clean, remove: remove, list: list)
+    }
+
+    /// A hook's argv. `argv[0]` with a `/` is a path and is resolved against the config file's
+    /// directory, so hooks ship next to the config; a bare name is looked up in PATH when run.
+    private func hookArgv(_ node: YamlNode, _ path: String) -> [String]? {
+        guard let items = sequence(node, path) else { return nil }
+        guard !items.isEmpty else {
+            report(node.mark, path, "must be a non-empty list of arguments")
+            return nil
+        }
+        var valid = true
+        var argv: [String] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = ConfigPath.index(path, index)
+            guard let argument = index == 0 ? nonEmptyString(item, itemPath) : string(item, itemPath) else {
+                valid = false
+                continue
+            }
+            if let unknown = Self.unknownPlaceholder(in: argument) {
+                report(item.mark, itemPath,
+                       "unknown placeholder {\(unknown)} (expected {app}, {executor}, {variant} or {host})")
+                valid = false
+            }
+            argv.append(argument)
+        }
+        guard valid else { return nil }
+        if argv[0].contains("/") { argv[0] = resolvedPath(argv[0]) }
+        return argv
+    }
+
+    /// The first `{name}` whose name is not a hook placeholder. A `{` without a closing `}` is literal.
+    static func unknownPlaceholder(in argument: String) -> String? {
+        var rest = argument[...]
+        while let open = rest.firstIndex(of: "{") {
+            let afterOpen = rest.index(after: open)
+            guard let close = rest[afterOpen...].firstIndex(of: "}") else { return nil }
+            let name = String(rest[afterOpen..<close])
+            if !hookPlaceholders.contains(name) { return name }
+            rest = rest[rest.index(after: close)...]
+        }
+        return nil
+    }
+
+    private func probeSettings(_ node: YamlNode, _ path: String) -> Probe? {
+        guard let map = mapping(node, path, keys: ["http", "tcp", "interval", "fall", "rise"]) else { return nil }
+        let http = map.nullable("http", httpURL)
+        let tcp = map.nullable("tcp", tcpTarget)
+        let interval = map.optional("interval", default: .seconds(1), positiveDuration)
+        let fall = map.optional("fall", default: 3) { int($0, $1, min: 1) }
+        let rise = map.optional("rise", default: 2) { int($0, $1, min: 1) }
+        guard (map.value("http") == nil) != (map.value("tcp") == nil) else {
+            report(node.mark, path, "exactly one of http or tcp is required")
+            return nil
+        }
+        let target: Probe.Target?
+        switch (http, tcp) {
+        case (let url??, _): target = .http(url)
+        case (_, let endpoint??): target = .tcp(host: endpoint.host, port: endpoint.port)
+        default: target = nil
+        }
+        guard let target, let interval, let fall, let rise else { return nil }
+        return Probe(target: target, interval: interval, fall: fall, rise: rise)
+    }
+
+    private func tcpTarget(_ node: YamlNode, _ path: String) -> (host: String, port: Int)? {
+        guard let text = string(node, path) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port) else {
+            report(node.mark, path, "expected host:port")
+            return nil
+        }
+        var host = text[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else {
+            report(node.mark, path, "expected host:port")
+            return nil
+        }
+        return (String(host), port)
+    }
+
+    private func schedulingSettings(_ map: MappingReader) -> Scheduling? {
+        let strategy = map.optional("strategy", default: .heterogeneity) { choice($0, $1, SelectionStrategy.allCases) }
+        let rotateEvery = map.optional("rotate_every", default: .seconds(600), duration)
+        let abnormal = map.section("abnormal", keys: ["dissents", "window"]).flatMap { section -> (Int, Duration)? in
+            let dissents = section.optional("dissents", default: 3) { int($0, $1, min: 1) }
+            let window = section.optional("window", default: .seconds(60), positiveDuration)
+            guard let dissents, let window else { return nil }
+            return (dissents, window)
+        }
+        let seed = map.nullable("seed") { node, path -> UInt64? in
+            guard case .scalar(let text, isPlain: true) = node.content, let value = UInt64(text) else {
+                report(node.mark, path, "expected null or a non-negative integer")
+                return nil
+            }
+            return value
+        }
+        guard let strategy, let rotateEvery, let abnormal, let seed else { return nil }
+        return Scheduling(strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.0,
+                          abnormalWindow: abnormal.1, seed: seed)
+    }
+
+    /// The docker driver creates containers from the variant's image, so every variant needs one
+    /// as soon as any host uses that driver.
+    private func requireImagesForDocker(variants: [Variant], hosts: [HostConfig], in top: MappingReader) {
+        guard let dockerHost = hosts.firstIndex(where: { $0.driver == .docker }),
+              case .sequence(let items)? = top.value("variants")?.content else { return }
+        for (index, variant) in variants.enumerated() where variant.image == nil {
+            report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "image"),
+                   "required key missing (hosts[\(dockerHost)] uses the docker driver)")
+        }
+    }
+}
+
+extension YamlNode {
+    /// The value under `key` when this node is a mapping.
+    func mapValue(_ key: String) -> YamlNode? {
+        guard case .mapping(let entries) = content else { return nil }
+        return entries.first { $0.key == key }?.value
+    }
+}

@@ -1,0 +1,129 @@
+/// The schema of `listener.yaml` (DESIGN section 3); every key is optional.
+extension ConfigDecoder {
+    static let tokenSources = ["left_bracket", "right_bracket", "waf", "firewall", "admin"]
+    /// Shorter secrets are guessable; the listener is reachable from the security devices' network.
+    static let minimumTokenLength = 16
+
+    func listenerConfig(_ root: YamlNode) -> ListenerConfig? {
+        guard let top = mapping(root, "", keys: [
+            "http", "tcp", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
+            "max_backlog_bytes", "tokens", "supervise",
+        ]) else { return nil }
+        let defaults = ListenerConfig()
+
+        let http = top.section("http", keys: ["host", "port"]).flatMap { bind($0, defaults: defaults.http) }
+        let tcp = top.section("tcp", keys: ["host", "port"]).flatMap { bind($0, defaults: defaults.tcp) }
+        let appsDir = top.optional("apps_dir", default: defaults.appsDir, nonEmptyString).map(resolvedPath)
+        let runDir = top.optional("run_dir", default: defaults.runDir, nonEmptyString).map(resolvedPath)
+        let journalDir = top.optional("journal_dir", default: defaults.journalDir, nonEmptyString).map(resolvedPath)
+        let fsync = top.optional("fsync", default: defaults.fsync) {
+            choice($0, $1, [ListenerConfig.FsyncPolicy.always, .batch, .none])
+        }
+        let maxMessageBytes = top.optional("max_message_bytes", default: defaults.maxMessageBytes) {
+            int($0, $1, min: 1024)
+        }
+        let maxBacklogBytes = top.optional("max_backlog_bytes", default: defaults.maxBacklogBytes) { node, path in
+            guard let value = int(node, path, min: 1) else { return nil }
+            if let maxMessageBytes, value < maxMessageBytes {
+                report(node.mark, path, "must be at least max_message_bytes (\(maxMessageBytes))")
+                return nil
+            }
+            return value
+        }
+        let tokens = top.optional("tokens", default: [], tokenList)
+        let supervise = top.section("supervise", keys: ["enabled", "worker"]).flatMap { section -> ListenerConfig.Supervise? in
+            let enabled = section.optional("enabled", default: defaults.supervise.enabled, bool)
+            // Like a hook's argv[0]: a path is resolved here, a bare name is looked up in PATH.
+            let worker = section.optional("worker", default: defaults.supervise.worker, nonEmptyString)
+                .map { $0.contains("/") ? resolvedPath($0) : $0 }
+            guard let enabled, let worker else { return nil }
+            return ListenerConfig.Supervise(enabled: enabled, worker: worker)
+        }
+        guard let http, let tcp, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
+              let maxBacklogBytes, let tokens, let supervise else { return nil }
+        return ListenerConfig(
+            http: http, tcp: tcp, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
+            maxMessageBytes: maxMessageBytes, maxBacklogBytes: maxBacklogBytes, tokens: tokens,
+            supervise: supervise, sourceFile: file)
+    }
+
+    private func bind(_ map: MappingReader, defaults: ListenerConfig.Bind) -> ListenerConfig.Bind? {
+        let host = map.optional("host", default: defaults.host, nonEmptyString)
+        let port = map.optional("port", default: defaults.port) { int($0, $1, min: 1, max: 65535) }
+        guard let host, let port else { return nil }
+        return ListenerConfig.Bind(host: host, port: port)
+    }
+
+    private func tokenList(_ node: YamlNode, _ path: String) -> [ListenerConfig.Token]? {
+        guard let items = sequence(node, path) else { return nil }
+        var firstByName: [String: Int] = [:]
+        var firstBySecret: [String: Int] = [:]
+        let tokens = items.enumerated().map { index, item -> ListenerConfig.Token? in
+            let itemPath = ConfigPath.index(path, index)
+            guard let map = mapping(item, itemPath, keys: ["name", "token", "sources", "apps"]) else { return nil }
+            let name = map.required("name", nonEmptyString)
+            let secret = map.required("token") { node, path -> String? in
+                guard let text = string(node, path) else { return nil }
+                guard text.count >= Self.minimumTokenLength else {
+                    report(node.mark, path, "token too short (at least \(Self.minimumTokenLength) characters)")
+                    return nil
+                }
+                return text
+            }
+            let sources = map.required("sources") { node, path in
+                scopeList(node, path, what: "source (expected \(Self.tokenSources.joined(separator: ", ")) or *)") {
+                    Self.tokenSources.contains($0)
+                }
+            }
+            let apps = map.required("apps") { node, path in
+                scopeList(node, path, what: "app name (expected [a-z0-9-]{1,32} or *)", isValid: AppName.isValid)
+            }
+            if let name {
+                if let first = firstByName[name] {
+                    report(map.value("name")?.mark ?? item.mark, map.path("name"),
+                           "duplicate token name (also \(ConfigPath.index(path, first)))")
+                    return nil
+                }
+                firstByName[name] = index
+            }
+            if let secret {
+                // The token alone identifies the sender, so two entries cannot share one.
+                if let first = firstBySecret[secret] {
+                    report(map.value("token")?.mark ?? item.mark, map.path("token"),
+                           "same token as \(ConfigPath.index(path, first))")
+                    return nil
+                }
+                firstBySecret[secret] = index
+            }
+            guard let name, let secret, let sources, let apps else { return nil }
+            return ListenerConfig.Token(name: name, token: secret, sources: sources, apps: apps)
+        }
+        return tokens.contains(nil) ? nil : tokens.compactMap { $0 }
+    }
+
+    /// A token's `sources` or `apps`: a non-empty list of known values, or `*` for all.
+    private func scopeList(_ node: YamlNode, _ path: String, what: String,
+                           isValid: (String) -> Bool) -> [String]? {
+        guard let items = sequence(node, path) else { return nil }
+        guard !items.isEmpty else {
+            report(node.mark, path, "must not be empty (use [\"*\"] for all)")
+            return nil
+        }
+        var valid = true
+        var values: [String] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = ConfigPath.index(path, index)
+            guard let value = string(item, itemPath) else {
+                valid = false
+                continue
+            }
+            guard value == "*" || isValid(value) else {
+                report(item.mark, itemPath, "unknown \(what)")
+                valid = false
+                continue
+            }
+            values.append(value)
+        }
+        return valid ? values : nil
+    }
+}

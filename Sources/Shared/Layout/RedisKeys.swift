@@ -1,0 +1,26 @@
+/// The Redis layout of DESIGN section 6: every key of an app lives in the app's own DB index and
+/// starts with `mimic:{app}:`.
+public struct RedisKeys: Sendable, Equatable {
+    public let app: String
+    private let prefix: String
+
+    public init(app: String) {
+        self.app = app
+        self.prefix = "mimic:\(app):"
+    }
+
+    public func executor(_ id: String) -> String { prefix + "exec:" + id }
+    public func state(_ state: String) -> String { prefix + "state:" + state }
+    public func host(_ name: String) -> String { prefix + "host:" + name }
+    public var events: String { prefix + "events" }
+    public func list(_ name: String) -> String { prefix + "list:" + name }
+    public var applied: String { prefix + "applied" }
+    public var onlineView: String { prefix + "online:view" }
+    public var onlineChannel: String { prefix + "online" }
+    public var listsChannel: String { prefix + "lists" }
+    /// Not in the original layout: next executor number, online-set version, pause flag and the
+    /// commit counter that makes a retried transaction detectable.
+    public var meta: String { prefix + "meta" }
+
+    public static let states = ["initializing", "standby", "online", "dirty", "cleaning", "offline"]
+}

@@ -1,0 +1,107 @@
+import NIOPosix
+import Synchronization
+
+/// The async face of Redis for one process: every blocking hiredis call runs on one dedicated
+/// owner thread, never on the cooperative pool or an event loop, so a slow or stopped Redis
+/// cannot starve other work.
+///
+/// The connection is opened lazily. When it breaks (I/O error, timeout) it is dropped and the
+/// error is rethrown; the next call connects again. Retrying and pacing are the caller's
+/// decision (see `RedisBackoff`).
+public final class RedisClient: Sendable {
+    public let settings: RedisSettings
+    public let commandTimeout: Duration
+    private let owner: NIOThreadPool
+    private let slot = ConnectionSlot()
+    private let closed = Atomic(false)
+
+    public init(settings: RedisSettings, commandTimeout: Duration = .seconds(2)) {
+        precondition(commandTimeout > .zero, "a zero command timeout would let a stopped Redis block forever")
+        self.settings = settings
+        self.commandTimeout = commandTimeout
+        owner = NIOThreadPool(numberOfThreads: 1)
+        owner.start()
+    }
+
+    deinit {
+        if !closed.load(ordering: .acquiring) {
+            let slot = self.slot
+            // Runs on the owner thread, or on the shutdown queue if the pool is already stopping;
+            // either way nothing else touches the slot any more.
+            owner.submit { _ in slot.connection = nil }
+            owner.shutdownGracefully { _ in }
+        }
+    }
+
+    /// One command; an error reply throws `RedisError.server`.
+    @discardableResult
+    public func command(_ arguments: [String]) async throws -> RedisReply {
+        try await withConnection { try $0.command(arguments) }
+    }
+
+    /// One command with binary arguments; an error reply throws `RedisError.server`.
+    @discardableResult
+    public func command(_ arguments: [[UInt8]]) async throws -> RedisReply {
+        try await withConnection { try $0.command(arguments) }
+    }
+
+    /// All commands in one round trip; error replies come back in place as `.error`.
+    public func pipeline(_ commands: [[String]]) async throws -> [RedisReply] {
+        try await withConnection { try $0.pipeline(commands) }
+    }
+
+    /// MULTI/EXEC in one round trip; returns EXEC's replies, throws if any command failed.
+    public func transaction(_ commands: [[String]]) async throws -> [RedisReply] {
+        try await withConnection { try $0.transaction(commands) }
+    }
+
+    /// Throws unless Redis answers PONG; connects first when needed, so it doubles as a probe.
+    public func ping() async throws {
+        let reply = try await command(["PING"])
+        guard reply == .status("PONG") else {
+            throw RedisError.unexpectedReply("PING answered \(reply)")
+        }
+    }
+
+    /// Closes the connection and stops the owner thread; later calls throw `RedisError.closed`.
+    public func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let slot = self.slot
+        try? await owner.runIfActive { slot.connection = nil }
+        try? await owner.shutdownGracefully()
+    }
+
+    private func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (RedisConnection) throws -> Result
+    ) async throws -> Result {
+        guard !closed.load(ordering: .acquiring) else { throw RedisError.closed }
+        let slot = self.slot
+        let settings = self.settings
+        let commandTimeout = self.commandTimeout
+        do {
+            return try await owner.runIfActive {
+                let connection: RedisConnection
+                if let open = slot.connection {
+                    connection = open
+                } else {
+                    connection = try RedisConnection(settings: settings, commandTimeout: commandTimeout)
+                    slot.connection = connection
+                }
+                do {
+                    return try body(connection)
+                } catch {
+                    if connection.isBroken { slot.connection = nil }
+                    throw error
+                }
+            }
+        } catch is CancellationError where closed.load(ordering: .acquiring) {
+            throw RedisError.closed
+        }
+    }
+}
+
+/// Holds the client's connection. Unchecked Sendable because it is only ever read or written on
+/// the client's single owner thread, which serialises all access.
+private final class ConnectionSlot: @unchecked Sendable {
+    var connection: RedisConnection?
+}

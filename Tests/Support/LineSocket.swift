@@ -1,0 +1,96 @@
+import Foundation
+
+/// A blocking newline-delimited JSON client for a Unix socket, as the listener or `socat` uses it.
+public final class LineSocket: @unchecked Sendable {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    public init(path: String, timeout: TimeInterval = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var lastError = ""
+        while true {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: path.utf8)
+                raw[path.utf8.count] = 0
+            }
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if result == 0 {
+                self.fd = fd
+                return
+            }
+            lastError = String(cString: strerror(errno))
+            close(fd)
+            if Date() > deadline { throw TestSupportError("cannot connect to \(path): \(lastError)") }
+            usleep(20_000)
+        }
+    }
+
+    deinit { close(fd) }
+
+    public func send(_ line: String) throws {
+        var data = Array(line.utf8)
+        if data.last != 0x0A { data.append(0x0A) }
+        var offset = 0
+        while offset < data.count {
+            let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { throw TestSupportError("write failed: \(String(cString: strerror(errno)))") }
+            offset += written
+        }
+    }
+
+    public func sendJSON(_ object: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        try send(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The next line, or nil when nothing arrives within `timeout` or the peer closed.
+    public func readLine(timeout: TimeInterval = 10) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                return line
+            }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { return nil }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(remaining, 1) * 1000))
+            if ready <= 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { return nil }
+            buffer.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    public func readJSON(timeout: TimeInterval = 10) -> [String: Any]? {
+        guard let line = readLine(timeout: timeout) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+
+    /// Sends one request line and returns the first reply line as JSON.
+    public func request(_ object: [String: Any], timeout: TimeInterval = 10) throws -> [String: Any] {
+        try sendJSON(object)
+        guard let reply = readJSON(timeout: timeout) else { throw TestSupportError("no reply to \(object)") }
+        return reply
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+public func eventually(timeout: TimeInterval = 15, interval: TimeInterval = 0.05,
+                       _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: interval)
+    }
+    return try condition()
+}

@@ -1,0 +1,167 @@
+import Foundation
+
+/// One app's worker as a real process: its YAML in a temp dir, hooks from examples/hooks that
+/// start real local executor processes, a real Redis, and the socket path to talk to it.
+public final class WorkerFixture: @unchecked Sendable {
+    public let app: String
+    public let db: Int
+    public let redis: RedisServer
+    public let directory: URL
+    public let configPath: String
+    public let runDir: String
+    public let executorDir: String
+    public private(set) var pid: pid_t = 0
+    public var socketPath: String { runDir + "/\(app).sock" }
+    public var logPath: String { directory.appendingPathComponent("worker.log").path }
+
+    /// `extraYAML` is appended to the app file (e.g. a `scheduling:` block).
+    public init(app: String = "shop", db: Int = 1, redis: RedisServer, online: Int = 3, standby: Int = 2,
+                minOnline: Int = 2, retainDirty: Int = 1, hooksDir: String? = nil, hookTimeout: String = "10s",
+                scheduling: String = "scheduling: { seed: 42, abnormal: { dissents: 3, window: 60s } }") throws {
+        self.app = app
+        self.db = db
+        self.redis = redis
+        directory = try TempDirectory.make(prefix: "mimic-worker-\(app)")
+        runDir = directory.appendingPathComponent("run").path
+        executorDir = directory.appendingPathComponent("executors").path
+        configPath = directory.appendingPathComponent("\(app).yaml").path
+        let hooks = hooksDir ?? BuiltProducts.packageRoot.appendingPathComponent("examples/hooks").path
+        var yaml = """
+        app: \(app)
+        redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
+        replicas: { online: \(online), standby: \(standby), min_online: \(minOnline), retain_dirty: \(retainDirty) }
+        variants:
+          - { name: nginx-php, traits: { os: debian, web: nginx, lang: php } }
+          - { name: apache-java, traits: { os: centos, web: apache, lang: java } }
+          - { name: caddy-go, traits: { os: alpine, web: caddy, lang: go } }
+        hosts:
+
+        """
+        for host in ["local1", "local2"] {
+            yaml += """
+              - name: \(host)
+                address: 127.0.0.1
+                driver: command
+                command:
+                  timeout: \(hookTimeout)
+                  create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
+                  clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
+                  remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
+                  list: ["\(hooks)/list.sh", "{app}", "{host}"]
+
+            """
+        }
+        yaml += scheduling + "\n"
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `mimic-worker` and waits until its socket answers `ping`.
+    public func start() throws {
+        pid = try ChildProcess.spawn(
+            executable: try BuiltProducts.path("mimic-worker"),
+            arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"],
+            environment: ["MIMIC_EXECUTOR_DIR": executorDir], logFile: logPath)
+        let ready = try eventually(timeout: 20) {
+            guard ChildProcess.isAlive(pid) else { throw TestSupportError("worker exited: \(log())") }
+            guard let client = try? LineSocket(path: socketPath, timeout: 0.2) else { return false }
+            return (try? client.request(["op": "ping"], timeout: 2))?["pong"] as? Bool == true
+        }
+        if !ready { throw TestSupportError("worker did not answer ping: \(log())") }
+    }
+
+    public func kill9() {
+        ChildProcess.signal(pid, SIGKILL)
+        ChildProcess.waitForExit(pid)
+        pid = 0
+    }
+
+    public func terminate() {
+        guard pid > 0 else { return }
+        ChildProcess.signal(pid, SIGTERM)
+        if !ChildProcess.waitForExit(pid, timeout: 10) { kill9() }
+        pid = 0
+    }
+
+    public func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    public func connect() throws -> LineSocket {
+        try LineSocket(path: socketPath)
+    }
+
+    public func status() throws -> [String: Any] {
+        try connect().request(["op": "status"])
+    }
+
+    public func members(_ state: String) throws -> Set<String> {
+        Set(try redis.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: db))
+    }
+
+    public func hash(_ key: String) throws -> [String: String] {
+        let items = try redis.cliRaw(["HGETALL", key], db: db)
+        var result: [String: String] = [:]
+        var index = 0
+        while index + 1 < items.count {
+            result[items[index]] = items[index + 1]
+            index += 2
+        }
+        return result
+    }
+
+    public func appliedSeq() throws -> Int? {
+        try hash("mimic:\(app):applied")["seq"].flatMap { Int($0) }
+    }
+
+    /// Kills every stand-in executor process the hooks started.
+    public func killExecutors() {
+        guard let enumerator = FileManager.default.enumerator(atPath: executorDir) else { return }
+        for case let file as String in enumerator where file.hasSuffix(".pid") {
+            if let text = try? String(contentsOfFile: executorDir + "/" + file, encoding: .utf8),
+               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                Foundation.kill(pid, SIGKILL)
+            }
+        }
+    }
+
+    deinit {
+        terminate()
+        killExecutors()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A delivery frame line of the app socket (DESIGN section 5).
+public func deliveryFrame(epoch: String, seq: Int, app: String = "shop", id: String? = nil,
+                          source: String, type: String, body: [String: Any]) -> [String: Any] {
+    ["epoch": epoch, "seq": seq,
+     "msg": ["id": id ?? "msg-\(seq)", "app": app, "source": source, "type": type, "body": body] as [String: Any]]
+}
+
+extension WorkerFixture {
+    /// The app's events stream, oldest first, each entry as its field map.
+    public func events() throws -> [[String: String]] {
+        let lines = try redis.cliRaw(["XRANGE", "mimic:\(app):events", "-", "+"], db: db)
+        var entries: [[String: String]] = []
+        var fields: [String] = []
+        func flush() {
+            var entry: [String: String] = [:]
+            var index = 0
+            while index + 1 < fields.count {
+                entry[fields[index]] = fields[index + 1]
+                index += 2
+            }
+            if !fields.isEmpty { entries.append(entry) }
+            fields.removeAll()
+        }
+        for line in lines {
+            if line.range(of: #"^\d{13}-\d+$"#, options: .regularExpression) != nil {
+                flush()
+            } else {
+                fields.append(line)
+            }
+        }
+        flush()
+        return entries
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""A stand-in executor: one small HTTP server per executor, answering like a build of the app.
+
+Variants differ in the Server header (their "stack") but must give the same body for the same
+request, as heterogeneous builds of one app do; the right bracket compares bodies.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--executor", required=True)
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--port-file", required=True)
+    args = parser.parse_args()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"app": args.app, "path": self.path, "status": "ok"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Server", args.variant)
+            self.send_header("X-Executor", args.executor)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(server.server_address[1]))
+    os.replace(tmp, args.port_file)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
