@@ -19,6 +19,8 @@ actor WorkerSupervisor {
         var configPath: String
         var wanted = true
         var process: Process?
+        /// A worker a previous listener started and that still serves the socket.
+        var adopted: pid_t?
         var startedAt: ContinuousClock.Instant?
         var policy = RestartPolicy()
         var restarts = 0
@@ -59,7 +61,39 @@ actor WorkerSupervisor {
     func add(app: String, configPath: String) {
         guard slots[app] == nil else { return }
         slots[app] = Slot(configPath: configPath)
-        spawn(app)
+        if let pid = SocketOwnerProbe.ownerPID(socketPath: runDir + "/" + app + ".sock") {
+            adopt(app, pid: pid)
+        } else {
+            spawn(app)
+        }
+    }
+
+    /// Watches a worker that is not our child: polls until it is gone, then treats that as its exit.
+    private func adopt(_ app: String, pid: pid_t) {
+        guard var slot = slots[app] else { return }
+        slot.generation += 1
+        let generation = slot.generation
+        slot.adopted = pid
+        slot.startedAt = .now
+        slots[app] = slot
+        logger.info("adopted running worker", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
+        Task { [weak self] in
+            while kill(pid, 0) == 0 || errno == EPERM {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            await self?.exited(app: app, generation: generation, reason: "adopted worker exited")
+        }
+    }
+
+    private func isRunning(_ slot: Slot) -> Bool {
+        if let process = slot.process { return process.isRunning }
+        if let pid = slot.adopted { return kill(pid, 0) == 0 }
+        return false
+    }
+
+    private func pid(_ slot: Slot) -> Int32? {
+        guard isRunning(slot) else { return nil }
+        return slot.process?.processIdentifier ?? slot.adopted
     }
 
     func start(app: String) -> Bool {
@@ -67,7 +101,7 @@ actor WorkerSupervisor {
         slot.wanted = true
         slot.policy.reset()
         slots[app] = slot
-        if slot.process == nil {
+        if slot.process == nil, slot.adopted == nil {
             slots[app]?.restartTask?.cancel()
             spawn(app)
         }
@@ -106,22 +140,22 @@ actor WorkerSupervisor {
         guard let slot = slots[app] else { return nil }
         let uptime = slot.startedAt.map { ContinuousClock.now - $0 }
         let state: String
-        if let process = slot.process, process.isRunning {
+        if isRunning(slot) {
             state = slot.policy.isCrashLooping(currentUptime: uptime) ? "crash_loop" : "running"
         } else if !slot.wanted {
             state = "stopped"
         } else {
             state = slot.policy.isCrashLooping(currentUptime: nil) ? "crash_loop" : "backoff"
         }
-        return WorkerStatus(state: state, pid: slot.process?.isRunning == true ? slot.process?.processIdentifier : nil,
-                            restarts: slot.restarts, lastExit: slot.lastExit,
-                            uptimeSeconds: slot.process?.isRunning == true ? uptime.map { Double($0.milliseconds) / 1000 } : nil)
+        let pid = pid(slot)
+        return WorkerStatus(state: state, pid: pid, restarts: slot.restarts, lastExit: slot.lastExit,
+                            uptimeSeconds: pid != nil ? uptime.map { Double($0.milliseconds) / 1000 } : nil)
     }
 
     // MARK: Processes
 
     private func spawn(_ app: String) {
-        guard var slot = slots[app], slot.wanted, slot.process == nil else { return }
+        guard var slot = slots[app], slot.wanted, slot.process == nil, slot.adopted == nil else { return }
         slot.generation += 1
         let generation = slot.generation
         let process = Process()
@@ -152,6 +186,7 @@ actor WorkerSupervisor {
         guard var slot = slots[app], slot.generation == generation else { return }
         let uptime = slot.startedAt.map { ContinuousClock.now - $0 } ?? .zero
         slot.process = nil
+        slot.adopted = nil
         slot.startedAt = nil
         slot.lastExit = reason
         slots[app] = slot
@@ -180,13 +215,27 @@ actor WorkerSupervisor {
     }
 
     private func restartAfterBackoff(_ app: String) {
-        guard let slot = slots[app], slot.wanted, slot.process == nil else { return }
+        guard let slot = slots[app], slot.wanted, slot.process == nil, slot.adopted == nil else { return }
         slots[app]?.restarts += 1
         spawn(app)
     }
 
     /// SIGTERM, wait up to the grace period, then SIGKILL; returns once the process is gone.
     private func terminate(_ app: String) async {
+        if let pid = slots[app]?.adopted {
+            kill(pid, SIGTERM)
+            let deadline = ContinuousClock.now + grace
+            while kill(pid, 0) == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if kill(pid, 0) == 0 {
+                kill(pid, SIGKILL)
+                while kill(pid, 0) == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+            }
+            slots[app]?.adopted = nil
+            slots[app]?.startedAt = nil
+            slots[app]?.generation += 1
+            slots[app]?.lastExit = "stopped"
+            return
+        }
         guard let process = slots[app]?.process, process.isRunning else { return }
         let pid = process.processIdentifier
         kill(pid, SIGTERM)
