@@ -211,7 +211,7 @@ final class ListenerRuntime: Sendable {
         let journal = channel.journal.snapshot()
         let link = channel.link.status
         let rates = state.withLockedValue { $0.rates[name] } ?? (accepted: 0, acked: 0)
-        var worker: [String: Any] = ["connected": link.connected]
+        var worker: [String: Any] = ["connected": link.connected, "connects": link.connects]
         if let supervisor, let status = await supervisor.status(app: name) {
             worker["state"] = status.state
             worker["pid"] = status.pid.map { Int($0) } ?? NSNull()
