@@ -13,6 +13,10 @@ import TestSupport
         try tcp.sendLines(["{\"auth\":\"\(ListenerFixture.adminToken)\"}", Messages.health("shop", id: "h-2")])
         #expect(tcp.readJSON()?["ok"] as? String == "h-2")
         #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == 2 }, "\(fixture.log())")
+        let pid = fixture.pid
         #expect(fixture.terminate())
+        #expect(ChildProcess.exitCode(pid) == 0, "SIGTERM stops the listener gracefully with exit 0")
+        #expect(!FileManager.default.fileExists(atPath: fixture.runDir + "/shop.sock") || (try? LineSocket(path: fixture.runDir + "/shop.sock", timeout: 0.2)) == nil,
+                "the supervised worker was stopped too")
     }
 }

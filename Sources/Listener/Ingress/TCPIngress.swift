@@ -48,6 +48,9 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
     private var answers = CircularBuffer<String?>()
     private var batch: [(slot: UInt64, message: IntakeMessage)] = []
     private var closing = false
+    /// Reading pauses while this many answers are outstanding (a sender pipelining faster than the journal).
+    private static let maxOutstanding = 32_768
+    private var paused = false
 
     init(runtime: ListenerRuntime) { self.runtime = runtime }
 
@@ -76,6 +79,10 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         intake = nil
         submit(context)
         flushAnswers(context)
+        if !paused, answers.count >= Self.maxOutstanding {
+            paused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
     }
 
     private func authenticate(_ context: ChannelHandlerContext, _ line: ByteBuffer) {
@@ -146,6 +153,10 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
             text += ready
             answers.removeFirst()
             firstSlot += 1
+        }
+        if paused, answers.count < Self.maxOutstanding / 2 {
+            paused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         }
         guard !text.isEmpty, context.channel.isActive else { return }
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)), promise: nil)
