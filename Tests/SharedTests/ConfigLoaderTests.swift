@@ -227,6 +227,13 @@ private func fullApp(replacing old: String, with new: String) -> String {
         #expect(appIssues(text) == ["apps.d/shop.yaml:22:12: hosts[1].probe: exactly one of http or tcp is required"])
     }
 
+    @Test func nullDriverSectionCountsAsMissing() {
+        let text = fullApp(replacing: "docker: tcp://10.0.0.11:2375", with: "docker: null")
+        #expect(appIssues(text) == ["apps.d/shop.yaml:8:5: hosts[0].docker: required key missing"])
+        let probe = fullApp(replacing: "probe: { tcp: \"127.0.0.1:9101\",", with: "probe: { tcp: ~,")
+        #expect(appIssues(probe) == ["apps.d/shop.yaml:22:12: hosts[1].probe: exactly one of http or tcp is required"])
+    }
+
     @Test func seedMustBeNonNegative() {
         let text = fullApp(replacing: "seed: 42", with: "seed: -1")
         #expect(appIssues(text) == ["apps.d/shop.yaml:27:9: scheduling.seed: expected null or a non-negative integer"])
@@ -258,6 +265,42 @@ private func fullApp(replacing old: String, with new: String) -> String {
         #expect(issues.first?.contains("too deeply nested") == true, "\(issues)")
     }
 
+    /// Whatever a typo does to a valid file, loading never crashes, never fails silently, and
+    /// every issue points inside the file.
+    @Test func everySingleCharacterDeletionIsHandled() {
+        let text = ConfigFixtures.fullApp
+        let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        for offset in 0..<text.count {
+            var mutated = text
+            mutated.remove(at: mutated.index(mutated.startIndex, offsetBy: offset))
+            do {
+                _ = try ConfigLoader.loadApp(text: mutated, file: "x.yaml")
+            } catch {
+                #expect(!error.issues.isEmpty, "no issue for deletion at \(offset)")
+                for issue in error.issues {
+                    #expect((1...lineCount + 1).contains(issue.line) && issue.column >= 1,
+                            "deletion at \(offset): \(issue)")
+                }
+            }
+        }
+    }
+
+    /// Every value set to `null` in turn: each is either allowed or reported, never dropped silently.
+    @Test func everyValueNulledIsHandled() {
+        let text = ConfigFixtures.fullApp
+        var searchStart = text.startIndex
+        while let colon = text.range(of: ": ", range: searchStart..<text.endIndex) {
+            searchStart = colon.upperBound
+            let valueEnd = text[colon.upperBound...].firstIndex { ",}\n".contains($0) } ?? text.endIndex
+            let mutated = text.replacingCharacters(in: colon.upperBound..<valueEnd, with: "null")
+            do {
+                _ = try ConfigLoader.loadApp(text: mutated, file: "x.yaml")
+            } catch {
+                #expect(!error.issues.isEmpty, "no issue for \(text[colon.upperBound..<valueEnd]) set to null")
+            }
+        }
+    }
+
     @Test func placeholderScanner() {
         #expect(ConfigDecoder.unknownPlaceholder(in: "mimic-{app}-{executor}") == nil)
         #expect(ConfigDecoder.unknownPlaceholder(in: "{app}{bad}") == "bad")
@@ -276,9 +319,11 @@ private func fullApp(replacing old: String, with new: String) -> String {
         let text = ConfigFixtures.fullListener
             .replacingOccurrences(of: "name: ops", with: "name: waf-1")
             .replacingOccurrences(of: "sources: [waf]", with: "sources: [wafs]")
+            .replacingOccurrences(of: "apps: [shop, blog]", with: "apps: [shop, Blog]")
         #expect(listenerIssues(text) == [
             "listener.yaml:10:61: tokens[0].sources[0]: unknown source (expected left_bracket, right_bracket, waf, firewall, admin or *)",
             "listener.yaml:11:13: tokens[1].name: duplicate token name (also tokens[0])",
+            "listener.yaml:11:80: tokens[1].apps[1]: invalid app name (expected [a-z0-9-]{1,32} or *)",
         ])
     }
 

@@ -19,10 +19,16 @@ def main():
     parser.add_argument("--variant", required=True)
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
+    vulnerable = os.environ.get("MIMIC_DEMO_VULNERABLE_VARIANT", "")
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps({"app": args.app, "path": self.path, "status": "ok"}).encode()
+            answer = {"app": args.app, "path": self.path, "status": "ok"}
+            # The demo's "compromised" build: one variant has a flaw on the upload path and answers
+            # differently there, which is what the right bracket's vote catches.
+            if args.variant == vulnerable and self.path.startswith("/admin/upload"):
+                answer["status"] = "owned"
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Server", args.variant)

@@ -2,7 +2,8 @@ import Shared
 
 /// The executors of one app and the rules that move them (DESIGN section 7), as a pure state
 /// machine: `handle` takes an event and the current time and returns the decision to commit.
-/// No I/O happens here, so every rule is tested without Redis or hosts.
+/// No I/O happens here, so every rule is tested without Redis or hosts. Rule families live in
+/// extensions in files of their own (`ExecutorPool+*.swift`) and share these helpers.
 struct ExecutorPool: Sendable {
     struct Settings: Sendable, Equatable {
         var replicas: Replicas
@@ -35,11 +36,11 @@ struct ExecutorPool: Sendable {
     let settings: Settings
     private(set) var executors: [String: Executor]
     private(set) var meta: Meta
-    private(set) var healthyHosts: Set<String>
-    private var random: SchedulerRandom
+    var healthyHosts: Set<String>
+    var random: SchedulerRandom
     /// Dissent times per executor inside the abnormal window; kept in memory only, so a restart
     /// forgives dissents older than the restart (the persisted count is informational).
-    private var dissentTimes: [String: [Int64]] = [:]
+    var dissentTimes: [String: [Int64]] = [:]
     /// The weights last published per online executor, to publish again only on real change.
     private var publishedWeights: [String: Double]
 
@@ -98,7 +99,7 @@ struct ExecutorPool: Sendable {
         return decision
     }
 
-    private mutating func handle(_ body: MessageBody, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func handle(_ body: MessageBody, cause: String, now: Int64, into decision: inout Decision) {
         switch body {
         case .arbitration(let arbitration):
             arbitrate(arbitration, cause: cause, now: now, into: &decision)
@@ -148,7 +149,7 @@ struct ExecutorPool: Sendable {
 
     // MARK: - Arbitration and anomalies
 
-    private mutating func arbitrate(_ arbitration: Arbitration, cause: String, now: Int64,
+    mutating func arbitrate(_ arbitration: Arbitration, cause: String, now: Int64,
                                     into decision: inout Decision) {
         let dissenters = Set(arbitration.dissenters)
         // Half or more dissenting means there was no majority: the request, not the executors, is
@@ -181,7 +182,7 @@ struct ExecutorPool: Sendable {
         }
     }
 
-    private func alertTargets(_ alert: Alert) -> [String] {
+    func alertTargets(_ alert: Alert) -> [String] {
         if let id = alert.executor { return executors[id] == nil ? [] : [id] }
         guard let address = alert.address else { return [] }
         return executors.values
@@ -191,7 +192,7 @@ struct ExecutorPool: Sendable {
 
     /// Replaces an abnormal executor at once, unless that would take online below `min_online`
     /// with no standby to step in: then it stays, flagged, and `replenish` replaces it later.
-    private mutating func abnormal(_ id: String, reason: String, cause: String, now: Int64,
+    mutating func abnormal(_ id: String, reason: String, cause: String, now: Int64,
                                    into decision: inout Decision) {
         guard var executor = executors[id] else { return }
         switch executor.state {
@@ -221,7 +222,7 @@ struct ExecutorPool: Sendable {
     }
 
     /// Online to dirty (kept for forensics, oldest released past `retain_dirty`) or to cleaning.
-    private mutating func quarantine(_ id: String, reason: String, cause: String, now: Int64,
+    mutating func quarantine(_ id: String, reason: String, cause: String, now: Int64,
                                      into decision: inout Decision) {
         guard settings.replicas.retainDirty > 0 else {
             move(id, to: .cleaning, reason: reason, cause: cause, now: now, into: &decision)
@@ -239,7 +240,7 @@ struct ExecutorPool: Sendable {
     // MARK: - Rotation and manual control
 
     /// Takes the longest-online executor out for cleaning, if a standby can take its place.
-    private mutating func rotate(reason: String, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func rotate(reason: String, cause: String, now: Int64, into decision: inout Decision) {
         let online = executors.values.filter { $0.state == .online }
         guard let oldest = online.min(by: { ($0.since, $0.id) < ($1.since, $1.id) }) else {
             decision.notes.append(.init(executor: nil, reason: "rotation skipped: nothing online", cause: cause))
@@ -253,7 +254,7 @@ struct ExecutorPool: Sendable {
         move(oldest.id, to: .cleaning, reason: reason, cause: cause, now: now, into: &decision)
     }
 
-    private mutating func setState(_ request: SetStateRequest, cause: String, now: Int64,
+    mutating func setState(_ request: SetStateRequest, cause: String, now: Int64,
                                    into decision: inout Decision) {
         guard let executor = executors[request.executor] else {
             decision.notes.append(.init(executor: request.executor,
@@ -283,7 +284,7 @@ struct ExecutorPool: Sendable {
 
     // MARK: - Driver results
 
-    private mutating func actionSucceeded(_ action: DriverAction, endpoint: String?, now: Int64,
+    mutating func actionSucceeded(_ action: DriverAction, endpoint: String?, now: Int64,
                                           into decision: inout Decision) {
         guard var executor = executors[action.executor] else { return }
         switch action.kind {
@@ -310,7 +311,7 @@ struct ExecutorPool: Sendable {
         }
     }
 
-    private mutating func actionFailed(_ action: DriverAction, error: String, now: Int64,
+    mutating func actionFailed(_ action: DriverAction, error: String, now: Int64,
                                        into decision: inout Decision) {
         guard let executor = executors[action.executor] else { return }
         switch action.kind {
@@ -328,7 +329,7 @@ struct ExecutorPool: Sendable {
 
     /// Replaces flagged executors once standbys exist, promotes standbys up to `replicas.online`,
     /// and creates executors until online + standby + those on their way reach the targets.
-    private mutating func replenish(cause: String, now: Int64, into decision: inout Decision) {
+    mutating func replenish(cause: String, now: Int64, into decision: inout Decision) {
         let flagged = executors.values.filter { $0.state == .online && $0.flagged }
             .sorted { ($0.since, $0.id) < ($1.since, $1.id) }
         if !meta.paused {
@@ -364,7 +365,7 @@ struct ExecutorPool: Sendable {
     }
 
     @discardableResult
-    private mutating func promote(cause: String, now: Int64, into decision: inout Decision) -> Bool {
+    mutating func promote(cause: String, now: Int64, into decision: inout Decision) -> Bool {
         let standby = executors.values.filter { $0.state == .standby }.sorted { $0.id < $1.id }
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
         guard let chosen = settings.selection.pick(from: standby, joining: online, random: &random) else {
@@ -375,7 +376,7 @@ struct ExecutorPool: Sendable {
         return true
     }
 
-    private mutating func move(_ id: String, to next: ExecutorState, reason: String, cause: String, now: Int64,
+    mutating func move(_ id: String, to next: ExecutorState, reason: String, cause: String, now: Int64,
                                into decision: inout Decision) {
         guard var executor = executors[id] else { return }
         precondition(executor.state.canMove(to: next), "illegal move \(executor.state) -> \(next) for \(id)")
@@ -395,7 +396,7 @@ struct ExecutorPool: Sendable {
         if next == .cleaning { decision.actions.append(action(.clean, executor)) }
     }
 
-    private func action(_ kind: DriverAction.Kind, _ executor: Executor) -> DriverAction {
+    func action(_ kind: DriverAction.Kind, _ executor: Executor) -> DriverAction {
         DriverAction(kind: kind, executor: executor.id, variant: executor.variant, host: executor.host)
     }
 

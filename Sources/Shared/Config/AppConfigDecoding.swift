@@ -143,14 +143,14 @@ extension ConfigDecoder {
 
         switch driver {
         case .docker?:
-            if map.value("docker") == nil { report(node.mark, map.path("docker"), "required key missing") }
-            if let commandNode = map.value("command") {
-                report(commandNode.mark, map.path("command"), "not allowed with driver: docker")
+            if docker == .some(nil) { report(node.mark, map.path("docker"), "required key missing") }
+            if map.hasValue("command") {
+                report(map.value("command")?.mark ?? node.mark, map.path("command"), "not allowed with driver: docker")
             }
         case .command?:
-            if map.value("command") == nil { report(node.mark, map.path("command"), "required key missing") }
-            if let dockerNode = map.value("docker") {
-                report(dockerNode.mark, map.path("docker"), "not allowed with driver: command")
+            if command == .some(nil) { report(node.mark, map.path("command"), "required key missing") }
+            if map.hasValue("docker") {
+                report(map.value("docker")?.mark ?? node.mark, map.path("docker"), "not allowed with driver: command")
             }
         case nil:
             break
@@ -230,7 +230,7 @@ extension ConfigDecoder {
         let interval = map.optional("interval", default: .seconds(1), positiveDuration)
         let fall = map.optional("fall", default: 3) { int($0, $1, min: 1) }
         let rise = map.optional("rise", default: 2) { int($0, $1, min: 1) }
-        guard (map.value("http") == nil) != (map.value("tcp") == nil) else {
+        guard map.hasValue("http") != map.hasValue("tcp") else {
             report(node.mark, path, "exactly one of http or tcp is required")
             return nil
         }

@@ -167,6 +167,11 @@ struct MappingReader {
         entries.first { $0.key == key }?.value
     }
 
+    /// Present and not `null`.
+    func hasValue(_ key: String) -> Bool {
+        value(key).map { !$0.isNull } ?? false
+    }
+
     /// Reports a missing key at the mapping itself, which is where the key belongs.
     func required<Value>(_ key: String, _ convert: (YamlNode, String) -> Value?) -> Value? {
         guard let child = value(key) else {

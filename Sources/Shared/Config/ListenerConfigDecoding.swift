@@ -71,12 +71,12 @@ extension ConfigDecoder {
                 return text
             }
             let sources = map.required("sources") { node, path in
-                scopeList(node, path, what: "source (expected \(Self.tokenSources.joined(separator: ", ")) or *)") {
+                scopeList(node, path, invalid: "unknown source (expected \(Self.tokenSources.joined(separator: ", ")) or *)") {
                     Self.tokenSources.contains($0)
                 }
             }
             let apps = map.required("apps") { node, path in
-                scopeList(node, path, what: "app name (expected [a-z0-9-]{1,32} or *)", isValid: AppName.isValid)
+                scopeList(node, path, invalid: "invalid app name (expected [a-z0-9-]{1,32} or *)", isValid: AppName.isValid)
             }
             if let name {
                 if let first = firstByName[name] {
@@ -102,7 +102,7 @@ extension ConfigDecoder {
     }
 
     /// A token's `sources` or `apps`: a non-empty list of known values, or `*` for all.
-    private func scopeList(_ node: YamlNode, _ path: String, what: String,
+    private func scopeList(_ node: YamlNode, _ path: String, invalid message: String,
                            isValid: (String) -> Bool) -> [String]? {
         guard let items = sequence(node, path) else { return nil }
         guard !items.isEmpty else {
@@ -118,7 +118,7 @@ extension ConfigDecoder {
                 continue
             }
             guard value == "*" || isValid(value) else {
-                report(item.mark, itemPath, "unknown \(what)")
+                report(item.mark, itemPath, message)
                 valid = false
                 continue
             }

@@ -22,14 +22,10 @@ enum YamlDocument {
         }
         defer { yaml_parser_delete(&parser) }
 
-        let result: Result<Loaded, ConfigErrors> = bytes.withUnsafeBufferPointer { buffer in
-            // libyaml rejects a null input pointer; an empty file still needs a valid one.
-            var empty: UInt8 = 0
-            if let base = buffer.baseAddress, !buffer.isEmpty {
-                yaml_parser_set_input_string(&parser, base, buffer.count)
-            } else {
-                yaml_parser_set_input_string(&parser, &empty, 0)
-            }
+        // libyaml needs a valid pointer even for an empty file; the extra byte is never read.
+        let input = bytes.isEmpty ? [0] : bytes
+        let result: Result<Loaded, ConfigErrors> = input.withUnsafeBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, bytes.count)
             return Result { () throws(ConfigErrors) in try loadSingleDocument(&parser, file: file) }
         }
         return try result.get()

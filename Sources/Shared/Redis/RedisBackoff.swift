@@ -22,13 +22,13 @@ public struct RedisBackoff: Sendable, Equatable {
 
     /// The un-jittered delay for a given attempt (0-based).
     public func baseDelay(attempt: Int) -> Duration {
-        var delay = initial.seconds
+        var delay = initial
         for _ in 0..<max(attempt, 0) {
-            delay *= multiplier
+            delay = delay * multiplier
             // Stop early: during a long outage `attempt` keeps counting.
-            if delay >= maximum.seconds { return maximum }
+            if delay >= maximum { return maximum }
         }
-        return .seconds(delay)
+        return delay
     }
 
     /// The delay to wait after one more failure.
@@ -37,7 +37,7 @@ public struct RedisBackoff: Sendable, Equatable {
         attempt += 1
         guard jitter > 0 else { return base }
         let factor = 1 - jitter * Double.random(in: 0..<1, using: &generator)
-        return .seconds(base.seconds * factor)
+        return base * factor
     }
 
     public mutating func next() -> Duration {
@@ -48,12 +48,5 @@ public struct RedisBackoff: Sendable, Equatable {
     /// Call after a success, so the next outage starts again from `initial`.
     public mutating func reset() {
         attempt = 0
-    }
-}
-
-extension Duration {
-    fileprivate var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

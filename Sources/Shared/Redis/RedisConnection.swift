@@ -101,7 +101,7 @@ public final class RedisConnection {
         if let message = replies[0].errorMessage {
             throw RedisError.server(message: message)
         }
-        for (index, queued) in replies[1...commands.count].enumerated() {
+        for (index, queued) in replies[1..<commands.count + 1].enumerated() {
             if let message = queued.errorMessage {
                 throw RedisError.transactionFailed(command: index, message: message, othersApplied: false)
             }
@@ -212,6 +212,8 @@ public final class RedisConnection {
         _ arguments: [[UInt8]],
         _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
     ) -> Result {
+        // Redis answers nothing to an empty command, so the caller would wait for the timeout.
+        precondition(!arguments.isEmpty, "a Redis command needs at least its name")
         var flat: [UInt8] = []
         var offsets: [Int] = []
         var lengths: [Int] = []

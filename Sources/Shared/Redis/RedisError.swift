@@ -25,8 +25,8 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connectionFailed(let endpoint, let reason):
-            "cannot connect to Redis at \(endpoint): \(reason); is redis-server running at \(endpoint), "
-                + "and do redis.host and redis.port point at it?"
+            "cannot connect to Redis at \(endpoint): \(reason); is redis-server running at \(endpoint)? "
+                + "Check redis.host and redis.port"
         case .connectionLost(let endpoint, let reason):
             "connection to Redis at \(endpoint) lost: \(reason); the next call reconnects"
         case .timeout(let endpoint, let after):

@@ -5,9 +5,10 @@ import Synchronization
 /// connection can run nothing else). Messages arrive in order on `messages`.
 ///
 /// The thread waits for messages in short intervals so it notices a stop request: closing the
-/// subscriber, or the consumer's task ending or being cancelled. A lost connection finishes
-/// `messages` with the error; subscribe again to resume (messages published meanwhile are lost,
-/// as with any Redis pub/sub).
+/// subscriber, or the consumer's task ending or being cancelled. After `keepAlive` without
+/// traffic it sends PING, so a stopped or unreachable server is noticed too. A lost connection
+/// or an unanswered PING finishes `messages` with the error; subscribe again to resume (messages
+/// published meanwhile are lost, as with any Redis pub/sub).
 public final class RedisSubscriber: Sendable {
     public let messages: AsyncThrowingStream<RedisMessage, any Error>
     private let owner: NIOThreadPool
@@ -17,7 +18,8 @@ public final class RedisSubscriber: Sendable {
     /// anything published after this returns is delivered.
     public static func subscribe(
         settings: RedisSettings, channels: [String], patterns: [String] = [],
-        pollInterval: Duration = .milliseconds(100), commandTimeout: Duration = .seconds(2)
+        pollInterval: Duration = .milliseconds(100), keepAlive: Duration = .seconds(5),
+        commandTimeout: Duration = .seconds(2)
     ) async throws -> RedisSubscriber {
         precondition(!channels.isEmpty || !patterns.isEmpty, "subscribe to at least one channel or pattern")
         let owner = NIOThreadPool(numberOfThreads: 1)
@@ -41,7 +43,8 @@ public final class RedisSubscriber: Sendable {
                         return
                     }
                     subscribed.resume()
-                    deliver(from: connection, to: sink, pollInterval: pollInterval, until: stop)
+                    deliver(from: connection, to: sink, pollInterval: pollInterval, keepAlive: keepAlive,
+                            until: stop)
                 }
             }
         } catch {
@@ -92,11 +95,24 @@ public final class RedisSubscriber: Sendable {
 
     private static func deliver(from connection: RedisConnection,
                                 to sink: AsyncThrowingStream<RedisMessage, any Error>.Continuation,
-                                pollInterval: Duration, until stop: StopSignal) {
+                                pollInterval: Duration, keepAlive: Duration, until stop: StopSignal) {
+        let clock = ContinuousClock()
+        var lastTraffic = clock.now
+        var pingSent: ContinuousClock.Instant?
         while !stop.isRequested {
             do {
-                guard let reply = try connection.nextPushedReply(within: pollInterval) else { continue }
-                if let message = RedisMessage(pushed: reply) { sink.yield(message) }
+                if let reply = try connection.nextPushedReply(within: pollInterval) {
+                    lastTraffic = clock.now
+                    pingSent = nil
+                    if let message = RedisMessage(pushed: reply) { sink.yield(message) }
+                } else if let sent = pingSent {
+                    if clock.now - sent > connection.commandTimeout {
+                        throw RedisError.timeout(endpoint: connection.endpoint, after: connection.commandTimeout)
+                    }
+                } else if clock.now - lastTraffic > keepAlive {
+                    try connection.send([["PING"]])
+                    pingSent = clock.now
+                }
             } catch {
                 sink.finish(throwing: error)
                 return
