@@ -132,13 +132,17 @@ import TestSupport
         // A follower sees a transition the worker commits after it started.
         let log = worker.directory.appendingPathComponent("follow.log").path
         let follower = try ChildProcess.spawn(executable: try BuiltProducts.path("mimicctl"),
-                                              arguments: ["events", "shop", "--apps-dir", appsDir, "--follow", "--count", "0", "--json"],
+                                              arguments: ["events", "shop", "--apps-dir", appsDir, "--follow", "--count", "1", "--json"],
                                               logFile: log)
         defer {
             ChildProcess.signal(follower, SIGTERM)
             ChildProcess.waitForExit(follower)
         }
-        Thread.sleep(forTimeInterval: 0.5)
+        // The newest existing event is printed first; after it the follower is blocked in XREAD.
+        let following = eventually(timeout: 10) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n")
+        }
+        #expect(following)
         let target = try #require(try worker.members("online").sorted().first)
         let socket = try worker.connect()
         try socket.sendJSON(deliveryFrame(epoch: "ctl-test", seq: 1, id: "ctl-offline-1", source: "admin", type: "set_state",

@@ -24,7 +24,10 @@ struct HTTPEndpoint: CustomStringConvertible {
         basePath = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
     }
 
-    var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(basePath)" }
+    /// `host:port` as the Host header and URLs write it (IPv6 literals in brackets).
+    var authority: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+    var description: String { "http://\(authority)\(basePath)" }
 }
 
 struct HTTPResponse {
@@ -59,7 +62,7 @@ enum HTTPClient {
             }
             throw CtlFailure.runtime("cannot reach the listener at \(endpoint): \(reason); is mimic-listener running? (check --listener or http: in listener.yaml)")
         }
-        var head = "\(method) \(endpoint.basePath)\(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n"
+        var head = "\(method) \(endpoint.basePath)\(path) HTTP/1.1\r\nHost: \(endpoint.authority)\r\n"
         head += "Connection: close\r\nAccept: application/json\r\nUser-Agent: mimicctl\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         let payload = body ?? []
