@@ -15,8 +15,8 @@ RUN swift package resolve
 COPY Sources Sources
 # Package.swift names the test targets; SwiftPM wants their directories even when not building them.
 COPY Tests Tests
+# Builds the three executables (tests are not built without --build-tests).
 RUN swift build -c release --static-swift-stdlib \
-      --product mimic-listener --product mimic-worker --product mimicctl \
  && mkdir /out \
  && cp "$(swift build -c release --show-bin-path)"/mimic-listener \
        "$(swift build -c release --show-bin-path)"/mimic-worker \

@@ -159,6 +159,21 @@ import TestSupport
         #expect(inContainer.tokens.last?.apps == ["shop"])
     }
 
+    @Test func theAppsDirDefaultsToTheListenersAndPasswordsCarryOver() throws {
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML,
+            "apps.d/shop.yaml": Self.app("shop", db: 1).replacingOccurrences(of: "  db: 1", with: "  db: 1\n  password: \"s3cret\"") ,
+        ])
+        defer { try? FileManager.default.removeItem(at: fleet.dir) }
+        let result = try Ctl.run(["compose", "--out", fleet.out, "--templates", fleet.templates, "--listener", fleet.listener])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines.first?.hasSuffix("1 app (shop)") == true)
+        #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.password == "s3cret")
+        let redis = try service(try fleet.config(["fleet.compose.yml"]), "redis")
+        #expect((redis["command"] as? [String] ?? []).suffix(2) == ["--requirepass", "s3cret"])
+        #expect((redis["environment"] as? [String: Any])?["REDISCLI_AUTH"] as? String == "s3cret")
+    }
+
     @Test func removedAppsLoseTheirGeneratedFiles() throws {
         let fleet = try Fleet(["apps.d/shop.yaml": Self.app("shop", db: 1), "apps.d/blog.yaml": Self.app("blog", db: 2)])
         defer { try? FileManager.default.removeItem(at: fleet.dir) }

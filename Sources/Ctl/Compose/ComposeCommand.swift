@@ -16,8 +16,8 @@ struct ComposeCommand: AsyncParsableCommand {
             One app's worker:      docker compose -f deploy/fleet.compose.yml -f deploy/shop.compose.yml restart worker-shop
             """)
 
-    @Option(help: ArgumentHelp("Directory of the <app>.yaml files.", valueName: "dir"))
-    var apps: String = "./apps.d"
+    @Option(help: ArgumentHelp("Directory of the <app>.yaml files (default: apps_dir of --listener, else ./apps.d).", valueName: "dir"))
+    var apps: String?
 
     @Option(help: ArgumentHelp("Where to write the compose files.", valueName: "dir"))
     var out: String = "./deploy"
@@ -48,9 +48,10 @@ struct ComposeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let library = try await loadTemplates()
-        let appConfigs = try loadApps()
         let listenerConfig = try listener.map(loadListener)
-        try checkSharedRedis(appConfigs)
+        let appsDir = apps ?? listenerConfig?.appsDir ?? "./apps.d"
+        let appConfigs = try loadApps(appsDir)
+        try checkSharedRedis(appConfigs, dir: appsDir)
 
         let fileManager = FileManager.default
         let appsOut = out + "/apps.d"
@@ -81,14 +82,14 @@ struct ComposeCommand: AsyncParsableCommand {
         print("up: docker compose -f \(out)/fleet.compose.yml" + appConfigs.map { " -f \(out)/\($0.app).compose.yml" }.joined() + " up -d")
     }
 
-    private func loadApps() throws -> [AppConfig] {
+    private func loadApps(_ dir: String) throws -> [AppConfig] {
         let configs: [AppConfig]
         do throws(ConfigErrors) {
-            configs = try ConfigLoader.loadAppsDirectory(apps)
+            configs = try ConfigLoader.loadAppsDirectory(dir)
         } catch {
             throw CtlFailure.usage(error.issues.map(\.description).joined(separator: "\n"))
         }
-        guard !configs.isEmpty else { throw CtlFailure.usage("\(apps): no <app>.yaml files; nothing to deploy") }
+        guard !configs.isEmpty else { throw CtlFailure.usage("\(dir): no <app>.yaml files; nothing to deploy") }
         return configs
     }
 
@@ -119,7 +120,7 @@ struct ComposeCommand: AsyncParsableCommand {
 
     /// All apps share the fleet's one Redis, so their DB indexes must differ (the apps dir check
     /// only compares apps on the same host and port) and they must agree on the password.
-    private func checkSharedRedis(_ configs: [AppConfig]) throws {
+    private func checkSharedRedis(_ configs: [AppConfig], dir: String) throws {
         var owners: [Int: String] = [:]
         for app in configs {
             if let other = owners[app.redis.db] {
@@ -129,7 +130,7 @@ struct ComposeCommand: AsyncParsableCommand {
         }
         let passwords = Set(configs.map { $0.redis.password ?? "" })
         if passwords.count > 1 {
-            throw CtlFailure.usage("\(apps): apps differ in redis.password; the fleet's one Redis has one password (or none) for all")
+            throw CtlFailure.usage("\(dir): apps differ in redis.password; the fleet's one Redis has one password (or none) for all")
         }
     }
 
