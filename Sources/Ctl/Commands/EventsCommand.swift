@@ -20,7 +20,7 @@ struct EventsCommand: AsyncParsableCommand {
     var count: Int = 20
 
     @OptionGroup var config: ConfigOption
-    @OptionGroup var local: LocalOptions
+    @OptionGroup var apps: AppsDirOption
     @OptionGroup var format: FormatOption
 
     /// How long one XREAD waits; the Redis command timeout must be longer.
@@ -40,7 +40,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let appConfig = try local.loadApp(app, config)
+        let appConfig = try apps.loadApp(app, config)
         let redis = appConfig.redis
         let client = RedisClient(settings: redis, commandTimeout: .milliseconds(Self.block + 5000))
         let key = RedisKeys(app: app).events

@@ -15,7 +15,8 @@ struct ExecutorsCommand: AsyncParsableCommand {
     var app: String
 
     @OptionGroup var config: ConfigOption
-    @OptionGroup var local: LocalOptions
+    @OptionGroup var local: RunDirOption
+    @OptionGroup var apps: AppsDirOption
     @OptionGroup var format: FormatOption
 
     func validate() throws {
@@ -72,7 +73,7 @@ struct ExecutorsCommand: AsyncParsableCommand {
             // No run_dir known: Redis alone can still answer.
             workerProblem = failure.message
         }
-        let appConfig = try local.loadApp(app, config)
+        let appConfig = try apps.loadApp(app, config)
         let redis = appConfig.redis
         do {
             let rows = try await RedisExecutors.load(appConfig)

@@ -12,7 +12,7 @@ struct PingCommand: AsyncParsableCommand {
     var app: String
 
     @OptionGroup var config: ConfigOption
-    @OptionGroup var local: LocalOptions
+    @OptionGroup var local: RunDirOption
 
     func run() async throws {
         let path = try local.resolveRunDir(config) + "/\(app).sock"

@@ -10,7 +10,7 @@ struct SocketsCommand: AsyncParsableCommand {
         discussion: "The owner pid comes from /proc/net/unix and /proc/<pid>/fd (what `ss -xlp` shows); processes of other users are only visible as root, and then the pid the worker reports is shown.")
 
     @OptionGroup var config: ConfigOption
-    @OptionGroup var local: LocalOptions
+    @OptionGroup var local: RunDirOption
     @OptionGroup var format: FormatOption
 
     struct Entry {

@@ -46,7 +46,8 @@ struct ListenerOptions: ParsableArguments {
         return HTTPEndpoint(host: host, port: http.port)
     }
 
-    /// --token, then $MIMIC_TOKEN, then --token-name looked up in the listener config.
+    /// The flags first (--token, then --token-name looked up in the listener config), then
+    /// $MIMIC_TOKEN, so an explicit choice on the command line beats the environment.
     func resolveToken(_ config: ConfigOption, for purpose: String) throws -> String {
         if let token { return token }
         if let tokenName {
@@ -62,18 +63,21 @@ struct ListenerOptions: ParsableArguments {
     }
 }
 
-/// Where the app sockets and app configs are, for commands that talk to workers or Redis directly.
-struct LocalOptions: ParsableArguments {
+/// Where the app sockets are, for commands that talk to workers directly.
+struct RunDirOption: ParsableArguments {
     @Option(name: .customLong("run-dir"), help: ArgumentHelp("Directory of the <app>.sock files (default: run_dir of --config).", valueName: "dir"))
     var runDir: String?
-
-    @Option(name: .customLong("apps-dir"), help: ArgumentHelp("Directory of the <app>.yaml files (default: apps_dir of --config).", valueName: "dir"))
-    var appsDir: String?
 
     func resolveRunDir(_ config: ConfigOption) throws -> String {
         if let runDir { return URL(fileURLWithPath: runDir).standardizedFileURL.path }
         return try config.load(neededFor: "run_dir (or pass --run-dir)").runDir
     }
+}
+
+/// Where the app configs are, for commands that read an app's Redis directly.
+struct AppsDirOption: ParsableArguments {
+    @Option(name: .customLong("apps-dir"), help: ArgumentHelp("Directory of the <app>.yaml files (default: apps_dir of --config).", valueName: "dir"))
+    var appsDir: String?
 
     /// The app's config, loaded strictly: its Redis settings are how `events` and `executors` find
     /// the app's data.
