@@ -14,10 +14,8 @@ struct ListenerAPI {
         var workerState: String
         var pid: Int?
         var restarts: Int?
-        var connected: Bool
         var backlogMessages: Int
         var backlogBytes: Int
-        var lastSeq: Int
         var deliveredSeq: Int
         var ackedSeq: Int
         var acceptedPerSecond: Double
@@ -32,10 +30,8 @@ struct ListenerAPI {
             workerState = worker["state"] as? String ?? "unknown"
             pid = (worker["pid"] as? NSNumber)?.intValue
             restarts = (worker["restarts"] as? NSNumber)?.intValue
-            connected = worker["connected"] as? Bool ?? false
             backlogMessages = (journal["backlog_messages"] as? NSNumber)?.intValue ?? 0
             backlogBytes = (journal["backlog_bytes"] as? NSNumber)?.intValue ?? 0
-            lastSeq = (journal["last_seq"] as? NSNumber)?.intValue ?? 0
             deliveredSeq = (object["last_delivered_seq"] as? NSNumber)?.intValue ?? 0
             ackedSeq = (object["last_acked_seq"] as? NSNumber)?.intValue ?? 0
             acceptedPerSecond = (rates["accepted_per_s"] as? NSNumber)?.doubleValue ?? 0
