@@ -77,7 +77,15 @@ struct InboundLineTests {
         #expect(id == nil)
     }
 
-    @Test(arguments: ["{not json", "", "[1,2]", "\"text\"", #"{"epoch":"j","seq":"one","msg":{}}"#])
+    @Test func aFrameWithAWronglyTypedFieldNamesTheField() {
+        guard case .malformed(_, let reason) = parse(#"{"epoch":"j","seq":"one","msg":{}}"#) else {
+            Issue.record("expected malformed")
+            return
+        }
+        #expect(reason.hasPrefix("not a frame: seq"))
+    }
+
+    @Test(arguments: ["{not json", "", "[1,2]", "\"text\""])
     func malformedJSON(text: String) {
         guard case .malformed(let seq, let reason) = parse(text) else {
             Issue.record("expected malformed")
