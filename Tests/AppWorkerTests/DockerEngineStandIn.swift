@@ -72,6 +72,11 @@ final class DockerEngineStandIn: @unchecked Sendable {
         }
     }
 
+    /// A container that disappears behind the driver's back (crashed and removed, `docker rm -f`).
+    func delete(named name: String) {
+        lock.withLock { containers = containers.filter { $0.value.name != name } }
+    }
+
     private func bootstrap() -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
