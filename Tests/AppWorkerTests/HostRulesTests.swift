@@ -131,6 +131,41 @@ import Testing
         #expect(decision.notes.contains { $0.reason == "online check: cannot list executors on host h3: boom" })
     }
 
+    @Test func aHostWhoseCreatesFailStopsReceivingExecutorsAndAllFailingPausesTheChurn() {
+        var pool = Fixtures.pool(Fixtures.config())
+        var decision = pool.handle(.replenish(cause: "start"), now: 0)
+        let firstOnH1 = decision.actions.filter { $0.host == "h1" }.count
+        var now: Int64 = 0
+        // Every create on h1 fails, every create on h2 succeeds.
+        for _ in 0..<20 {
+            guard let create = decision.actions.first(where: { $0.kind == .create }) else { break }
+            now += 1
+            decision.actions.removeAll { $0 == create }
+            let next = create.host == "h1"
+                ? pool.handle(.actionFailed(create, error: "boom"), now: now)
+                : pool.handle(.actionSucceeded(create, endpoint: "10.0.0.1:80"), now: now)
+            decision.merge(next)
+        }
+        #expect(pool.count(.online) == 3 && pool.count(.standby) == 2)
+        #expect(pool.executors.values.filter { $0.state != .offline }.allSatisfy { $0.host == "h2" })
+        #expect(pool.count(.offline) == firstOnH1, "after the first failure no create went to h1 again")
+
+        // Both hosts failing: a failure does not start the next create at once.
+        var broken = Fixtures.pool(Fixtures.config(hosts: ["h1"]))
+        var pending = broken.handle(.replenish(cause: "start"), now: 0).actions
+        var failures = 0
+        while let create = pending.first, failures < 50 {
+            pending.removeFirst()
+            failures += 1
+            pending += broken.handle(.actionFailed(create, error: "boom"), now: Int64(failures)).actions
+        }
+        #expect(failures < 10, "the churn stops after \(Self.failing) failures in a row")
+        let retry = broken.handle(.onlineCheck(OnlineCheckReport(listed: [:], failed: [:], startedAt: 100)), now: 101)
+        #expect(!retry.actions.filter { $0.kind == .create }.isEmpty, "the online check tries again")
+    }
+
+    static let failing = ExecutorPool.failingCreates
+
     @Test func probeCounterFollowsFallAndRise() {
         var counter = ProbeCounter(host: "h1", fall: 3, rise: 2)
         #expect(counter.record(.success("ok")) == nil)

@@ -38,10 +38,26 @@ extension ExecutorPool {
         }
     }
 
+    /// Consecutive create or clean failures after which a host counts as failing.
+    static let failingCreates = 3
+
+    /// Where new executors may go: the healthy hosts with the fewest create failures in a row, so
+    /// a host whose hooks or engine fail stops receiving executors while another works. When every
+    /// healthy host is failing, a driver failure does not start the next create at once (that
+    /// would spin create, fail, create for as long as the host is broken); the online check, a
+    /// host change or a message does.
+    func placeableHosts(cause: String) -> Set<String> {
+        let fewest = healthyHosts.map { failedCreates[$0, default: 0] }.min() ?? 0
+        if fewest >= Self.failingCreates, cause == "driver" { return [] }
+        return healthyHosts.filter { failedCreates[$0, default: 0] == fewest }
+    }
+
     /// The host's offline executors are removed through its driver (each removal is recorded when
     /// the driver confirms it); standbys are then moved over so the host carries its share again.
     mutating func hostUp(_ host: String, now: Int64, into decision: inout Decision) {
         healthyHosts.insert(host)
+        // Back from a failure: its earlier create failures say nothing about it now.
+        failedCreates[host] = nil
         let cause = Self.hostCause(host)
         for executor in executors.values.filter({ $0.host == host && $0.state == .offline }).sorted(by: { $0.id < $1.id }) {
             decision.notes.append(.init(executor: executor.id,

@@ -39,6 +39,8 @@ struct ExecutorPool: Sendable {
     /// Dissent times per executor inside the abnormal window; kept in memory only, so a restart
     /// forgives dissents older than the restart (the persisted count is informational).
     var dissentTimes: [String: [Int64]] = [:]
+    /// Create or clean failures in a row per host (in memory); see `placeableHosts`.
+    var failedCreates: [String: Int] = [:]
     /// The weights last published per online executor, to publish again only on real change.
     private var publishedWeights: [String: Double]
 
@@ -294,12 +296,14 @@ struct ExecutorPool: Sendable {
         switch action.kind {
         case .create:
             guard executor.state == .initializing else { return }
+            failedCreates[executor.host] = nil
             if let endpoint { executor.endpoint = endpoint }
             executors[executor.id] = executor
             move(executor.id, to: .standby, reason: "created on \(executor.host)", cause: "driver", now: now,
                  into: &decision)
         case .clean:
             guard executor.state == .cleaning else { return }
+            failedCreates[executor.host] = nil
             if let endpoint { executor.endpoint = endpoint }
             executors[executor.id] = executor
             move(executor.id, to: .initializing, reason: "restored from clean image", cause: "driver", now: now,
@@ -323,6 +327,7 @@ struct ExecutorPool: Sendable {
         case .create, .clean:
             let expected: ExecutorState = action.kind == .create ? .initializing : .cleaning
             guard executor.state == expected else { return }
+            failedCreates[executor.host, default: 0] += 1
             move(executor.id, to: .offline, reason: "\(action.kind.rawValue) failed: \(error)", cause: "driver",
                  now: now, into: &decision)
         case .remove:
@@ -351,9 +356,11 @@ struct ExecutorPool: Sendable {
         guard missing > 0 else { return }
         for _ in 0..<missing {
             let live = executors.values.filter { $0.state != .offline }
-            guard let place = settings.placement.next(live: live, healthyHosts: healthyHosts) else {
-                decision.notes.append(.init(executor: nil, reason: "cannot create executors: no healthy host",
-                                            cause: cause))
+            guard let place = settings.placement.next(live: live, healthyHosts: placeableHosts(cause: cause)) else {
+                decision.notes.append(.init(executor: nil, reason: healthyHosts.isEmpty
+                                                ? "cannot create executors: no healthy host"
+                                                : "creates keep failing on every healthy host; retrying at the next "
+                                                    + "online check, host change or message", cause: cause))
                 return
             }
             let id = "e\(meta.nextExecutorNumber)"
