@@ -67,7 +67,8 @@ extension WorkerFixture {
         messages.compactMap { $0["version"] as? Int }
     }
 
+    /// Members of a sorted set, lowest score first (`redis-cli --raw` prints an empty line for none).
     func sortedSet(_ key: String) throws -> [String] {
-        try redis.cliRaw(["ZRANGE", key, "0", "-1"], db: db)
+        try redis.cliRaw(["ZRANGE", key, "0", "-1"], db: db).filter { !$0.isEmpty }
     }
 }

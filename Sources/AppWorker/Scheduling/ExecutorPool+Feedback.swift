@@ -23,7 +23,8 @@ extension ExecutorPool {
             return true
         }
         let window = settings.abnormalWindowMs
-        var recent = policy.urlDissents[url, default: []].filter { now - $0.time < window }
+        let earlier = policy.urlDissents[url, default: []].filter { now - $0.time < window }
+        var recent = earlier
         for id in dissenters.sorted() {
             guard let executor = executors[id] else { continue }
             recent.append(.init(time: now, executor: id, variant: executor.variant))
@@ -34,7 +35,8 @@ extension ExecutorPool {
             return false
         }
         policy.urlDissents[url] = nil
-        for dissent in recent where dissent.time < now {
+        // This arbitration's own dissents were never counted; the earlier ones were.
+        for dissent in earlier {
             forgive(dissent, into: &decision)
         }
         suspect(url: url, why: "executors of \(variants.count) variants (\(variants.joined(separator: ", "))) "

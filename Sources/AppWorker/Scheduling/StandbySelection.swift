@@ -15,9 +15,9 @@ struct StandbySelection: Sendable, Equatable {
 
     /// Picks from `candidates` to join `online`. `heterogeneity`: a random seed when nothing is online,
     /// else the candidate farthest (summed pairwise trait distance) from the online set, ties broken
-    /// by confidence, then at random. `round_robin`: the one waiting longest. `variantTrust` (0.1...1
-    /// per variant, 1 when absent) scales the distance score and the random draw, so a variant whose
-    /// executors dissent often is chosen less; round robin ignores it, being a fixed order.
+    /// by variant trust, then confidence, then at random. `round_robin`: the one waiting longest.
+    /// `variantTrust` (0.1...1 per variant, 1 when absent) also weights the random draws, so a variant
+    /// whose executors dissent often is chosen less; round robin ignores it, being a fixed order.
     func pick(from candidates: [Executor], joining online: [Executor], variantTrust: [String: Double] = [:],
               random: inout SchedulerRandom) -> Executor? {
         guard !candidates.isEmpty else { return nil }
@@ -30,13 +30,16 @@ struct StandbySelection: Sendable, Equatable {
         case .heterogeneity:
             guard !online.isEmpty else { return Self.weighted(candidates, weight: trust, random: &random) }
             let scored = candidates.map { candidate in
-                (candidate, Double(online.reduce(0) { $0 + distance(candidate.variant, $1.variant) }) * trust(candidate))
+                (candidate, online.reduce(0) { $0 + distance(candidate.variant, $1.variant) })
             }
             let best = scored.map(\.1).max()!
-            let farthest = scored.filter { best - $0.1 < 1e-9 }.map(\.0)
-            let topConfidence = farthest.map(\.confidence).max()!
-            // Confidence moves in small steps; treat near-equal values as a tie so randomness stays.
-            let finalists = farthest.filter { topConfidence - $0.confidence < 0.01 }
+            let farthest = scored.filter { $0.1 == best }.map(\.0)
+            // Heterogeneity first: trust and confidence only decide between equally distant
+            // candidates. Both move in small steps; near-equal values tie so randomness stays.
+            let topTrust = farthest.map(trust).max()!
+            let trusted = farthest.filter { topTrust - trust($0) < 0.01 }
+            let topConfidence = trusted.map(\.confidence).max()!
+            let finalists = trusted.filter { topConfidence - $0.confidence < 0.01 }
             return finalists.randomElement(using: &random)
         }
     }

@@ -14,12 +14,27 @@ struct SimulateStrategiesCommand: ParsableCommand {
     @Option(help: "Seed of the pool and of the attack stream.")
     var seed: UInt64 = 7
 
+    @Option(name: .customLong("attack-rate"), help: "Share of arbitrations that carry an attack on the campaign's trait.")
+    var attackRate: Double = 0.05
+
+    @Option(name: .customLong("fault-rate"), help: "Share of the other arbitrations in which one random executor dissents.")
+    var faultRate: Double = 0.01
+
+    @Option(name: .customLong("campaign-length"), help: "Arbitrations per attack campaign (one attacked trait each).")
+    var campaignLength: Int = 2_000
+
     func validate() throws {
-        guard arbitrations > 0 else { throw ValidationError("--arbitrations must be at least 1") }
+        guard arbitrations > 0, campaignLength > 0 else {
+            throw ValidationError("--arbitrations and --campaign-length must be at least 1")
+        }
+        guard (0...1).contains(attackRate), (0...1).contains(faultRate) else {
+            throw ValidationError("--attack-rate and --fault-rate must be between 0 and 1")
+        }
     }
 
     func run() {
-        let simulation = StrategySimulation(arbitrations: arbitrations, seed: seed)
+        let simulation = StrategySimulation(arbitrations: arbitrations, seed: seed, campaignLength: campaignLength,
+                                            attackRate: attackRate, faultRate: faultRate)
         let results = SelectionStrategy.allCases.map { simulation.run($0) }
         print(StrategySimulation.table(results, arbitrations: arbitrations, seed: seed))
     }
