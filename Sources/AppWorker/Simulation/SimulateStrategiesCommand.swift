@@ -21,7 +21,7 @@ struct SimulateStrategiesCommand: ParsableCommand {
     var faultRate: Double = 0.01
 
     @Option(name: .customLong("campaign-length"), help: "Arbitrations per attack campaign (one attacked trait each).")
-    var campaignLength: Int = 2_000
+    var campaignLength: Int = 500
 
     func validate() throws {
         guard arbitrations > 0, campaignLength > 0 else {
@@ -36,6 +36,6 @@ struct SimulateStrategiesCommand: ParsableCommand {
         let simulation = StrategySimulation(arbitrations: arbitrations, seed: seed, campaignLength: campaignLength,
                                             attackRate: attackRate, faultRate: faultRate)
         let results = SelectionStrategy.allCases.map { simulation.run($0) }
-        print(StrategySimulation.table(results, arbitrations: arbitrations, seed: seed))
+        print(simulation.table(results))
     }
 }

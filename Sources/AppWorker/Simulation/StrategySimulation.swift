@@ -34,7 +34,7 @@ struct StrategySimulation {
     var arbitrations = 100_000
     var seed: UInt64 = 7
     var rotateEvery = 500
-    var campaignLength = 2_000
+    var campaignLength = 500
     var attackRate = 0.05
     var faultRate = 0.01
 
@@ -129,18 +129,20 @@ struct StrategySimulation {
     }
 
     /// The README table.
-    static func table(_ results: [Result], arbitrations: Int, seed: UInt64) -> String {
+    func table(_ results: [Result]) -> String {
         var lines = [
             "| strategy | mean pairwise heterogeneity | arbitrations with a vulnerable majority | attacks won | anomaly replacements |",
             "|---|---|---|---|---|",
         ]
         for result in results {
-            lines.append("| \(result.strategy.rawValue) | \(format(result.heterogeneity, digits: 3)) | "
-                + "\(format(result.vulnerableMajority * 100, digits: 2)) % | \(result.attacksWon) of \(result.attacks) | "
+            lines.append("| \(result.strategy.rawValue) | \(Self.format(result.heterogeneity, digits: 3)) | "
+                + "\(Self.format(result.vulnerableMajority * 100, digits: 2)) % | \(result.attacksWon) of \(result.attacks) | "
                 + "\(result.replacements) |")
         }
         lines.append("")
-        lines.append("\(arbitrations) arbitrations, seed \(seed), 3 online + 3 standby over \(variants.count) variants.")
+        lines.append("\(arbitrations) arbitrations per strategy, seed \(seed), 3 online + 3 standby over "
+            + "\(Self.variants.count) variants, a timed rotation every \(rotateEvery) arbitrations, a new attacked "
+            + "trait every \(campaignLength), attack rate \(attackRate), fault rate \(faultRate).")
         return lines.joined(separator: "\n")
     }
 
