@@ -364,6 +364,7 @@ struct ExecutorPool: Sendable {
         while count(.online) < settings.replicas.online {
             guard promote(cause: cause, now: now, into: &decision) else { break }
         }
+        diversify(cause: cause, now: now, into: &decision)
         let onTheWay = count(.standby) + count(.initializing) + count(.cleaning)
         let missing = settings.replicas.online + settings.replicas.standby - count(.online) - onTheWay
         guard missing > 0 else { return }
