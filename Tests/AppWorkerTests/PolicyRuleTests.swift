@@ -175,7 +175,15 @@ import Testing
         F.complete(&pool, decision, now: 13_500)
         F.complete(&pool, forced, now: 13_500)
         _ = pool.handle(.message(.resume, cause: "ops-3"), now: 14_000)
-        #expect(pool.handle(.rotationDue, now: 15_000).transitions.contains { $0.reason.hasPrefix("timed rotation") })
+        #expect(pool.handle(.rotationDue, now: 310_000).transitions.contains { $0.reason.hasPrefix("timed rotation") })
+    }
+
+    @Test func rotationTicksQueuedDuringAnOutageAreCoalesced() {
+        var pool = F.filledPool(F.config())
+        #expect(pool.handle(.rotationDue, now: 600_000).transitions.contains { $0.to == .cleaning })
+        let queued = pool.handle(.rotationDue, now: 600_050)
+        #expect(queued.transitions.isEmpty)
+        #expect(queued.notes.first?.reason.hasPrefix("timed rotation skipped: the last one was 50 ms ago") == true)
     }
 
     @Test func rotationPeriodsStayInsideTheJitterBandAndVary() {

@@ -10,9 +10,19 @@ extension ExecutorPool {
                                         cause: "timer"))
             return
         }
-        let period = DurationText.format(.milliseconds(settings.policy.rotateEveryMs))
-        rotate(reason: "timed rotation (rotate_every=\(period) with jitter)", cause: "timer", now: now,
-               into: &decision)
+        let every = settings.policy.rotateEveryMs
+        // The shortest period the clock can draw is every × (1 - jitter); ticks closer than half
+        // of that to the last rotation were queued, not timed.
+        let shortest = Int64(Double(every) * (1 - settings.policy.rotateJitter) / 2)
+        if let last = policy.lastTimedRotation, now - last < shortest {
+            decision.notes.append(.init(executor: nil, reason: "timed rotation skipped: the last one was "
+                                            + "\(now - last) ms ago (ticks queued while the loop was blocked)",
+                                        cause: "timer"))
+            return
+        }
+        policy.lastTimedRotation = now
+        rotate(reason: "timed rotation (rotate_every=\(DurationText.format(.milliseconds(every))) with jitter)",
+               cause: "timer", now: now, into: &decision)
     }
 
     mutating func housekeeping(now: Int64, into decision: inout Decision) {

@@ -8,6 +8,7 @@ struct PolicySettings: Sendable, Equatable {
     var dirtyTTLMs: Int64
     var feedback: Feedback
     var rotateEveryMs: Int64
+    var rotateJitter: Double
     /// Lists from the app config, added (permanently) at start.
     var configuredLists: Lists
 
@@ -17,6 +18,7 @@ struct PolicySettings: Sendable, Equatable {
         dirtyTTLMs = config.replicas.dirtyTTL.milliseconds
         feedback = config.scheduling.feedback
         rotateEveryMs = config.scheduling.rotateEvery.milliseconds
+        rotateJitter = config.scheduling.rotateJitter
         configuredLists = config.lists
     }
 }
@@ -39,6 +41,9 @@ struct PolicyState: Sendable {
     /// multiplies a candidate's score by it, so variants that dissent often are chosen less.
     var variantTrust: [String: Double] = [:]
     var lists = ListBook()
+    /// When the last timed rotation happened, to coalesce clock ticks that queued up while the
+    /// loop was blocked (a Redis outage) instead of rotating several times in a row.
+    var lastTimedRotation: Int64?
 
     /// Appends `now` to the times of `id` kept inside `window` and returns how many there are.
     static func count(_ times: inout [String: [Int64]], _ id: String, now: Int64, window: Int64) -> Int {
