@@ -77,6 +77,23 @@ struct PolicyEndToEndTests {
         await published.close()
     }
 
+    @Test func listExpiriesSurviveAWorkerKilledAndRestarted() async throws {
+        let redis = try RedisServer()
+        let worker = try WorkerFixture(redis: redis)
+        try worker.start()
+        try worker.deliver([deliveryFrame(epoch: "k", seq: 1, id: "waf-9", source: "waf", type: "list",
+                                          body: ["list": "blacklist", "op": "add", "url": "/shell.php", "ttl": "5s"])])
+        worker.kill9()
+        let published = try await PublishedMessages.subscribe(redis, db: 1, channels: [Self.lists])
+        try worker.start()
+        #expect(try redis.cliRaw(["SMEMBERS", "mimic:shop:list:blacklist"], db: 1) == ["/shell.php"])
+        #expect(try await settles { published.on(Self.lists).count == 1 })
+        #expect(published.on(Self.lists).first?["reason"] as? String == "expired")
+        #expect(try redis.cliRaw(["SMEMBERS", "mimic:shop:list:blacklist"], db: 1).filter { !$0.isEmpty }.isEmpty)
+        #expect(try worker.sortedSet("mimic:shop:list:blacklist:expiry").isEmpty)
+        await published.close()
+    }
+
     @Test func aSuspectURLIsBlacklistedAndTheExecutorsAreNotEjected() async throws {
         let redis = try RedisServer()
         let worker = try WorkerFixture(redis: redis, scheduling: "scheduling: { seed: 42, abnormal: { dissents: 2, window: 60s } }")
@@ -235,6 +252,35 @@ struct PolicyEndToEndTests {
         let members = (last["online"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         #expect(Set(members) == (try worker.members("online")))
         #expect(!members.contains(target))
+    }
+
+    @Test func aWebhookThatNeverAnswersDoesNotDelayDecisions() async throws {
+        let redis = try RedisServer()
+        let port = try FreePort.take()
+        // Accepts connections (the kernel's backlog) and never reads or answers.
+        let silent = try ChildProcess.spawn(executable: "/usr/bin/python3", arguments: [
+            "-c", "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(64); time.sleep(600)",
+            "\(port)",
+        ])
+        defer { ChildProcess.signal(silent, SIGKILL); ChildProcess.waitForExit(silent) }
+        let worker = try WorkerFixture(redis: redis, scheduling:
+            "scheduling: { seed: 42 }\nbrackets: { webhook: \"http://127.0.0.1:\(port)/online\" }")
+        try worker.start()
+        #expect(try await settles { try worker.members("online").count == 3 && worker.members("standby").count == 2 })
+        let online = try worker.members("online").sorted()
+        let started = ContinuousClock.now
+        try worker.deliver((1...20).map { seq in
+            deliveryFrame(epoch: "slow", seq: seq, source: "right_bracket", type: "arbitration",
+                          body: ["url": "/p\(seq)", "executors": online, "dissenters": seq % 2 == 0 ? [online[seq % 3]] : []])
+        })
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(3), "acks do not wait for the webhook (took \(elapsed))")
+        #expect(try worker.appliedSeq() == 20)
+        // Stopping does not wait for the hung POST either.
+        let pid = worker.pid
+        ChildProcess.signal(pid, SIGTERM)
+        #expect(await settles(timeout: 8) { ChildProcess.exitCode(pid) != nil })
+        #expect(ChildProcess.exitCode(pid) == 0)
     }
 
     /// Appends each POSTed body as one line and answers 204.
