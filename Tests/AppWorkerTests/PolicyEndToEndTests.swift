@@ -49,7 +49,7 @@ struct PolicyEndToEndTests {
         try worker.editConfig("scheduling: {", "lists: { blacklist: [\"/admin/*\"] }\nscheduling: {")
         let published = try await PublishedMessages.subscribe(redis, db: 1, channels: [Self.lists])
         try worker.start()
-        #expect(try await settles { published.on(Self.lists).count == 1 })
+        #expect(await settles { published.on(Self.lists).count == 1 })
         try worker.deliver([
             deliveryFrame(epoch: "l", seq: 1, id: "waf-1", source: "waf", type: "list",
                           body: ["list": "blacklist", "op": "add", "url": "/wp-login.php", "ttl": "1s"]),
@@ -60,7 +60,7 @@ struct PolicyEndToEndTests {
         #expect(try worker.sortedSet("mimic:shop:list:blacklist:expiry") == ["/wp-login.php"])
         #expect(try redis.cliRaw(["SMEMBERS", "mimic:shop:list:whitelist"], db: 1) == ["/health"])
 
-        #expect(try await settles { published.on(Self.lists).count == 4 })
+        #expect(await settles { published.on(Self.lists).count == 4 })
         let messages = published.on(Self.lists)
         #expect(messages.map { "\($0["op"]!) \($0["list"]!) \($0["url"]!)" } == [
             "add blacklist /admin/*", "add blacklist /wp-login.php", "add whitelist /health",
@@ -87,7 +87,7 @@ struct PolicyEndToEndTests {
         let published = try await PublishedMessages.subscribe(redis, db: 1, channels: [Self.lists])
         try worker.start()
         #expect(try redis.cliRaw(["SMEMBERS", "mimic:shop:list:blacklist"], db: 1) == ["/shell.php"])
-        #expect(try await settles { published.on(Self.lists).count == 1 })
+        #expect(await settles { published.on(Self.lists).count == 1 })
         #expect(published.on(Self.lists).first?["reason"] as? String == "expired")
         #expect(try redis.cliRaw(["SMEMBERS", "mimic:shop:list:blacklist"], db: 1).filter { !$0.isEmpty }.isEmpty)
         #expect(try worker.sortedSet("mimic:shop:list:blacklist:expiry").isEmpty)
@@ -114,7 +114,7 @@ struct PolicyEndToEndTests {
         #expect(try worker.hash("mimic:shop:exec:\(online[0])")["dissents"] == "0")
         #expect(Set(try redis.cliRaw(["SMEMBERS", "mimic:shop:list:blacklist"], db: 1)) == ["/crafted", "/poison"])
         #expect(try worker.sortedSet("mimic:shop:list:blacklist:expiry").count == 2)
-        #expect(try await settles { published.on(Self.lists).count == 2 })
+        #expect(await settles { published.on(Self.lists).count == 2 })
         let suspected = published.on(Self.lists)
         #expect(suspected.map { $0["url"] as? String } == ["/crafted", "/poison"])
         #expect(suspected.map { $0["cause"] as? String } == ["arb-1", "arb-3"])
@@ -125,7 +125,7 @@ struct PolicyEndToEndTests {
         try worker.deliver([arbitration(6, "/cart", [online[2]]), arbitration(7, "/cart", [online[2]])])
         #expect(try worker.members("dirty") == [online[2]])
         #expect(try worker.members("online").count == 3)
-        #expect(try await settles {
+        #expect(await settles {
             published.on(Self.online).last.map { ($0["online"] as? [[String: Any]] ?? []).map { $0["id"] as? String } }
                 .map { !$0.contains(online[2]) } ?? false
         })
@@ -159,7 +159,7 @@ struct PolicyEndToEndTests {
         #expect(try worker.hash("mimic:shop:exec:\(online[1])")["state"] != "online")
         #expect(try worker.events().contains { $0["executor"] == online[1] && $0["cause"] == "waf-2" && $0["from"] == "online" })
         #expect(try worker.members("online").count == 3)
-        #expect(try await settles { worker.versions(published.on(Self.online)).count > versionsBefore.count })
+        #expect(await settles { worker.versions(published.on(Self.online)).count > versionsBefore.count })
         let versions = worker.versions(published.on(Self.online))
         #expect(versions == versions.sorted() && Set(versions).count == versions.count)
         await published.close()
