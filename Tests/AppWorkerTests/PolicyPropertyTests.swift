@@ -141,6 +141,56 @@ import Testing
                                                abnormalDegraded: 2, abnormalLowSeverity: 2))
     }
 
+    /// List requests, suspicions and housekeeping ticks in random order: the Redis commands the
+    /// commit writes keep the list sets and expiry sorted sets equal to the pool's lists, and no
+    /// entry outlives a housekeeping tick after its expiry.
+    @Test func storedListsMirrorThePoolAndExpireOnTime() async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000).array(of: 1...120)) { steps in
+            var pool = F.filledPool(F.config(lists: Lists(blacklist: ["/admin/*"])))
+            let keys = RedisKeys(app: "shop")
+            var sets: [String: Set<String>] = [:]
+            var sorted: [String: [String: Int64]] = [:]
+            func store(_ decision: Decision, now: Int64) {
+                var batch = CommitBatch(keys: keys)
+                batch.record(decision, now: now)
+                for command in batch.commands {
+                    switch command[0] {
+                    case "SADD" where command[1].contains(":list:"): sets[command[1], default: []].insert(command[2])
+                    case "SREM" where command[1].contains(":list:"): sets[command[1], default: []].remove(command[2])
+                    case "ZADD": sorted[command[1], default: [:]][command[3]] = Int64(command[2])
+                    case "ZREM": sorted[command[1], default: [:]][command[2]] = nil
+                    default: break
+                    }
+                }
+            }
+            var now: Int64 = 2_000
+            store(pool.seedConfiguredLists(now: now), now: now)
+            let online = pool.ids(in: .online)
+            for value in steps {
+                now += Int64(value % 3_000)
+                let url = "/u\(value % 5)"
+                let decision: Decision
+                switch value % 4 {
+                case 0: decision = pool.handle(.housekeeping, now: now)
+                case 1: decision = pool.handle(F.arbitration(online, dissenters: Array(online.prefix(2)), url: url), now: now)
+                default:
+                    decision = pool.handle(F.list(value % 3 == 0 ? .whitelist : .blacklist, value % 7 == 0 ? .remove : .add,
+                                                  url, ttl: .milliseconds(Int64(value % 4) * 1_500)), now: now)
+                }
+                store(decision, now: now)
+                if value % 4 == 0 {
+                    #expect(pool.policy.lists.expired(now: now).isEmpty, "an expired entry survived housekeeping")
+                }
+                for list in [ListChange.List.blacklist, .whitelist] {
+                    let book = pool.policy.lists.entries[list] ?? [:]
+                    #expect(sets[keys.list(list.rawValue), default: []] == Set(book.keys))
+                    #expect(sorted[keys.listExpiry(list.rawValue), default: [:]] == book.compactMapValues { $0 })
+                }
+            }
+            #expect(pool.policy.lists.contains(.blacklist, "/admin/*"), "configured entries are permanent")
+        }
+    }
+
     @Test func invariantsHoldOverRandomMessageSequences() async {
         await propertyCheck(count: 300, input: Gen.int(in: 0...575), Gen.int(in: 0...1_000_000).array(of: 1...150)) {
             shape, steps in

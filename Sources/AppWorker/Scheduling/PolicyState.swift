@@ -38,7 +38,8 @@ struct PolicyState: Sendable {
     var lowAlertTimes: [String: [Int64]] = [:]
     var urlDissents: [String: [URLDissent]] = [:]
     /// Per variant, 0.1...1: falls when its executors dissent, recovers when they agree; selection
-    /// multiplies a candidate's score by it, so variants that dissent often are chosen less.
+    /// prefers the more trusted of equally distant candidates and weights random draws by it, so
+    /// variants that dissent often are chosen less.
     var variantTrust: [String: Double] = [:]
     var lists = ListBook()
     /// When the last timed rotation happened, to coalesce clock ticks that queued up while the
