@@ -165,6 +165,62 @@ struct PolicyEndToEndTests {
         await published.close()
     }
 
+    @Test func anAnomalyWithoutAStandbyKeepsTheExecutorFlaggedUntilOneIsReady() async throws {
+        let redis = try RedisServer()
+        let worker = try WorkerFixture(redis: redis, online: 2, standby: 1, minOnline: 2)
+        try worker.start()
+        #expect(try await settles { try worker.members("online").count == 2 && worker.members("standby").count == 1 })
+        let online = try worker.members("online").sorted()
+        let published = try await PublishedMessages.subscribe(redis, db: 1, channels: [Self.online])
+        // One batch: the first report uses the only standby, the second finds none ready.
+        try worker.deliver([
+            deliveryFrame(epoch: "m", seq: 1, id: "down-a", source: "left_bracket", type: "health",
+                          body: ["executor": online[0], "status": "down"]),
+            deliveryFrame(epoch: "m", seq: 2, id: "down-b", source: "left_bracket", type: "health",
+                          body: ["executor": online[1], "status": "down"]),
+        ])
+        let kept = try worker.events().first { $0["cause"] == "down-b" }
+        #expect(kept?["kind"] == "note")
+        #expect(kept?["reason"]?.contains("kept online") == true && kept?["reason"]?.contains("min_online=2") == true)
+        // Replaced the moment the new standby is ready, in the transaction that makes it ready.
+        #expect(try await settles { try worker.hash("mimic:shop:exec:\(online[1])")["state"] != "online" })
+        let replaced = try #require(try worker.events().first { $0["executor"] == online[1] && $0["from"] == "online" })
+        #expect(replaced["reason"] == "abnormal: reported down by the left bracket")
+        #expect(try worker.members("online").count == 2)
+        #expect(try worker.hash("mimic:shop:exec:\(online[1])")["flagged"] == "0")
+        // The brackets never saw fewer than two online.
+        #expect(await settles { published.on(Self.online).count >= 2 })
+        #expect(published.on(Self.online).allSatisfy { ($0["online"] as? [[String: Any]])?.count == 2 })
+        let versions = worker.versions(published.on(Self.online))
+        #expect(versions == versions.sorted() && Set(versions).count == versions.count)
+        await published.close()
+    }
+
+    @Test func confidenceIsPublishedAsWeightOnlyWhenItMovesBeyondEpsilon() async throws {
+        let redis = try RedisServer()
+        let worker = try WorkerFixture(redis: redis)
+        try worker.start()
+        #expect(try await settles { try worker.members("online").count == 3 && worker.members("standby").count == 2 })
+        let online = try worker.members("online").sorted()
+        let published = try await PublishedMessages.subscribe(redis, db: 1, channels: [Self.online])
+        func arbitration(_ seq: Int, _ dissenters: [String]) -> [String: Any] {
+            deliveryFrame(epoch: "c", seq: seq, id: "c-\(seq)", source: "right_bracket", type: "arbitration",
+                          body: ["url": "/p\(seq)", "executors": online, "dissenters": dissenters])
+        }
+        try worker.deliver([arbitration(1, [online[0]])])
+        #expect(await settles { published.on(Self.online).count == 1 })
+        let weights = Dictionary(uniqueKeysWithValues: (published.on(Self.online)[0]["online"] as? [[String: Any]] ?? [])
+            .map { ($0["id"] as! String, $0["weight"] as! Double) })
+        #expect(weights == [online[0]: 0.85, online[1]: 1, online[2]: 1])
+        #expect(try worker.hash("mimic:shop:exec:\(online[0])")["confidence"] == "0.8500")
+        // Agreement: confidence recovers in steps below the epsilon, no new version.
+        try worker.deliver((2...4).map { arbitration($0, []) })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(published.on(Self.online).count == 1)
+        #expect(Double(try worker.hash("mimic:shop:exec:\(online[0])")["confidence"] ?? "") ?? 0 > 0.85)
+        await published.close()
+    }
+
     @Test func dirtyExecutorsAreReleasedToCleaningAfterDirtyTTL() async throws {
         let redis = try RedisServer()
         let worker = try WorkerFixture(redis: redis, retainDirty: 2)
