@@ -14,6 +14,7 @@ struct WorkerEndToEndTests {
 
         var hosts: Set<String> = []
         var onlineVariants: Set<String> = []
+        var variants: Set<String> = []
         for id in try worker.members("online").union(worker.members("standby")) {
             let hash = try worker.hash("mimic:shop:exec:\(id)")
             #expect(hash["id"] == id)
@@ -21,6 +22,7 @@ struct WorkerEndToEndTests {
             #expect(Int64(hash["since"] ?? "") ?? 0 > 0)
             #expect(hash["confidence"] != nil && hash["dissents"] == "0")
             hosts.insert(hash["host"] ?? "")
+            variants.insert(hash["variant"] ?? "")
             if hash["state"] == "online" { onlineVariants.insert(hash["variant"] ?? "") }
             // The executor is a real process answering on its endpoint.
             let endpoint = try #require(hash["endpoint"])
@@ -28,7 +30,10 @@ struct WorkerEndToEndTests {
             #expect(body.contains("\"app\": \"shop\""))
         }
         #expect(hosts == ["local1", "local2"])
-        #expect(onlineVariants.count == 3, "heterogeneity puts three different variants online")
+        #expect(variants.count == 3, "placement creates every variant")
+        // Standbys go online as they become ready, so which variants serve first depends on which
+        // hook finishes first; never a single build, though.
+        #expect(onlineVariants.count >= 2)
 
         let status = try worker.status()
         #expect(status["app"] as? String == "shop")

@@ -48,7 +48,8 @@ struct RedisOutageTests {
         }
         #expect(after == .milliseconds(500))
         #expect(elapsed >= .milliseconds(400))
-        #expect(elapsed < .seconds(2))
+        // Generous: the bound is that the call returns at all; a loaded 2-core CI machine is slow.
+        #expect(elapsed < .seconds(10))
 
         // Redis may have applied the SET before the timeout fired or after SIGCONT; either way
         // the next call reconnects and works.

@@ -70,8 +70,12 @@ public enum ChildProcess {
     /// The exit code of a child started by `spawn`, once it has exited normally; nil while running
     /// or when it died of a signal.
     public static func exitCode(_ pid: pid_t) -> Int32? {
-        guard let process = spawned.withLock({ $0[pid] }), !process.isRunning,
-              process.terminationReason == .exit else { return nil }
+        guard let process = spawned.withLock({ $0[pid] }) else { return nil }
+        // Foundation learns of the exit on its own thread, a moment after the kernel reaped the
+        // child: give it that moment when the process is already gone.
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, !isAlive(pid), Date() < deadline { usleep(5_000) }
+        guard !process.isRunning, process.terminationReason == .exit else { return nil }
         return process.terminationStatus
     }
 

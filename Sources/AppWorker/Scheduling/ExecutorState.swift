@@ -7,8 +7,9 @@ enum ExecutorState: String, Sendable, CaseIterable, Codable {
     case cleaning
     case offline
 
-    /// The legal moves. Everything may go offline (host down, operator); only cleaning leads
-    /// back into service, so a compromised executor is never reused without being restored.
+    /// The legal moves. Everything may go offline (host down, operator). An executor taken out
+    /// for an anomaly (dirty, offline) comes back only through cleaning, so it is never reused
+    /// without being restored; online -> standby exists only for an operator's demotion.
     func canMove(to next: ExecutorState) -> Bool {
         switch (self, next) {
         case (_, .offline): self != .offline

@@ -14,8 +14,12 @@ enum InboundLine: Sendable {
         let raw: RawLine
         do {
             raw = try decoder.decode(RawLine.self, from: Data(bytes))
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            return .malformed(seq: nil, reason: "not a JSON object: invalid JSON")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            return .malformed(seq: nil, reason: "not a JSON object: a line must be one object")
         } catch {
-            return .malformed(seq: nil, reason: "not a JSON object: \(Self.describe(error))")
+            return .malformed(seq: nil, reason: "not a frame: \(Self.describe(error))")
         }
         if let op = raw.op {
             guard let known = SocketOp(rawValue: op) else {

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+import NIOPosix
+import Shared
+import Synchronization
+
+/// What the status endpoints show about one app's worker connection.
+struct LinkStatus: Sendable, Equatable {
+    var connected = false
+    var lastDeliveredSeq: UInt64 = 0
+    var lastAckedSeq: UInt64 = 0
+    var connects = 0
+    var deliveredTotal: UInt64 = 0
+    var ackedTotal: UInt64 = 0
+}
+
+/// The listener's one connection to an app worker's socket (DESIGN section 5): sends journal
+/// records as delivery frames in batches, advances the journal on cumulative acks, reconnects with
+/// backoff and jitter, and replays from the last acknowledged seq. All state lives on one event loop.
+final class WorkerLink: @unchecked Sendable {
+    let app: String
+    let socketPath: String
+    let journal: AppJournal
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+
+    private var cursor: ForwardCursor
+    private var backoff = Backoff(base: .milliseconds(50), cap: .seconds(2))
+    private var channel: (any Channel)?
+    private var stopped = false
+    private var connecting = false
+    private let framePrefix: [UInt8]
+    private let pumpScheduled = Atomic<Bool>(false)
+    private let statusBox = NIOLockedValueBox(LinkStatus())
+    private var lastWorkerError: ContinuousClock.Instant?
+
+    static let batchMessages = 1024
+    static let batchBytes = 1 << 20
+
+    init(app: String, socketPath: String, journal: AppJournal, eventLoop: any EventLoop, logger: Logger,
+         window: Int = 16_384) {
+        self.app = app
+        self.socketPath = socketPath
+        self.journal = journal
+        self.eventLoop = eventLoop
+        self.logger = logger
+        let acked = journal.ackedSeqNow
+        self.cursor = ForwardCursor(acked: acked, window: window)
+        self.framePrefix = Array("{\"epoch\":\"\(journal.epoch)\",\"seq\":".utf8)
+        statusBox.withLockedValue { $0.lastAckedSeq = acked }
+    }
+
+    var status: LinkStatus { statusBox.withLockedValue { $0 } }
+
+    func start() {
+        journal.setDurableListener { [weak self] in self?.recordsAvailable() }
+        eventLoop.execute { self.connect() }
+    }
+
+    func stop() async {
+        journal.setDurableListener(nil)
+        let future: EventLoopFuture<Void> = eventLoop.flatSubmit {
+            self.stopped = true
+            guard let channel = self.channel else { return self.eventLoop.makeSucceededVoidFuture() }
+            return channel.close().recover { _ in }
+        }
+        try? await future.get()
+    }
+
+    /// From the journal writer thread: new durable records. Coalesced into one pump on the loop.
+    func recordsAvailable() {
+        guard !pumpScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        eventLoop.execute {
+            self.pumpScheduled.store(false, ordering: .releasing)
+            self.pump()
+        }
+    }
+
+    // MARK: Connection
+
+    private func connect() {
+        guard !stopped, channel == nil, !connecting else { return }
+        connecting = true
+        ClientBootstrap(group: eventLoop)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(AckReader(link: self))
+                }
+            }
+            .connect(unixDomainSocketPath: socketPath)
+            .whenComplete { [self] result in
+                connecting = false
+                switch result {
+                case .success(let channel):
+                    guard !stopped else { channel.close(promise: nil); return }
+                    self.channel = channel
+                    backoff.reset()
+                    cursor.connected(acked: journal.ackedSeqNow)
+                    statusBox.withLockedValue {
+                        $0.connected = true
+                        $0.connects += 1
+                    }
+                    logger.info("connected to worker", metadata: ["socket": .string(socketPath), "replay_from": "\(cursor.nextToSend)"])
+                    channel.closeFuture.whenComplete { [self] _ in disconnected(channel) }
+                    pump()
+                case .failure:
+                    scheduleReconnect()
+                }
+            }
+    }
+
+    private func disconnected(_ closed: any Channel) {
+        guard channel === closed else { return }
+        channel = nil
+        statusBox.withLockedValue { $0.connected = false }
+        if !stopped {
+            logger.warning("worker connection lost; journaling continues", metadata: ["socket": .string(socketPath)])
+            scheduleReconnect()
+        }
+    }
+
+    private func scheduleReconnect() {
+        guard !stopped else { return }
+        let delay = backoff.next(jitter: Double.random(in: 0...1))
+        eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000
+                                                + delay.components.attoseconds / 1_000_000_000)) { [self] in
+            connect()
+        }
+    }
+
+    // MARK: Sending
+
+    private func pump() {
+        guard let channel, channel.isActive else { return }
+        var wrote = false
+        var last: UInt64 = 0
+        var count = 0
+        while cursor.room > 0 {
+            let batch = journal.records(from: cursor.nextToSend, maxCount: min(cursor.room, Self.batchMessages),
+                                        maxBytes: Self.batchBytes)
+            guard let final = batch.last else { break }
+            var bytes = 0
+            for record in batch { bytes += record.envelope.count + framePrefix.count + 32 }
+            var buffer = channel.allocator.buffer(capacity: bytes)
+            for record in batch {
+                buffer.writeBytes(framePrefix)
+                buffer.writeString(String(record.seq))
+                buffer.writeStaticString(",\"msg\":")
+                buffer.writeBytes(record.envelope)
+                buffer.writeStaticString("}\n")
+            }
+            channel.write(buffer, promise: nil)
+            cursor.sent(through: final.seq)
+            last = final.seq
+            count += batch.count
+            wrote = true
+        }
+        if wrote {
+            channel.flush()
+            statusBox.withLockedValue {
+                $0.lastDeliveredSeq = last
+                $0.deliveredTotal += UInt64(count)
+            }
+        }
+    }
+
+    fileprivate func received(line: ByteBuffer) {
+        if let ack = Self.parseAck(line) {
+            let before = cursor.acked
+            if let acked = cursor.acknowledged(ack) {
+                journal.acknowledge(acked)
+                statusBox.withLockedValue {
+                    $0.lastAckedSeq = acked
+                    $0.ackedTotal += acked - before
+                }
+            }
+            pump()
+            return
+        }
+        // Anything else (an error frame): log it at most once a second, without the message.
+        let now = ContinuousClock.now
+        if lastWorkerError.map({ now - $0 > .seconds(1) }) ?? true {
+            lastWorkerError = now
+            let text = String(buffer: line)
+            logger.warning("worker answered with a non-ack line", metadata: ["line": .string(String(text.prefix(200)))])
+        }
+    }
+
+    /// Reads `N` out of `{"ack":N}` without a JSON decoder.
+    static func parseAck(_ line: ByteBuffer) -> UInt64? {
+        line.withUnsafeReadableBytes { bytes -> UInt64? in
+            let key = Array("\"ack\"".utf8)
+            guard bytes.count >= key.count else { return nil }
+            var index = 0
+            var found = -1
+            while index + key.count <= bytes.count {
+                var match = true
+                for offset in 0..<key.count where bytes[index + offset] != key[offset] {
+                    match = false
+                    break
+                }
+                if match {
+                    found = index + key.count
+                    break
+                }
+                index += 1
+            }
+            guard found >= 0 else { return nil }
+            index = found
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == UInt8(ascii: ":") { index += 1 }
+            var value: UInt64 = 0
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                value = value &* 10 &+ UInt64(bytes[index] - 0x30)
+                digits += 1
+                index += 1
+            }
+            return digits > 0 ? value : nil
+        }
+    }
+}
+
+private final class AckReader: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private let link: WorkerLink
+
+    init(link: WorkerLink) { self.link = link }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        link.received(line: unwrapInboundIn(data))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

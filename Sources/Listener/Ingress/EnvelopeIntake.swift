@@ -1,0 +1,116 @@
+import Foundation
+import Shared
+
+/// A message that passed every check and is ready for its app's journal.
+struct IntakeMessage: Sendable {
+    var app: String
+    var id: String
+    var entry: JournalEntry
+}
+
+/// Why a message was refused, with the HTTP status it maps to (TCP reports the same text).
+struct IntakeRejection: Error, Sendable, Equatable {
+    var status: Int
+    var message: String
+    var id: String?
+}
+
+/// Turns the raw bytes of one envelope into a journal entry, or a rejection naming the field:
+/// size, JSON, envelope validation (DESIGN section 4), token scope, routing.
+struct EnvelopeIntake: Sendable {
+    var maxMessageBytes: Int
+    var authorizer: Authorizer
+    var directory: AppDirectory
+
+    func admit(_ raw: some Collection<UInt8>, token: Int) -> Result<IntakeMessage, IntakeRejection> {
+        let bytes = Array(raw)
+        guard bytes.count <= maxMessageBytes else {
+            return .failure(IntakeRejection(status: 413, message: "message is \(bytes.count) bytes; max_message_bytes is \(maxMessageBytes)",
+                                            id: Self.peekID(bytes)))
+        }
+        let envelope: Envelope
+        do {
+            envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
+        } catch {
+            return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
+        }
+        let body: MessageBody
+        do {
+            body = try envelope.validated()
+        } catch {
+            return .failure(IntakeRejection(status: 400, message: error.message, id: envelope.id))
+        }
+        let app: String
+        if let named = envelope.app {
+            app = named
+        } else if case .alert(let alert) = body, let address = alert.address {
+            switch directory.route(address: address) {
+            case .app(let found): app = found
+            case .none:
+                return .failure(IntakeRejection(status: 404, message: "body.address: no app has a host at '\(address)'; set app", id: envelope.id))
+            case .ambiguous(let apps):
+                return .failure(IntakeRejection(status: 400, message: "body.address: '\(address)' is a host of several apps (\(apps.joined(separator: ", "))); set app",
+                                                id: envelope.id))
+            }
+        } else {
+            return .failure(IntakeRejection(status: 400, message: "app: required", id: envelope.id))
+        }
+        if case .forbidden(let reason) = authorizer.decideSource(token: token, source: envelope.source.rawValue) {
+            return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))
+        }
+        guard directory.contains(app) else {
+            return .failure(IntakeRejection(status: 404, message: "app: unknown app '\(app)'; add apps.d/\(app).yaml and send SIGHUP", id: envelope.id))
+        }
+        if case .forbidden(let reason) = authorizer.decide(token: token, source: envelope.source.rawValue, app: app) {
+            return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))
+        }
+        let line: [UInt8]
+        if envelope.app == nil {
+            var routed = envelope
+            routed.app = app
+            line = (try? JSONEncoder().encode(routed)).map { Array($0) } ?? bytes
+        } else {
+            // JSON strings cannot hold raw CR/LF, so outside them they are whitespace: one line, same meaning.
+            line = bytes.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        }
+        let key = JournalRecord.key(source: envelope.source.rawValue, id: envelope.id)
+        return .success(IntakeMessage(app: app, id: envelope.id, entry: JournalEntry(key: key, envelope: line)))
+    }
+
+    private struct IDOnly: Decodable { var id: String? }
+
+    /// The id of a message that failed later checks, when it can be read at all.
+    static func peekID(_ bytes: [UInt8]) -> String? {
+        guard bytes.count <= 1 << 20 else { return nil }
+        return (try? JSONDecoder().decode(IDOnly.self, from: Data(bytes)))?.id
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): required"
+        case .valueNotFound(_, let context):
+            return "\(path(context.codingPath)): must not be null"
+        case .typeMismatch(let type, let context):
+            if context.codingPath.isEmpty { return "expected a JSON object (one envelope)" }
+            return "\(path(context.codingPath)): expected \(type == String.self ? "a string" : "\(type)")"
+        case .dataCorrupted(let context):
+            let field = path(context.codingPath)
+            if field == "source" {
+                return "source: unknown; expected one of \(Source.allCases.map(\.rawValue).joined(separator: ", "))"
+            }
+            if field == "type" {
+                return "type: unknown; expected one of \(MessageType.allCases.map(\.rawValue).joined(separator: ", "))"
+            }
+            if field.isEmpty { return "malformed JSON" }
+            return "\(field): invalid value"
+        @unknown default:
+            return "malformed JSON"
+        }
+    }
+}

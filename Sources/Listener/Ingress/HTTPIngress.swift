@@ -1,0 +1,157 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Shared
+
+/// HTTP ingress and status endpoints (DESIGN section 4), on Hummingbird.
+enum HTTPIngress {
+    /// Upper bound of a request body (an array of envelopes).
+    static func maxBodyBytes(_ config: ListenerConfig) -> Int { max(config.maxMessageBytes * 1024, 16 << 20) }
+
+    static func makeApplication(runtime: ListenerRuntime, logger: Logger,
+                                onBound: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/v1/events") { request, _ -> Response in
+            var request = request
+            return await events(&request, runtime: runtime)
+        }
+        router.get("/v1/apps") { _, _ -> Response in
+            var apps: [[String: Any]] = []
+            for name in runtime.appNames {
+                if let status = await runtime.appStatus(name) { apps.append(status) }
+            }
+            return json(200, ["apps": apps])
+        }
+        router.get("/v1/apps/:app") { _, context -> Response in
+            let name = context.parameters.get("app") ?? ""
+            guard let status = await runtime.appStatus(name) else {
+                return json(404, ["error": "app: unknown app '\(name)'"])
+            }
+            return json(200, status)
+        }
+        router.post("/v1/apps/:app/worker/:action") { request, context -> Response in
+            await workerAction(request, app: context.parameters.get("app") ?? "",
+                               action: context.parameters.get("action") ?? "", runtime: runtime)
+        }
+        router.get("/healthz") { _, _ -> Response in
+            json(200, ["status": "ok", "apps": runtime.appNames.count])
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await runtime.metricsText())))
+        }
+        router.get("/") { _, _ -> Response in
+            var apps: [[String: Any]] = []
+            for name in runtime.appNames {
+                if let status = await runtime.appStatus(name) { apps.append(status) }
+            }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: SituationPage.render(apps))))
+        }
+        var quiet = logger
+        quiet.logLevel = .warning
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(runtime.config.http.host, port: runtime.config.http.port),
+                                 serverName: "mimic-listener"),
+            onServerRunning: { channel in onBound(channel.localAddress?.port ?? runtime.config.http.port) },
+            logger: quiet)
+    }
+
+    static func events(_ request: inout Request, runtime: ListenerRuntime) async -> Response {
+        let token: Int
+        switch runtime.authorizer.identify(Authorizer.bearerToken(request.headers[.authorization])) {
+        case .missing:
+            runtime.counters.rejected(401)
+            return json(401, ["error": "Authorization: Bearer <token> required"])
+        case .unknown:
+            runtime.counters.rejected(401)
+            return json(401, ["error": "unknown token"])
+        case .known(let index):
+            token = index
+        }
+        let limit = maxBodyBytes(runtime.config)
+        let body: [UInt8]
+        do {
+            body = Array(buffer: try await request.collectBody(upTo: limit))
+        } catch {
+            runtime.counters.rejected(413)
+            return json(413, ["error": "request body larger than \(limit) bytes; split the array"])
+        }
+        let intake = runtime.intake
+        var pieces: [ArraySlice<UInt8>]
+        switch JSONArraySplitter.firstSignificantByte(body) {
+        case UInt8(ascii: "["):
+            guard let ranges = JSONArraySplitter.elements(body) else {
+                runtime.counters.rejected(400)
+                return json(400, ["error": "malformed JSON array"])
+            }
+            guard !ranges.isEmpty else {
+                runtime.counters.rejected(400)
+                return json(400, ["error": "empty array: send at least one envelope"])
+            }
+            pieces = ranges.map { body[$0] }
+        case UInt8(ascii: "{"):
+            pieces = [body[...]]
+        default:
+            runtime.counters.rejected(400)
+            return json(400, ["error": "malformed JSON: expected an envelope object or an array of them"])
+        }
+        var messages: [IntakeMessage] = []
+        messages.reserveCapacity(pieces.count)
+        for (index, piece) in pieces.enumerated() {
+            switch intake.admit(piece, token: token) {
+            case .success(let message): messages.append(message)
+            case .failure(let rejection):
+                runtime.counters.rejected(rejection.status, count: pieces.count)
+                var fields: [String: Any] = ["error": rejection.message, "index": index]
+                if let id = rejection.id { fields["id"] = id }
+                return json(rejection.status, fields)
+            }
+        }
+        switch await runtime.submit(messages) {
+        case .success:
+            runtime.counters.accepted(messages.count)
+            return json(202, ["accepted": messages.count])
+        case .failure(let rejection):
+            runtime.counters.rejected(rejection.status, count: messages.count)
+            return json(rejection.status, ["error": rejection.message])
+        }
+    }
+
+    static func workerAction(_ request: Request, app: String, action: String, runtime: ListenerRuntime) async -> Response {
+        guard case .known(let token) = runtime.authorizer.identify(Authorizer.bearerToken(request.headers[.authorization])) else {
+            return json(401, ["error": "Authorization: Bearer <admin token> required"])
+        }
+        guard runtime.authorizer.isAdmin(token: token, app: app) else {
+            return json(403, ["error": "token '\(runtime.authorizer.tokenName(token))' is not an admin token for app '\(app)'"])
+        }
+        guard let supervisor = runtime.supervisor else {
+            return json(409, ["error": "supervise.enabled is false: workers are started outside the listener"])
+        }
+        guard runtime.channel(for: app) != nil else { return json(404, ["error": "app: unknown app '\(app)'"]) }
+        let done: Bool
+        switch action {
+        case "start": done = await supervisor.start(app: app)
+        case "stop": done = await supervisor.stop(app: app)
+        case "restart": done = await supervisor.restart(app: app)
+        default: return json(404, ["error": "action: expected start, stop or restart"])
+        }
+        guard done else { return json(404, ["error": "app: '\(app)' is not supervised"]) }
+        var result: [String: Any] = ["app": app, "action": action]
+        if let status = await supervisor.status(app: app) {
+            result["state"] = status.state
+            result["pid"] = status.pid.map { Int($0) } ?? NSNull()
+        }
+        return json(200, result)
+    }
+
+    static func json(_ status: Int, _ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var buffer = ByteBuffer(bytes: data)
+        buffer.writeStaticString("\n")
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: buffer))
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// TCP NDJSON ingress (DESIGN section 4): `{"auth":"<token>"}` first, then one envelope per line;
+/// each envelope line is answered, in order, with `{"ok":"<id>"}` after its journal commit or
+/// `{"error":"...","id":"<id>","code":N}` (code as the HTTP status would be).
+struct TCPIngress: Service {
+    let host: String
+    let port: Int
+    let runtime: ListenerRuntime
+    let logger: Logger
+    let onBound: @Sendable (Int) -> Void
+
+    func run() async throws {
+        let runtime = self.runtime
+        let maxLine = runtime.config.maxMessageBytes
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLine)))
+                    try channel.pipeline.syncOperations.addHandler(TCPSession(runtime: runtime))
+                }
+            }
+            .bind(host: host, port: port).get()
+        onBound(channel.localAddress?.port ?? port)
+        logger.info("tcp ingress listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)"])
+        try? await gracefulShutdown()
+        try? await channel.close()
+    }
+}
+
+private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = NDJSONLine
+    typealias OutboundOut = ByteBuffer
+
+    private struct AuthLine: Decodable { var auth: String }
+
+    private let runtime: ListenerRuntime
+    private var token: Int?
+    private var intake: EnvelopeIntake?
+    private var firstSlot: UInt64 = 0
+    private var answers = CircularBuffer<String?>()
+    private var batch: [(slot: UInt64, message: IntakeMessage)] = []
+    private var closing = false
+    /// Reading pauses while this many answers are outstanding (a sender pipelining faster than the journal).
+    private static let maxOutstanding = 32_768
+    private var paused = false
+
+    init(runtime: ListenerRuntime) { self.runtime = runtime }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .tooLong(let bytes):
+            guard token != nil else { return refuse(context, "first line must be {\"auth\":\"<token>\"}") }
+            answer(allocate(), JSONText.error("message is \(bytes) bytes; max_message_bytes is \(runtime.config.maxMessageBytes)", id: nil, code: 413))
+        case .line(let line):
+            guard line.readableBytes > 0 else { return }
+            guard let token else { return authenticate(context, line) }
+            let intake = self.intake ?? runtime.intake
+            self.intake = intake
+            let slot = allocate()
+            switch intake.admit(line.readableBytesView, token: token) {
+            case .success(let message): batch.append((slot, message))
+            case .failure(let rejection):
+                runtime.counters.rejected(rejection.status)
+                answer(slot, JSONText.error(rejection.message, id: rejection.id, code: rejection.status))
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        intake = nil
+        submit(context)
+        flushAnswers(context)
+        if !paused, answers.count >= Self.maxOutstanding {
+            paused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    private func authenticate(_ context: ChannelHandlerContext, _ line: ByteBuffer) {
+        guard let auth = try? JSONDecoder().decode(AuthLine.self, from: Data(line.readableBytesView)) else {
+            return refuse(context, "first line must be {\"auth\":\"<token>\"}")
+        }
+        guard case .known(let index) = runtime.authorizer.identify(auth.auth) else {
+            return refuse(context, "unknown token")
+        }
+        token = index
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ message: String) {
+        runtime.counters.rejected(401)
+        closing = true
+        let text = JSONText.error(message, id: nil, code: 401)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: text))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func allocate() -> UInt64 {
+        answers.append(nil)
+        return firstSlot + UInt64(answers.count - 1)
+    }
+
+    private func answer(_ slot: UInt64, _ text: String) {
+        guard slot >= firstSlot else { return }
+        answers[answers.index(answers.startIndex, offsetBy: Int(slot - firstSlot))] = text
+    }
+
+    private func submit(_ context: ChannelHandlerContext) {
+        guard !batch.isEmpty else { return }
+        let pending = batch
+        batch.removeAll(keepingCapacity: true)
+        var byApp: [String: [(slot: UInt64, message: IntakeMessage)]] = [:]
+        for item in pending { byApp[item.message.app, default: []].append(item) }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        for (app, items) in byApp {
+            guard let journal = runtime.journal(for: app) else {
+                for item in items { answer(item.slot, JSONText.error("app: unknown app '\(app)'", id: item.message.id, code: 404)) }
+                continue
+            }
+            let counters = runtime.counters
+            journal.append(items.map(\.message.entry)) { result in
+                eventLoop.execute {
+                    let (session, context) = loopBound.value
+                    switch result {
+                    case .success:
+                        counters.accepted(items.count)
+                        for item in items { session.answer(item.slot, JSONText.ok(id: item.message.id)) }
+                    case .failure(let rejection):
+                        let (status, message) = ListenerRuntime.describe(rejection, app: app)
+                        counters.rejected(status, count: items.count)
+                        for item in items { session.answer(item.slot, JSONText.error(message, id: item.message.id, code: status)) }
+                    }
+                    session.flushAnswers(context)
+                }
+            }
+        }
+    }
+
+    private func flushAnswers(_ context: ChannelHandlerContext) {
+        var text = ""
+        while let first = answers.first, let ready = first {
+            text += ready
+            answers.removeFirst()
+            firstSlot += 1
+        }
+        if paused, answers.count < Self.maxOutstanding / 2 {
+            paused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        }
+        guard !text.isEmpty, context.channel.isActive else { return }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Shared
+
+/// The apps the listener serves and, per app, its journal and its worker link; routing, submission
+/// to journals, reloads and status. Ingress and supervision sit around it.
+final class ListenerRuntime: Sendable {
+    struct AppChannel: Sendable {
+        var journal: AppJournal
+        var link: WorkerLink
+    }
+
+    private struct State {
+        var directory: AppDirectory
+        var channels: [String: AppChannel]
+        var rates: [String: (accepted: Double, acked: Double)] = [:]
+        var lastSample: [String: (accepted: UInt64, acked: UInt64)] = [:]
+    }
+
+    let config: ListenerConfig
+    let authorizer: Authorizer
+    let counters = IngressCounters()
+    let supervisor: WorkerSupervisor?
+    let startedAt = ContinuousClock.now
+    private let logger: Logger
+    private let state: NIOLockedValueBox<State>
+
+    init(config: ListenerConfig, apps: [AppConfig], logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        self.authorizer = Authorizer(tokens: config.tokens)
+        try FileManager.default.createDirectory(atPath: config.runDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(atPath: config.journalDir, withIntermediateDirectories: true)
+        var channels: [String: AppChannel] = [:]
+        for app in apps {
+            channels[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
+        }
+        self.state = NIOLockedValueBox(State(directory: AppDirectory(apps: apps), channels: channels))
+        self.supervisor = config.supervise.enabled
+            ? WorkerSupervisor(workerExecutable: WorkerSupervisor.resolveExecutable(config.supervise.worker),
+                               runDir: config.runDir, logger: logger)
+            : nil
+    }
+
+    private static func openChannel(app: String, config: ListenerConfig, logger: Logger) throws -> AppChannel {
+        var appLogger = logger
+        appLogger[metadataKey: "app"] = .string(app)
+        let journal = try AppJournal.open(
+            app: app, directory: config.journalDir + "/" + app,
+            options: .init(fsync: config.fsync, maxBacklogBytes: config.maxBacklogBytes), logger: appLogger)
+        let link = WorkerLink(app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
+                              eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger)
+        return AppChannel(journal: journal, link: link)
+    }
+
+    /// Connects every link and starts the workers (supervise mode).
+    func start() async {
+        let (channels, directory) = state.withLockedValue { ($0.channels, $0.directory) }
+        for channel in channels.values { channel.link.start() }
+        if let supervisor {
+            for (name, app) in directory.apps.sorted(by: { $0.key < $1.key }) {
+                await supervisor.add(app: name, configPath: app.sourceFile)
+            }
+        }
+    }
+
+    /// Stops workers, links and journals (everything accepted is already durable).
+    func shutdown() async {
+        if let supervisor { await supervisor.stopAll() }
+        let channels = state.withLockedValue { $0.channels }
+        for channel in channels.values {
+            await channel.link.stop()
+            channel.journal.close()
+        }
+    }
+
+    /// SIGHUP: new apps start, removed apps stop, the others keep their process and connection.
+    func reload(apps: [AppConfig]) async {
+        let current = state.withLockedValue { Set($0.channels.keys) }
+        let wanted = Set(apps.map(\.app))
+        var added: [String: AppChannel] = [:]
+        for app in apps where !current.contains(app.app) {
+            do {
+                added[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
+            } catch {
+                logger.error("cannot open journal of new app", metadata: ["new_app": .string(app.app), "error": "\(error)"])
+            }
+        }
+        let removed: [String: AppChannel] = state.withLockedValue { state in
+            var removed: [String: AppChannel] = [:]
+            for name in current.subtracting(wanted) { removed[name] = state.channels.removeValue(forKey: name) }
+            state.channels.merge(added) { old, _ in old }
+            state.directory = AppDirectory(apps: apps.filter { state.channels[$0.app] != nil })
+            return removed
+        }
+        for (name, channel) in removed {
+            if let supervisor { await supervisor.remove(app: name) }
+            await channel.link.stop()
+            channel.journal.close()
+        }
+        for (name, channel) in added {
+            channel.link.start()
+            if let supervisor, let app = apps.first(where: { $0.app == name }) {
+                await supervisor.add(app: name, configPath: app.sourceFile)
+            }
+        }
+        logger.info("apps reloaded", metadata: ["added": "\(added.keys.sorted())", "removed": "\(removed.keys.sorted())"])
+    }
+
+    var intake: EnvelopeIntake {
+        EnvelopeIntake(maxMessageBytes: config.maxMessageBytes, authorizer: authorizer,
+                       directory: state.withLockedValue { $0.directory })
+    }
+
+    var appNames: [String] { state.withLockedValue { $0.channels.keys.sorted() } }
+
+    func journal(for app: String) -> AppJournal? { state.withLockedValue { $0.channels[app]?.journal } }
+
+    func channel(for app: String) -> AppChannel? { state.withLockedValue { $0.channels[app] } }
+
+    static func describe(_ rejection: JournalRejection, app: String) -> (Int, String) {
+        switch rejection {
+        case .backlogFull(let limit):
+            return (503, "backlog of app '\(app)' is full (max_backlog_bytes \(limit)); retry later")
+        case .closed:
+            return (503, "app '\(app)' is shutting down; retry later")
+        case .storage(let reason):
+            return (500, "journal of app '\(app)' cannot write: \(reason)")
+        }
+    }
+
+    /// Appends all messages (possibly of several apps) or none; answers after they are durable.
+    func submit(_ messages: [IntakeMessage]) async -> Result<Void, IntakeRejection> {
+        var order: [String] = []
+        var byApp: [String: [JournalEntry]] = [:]
+        for message in messages {
+            if byApp[message.app] == nil { order.append(message.app) }
+            byApp[message.app, default: []].append(message.entry)
+        }
+        var journals: [(String, AppJournal)] = []
+        for app in order {
+            guard let journal = journal(for: app) else {
+                return .failure(IntakeRejection(status: 404, message: "app: unknown app '\(app)'"))
+            }
+            journals.append((app, journal))
+        }
+        if journals.count == 1 {
+            let (app, journal) = journals[0]
+            switch await journal.append(byApp[app]!) {
+            case .success: return .success(())
+            case .failure(let rejection):
+                let (status, message) = Self.describe(rejection, app: app)
+                return .failure(IntakeRejection(status: status, message: message))
+            }
+        }
+        // Several apps: reserve room in every journal first, so none is appended unless all can be.
+        var reserved: [(AppJournal, Int)] = []
+        for (app, journal) in journals {
+            let bytes = byApp[app]!.reduce(0) { $0 + $1.recordSize }
+            if case .failure(let rejection) = journal.reserve(bytes) {
+                for (done, amount) in reserved { done.release(amount) }
+                let (status, message) = Self.describe(rejection, app: app)
+                return .failure(IntakeRejection(status: status, message: message))
+            }
+            reserved.append((journal, bytes))
+        }
+        var failure: IntakeRejection?
+        await withTaskGroup(of: IntakeRejection?.self) { group in
+            for (index, (app, journal)) in journals.enumerated() {
+                let entries = byApp[app]!
+                let bytes = reserved[index].1
+                group.addTask {
+                    if case .failure(let rejection) = await journal.append(entries, reserved: bytes) {
+                        let (status, message) = Self.describe(rejection, app: app)
+                        return IntakeRejection(status: status, message: message)
+                    }
+                    return nil
+                }
+            }
+            for await result in group where result != nil { failure = failure ?? result }
+        }
+        return failure.map { .failure($0) } ?? .success(())
+    }
+
+    // MARK: Status
+
+    /// Samples journal counters once a second for the message rates.
+    func sampleRates() {
+        let channels = state.withLockedValue { $0.channels }
+        var samples: [String: (UInt64, UInt64)] = [:]
+        for (name, channel) in channels {
+            let snapshot = channel.journal.snapshot()
+            samples[name] = (snapshot.appendedTotal + snapshot.duplicatesTotal, channel.link.status.ackedTotal)
+        }
+        state.withLockedValue { state in
+            for (name, sample) in samples {
+                if let previous = state.lastSample[name] {
+                    state.rates[name] = (Double(sample.0 &- previous.accepted), Double(sample.1 &- previous.acked))
+                }
+                state.lastSample[name] = (sample.0, sample.1)
+            }
+        }
+    }
+
+    func appStatus(_ name: String) async -> [String: Any]? {
+        guard let channel = channel(for: name) else { return nil }
+        let journal = channel.journal.snapshot()
+        let link = channel.link.status
+        let rates = state.withLockedValue { $0.rates[name] } ?? (accepted: 0, acked: 0)
+        var worker: [String: Any] = ["connected": link.connected, "connects": link.connects]
+        if let supervisor, let status = await supervisor.status(app: name) {
+            worker["state"] = status.state
+            worker["pid"] = status.pid.map { Int($0) } ?? NSNull()
+            worker["restarts"] = status.restarts
+            worker["last_exit"] = status.lastExit ?? NSNull()
+            worker["up"] = status.state == "running" || (status.state == "crash_loop" && status.pid != nil)
+        } else {
+            worker["state"] = "unsupervised"
+            worker["pid"] = NSNull()
+            worker["up"] = link.connected
+        }
+        return [
+            "app": name,
+            "worker": worker,
+            "journal": [
+                "epoch": journal.epoch,
+                "last_seq": journal.lastSeq,
+                "backlog_messages": journal.backlogMessages,
+                "backlog_bytes": journal.backlogBytes,
+                "segments": journal.segments,
+            ] as [String: Any],
+            "last_delivered_seq": max(link.lastDeliveredSeq, journal.ackedSeq),
+            "last_acked_seq": journal.ackedSeq,
+            "rates": ["accepted_per_s": rates.accepted, "acked_per_s": rates.acked],
+        ]
+    }
+
+    func metricsText() async -> String {
+        var out = ""
+        let counters = self.counters.snapshot
+        out += "# TYPE mimic_listener_accepted_total counter\nmimic_listener_accepted_total \(counters.accepted)\n"
+        out += "# TYPE mimic_listener_rejected_total counter\n"
+        for (code, count) in counters.rejected.sorted(by: { $0.key < $1.key }) {
+            out += "mimic_listener_rejected_total{code=\"\(code)\"} \(count)\n"
+        }
+        let names = appNames
+        var lines: [String: [String]] = [:]
+        for name in names {
+            guard let channel = channel(for: name) else { continue }
+            let journal = channel.journal.snapshot()
+            let link = channel.link.status
+            let label = "{app=\"\(name)\"}"
+            lines["mimic_listener_journal_last_seq", default: []].append("mimic_listener_journal_last_seq\(label) \(journal.lastSeq)")
+            lines["mimic_listener_acked_seq", default: []].append("mimic_listener_acked_seq\(label) \(journal.ackedSeq)")
+            lines["mimic_listener_delivered_seq", default: []].append("mimic_listener_delivered_seq\(label) \(link.lastDeliveredSeq)")
+            lines["mimic_listener_backlog_messages", default: []].append("mimic_listener_backlog_messages\(label) \(journal.backlogMessages)")
+            lines["mimic_listener_backlog_bytes", default: []].append("mimic_listener_backlog_bytes\(label) \(journal.backlogBytes)")
+            lines["mimic_listener_worker_connected", default: []].append("mimic_listener_worker_connected\(label) \(link.connected ? 1 : 0)")
+            if let supervisor, let status = await supervisor.status(app: name) {
+                lines["mimic_listener_worker_restarts_total", default: []].append("mimic_listener_worker_restarts_total\(label) \(status.restarts)")
+            }
+        }
+        for (metric, values) in lines.sorted(by: { $0.key < $1.key }) {
+            out += "# TYPE \(metric) \(metric.hasSuffix("_total") ? "counter" : "gauge")\n" + values.joined(separator: "\n") + "\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import Logging
+import Shared
+
+/// What `GET /v1/apps` shows about one app's worker process.
+struct WorkerStatus: Sendable, Equatable {
+    /// running | starting | backoff | stopped | crash_loop | unsupervised
+    var state: String
+    var pid: Int32?
+    var restarts: Int
+    var lastExit: String?
+    var uptimeSeconds: Double?
+}
+
+/// Starts one `mimic-worker` per app, restarts it on exit with backoff and jitter, stops it with
+/// SIGTERM then SIGKILL after a grace period. Children are reaped by Foundation's Process.
+actor WorkerSupervisor {
+    private struct Slot {
+        var configPath: String
+        var wanted = true
+        var process: Process?
+        /// A worker a previous listener started and that still serves the socket.
+        var adopted: pid_t?
+        var startedAt: ContinuousClock.Instant?
+        var policy = RestartPolicy()
+        var restarts = 0
+        var lastExit: String?
+        var generation = 0
+        var restartTask: Task<Void, Never>?
+    }
+
+    let workerExecutable: String
+    let runDir: String
+    let grace: Duration
+    private let logger: Logger
+    private var slots: [String: Slot] = [:]
+
+    init(workerExecutable: String, runDir: String, grace: Duration = .seconds(5), logger: Logger) {
+        self.workerExecutable = workerExecutable
+        self.runDir = runDir
+        self.grace = grace
+        self.logger = logger
+    }
+
+    /// Finds the worker executable: a path as given, else next to this executable, else in PATH.
+    static func resolveExecutable(_ name: String) -> String {
+        if name.contains("/") { return name }
+        var candidates: [String] = []
+        if let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append((own as NSString).deletingLastPathComponent + "/" + name)
+        }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(dir)/\(name)")
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? name
+    }
+
+    var apps: [String] { slots.keys.sorted() }
+
+    /// Supervises `app` (starting it) unless it already is.
+    func add(app: String, configPath: String) {
+        guard slots[app] == nil else { return }
+        slots[app] = Slot(configPath: configPath)
+        if let pid = SocketOwnerProbe.ownerPID(socketPath: runDir + "/" + app + ".sock") {
+            adopt(app, pid: pid)
+        } else {
+            spawn(app)
+        }
+    }
+
+    /// Watches a worker that is not our child: polls until it is gone, then treats that as its exit.
+    private func adopt(_ app: String, pid: pid_t) {
+        guard var slot = slots[app] else { return }
+        slot.generation += 1
+        let generation = slot.generation
+        slot.adopted = pid
+        slot.startedAt = .now
+        slots[app] = slot
+        logger.info("adopted running worker", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
+        Task { [weak self] in
+            while kill(pid, 0) == 0 || errno == EPERM {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            await self?.exited(app: app, generation: generation, reason: "adopted worker exited")
+        }
+    }
+
+    private func isRunning(_ slot: Slot) -> Bool {
+        if let process = slot.process { return process.isRunning }
+        if let pid = slot.adopted { return kill(pid, 0) == 0 }
+        return false
+    }
+
+    private func pid(_ slot: Slot) -> Int32? {
+        guard isRunning(slot) else { return nil }
+        return slot.process?.processIdentifier ?? slot.adopted
+    }
+
+    func start(app: String) -> Bool {
+        guard var slot = slots[app] else { return false }
+        slot.wanted = true
+        slot.policy.reset()
+        slots[app] = slot
+        if slot.process == nil, slot.adopted == nil {
+            slots[app]?.restartTask?.cancel()
+            spawn(app)
+        }
+        return true
+    }
+
+    func stop(app: String) async -> Bool {
+        guard slots[app] != nil else { return false }
+        slots[app]?.wanted = false
+        slots[app]?.restartTask?.cancel()
+        await terminate(app)
+        return true
+    }
+
+    func restart(app: String) async -> Bool {
+        guard slots[app] != nil else { return false }
+        _ = await stop(app: app)
+        return start(app: app)
+    }
+
+    /// Stops `app` and forgets it (removed from apps_dir).
+    func remove(app: String) async {
+        _ = await stop(app: app)
+        slots[app] = nil
+    }
+
+    func stopAll() async {
+        await withTaskGroup(of: Void.self) { group in
+            for app in slots.keys {
+                group.addTask { _ = await self.stop(app: app) }
+            }
+        }
+    }
+
+    func status(app: String) -> WorkerStatus? {
+        guard let slot = slots[app] else { return nil }
+        let uptime = slot.startedAt.map { ContinuousClock.now - $0 }
+        let state: String
+        if isRunning(slot) {
+            state = slot.policy.isCrashLooping(currentUptime: uptime) ? "crash_loop" : "running"
+        } else if !slot.wanted {
+            state = "stopped"
+        } else {
+            state = slot.policy.isCrashLooping(currentUptime: nil) ? "crash_loop" : "backoff"
+        }
+        let pid = pid(slot)
+        return WorkerStatus(state: state, pid: pid, restarts: slot.restarts, lastExit: slot.lastExit,
+                            uptimeSeconds: pid != nil ? uptime.map { Double($0.milliseconds) / 1000 } : nil)
+    }
+
+    // MARK: Processes
+
+    private func spawn(_ app: String) {
+        guard var slot = slots[app], slot.wanted, slot.process == nil, slot.adopted == nil else { return }
+        slot.generation += 1
+        let generation = slot.generation
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: workerExecutable)
+        process.arguments = ["--config", slot.configPath, "--run-dir", runDir]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.standardError
+        process.standardError = FileHandle.standardError
+        process.terminationHandler = { [weak self] finished in
+            let reason = finished.terminationReason == .uncaughtSignal
+                ? "signal \(finished.terminationStatus)" : "exit \(finished.terminationStatus)"
+            Task { await self?.exited(app: app, generation: generation, reason: reason) }
+        }
+        do {
+            try process.run()
+            slot.process = process
+            slot.startedAt = .now
+            slots[app] = slot
+            logger.info("worker started", metadata: ["worker_app": .string(app), "pid": "\(process.processIdentifier)"])
+        } catch {
+            slots[app] = slot
+            logger.error("cannot start worker", metadata: ["worker_app": .string(app), "error": "\(error)"])
+            scheduleRestart(app, uptime: .zero, reason: "spawn failed: \(error)")
+        }
+    }
+
+    private func exited(app: String, generation: Int, reason: String) {
+        guard var slot = slots[app], slot.generation == generation else { return }
+        let uptime = slot.startedAt.map { ContinuousClock.now - $0 } ?? .zero
+        slot.process = nil
+        slot.adopted = nil
+        slot.startedAt = nil
+        slot.lastExit = reason
+        slots[app] = slot
+        if slot.wanted {
+            logger.warning("worker exited; restarting", metadata: ["worker_app": .string(app), "reason": .string(reason)])
+            scheduleRestart(app, uptime: uptime, reason: reason)
+        } else {
+            logger.info("worker stopped", metadata: ["worker_app": .string(app), "reason": .string(reason)])
+        }
+    }
+
+    private func scheduleRestart(_ app: String, uptime: Duration, reason: String) {
+        guard var slot = slots[app], slot.wanted else { return }
+        let delay = slot.policy.exited(uptime: uptime, jitter: Double.random(in: 0...1))
+        if slot.policy.isCrashLooping(currentUptime: nil) {
+            logger.error("worker crash loop", metadata: ["worker_app": .string(app), "failures": "\(slot.policy.quickFailures)",
+                                                         "last_exit": .string(reason)])
+        }
+        slot.restartTask?.cancel()
+        slot.restartTask = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            await self?.restartAfterBackoff(app)
+        }
+        slots[app] = slot
+    }
+
+    private func restartAfterBackoff(_ app: String) {
+        guard let slot = slots[app], slot.wanted, slot.process == nil, slot.adopted == nil else { return }
+        slots[app]?.restarts += 1
+        spawn(app)
+    }
+
+    /// SIGTERM, wait up to the grace period, then SIGKILL; returns once the process is gone.
+    private func terminate(_ app: String) async {
+        if let pid = slots[app]?.adopted {
+            kill(pid, SIGTERM)
+            let deadline = ContinuousClock.now + grace
+            while kill(pid, 0) == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if kill(pid, 0) == 0 {
+                kill(pid, SIGKILL)
+                while kill(pid, 0) == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+            }
+            slots[app]?.adopted = nil
+            slots[app]?.startedAt = nil
+            slots[app]?.generation += 1
+            slots[app]?.lastExit = "stopped"
+            return
+        }
+        guard let process = slots[app]?.process, process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning {
+            logger.warning("worker ignored SIGTERM; killing", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
+            kill(pid, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+        // The termination handler may not have run yet; the slot no longer owns the process either way.
+        if slots[app]?.process === process {
+            slots[app]?.process = nil
+            slots[app]?.startedAt = nil
+            slots[app]?.generation += 1
+            slots[app]?.lastExit = "stopped"
+        }
+    }
+}

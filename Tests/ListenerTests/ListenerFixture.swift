@@ -1,0 +1,300 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A real `mimic-listener` process with its listener.yaml, apps.d, hook scripts and a real Redis;
+/// the listener supervises real `mimic-worker` processes.
+final class ListenerFixture: @unchecked Sendable {
+    static let adminToken = "admin-token-0123456789"
+    static let wafToken = "waf-token-0123456789"
+    static let shopOnlyToken = "shop-only-token-0123"
+
+    let redis: RedisServer
+    let directory: URL
+    let httpPort: Int
+    let tcpPort: Int
+    var appsDir: String { directory.appendingPathComponent("apps.d").path }
+    var runDir: String { directory.appendingPathComponent("run").path }
+    var journalDir: String { directory.appendingPathComponent("journal").path }
+    var configPath: String { directory.appendingPathComponent("listener.yaml").path }
+    var logPath: String { directory.appendingPathComponent("listener.log").path }
+    private(set) var pid: pid_t = 0
+    private var dbs: [String: Int] = [:]
+
+    init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch") throws {
+        redis = try RedisServer()
+        directory = try TempDirectory.make(prefix: "mimic-listener")
+        httpPort = try FreePort.take()
+        tcpPort = try FreePort.take()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: appsDir, withIntermediateDirectories: true)
+        let hooks = directory.appendingPathComponent("hooks").path
+        try fm.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+        let scripts = [
+            "create.sh": "#!/bin/sh\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
+            "clean.sh": "#!/bin/sh\nexit 0\n",
+            "remove.sh": "#!/bin/sh\nexit 0\n",
+            "list.sh": "#!/bin/sh\nexit 0\n",
+        ]
+        for (name, text) in scripts {
+            let path = hooks + "/" + name
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+        for (index, app) in apps.enumerated() { try addApp(app, db: index + 1) }
+        let worker = try BuiltProducts.path("mimic-worker")
+        let yaml = """
+        http: { host: 127.0.0.1, port: \(httpPort) }
+        tcp: { host: 127.0.0.1, port: \(tcpPort) }
+        apps_dir: ./apps.d
+        run_dir: ./run
+        journal_dir: ./journal
+        fsync: \(fsync)
+        max_message_bytes: \(maxMessageBytes)
+        max_backlog_bytes: \(maxBacklogBytes)
+        tokens:
+          - { name: admin, token: "\(Self.adminToken)", sources: ["*"], apps: ["*"] }
+          - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: ["*"] }
+          - { name: shop-ops, token: "\(Self.shopOnlyToken)", sources: [admin], apps: [shop] }
+        supervise: { enabled: true, worker: "\(worker)" }
+
+        """
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func db(_ app: String) -> Int { dbs[app] ?? 0 }
+
+    func addApp(_ app: String, db: Int) throws {
+        dbs[app] = db
+        let hooks = directory.appendingPathComponent("hooks").path
+        let yaml = """
+        app: \(app)
+        redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
+        replicas: { online: 1, standby: 1, min_online: 1, retain_dirty: 0 }
+        variants:
+          - { name: v1, traits: { os: debian } }
+          - { name: v2, traits: { os: centos } }
+        hosts:
+          - name: local-\(app)
+            address: 10.9.\(db).1
+            driver: command
+            command:
+              timeout: 5s
+              create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
+              clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
+              remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
+              list: ["\(hooks)/list.sh", "{app}", "{host}"]
+        scheduling: { seed: 7, rotate_every: 0 }
+        reconcile_every: 0
+
+        """
+        try yaml.write(toFile: appsDir + "/\(app).yaml", atomically: true, encoding: .utf8)
+    }
+
+    func removeApp(_ app: String) throws {
+        try FileManager.default.removeItem(atPath: appsDir + "/\(app).yaml")
+    }
+
+    /// Starts the listener and waits until every app's worker is connected.
+    func start(apps: [String]) throws {
+        pid = try ChildProcess.spawn(executable: try BuiltProducts.path("mimic-listener"),
+                                     arguments: ["--config", configPath], logFile: logPath)
+        let ready = try eventually(timeout: 30, interval: 0.1) {
+            guard ChildProcess.isAlive(pid) else { throw TestSupportError("listener exited: \(log())") }
+            guard let status = try? appsStatus() else { return false }
+            return apps.allSatisfy { app in (status[app]?["worker"] as? [String: Any])?["connected"] as? Bool == true }
+        }
+        if !ready { throw TestSupportError("listener or workers not ready: \(log())") }
+    }
+
+    func kill9() {
+        ChildProcess.signal(pid, SIGKILL)
+        ChildProcess.waitForExit(pid)
+        pid = 0
+    }
+
+    func terminate() -> Bool {
+        guard pid > 0 else { return true }
+        ChildProcess.signal(pid, SIGTERM)
+        let exited = ChildProcess.waitForExit(pid, timeout: 15)
+        if !exited { kill9() }
+        pid = 0
+        return exited
+    }
+
+    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    // MARK: HTTP (curl)
+
+    struct HTTPReply {
+        var status: Int
+        var body: String
+        var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:] }
+    }
+
+    func http(_ method: String, _ path: String, body: String? = nil, token: String? = adminToken) throws -> HTTPReply {
+        var arguments = ["-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"]
+        if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+        if body != nil { arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
+        let result = try ChildProcess.runCapturing(executable: "/usr/bin/curl", arguments: arguments, stdin: body ?? nil)
+        guard result.status == 0 else { throw TestSupportError("curl \(method) \(path) failed: \(result.stderr)") }
+        var text = result.stdout
+        let newline = text.lastIndex(of: "\n")!
+        let status = Int(text[text.index(after: newline)...]) ?? 0
+        text = String(text[..<newline])
+        return HTTPReply(status: status, body: text)
+    }
+
+    func appsStatus() throws -> [String: [String: Any]] {
+        let reply = try http("GET", "/v1/apps", token: nil)
+        guard reply.status == 200, let apps = reply.json["apps"] as? [[String: Any]] else { throw TestSupportError("GET /v1/apps: \(reply.status)") }
+        var result: [String: [String: Any]] = [:]
+        for app in apps { result[app["app"] as! String] = app }
+        return result
+    }
+
+    func workerPID(_ app: String) throws -> Int? {
+        ((try appsStatus()[app]?["worker"] as? [String: Any])?["pid"] as? NSNumber)?.intValue
+    }
+
+    func ackedSeq(_ app: String) throws -> Int {
+        (try appsStatus()[app]?["last_acked_seq"] as? NSNumber)?.intValue ?? 0
+    }
+
+    // MARK: Redis
+
+    func appliedSeq(_ app: String) throws -> Int {
+        let items = try redis.cliRaw(["HGET", "mimic:\(app):applied", "seq"], db: db(app))
+        return items.first.flatMap { Int($0) } ?? 0
+    }
+
+    /// Events stream entries as field maps.
+    func events(_ app: String) throws -> [[String: String]] {
+        let lines = try redis.cliRaw(["XRANGE", "mimic:\(app):events", "-", "+"], db: db(app))
+        var entries: [[String: String]] = []
+        var fields: [String] = []
+        func flush() {
+            var entry: [String: String] = [:]
+            var index = 0
+            while index + 1 < fields.count {
+                entry[fields[index]] = fields[index + 1]
+                index += 2
+            }
+            if !fields.isEmpty { entries.append(entry) }
+            fields.removeAll()
+        }
+        for line in lines {
+            if line.range(of: #"^\d{13}-\d+$"#, options: .regularExpression) != nil { flush() } else { fields.append(line) }
+        }
+        flush()
+        return entries
+    }
+
+    /// Transitions caused by one message id that appear more than once.
+    func repeatedTransitions(_ app: String, ids: Set<String>) throws -> [String] {
+        var seen: [String: Int] = [:]
+        for event in try events(app) {
+            guard let cause = event["cause"], ids.contains(cause) else { continue }
+            let key = "\(cause) \(event["executor"] ?? "") \(event["from"] ?? "")->\(event["to"] ?? "")"
+            seen[key, default: 0] += 1
+        }
+        return seen.filter { $0.value > 1 }.map(\.key).sorted()
+    }
+
+    deinit {
+        if pid > 0 {
+            ChildProcess.signal(pid, SIGTERM)
+            if !ChildProcess.waitForExit(pid, timeout: 10) { kill9() }
+        }
+        // Workers adopted across a listener kill -9 are not our children: stop whatever serves a socket.
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: runDir) {
+            for name in names where name.hasSuffix(".sock") {
+                if let client = try? LineSocket(path: runDir + "/" + name, timeout: 0.2),
+                   let status = try? client.request(["op": "status"], timeout: 1),
+                   let pid = (status["pid"] as? NSNumber)?.int32Value {
+                    Foundation.kill(pid, SIGKILL)
+                }
+            }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A blocking NDJSON client for the listener's TCP port.
+final class TCPLineClient {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw TestSupportError("connect 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) throws {
+        let data = Array(text.utf8)
+        var offset = 0
+        while offset < data.count {
+            let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { throw TestSupportError("write failed: \(String(cString: strerror(errno)))") }
+            offset += written
+        }
+    }
+
+    func sendLines(_ lines: [String]) throws {
+        try send(lines.joined(separator: "\n") + "\n")
+    }
+
+    /// The next line, or nil on timeout or when the listener closed the connection.
+    func readLine(timeout: TimeInterval = 20) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                return line
+            }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { return nil }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, Int32(min(remaining, 1) * 1000)) <= 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { return nil }
+            buffer.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    func readJSON(timeout: TimeInterval = 20) -> [String: Any]? {
+        guard let line = readLine(timeout: timeout) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+}
+
+/// Envelopes for the tests, as JSON text.
+enum Messages {
+    /// A health report for an executor the worker does not know: applied (seq moves), no transition.
+    static func health(_ app: String, id: String) -> String {
+        "{\"id\":\"\(id)\",\"app\":\"\(app)\",\"source\":\"left_bracket\",\"type\":\"health\",\"time\":\"2026-11-26T10:00:00.000Z\",\"body\":{\"executor\":\"ghost\",\"status\":\"up\",\"latency_ms\":3}}"
+    }
+
+    /// An operator rotation: moves executors, so it leaves transitions in the events stream.
+    static func rotate(_ app: String, id: String) -> String {
+        "{\"id\":\"\(id)\",\"app\":\"\(app)\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}"
+    }
+
+    static func mixed(_ app: String, id: String, index: Int) -> String {
+        index % 500 == 250 ? rotate(app, id: id) : health(app, id: id)
+    }
+}
