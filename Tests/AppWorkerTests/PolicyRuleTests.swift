@@ -75,7 +75,7 @@ import Testing
         let decision = pool.handle(F.arbitration(online, dissenters: Array(online.prefix(2)), url: "/crafted"), now: 5_000)
         #expect(decision.listChanges == [ListUpdate(
             list: .blacklist, op: .add, url: "/crafted", expiresAt: 5_000 + 3_600_000,
-            reason: "suspected: no majority (2 of 3 executors dissented)", cause: "arb")])
+            reason: "suspected: no majority, 2 of 3 executors dissented", cause: "arb")])
         #expect(online.allSatisfy { pool.executors[$0]?.confidence == 1 && pool.executors[$0]?.state == .online })
     }
 

@@ -172,8 +172,8 @@ struct ExecutorPool: Sendable {
         // Half or more dissenting means there was no majority: the request, not the executors, is
         // suspect, and penalising them would let one crafted URL empty the online set.
         if !dissenters.isEmpty, dissenters.count * 2 >= arbitration.executors.count {
-            suspect(url: arbitration.url, why: "no majority (\(dissenters.count) of \(arbitration.executors.count) "
-                        + "executors dissented)", cause: cause, now: now, into: &decision)
+            suspect(url: arbitration.url, why: "no majority, \(dissenters.count) of \(arbitration.executors.count) "
+                        + "executors dissented", cause: cause, now: now, into: &decision)
             return
         }
         // Negative feedback: a URL already suspected, or one that now makes several variants
