@@ -1,7 +1,7 @@
 # `make test` and `make run` work on a fresh Debian 12 machine: they install what they need first.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3
+APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 
 .PHONY: deps build release test run clean check-config simulate
@@ -13,7 +13,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 build: deps

@@ -8,7 +8,11 @@ struct Mimicctl: AsyncParsableCommand {
         commandName: "mimicctl",
         abstract: "Operate the mimic scheduler fleet.",
         discussion: "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.",
-        subcommands: [CheckConfigCommand.self]
+        subcommands: [
+            StatusCommand.self, SocketsCommand.self, WorkerControlCommand.self, SendCommand.self,
+            ExecutorsCommand.self, EventsCommand.self, PingCommand.self, ComposeCommand.self,
+            CheckConfigCommand.self,
+        ]
     )
 
     /// Runs the parsed command with DESIGN section 9's exit codes: ArgumentParser reports usage
@@ -21,6 +25,9 @@ struct Mimicctl: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let failure as CtlFailure {
+            FileHandle.standardError.write(Data("mimicctl: \(failure.message)\n".utf8))
+            Foundation.exit(failure.exitCode)
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)

@@ -1,0 +1,38 @@
+# The image the generated compose files name (mimicctl compose --image, default
+# mimic-scheduler:latest):  docker build -t mimic-scheduler:latest .
+# One image for all three binaries: mimic-listener, mimic-worker, and mimicctl (the workers'
+# healthcheck pings their socket with it).
+
+ARG SWIFT_IMAGE=swift:6.3-bookworm
+FROM ${SWIFT_IMAGE} AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libhiredis-dev libyaml-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Dependencies first, so source edits do not refetch them.
+COPY Package.* ./
+RUN swift package resolve
+COPY Sources Sources
+# Package.swift names the test targets; SwiftPM wants their directories even when not building them.
+COPY Tests Tests
+# Builds the three executables (tests are not built without --build-tests).
+RUN swift build -c release --static-swift-stdlib \
+ && mkdir /out \
+ && cp "$(swift build -c release --show-bin-path)"/mimic-listener \
+       "$(swift build -c release --show-bin-path)"/mimic-worker \
+       "$(swift build -c release --show-bin-path)"/mimicctl /out/
+
+FROM debian:12-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libhiredis0.14 libyaml-0-2 ca-certificates tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/mimic mimic \
+ && mkdir -p /etc/mimic/apps.d /run/mimic /var/lib/mimic/journal \
+ && chown -R mimic:mimic /run/mimic /var/lib/mimic
+COPY --from=build /out/ /usr/local/bin/
+COPY compose-templates /usr/share/mimic/compose-templates
+# Named volumes mounted on /run/mimic and /var/lib/mimic/journal start with this ownership, so the
+# listener and the workers (same uid) share the sockets (0660) without running as root.
+USER mimic
+WORKDIR /var/lib/mimic
+CMD ["mimic-listener", "--help"]

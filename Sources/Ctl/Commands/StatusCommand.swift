@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// `mimicctl status`: the fleet at a glance from the listener (`GET /v1/apps`).
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show every app: worker up/down and pid, journal backlog, delivered/acknowledged seq, message rates.")
+
+    @OptionGroup var config: ConfigOption
+    @OptionGroup var listener: ListenerOptions
+    @OptionGroup var format: FormatOption
+
+    func run() async throws {
+        let api = ListenerAPI(endpoint: try listener.baseURL(config))
+        let (raw, apps) = try api.apps()
+        if format.json { return try Output.printJSON(raw) }
+        guard !apps.isEmpty else { return print("no apps (the listener's apps_dir is empty)") }
+        let rows: [[String]] = apps.map(cells)
+        print(Output.table(["APP", "WORKER", "STATE", "PID", "RESTARTS", "BACKLOG", "BYTES", "DELIVERED/ACKED", "IN/ACK PER S"], rows))
+    }
+
+    private func cells(_ app: ListenerAPI.AppStatus) -> [String] {
+        let up: String = app.workerUp ? "up" : "down"
+        let pid: String = app.pid.map { String($0) } ?? "-"
+        let restarts: String = app.restarts.map { String($0) } ?? "-"
+        let seqs = "\(app.deliveredSeq)/\(app.ackedSeq)"
+        let rates = String(format: "%.1f/%.1f", app.acceptedPerSecond, app.ackedPerSecond)
+        return [app.app, up, app.workerState, pid, restarts, String(app.backlogMessages), byteCount(app.backlogBytes), seqs, rates]
+    }
+
+    private func byteCount(_ bytes: Int) -> String {
+        switch bytes {
+        case ..<1024: "\(bytes)B"
+        case ..<(1 << 20): String(format: "%.1fK", Double(bytes) / 1024)
+        case ..<(1 << 30): String(format: "%.1fM", Double(bytes) / Double(1 << 20))
+        default: String(format: "%.1fG", Double(bytes) / Double(1 << 30))
+        }
+    }
+}

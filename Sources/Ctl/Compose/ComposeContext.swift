@@ -1,0 +1,68 @@
+import Foundation
+import Shared
+
+/// The values the compose templates see. Strings that land in YAML are pre-quoted as JSON strings
+/// (valid YAML double-quoted scalars) and lists as JSON arrays (valid YAML flow sequences), so the
+/// templates use `{{{raw}}}` and no value can break the file's structure.
+struct ComposeContext {
+    var image: String
+    var name: String
+    var stopGrace: String
+    var listener: ListenerConfig?
+
+    private var runVolume: String { "\(name)-run" }
+
+    private func quoted(_ text: String) -> String { ContainerConfig.quoted(text) }
+
+    private func array(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
+
+    private var shared: [String: Any] {
+        ["image": quoted(image), "stopGrace": quoted(stopGrace), "runDir": quoted(ContainerConfig.runDir),
+         "runVolume": quoted(runVolume), "network": quoted(name)]
+    }
+
+    func fleet(_ apps: [AppConfig]) -> [String: Any] {
+        let http = listener?.http ?? ListenerConfig().http
+        let tcp = listener?.tcp ?? ListenerConfig().tcp
+        let password = apps.first?.redis.password
+        // Redis has 16 databases unless told otherwise; apps may use higher indexes.
+        let databases = max(16, (apps.map(\.redis.db).max() ?? 0) + 1)
+        var redisCommand = ["redis-server", "--appendonly", "yes", "--databases", "\(databases)"]
+        if let password { redisCommand += ["--requirepass", password] }
+        var context = shared
+        context["listenerSource"] = listener.map { quoted($0.sourceFile) } ?? false
+        context["apps"] = apps.map { ["file": "\($0.app).compose.yml"] }
+        context["redisImage"] = quoted("redis:7-bookworm")
+        context["redisCommand"] = array(redisCommand)
+        context["redisPassword"] = password.map(quoted) ?? false
+        // The listener.yaml bind address becomes the published address on the Docker host.
+        context["httpPublish"] = quoted("\(publishHost(http.host)):\(http.port):\(ContainerConfig.httpPort)")
+        context["tcpPublish"] = quoted("\(publishHost(tcp.host)):\(tcp.port):\(ContainerConfig.tcpPort)")
+        context["journalDir"] = quoted(ContainerConfig.journalDir)
+        context["journalVolume"] = quoted("\(name)-journal")
+        context["redisVolume"] = quoted("\(name)-redis")
+        return context
+    }
+
+    func app(_ app: AppConfig) -> [String: Any] {
+        let target = "\(ContainerConfig.appsDir)/\(app.app).yaml"
+        var context = shared
+        context["app"] = app.app
+        context["appQuoted"] = quoted(app.app)
+        context["appSource"] = app.sourceFile
+        context["file"] = "\(app.app).compose.yml"
+        context["service"] = "worker-\(app.app)"
+        context["command"] = array(["mimic-worker", "--config", target, "--run-dir", ContainerConfig.runDir])
+        context["configSource"] = quoted("./apps.d/\(app.app).yaml")
+        context["configTarget"] = quoted(target)
+        context["redisDB"] = "\(app.redis.db)"
+        context["redisDBQuoted"] = quoted("\(app.redis.db)")
+        context["healthcheck"] = array(["CMD", "mimicctl", "ping", app.app, "--run-dir", ContainerConfig.runDir])
+        return context
+    }
+
+    /// `[::1]`-style hosts need brackets in a port mapping; 0.0.0.0 publishes on every interface.
+    private func publishHost(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    }
+}

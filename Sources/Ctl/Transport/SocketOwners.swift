@@ -1,0 +1,38 @@
+import Foundation
+
+/// Who listens on a Unix socket path, from the kernel rather than from the worker's own word:
+/// `/proc/net/unix` maps the path to a listening socket inode, `/proc/<pid>/fd/*` maps the inode to
+/// the process holding it (what `ss -xlp` shows). Processes of other users are invisible without
+/// root, so callers fall back to the pid the worker reports.
+enum SocketOwners {
+    /// `__SO_ACCEPTCON` in the Flags column: the socket is listening.
+    private static let acceptFlag = 0x10000
+
+    /// Inodes of the listening sockets bound to each path.
+    static func listeningInodes() -> [String: [String]] {
+        guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [:] }
+        var result: [String: [String]] = [:]
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 8, let flags = Int(fields[3], radix: 16), flags & acceptFlag != 0 else { continue }
+            result[String(fields[7...].joined(separator: " ")), default: []].append(String(fields[6]))
+        }
+        return result
+    }
+
+    /// The pids holding any of these socket inodes open.
+    static func pids(holding inodes: Set<String>) -> [String: Int] {
+        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [:] }
+        var owners: [String: Int] = [:]
+        for entry in entries {
+            guard let pid = Int(entry), let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(entry)/fd") else { continue }
+            for fd in fds {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/fd/\(fd)"),
+                      target.hasPrefix("socket:[") else { continue }
+                let inode = String(target.dropFirst("socket:[".count).dropLast())
+                if inodes.contains(inode), owners[inode] == nil { owners[inode] = pid }
+            }
+        }
+        return owners
+    }
+}
