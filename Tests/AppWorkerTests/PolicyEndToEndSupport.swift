@@ -6,6 +6,8 @@ import TestSupport
 /// Messages a real Redis subscriber received, in order, collected in the background.
 final class PublishedMessages: Sendable {
     private let received = Mutex<[RedisMessage]>([])
+    /// Why the subscription ended early, if it did: a test that sees too few messages says so.
+    let failure = Mutex<String?>(nil)
     private let subscriber: RedisSubscriber
 
     private init(subscriber: RedisSubscriber) {
@@ -13,13 +15,17 @@ final class PublishedMessages: Sendable {
     }
 
     static func subscribe(_ redis: RedisServer, db: Int, channels: [String]) async throws -> PublishedMessages {
+        // Generous timeouts: the whole suite runs in parallel on two shared cores.
         let subscriber = try await RedisSubscriber.subscribe(
-            settings: RedisSettings(host: "127.0.0.1", port: redis.port, db: db), channels: channels)
+            settings: RedisSettings(host: "127.0.0.1", port: redis.port, db: db, connectTimeout: .seconds(10)),
+            channels: channels, keepAlive: .seconds(30), commandTimeout: .seconds(10))
         let messages = PublishedMessages(subscriber: subscriber)
         Task {
             do {
                 for try await message in subscriber.messages { messages.received.withLock { $0.append(message) } }
-            } catch {}
+            } catch {
+                messages.failure.withLock { $0 = "\(error)" }
+            }
         }
         return messages
     }

@@ -24,7 +24,7 @@ struct PolicyEndToEndTests {
 
         // Each rotation is a new online set with a higher version; the rotated one is gone from it.
         let versions = worker.versions(published.on(Self.online))
-        #expect(versions.count >= 3)
+        #expect(versions.count >= 3, "subscriber: \(published.failure.withLock { $0 } ?? "open")")
         #expect(versions == versions.sorted() && Set(versions).count == versions.count, "versions only grow: \(versions)")
         #expect(try worker.members("online").count == 3)
 
