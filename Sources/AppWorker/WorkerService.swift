@@ -28,9 +28,10 @@ struct WorkerService: Service {
         let drivers = Self.drivers(for: config, http: http)
         let actuator = Actuator(app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
                                 inbox: inbox, logger: logger)
+        let webhook = config.brackets.webhook.map { WebhookPublisher(url: $0, logger: logger) }
         let loop = SchedulerLoop(config: config, settings: .init(config: config), store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
                                  actuator: actuator, board: board, logger: logger,
-                                 isStopping: { stopping.withLockedValue { $0 } })
+                                 isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel
         do {
@@ -45,6 +46,12 @@ struct WorkerService: Service {
             host.probe.map { HostMonitor(host: host.name, probe: $0, http: http, inbox: inbox, logger: logger) }
         }
         let checker = OnlineChecker(drivers: drivers, every: config.reconcileEvery, inbox: inbox, logger: logger)
+        // Timer events queue in the inbox until the loop has loaded the state.
+        let rotation = RotationClock(scheduling: config.scheduling)
+        let clocks = [
+            Task { await rotation.run(posting: inbox) },
+            Task { await HousekeepingClock().run(posting: inbox) },
+        ]
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 // Probes and the online check only post events; the loop stays the one consumer.
@@ -60,6 +67,8 @@ struct WorkerService: Service {
             server.close(promise: nil)
             inbox.close()
         }
+        clocks.forEach { $0.cancel() }
+        await webhook?.close()
         try? await server.close()
         unlink(socket.path)
         await redis.close()

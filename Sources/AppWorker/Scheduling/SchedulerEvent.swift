@@ -13,6 +13,10 @@ enum SchedulerEvent: Sendable, Equatable {
     case host(HostReport)
     /// The periodic online check: what the drivers list, compared with the pools.
     case onlineCheck(OnlineCheckReport)
+    /// The rotation clock fired (`rotate_every` with jitter): rotate the longest-online executor.
+    case rotationDue
+    /// The housekeeping clock fired: release dirty executors past `dirty_ttl`, expire list entries.
+    case housekeeping
 }
 
 /// Work for a host driver, run after the decision that asked for it is committed.
