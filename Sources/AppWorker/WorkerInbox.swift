@@ -37,8 +37,6 @@ struct WorkerInbox: Sendable {
         gate.throttle(channel)
     }
 
-    var pendingFrames: Int { gate.pending }
-
     func close() {
         continuation.finish()
     }
@@ -55,8 +53,6 @@ private final class FrameGate: Sendable {
     init(limit: Int) {
         self.limit = limit
     }
-
-    var pending: Int { state.withLockedValue { $0.pending } }
 
     func add(_ count: Int) {
         state.withLockedValue { $0.pending += count }
