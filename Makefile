@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test run clean check-config
+.PHONY: deps build release test run clean check-config simulate
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -31,6 +31,10 @@ run: deps build
 
 check-config: build
 	"$(BIN_DIR)/mimicctl" check-config examples/apps.d --listener examples/listener.yaml
+
+# The strategy table of the README (deterministic; see `mimic-worker simulate-strategies --help`).
+simulate: build
+	"$(BIN_DIR)/mimic-worker" simulate-strategies
 
 clean:
 	rm -rf .build

@@ -21,8 +21,9 @@ final class ListenerFixture: @unchecked Sendable {
     private(set) var pid: pid_t = 0
     private var dbs: [String: Int] = [:]
 
-    init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch") throws {
-        redis = try RedisServer()
+    init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
+         redisAppendOnly: Bool = false) throws {
+        redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
         tcpPort = try FreePort.take()

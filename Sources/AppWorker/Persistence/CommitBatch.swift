@@ -9,6 +9,8 @@ struct CommitBatch: Sendable {
     private(set) var commands: [[String]] = []
     private var touched: Set<String> = []
     private var hasContent = false
+    /// The commit counter this batch stores in `mimic:{app}:meta` (set by `finish`).
+    private(set) var commitNumber: Int64 = 0
 
     /// Events kept in the stream; older ones are trimmed approximately.
     static let eventStreamLength = "100000"
@@ -39,13 +41,33 @@ struct CommitBatch: Sendable {
                              "cause", note.cause, "time", "\(now)"])
             hasContent = true
         }
-        for change in decision.listChanges {
-            let key = keys.list(change.list.rawValue)
-            commands.append([change.op == .add ? "SADD" : "SREM", key, change.url])
-            var published: [String: String] = ["list": change.list.rawValue, "op": change.op.rawValue,
-                                               "url": change.url]
-            if let ttl = change.ttl { published["ttl"] = DurationText.format(ttl) }
-            commands.append(["PUBLISH", keys.listsChannel, Self.json(published)])
+        for update in decision.listChanges {
+            let key = keys.list(update.list.rawValue)
+            let expiryKey = keys.listExpiry(update.list.rawValue)
+            switch update.op {
+            case .add:
+                commands.append(["SADD", key, update.url])
+                if let expiresAt = update.expiresAt {
+                    commands.append(["ZADD", expiryKey, "\(expiresAt)", update.url])
+                } else {
+                    commands.append(["ZREM", expiryKey, update.url])
+                }
+            case .remove:
+                commands.append(["SREM", key, update.url])
+                commands.append(["ZREM", expiryKey, update.url])
+            }
+            let published = ListPublication(list: update.list.rawValue, op: update.op.rawValue, url: update.url,
+                                            expiresAt: update.expiresAt, reason: update.reason, cause: update.cause)
+            let text = String(decoding: (try? Self.encoder.encode(published)) ?? Data(), as: UTF8.self)
+            commands.append(["PUBLISH", keys.listsChannel, text])
+            commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*",
+                             "kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
+                             "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
+                             "cause", update.cause, "time", "\(now)"])
+            hasContent = true
+        }
+        for change in decision.hostChanges {
+            commands += Self.hostCommands(change, key: keys.host(change.report.host), now: now)
             hasContent = true
         }
         touched.formUnion(decision.touched)
@@ -55,6 +77,7 @@ struct CommitBatch: Sendable {
     /// Writes the final values of every touched executor once, however often the batch touched it.
     mutating func finish(pool: ExecutorPool, publication: OnlineView?, applied: (epoch: String, seq: UInt64)?,
                          commit: Int64) {
+        commitNumber = commit
         for id in touched.sorted() {
             if let executor = pool.executors[id] {
                 commands.append(["HSET", keys.executor(id)] + Self.fields(executor))
@@ -76,6 +99,15 @@ struct CommitBatch: Sendable {
         }
     }
 
+    /// `mimic:{app}:host:{name}`: status, since (unix ms of the last change), failures (failed
+    /// probes in a row at the last report) and detail (the last probe's outcome).
+    static func hostCommands(_ change: HostChange, key: String, now: Int64) -> [[String]] {
+        let report = change.report
+        let fields = ["status", report.up ? "up" : "down", "failures", "\(report.failures)", "detail", report.detail]
+        if change.changed { return [["HSET", key] + fields + ["since", "\(now)"]] }
+        return [["HSET", key] + fields, ["HSETNX", key, "since", "\(now)"]]
+    }
+
     static func fields(_ executor: Executor) -> [String] {
         ["id", executor.id, "variant", executor.variant, "host", executor.host, "endpoint", executor.endpoint,
          "state", executor.state.rawValue, "since", "\(executor.since)",
@@ -89,7 +121,20 @@ struct CommitBatch: Sendable {
         return encoder
     }()
 
-    private static func json(_ object: [String: String]) -> String {
-        String(decoding: (try? encoder.encode(object)) ?? Data(), as: UTF8.self)
+}
+
+/// The message on `mimic:{app}:lists`: one change of the black or white list.
+struct ListPublication: Sendable, Equatable, Codable {
+    var list: String
+    var op: String
+    var url: String
+    /// Unix ms when an added entry expires; absent for permanent entries and removals.
+    var expiresAt: Int64?
+    var reason: String
+    var cause: String
+
+    enum CodingKeys: String, CodingKey {
+        case list, op, url, reason, cause
+        case expiresAt = "expires_at"
     }
 }

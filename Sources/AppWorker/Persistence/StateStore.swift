@@ -16,6 +16,8 @@ struct StateStore: Sendable {
         var publishedWeights: [String: Double]?
         /// Ids found in more than one state set, or in a set without a hash; repaired on load.
         var inconsistencies: [String]
+        /// Black and white lists with the expiry of each entry.
+        var lists: ListBook = .init()
     }
 
     func load() async throws -> Snapshot {
@@ -45,6 +47,24 @@ struct StateStore: Sendable {
            let decoded = try? JSONDecoder().decode(OnlineView.self, from: Data(view.utf8)) {
             publishedWeights = Dictionary(decoded.online.map { ($0.id, $0.weight) }, uniquingKeysWith: { a, _ in a })
         }
+        var lists: [ListChange.List: [String: Int64?]] = [:]
+        for list in [ListChange.List.blacklist, .whitelist] {
+            var entries: [String: Int64?] = [:]
+            for url in try await redis.command(["SMEMBERS", keys.list(list.rawValue)]).array?.compactMap(\.string) ?? [] {
+                entries[url] = .some(nil)
+            }
+            let expiries = try await redis.command(["ZRANGE", keys.listExpiry(list.rawValue), "0", "-1", "WITHSCORES"])
+                .array?.compactMap(\.string) ?? []
+            var index = 0
+            while index + 1 < expiries.count {
+                // An expiry without its set member is a leftover; the set is what the brackets read.
+                if entries[expiries[index]] != nil, let score = Double(expiries[index + 1]) {
+                    entries[expiries[index]] = .some(Int64(score))
+                }
+                index += 2
+            }
+            lists[list] = entries
+        }
         return Snapshot(
             executors: executors,
             meta: ExecutorPool.Meta(nextExecutorNumber: Int(meta["next_executor"] ?? "") ?? 1,
@@ -53,14 +73,38 @@ struct StateStore: Sendable {
             applied: applied["epoch"].flatMap { epoch in applied["seq"].flatMap(UInt64.init).map { (epoch, $0) } },
             commit: Int64(meta["commit"] ?? "") ?? 0,
             publishedWeights: publishedWeights,
-            inconsistencies: inconsistencies)
+            inconsistencies: inconsistencies,
+            lists: ListBook(entries: lists))
     }
 
-    /// Runs the batch as one MULTI/EXEC. When the connection breaks mid-commit, the caller may not
-    /// know whether EXEC ran: `isCommitted` answers that from the commit counter.
+    /// Runs the batch atomically, as MULTI/EXEC would, but as a script that first compares the
+    /// commit counter: a copy of the batch still queued in a Redis that was stopped (SIGSTOP) on a
+    /// connection the worker has since given up on runs when Redis resumes, possibly after the
+    /// retry; the counter makes whichever runs second a no-op, so a batch never applies twice.
+    /// When the connection breaks mid-commit, `isCommitted` tells whether it ran.
     func commit(_ batch: CommitBatch) async throws {
-        _ = try await redis.transaction(batch.commands)
+        var arguments = ["EVAL", Self.guardedCommit, "1", keys.meta, "\(batch.commitNumber)"]
+        for command in batch.commands {
+            arguments.append("\(command.count)")
+            arguments += command
+        }
+        _ = try await redis.command(arguments)
     }
+
+    /// KEYS[1] = meta hash; ARGV[1] = commit number; then per command: its length, its words.
+    static let guardedCommit = """
+        local stored = tonumber(redis.call('HGET', KEYS[1], 'commit') or '0')
+        if stored >= tonumber(ARGV[1]) then return 0 end
+        local i = 2
+        while i <= #ARGV do
+          local n = tonumber(ARGV[i])
+          local command = {}
+          for j = 1, n do command[j] = ARGV[i + j] end
+          redis.call(unpack(command))
+          i = i + n + 1
+        end
+        return 1
+        """
 
     func isCommitted(_ commit: Int64) async throws -> Bool {
         let stored = try await redis.command(["HGET", keys.meta, "commit"]).string.flatMap { Int64($0) } ?? 0

@@ -27,7 +27,9 @@ extension ConfigDecoder {
         let replicas = top.required("replicas", replicaCounts)
         let variants = top.required("variants", variantList)
         let hosts = top.required("hosts", hostList)
-        let scheduling = top.section("scheduling", keys: ["strategy", "rotate_every", "abnormal", "seed"])
+        let scheduling = top.section("scheduling", keys: [
+            "strategy", "rotate_every", "rotate_jitter", "abnormal", "feedback", "seed",
+        ])
             .flatMap(schedulingSettings)
         let brackets = top.section("brackets", keys: ["webhook"]).flatMap { section in
             section.nullable("webhook", httpURL).map { Brackets(webhook: $0) }
@@ -67,18 +69,21 @@ extension ConfigDecoder {
     }
 
     private func replicaCounts(_ node: YamlNode, _ path: String) -> Replicas? {
-        guard let map = mapping(node, path, keys: ["online", "standby", "min_online", "retain_dirty"]) else { return nil }
+        guard let map = mapping(node, path, keys: ["online", "standby", "min_online", "retain_dirty", "dirty_ttl"])
+        else { return nil }
         let online = map.required("online") { int($0, $1, min: 1) }
         let standby = map.required("standby") { int($0, $1, min: 0) }
         let minOnline = map.required("min_online") { int($0, $1, min: 1) }
         let retainDirty = map.optional("retain_dirty", default: 0) { int($0, $1, min: 0) }
-        guard let online, let standby, let minOnline, let retainDirty else { return nil }
+        let dirtyTTL = map.optional("dirty_ttl", default: .zero, duration)
+        guard let online, let standby, let minOnline, let retainDirty, let dirtyTTL else { return nil }
         guard minOnline <= online else {
             report(map.value("min_online")?.mark ?? node.mark, map.path("min_online"),
                    "must not be greater than online (\(online))")
             return nil
         }
-        return Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty)
+        return Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
+                        dirtyTTL: dirtyTTL)
     }
 
     private func variantList(_ node: YamlNode, _ path: String) -> [Variant]? {
@@ -90,10 +95,12 @@ extension ConfigDecoder {
         var firstIndex: [String: Int] = [:]
         let variants = items.enumerated().map { index, item -> Variant? in
             let itemPath = ConfigPath.index(path, index)
-            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image"]) else { return nil }
+            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image", "ports", "env"]) else { return nil }
             let name = map.required("name", nonEmptyString)
             let traits = map.optional("traits", default: [:], stringMap)
             let image = map.nullable("image", nonEmptyString)
+            let ports = map.optional("ports", default: [], portList)
+            let env = map.optional("env", default: [:], environment)
             if let name {
                 if let first = firstIndex[name] {
                     report(map.value("name")?.mark ?? item.mark, map.path("name"),
@@ -102,8 +109,8 @@ extension ConfigDecoder {
                 }
                 firstIndex[name] = index
             }
-            guard let name, let traits, let image else { return nil }
-            return Variant(name: name, traits: traits, image: image)
+            guard let name, let traits, let image, let ports, let env else { return nil }
+            return Variant(name: name, traits: traits, image: image, ports: ports, env: env)
         }
         return variants.contains(nil) ? nil : variants.compactMap { $0 }
     }
@@ -130,7 +137,9 @@ extension ConfigDecoder {
     }
 
     private func hostConfig(_ node: YamlNode, _ path: String) -> HostConfig? {
-        guard let map = mapping(node, path, keys: ["name", "address", "driver", "docker", "command", "probe"]) else {
+        guard let map = mapping(node, path, keys: [
+            "name", "address", "driver", "docker", "command", "probe", "env", "docker_timeout",
+        ]) else {
             return nil
         }
         let name = map.required("name", nonEmptyString)
@@ -140,6 +149,8 @@ extension ConfigDecoder {
         let docker = map.nullable("docker", dockerEndpoint)
         let command = map.nullable("command", commandHooks)
         let probe = map.nullable("probe", probeSettings)
+        let env = map.optional("env", default: [:], environment)
+        let dockerTimeout = map.optional("docker_timeout", default: .seconds(60), positiveDuration)
 
         switch driver {
         case .docker?:
@@ -149,15 +160,16 @@ extension ConfigDecoder {
             }
         case .command?:
             if command == .some(nil) { report(node.mark, map.path("command"), "required key missing") }
-            if map.hasValue("docker") {
-                report(map.value("docker")?.mark ?? node.mark, map.path("docker"), "not allowed with driver: command")
+            for key in ["docker", "docker_timeout", "env"] where map.hasValue(key) {
+                report(map.value(key)?.mark ?? node.mark, map.path(key), "not allowed with driver: command")
             }
         case nil:
             break
         }
-        guard let name, let address, let driver, let docker, let command, let probe,
+        guard let name, let address, let driver, let docker, let command, let probe, let env, let dockerTimeout,
               (driver == .docker) == (docker != nil), (driver == .command) == (command != nil) else { return nil }
-        return HostConfig(name: name, address: address, driver: driver, docker: docker, command: command, probe: probe)
+        return HostConfig(name: name, address: address, driver: driver, docker: docker, command: command, probe: probe,
+                          env: env, dockerTimeout: dockerTimeout)
     }
 
     private func dockerEndpoint(_ node: YamlNode, _ path: String) -> String? {
@@ -169,6 +181,41 @@ extension ConfigDecoder {
             return nil
         }
         return text
+    }
+
+    /// Container ports: distinct integers 1...65535.
+    private func portList(_ node: YamlNode, _ path: String) -> [Int]? {
+        guard let items = sequence(node, path) else { return nil }
+        var ports: [Int] = []
+        var valid = true
+        for (index, item) in items.enumerated() {
+            guard let port = int(item, ConfigPath.index(path, index), min: 1, max: 65535) else {
+                valid = false
+                continue
+            }
+            if ports.contains(port) {
+                report(item.mark, ConfigPath.index(path, index), "duplicate port \(port)")
+                valid = false
+            }
+            ports.append(port)
+        }
+        return valid ? ports : nil
+    }
+
+    /// Container environment: names of letters, digits and `_`, not starting with a digit.
+    private func environment(_ node: YamlNode, _ path: String) -> [String: String]? {
+        guard let values = stringMap(node, path), case .mapping(let entries) = node.content else { return nil }
+        for entry in entries {
+            let name = entry.key
+            let validName = !name.isEmpty && !name.first!.isNumber
+                && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            if !validName {
+                report(entry.value.mark, ConfigPath.key(path, name),
+                       "invalid environment variable name (expected letters, digits and _, not starting with a digit)")
+                return nil
+            }
+        }
+        return values
     }
 
     private func commandHooks(_ node: YamlNode, _ path: String) -> CommandHooks? {
@@ -263,12 +310,24 @@ extension ConfigDecoder {
     private func schedulingSettings(_ map: MappingReader) -> Scheduling? {
         let strategy = map.optional("strategy", default: .heterogeneity) { choice($0, $1, SelectionStrategy.allCases) }
         let rotateEvery = map.optional("rotate_every", default: .seconds(600), duration)
-        let abnormal = map.section("abnormal", keys: ["dissents", "window"]).flatMap { section -> (Int, Duration)? in
-            let dissents = section.optional("dissents", default: 3) { int($0, $1, min: 1) }
-            let window = section.optional("window", default: .seconds(60), positiveDuration)
-            guard let dissents, let window else { return nil }
-            return (dissents, window)
-        }
+        let rotateJitter = map.optional("rotate_jitter", default: 0.2) { fraction($0, $1) }
+        let abnormal = map.section("abnormal", keys: ["dissents", "window", "degraded", "low_severity"])
+            .flatMap { section -> (dissents: Int, window: Duration, degraded: Int, lowSeverity: Int)? in
+                let dissents = section.optional("dissents", default: 3) { int($0, $1, min: 1) }
+                let window = section.optional("window", default: .seconds(60), positiveDuration)
+                let degraded = section.optional("degraded", default: 3) { int($0, $1, min: 0) }
+                let lowSeverity = section.optional("low_severity", default: 5) { int($0, $1, min: 0) }
+                guard let dissents, let window, let degraded, let lowSeverity else { return nil }
+                return (dissents, window, degraded, lowSeverity)
+            }
+        let feedback = map.section("feedback", keys: ["blacklist_suspects", "suspect_ttl", "variants"])
+            .flatMap { section -> Feedback? in
+                let blacklist = section.optional("blacklist_suspects", default: true, bool)
+                let ttl = section.optional("suspect_ttl", default: .seconds(3600), positiveDuration)
+                let variants = section.optional("variants", default: 2) { int($0, $1, min: 2) }
+                guard let blacklist, let ttl, let variants else { return nil }
+                return Feedback(blacklistSuspects: blacklist, suspectTTL: ttl, variants: variants)
+            }
         let seed = map.nullable("seed") { node, path -> UInt64? in
             guard case .scalar(let text, isPlain: true) = node.content, let value = UInt64(text) else {
                 report(node.mark, path, "expected null or a non-negative integer")
@@ -276,19 +335,25 @@ extension ConfigDecoder {
             }
             return value
         }
-        guard let strategy, let rotateEvery, let abnormal, let seed else { return nil }
-        return Scheduling(strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.0,
-                          abnormalWindow: abnormal.1, seed: seed)
+        guard let strategy, let rotateEvery, let rotateJitter, let abnormal, let feedback, let seed else { return nil }
+        return Scheduling(strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.dissents,
+                          abnormalWindow: abnormal.window, seed: seed, abnormalDegraded: abnormal.degraded,
+                          abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback)
     }
 
-    /// The docker driver creates containers from the variant's image, so every variant needs one
-    /// as soon as any host uses that driver.
+    /// The docker driver creates containers from the variant's image and publishes its ports, so
+    /// every variant needs both as soon as any host uses that driver.
     private func requireImagesForDocker(variants: [Variant], hosts: [HostConfig], in top: MappingReader) {
         guard let dockerHost = hosts.firstIndex(where: { $0.driver == .docker }),
               case .sequence(let items)? = top.value("variants")?.content else { return }
         for (index, variant) in variants.enumerated() where variant.image == nil {
             report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "image"),
                    "required key missing (hosts[\(dockerHost)] uses the docker driver)")
+        }
+        // The first published port is the executor's endpoint for the brackets.
+        for (index, variant) in variants.enumerated() where variant.ports.isEmpty {
+            report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "ports"),
+                   "required key missing (hosts[\(dockerHost)] uses the docker driver; the first port is the endpoint)")
         }
     }
 }
