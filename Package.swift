@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "mimic-worker", targets: ["AppWorker"]),
         .executable(name: "mimic-listener", targets: ["Listener"]),
         .executable(name: "mimicctl", targets: ["Ctl"]),
+        .executable(name: "mimic-bench", targets: ["Bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -75,6 +77,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "Shared",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Shared"],
@@ -84,5 +96,6 @@ let package = Package(
         .testTarget(name: "AppWorkerTests", dependencies: ["AppWorker", "Shared", "TestSupport"]),
         .testTarget(name: "ListenerTests", dependencies: ["Listener", "Shared", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["Ctl", "Shared", "TestSupport"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
     ]
 )
