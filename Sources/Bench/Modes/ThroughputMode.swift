@@ -34,6 +34,7 @@ struct ThroughputMode: ParsableCommand {
                     let before = try watch.all()
                     let load = TCPLoad(workload: workload, stream: "r\(run)t", total: messages, connections: connections)
                     let targets = load.perApp.reduce(into: [String: Int]()) { $0[$1.key] = (before[$1.key] ?? 0) + $1.value }
+                    let cpuBefore = try CPUSample.take(environment)
                     let started = monotonicNanos()
                     try load.start(port: environment.tcpPort)
                     load.join()
@@ -47,12 +48,14 @@ struct ThroughputMode: ParsableCommand {
                     let applied = seconds(since: started)
                     report.add("tcp_accepted_per_s", Double(messages) / accepted, unit: "msgs/s")
                     report.add("tcp_applied_per_s", Double(messages) / applied, unit: "msgs/s")
+                    addCPU(try CPUSample.take(environment) - cpuBefore, prefix: "tcp", to: &report)
                 }
                 if doHTTP {
                     let before = try watch.all()
                     let load = HTTPBatchLoad(workload: workload, stream: "r\(run)h", total: messages,
                                              connections: connections, batch: httpBatch)
                     let targets = load.perApp.reduce(into: [String: Int]()) { $0[$1.key] = (before[$1.key] ?? 0) + $1.value }
+                    let cpuBefore = try CPUSample.take(environment)
                     let started = monotonicNanos()
                     let accepted = load.run(port: environment.httpPort)
                     let acceptedSeconds = seconds(since: started)
@@ -65,6 +68,7 @@ struct ThroughputMode: ParsableCommand {
                     let applied = seconds(since: started)
                     report.add("http_accepted_per_s", Double(messages) / acceptedSeconds, unit: "msgs/s")
                     report.add("http_applied_per_s", Double(messages) / applied, unit: "msgs/s")
+                    addCPU(try CPUSample.take(environment) - cpuBefore, prefix: "http", to: &report)
                 }
                 // Same run, same machine, same bytes: the anchors.
                 let stream = workload.encode(stream: "r\(run)b", range: 0..<messages)
@@ -93,10 +97,24 @@ struct ThroughputMode: ParsableCommand {
             keys += [("http_accepted_per_s", "http_accepted_per_s"), ("http_applied_per_s", "http_applied_per_s")]
         }
         keys += [("baseline_per_s", "relay_baseline_per_s"), ("redis_per_s", "redis_pipelined_set_per_s")]
-        if doTCP { keys += [("ratio", "tcp_applied_to_relay"), ("ratio_redis", "tcp_applied_to_redis")] }
+        if doTCP {
+            keys += [("ratio", "tcp_applied_to_relay"), ("ratio_redis", "tcp_applied_to_redis"),
+                     ("cpu_us_per_msg", "tcp_cpu_us_per_msg"), ("projected_2core_per_s", "tcp_projected_2core_per_s")]
+        }
         if doTCP, doHTTP { keys.append(("tcp_to_http", "tcp_to_http_applied")) }
         report.printResult(keys, extra: [("transport", transport == "both" ? "tcp+http" : transport),
                                          ("runs", String(common.runs)), ("messages", String(messages)),
                                          ("apps", String(apps)), ("fsync", common.fsync)])
+    }
+
+    /// CPU cost per message of each process class and the rate 2 dedicated cores would sustain.
+    private func addCPU(_ used: CPUSample, prefix: String, to report: inout Report) {
+        let perMessage = 1e6 / Double(messages)
+        report.add("\(prefix)_cpu_us_per_msg_listener", used.listener * perMessage, unit: "CPU µs/msg")
+        report.add("\(prefix)_cpu_us_per_msg_workers", used.workers * perMessage, unit: "CPU µs/msg")
+        report.add("\(prefix)_cpu_us_per_msg_redis", used.redis * perMessage, unit: "CPU µs/msg")
+        report.add("\(prefix)_cpu_us_per_msg", used.total * perMessage, unit: "CPU µs/msg (all three)")
+        report.add("\(prefix)_projected_2core_per_s", used.total > 0 ? 2 * Double(messages) / used.total : .nan,
+                   unit: "msgs/s if 2 cores were ours")
     }
 }
