@@ -26,45 +26,59 @@ final class BenchEnvironment: @unchecked Sendable {
 
     let options: Options
     let directory: String
-    let redisPort: Int
+    /// One redis-server per 16 apps: the config refuses two apps on the same DB of one server.
+    let redisPorts: [Int]
+    var redisPort: Int { redisPorts[0] }
     let httpPort: Int
     let tcpPort: Int
     let appNames: [String]
-    private(set) var redis: ManagedProcess?
+    private(set) var redisServers: [ManagedProcess] = []
+    var redis: ManagedProcess? { redisServers.first }
     private(set) var listener: ManagedProcess?
     private(set) var listenerStartedAt: UInt64 = 0
 
     init(_ options: Options) throws {
         self.options = options
         directory = NSTemporaryDirectory() + "mimic-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        redisPort = try freePort()
+        redisPorts = try (0..<max(1, (options.apps + 15) / 16)).map { _ in try freePort() }
         httpPort = try freePort()
         tcpPort = try freePort()
         appNames = (0..<options.apps).map { "b\($0)" }
         try FileManager.default.createDirectory(atPath: directory + "/apps.d", withIntermediateDirectories: true)
         try writeHooks()
-        for (index, app) in appNames.enumerated() { try writeApp(app, db: index + 1) }
+        for app in appNames { try writeApp(app, db: db(of: app)) }
         try writeListenerConfig()
     }
 
-    func db(of app: String) -> Int { (appNames.firstIndex(of: app) ?? -1) + 1 }
+    /// Apps get DBs 0...15 of their server in order (the config allows 0...15, one app per DB).
+    func db(of app: String) -> Int { (appNames.firstIndex(of: app) ?? 0) % 16 }
+
+    func redisPort(of app: String) -> Int { redisPorts[(appNames.firstIndex(of: app) ?? 0) / 16] }
 
     var runDir: String { directory + "/run" }
 
     // MARK: - Start and stop
 
     func startRedis() throws {
-        redis = try ManagedProcess(
-            name: "redis-server", executable: "/usr/bin/redis-server",
-            arguments: ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                        "--databases", String(max(16, options.apps + 1)), "--dir", directory],
-            logPath: directory + "/redis.log")
-        let deadline = monotonicNanos() + 10_000_000_000
-        while monotonicNanos() < deadline {
-            if let connection = try? RespConnection(port: redisPort), (try? connection.command(["PING"])) != nil { return }
-            sleepMillis(20)
+        for (index, port) in redisPorts.enumerated() {
+            redisServers.append(try ManagedProcess(
+                name: "redis-server", executable: "/usr/bin/redis-server",
+                arguments: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                            "--dir", directory],
+                logPath: directory + "/redis-\(index).log"))
         }
-        throw SocketError(message: "redis-server did not start (see \(directory)/redis.log)")
+        for port in redisPorts {
+            let deadline = monotonicNanos() + 10_000_000_000
+            var up = false
+            while !up, monotonicNanos() < deadline {
+                if let connection = try? RespConnection(port: port), (try? connection.command(["PING"])) != nil {
+                    up = true
+                } else {
+                    sleepMillis(20)
+                }
+            }
+            if !up { throw SocketError(message: "redis-server on port \(port) did not start (see \(directory)/redis-*.log)") }
+        }
     }
 
     func startListener() throws {
@@ -103,7 +117,7 @@ final class BenchEnvironment: @unchecked Sendable {
     func shutdown() {
         listener?.stop(grace: 15)
         if options.hooks == .examples { stopExampleExecutors() }
-        redis?.stop(grace: 5)
+        for server in redisServers { server.stop(grace: 5) }
         if ProcessInfo.processInfo.environment["MIMIC_BENCH_KEEP"] == nil {
             try? FileManager.default.removeItem(atPath: directory)
         }
@@ -118,7 +132,7 @@ final class BenchEnvironment: @unchecked Sendable {
     }
 
     func onlineExecutors(_ app: String) throws -> [String] {
-        let connection = try RespConnection(port: redisPort, db: db(of: app))
+        let connection = try RespConnection(port: redisPort(of: app), db: db(of: app))
         let members = try connection.command(["SMEMBERS", "mimic:\(app):state:online"]).array ?? []
         return members.compactMap(\.string).sorted()
     }
@@ -172,9 +186,10 @@ final class BenchEnvironment: @unchecked Sendable {
     }
 
     private func writeApp(_ app: String, db: Int) throws {
+        let index = appNames.firstIndex(of: app) ?? 0
         let yaml = """
         app: \(app)
-        redis: { host: 127.0.0.1, port: \(redisPort), db: \(db) }
+        redis: { host: 127.0.0.1, port: \(redisPort(of: app)), db: \(db) }
         replicas: { online: \(options.online), standby: \(options.standby), min_online: \(max(1, options.online - 1)), retain_dirty: 0 }
         variants:
           - { name: nginx-php, traits: { os: debian, web: nginx, lang: php, db: mysql } }
@@ -182,7 +197,7 @@ final class BenchEnvironment: @unchecked Sendable {
           - { name: caddy-go, traits: { os: alpine, web: caddy, lang: go, db: sqlite } }
         hosts:
           - name: local-\(app)
-            address: 10.77.\(db / 250).\(db % 250 + 1)
+            address: 10.77.\(index / 250).\(index % 250 + 1)
             driver: command
             command:
               timeout: 10s

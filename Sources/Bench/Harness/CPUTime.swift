@@ -22,7 +22,7 @@ struct CPUSample {
         let workers = try environment.workerPids().values.reduce(0.0) { $0 + (cpuSeconds(pid: $1) ?? 0) }
         return CPUSample(listener: environment.listener.flatMap { cpuSeconds(pid: $0.pid) } ?? 0,
                          workers: workers,
-                         redis: environment.redis.flatMap { cpuSeconds(pid: $0.pid) } ?? 0)
+                         redis: environment.redisServers.reduce(0.0) { $0 + (cpuSeconds(pid: $1.pid) ?? 0) })
     }
 
     static func - (after: CPUSample, before: CPUSample) -> CPUSample {

@@ -49,6 +49,25 @@ func residentBytes(pid: Int32) -> Int? {
     return nil
 }
 
+/// Proportional set size in bytes (/proc/<pid>/smaps_rollup, Pss): shared library pages divided
+/// among the processes mapping them, i.e. what one more worker really adds when 50 run.
+func proportionalBytes(pid: Int32) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("Pss:") {
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+    }
+    return nil
+}
+
+/// Private anonymous resident memory (RssAnon in /proc/<pid>/status): heap and stacks, not libraries.
+func anonymousBytes(pid: Int32) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("RssAnon:") {
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+    }
+    return nil
+}
+
 /// A TCP port the kernel just handed out (bound and released; the small race is acceptable for a
 /// bench that retries nothing on a private host).
 func freePort() throws -> Int {

@@ -5,7 +5,7 @@ struct AppliedWatch {
 
     init(environment: BenchEnvironment) throws {
         for app in environment.appNames {
-            connections[app] = try RespConnection(port: environment.redisPort, db: environment.db(of: app))
+            connections[app] = try RespConnection(port: environment.redisPort(of: app), db: environment.db(of: app))
         }
     }
 

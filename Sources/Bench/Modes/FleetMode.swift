@@ -30,7 +30,9 @@ struct FleetMode: ParsableCommand {
             }
             let idleWorkers = pids.values.compactMap { residentBytes(pid: $0) }.map { Double($0) / 1_048_576 }
             let idleListener = Double(residentBytes(pid: listenerPid) ?? 0) / 1_048_576
-            let redisRSS = Double(environment.redis.flatMap { residentBytes(pid: $0.pid) } ?? 0) / 1_048_576
+            let idlePss = pids.values.compactMap { proportionalBytes(pid: $0) }.map { Double($0) / 1_048_576 }
+            let idleAnon = pids.values.compactMap { anonymousBytes(pid: $0) }.map { Double($0) / 1_048_576 }
+            let redisRSS = Double(environment.redisServers.reduce(0) { $0 + (residentBytes(pid: $1.pid) ?? 0) }) / 1_048_576
 
             var executors: [String: [String]] = [:]
             for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }
@@ -56,17 +58,20 @@ struct FleetMode: ParsableCommand {
             report.add("startup_all_online_s", readySeconds, unit: "s (every app has its online set)")
             report.add("worker_rss_idle_median_mb", Stats.median(idleWorkers), unit: "MiB (target <= 20)")
             report.add("worker_rss_idle_max_mb", idleWorkers.max() ?? .nan, unit: "MiB")
+            report.add("worker_pss_idle_median_mb", Stats.median(idlePss), unit: "MiB (shared libraries split 50 ways)")
+            report.add("worker_anon_idle_median_mb", Stats.median(idleAnon), unit: "MiB (private heap + stacks)")
             report.add("listener_rss_idle_mb", idleListener, unit: "MiB (target <= 64)")
             report.add("worker_rss_load_max_mb", loadWorkerMax, unit: "MiB")
             report.add("listener_rss_load_max_mb", loadListenerMax, unit: "MiB")
             report.add("total_rss_idle_mb", idleWorkers.reduce(0, +) + idleListener, unit: "MiB (listener + workers)")
-            report.add("redis_rss_mb", redisRSS, unit: "MiB (anchor: redis-server)")
+            report.add("redis_rss_mb", redisRSS, unit: "MiB (anchor: the redis-servers, one per 16 apps)")
             report.add("load_applied_per_s", appliedAll ? appliedRate : .nan, unit: "msgs/s")
             print("run \(run) done")
         }
         report.printTable()
         report.printResult([("startup_s", "startup_all_status_s"), ("online_s", "startup_all_online_s"),
                             ("worker_rss_idle_mb", "worker_rss_idle_median_mb"), ("worker_rss_idle_max_mb", "worker_rss_idle_max_mb"),
+                            ("worker_pss_idle_mb", "worker_pss_idle_median_mb"), ("worker_anon_idle_mb", "worker_anon_idle_median_mb"),
                             ("listener_rss_idle_mb", "listener_rss_idle_mb"), ("worker_rss_load_max_mb", "worker_rss_load_max_mb"),
                             ("listener_rss_load_mb", "listener_rss_load_max_mb"), ("redis_rss_mb", "redis_rss_mb")],
                            extra: [("runs", String(common.runs)), ("apps", String(apps))])
@@ -78,6 +83,9 @@ struct FleetMode: ParsableCommand {
         let deadline = monotonicNanos() + UInt64(timeout * 1e9)
         while !pending.isEmpty {
             guard monotonicNanos() < deadline else { throw SocketError(message: "status not answered by \(pending.count) workers") }
+            guard environment.listener?.isRunning == true else {
+                throw SocketError(message: "listener exited: \(environment.tail(of: "listener.log"))")
+            }
             for app in pending {
                 guard let socket = try? BlockingSocket.unix(path: environment.runDir + "/\(app).sock") else { continue }
                 socket.setReceiveTimeout(millis: 500)

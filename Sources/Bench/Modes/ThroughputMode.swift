@@ -9,7 +9,7 @@ struct ThroughputMode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "throughput")
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "Messages per transport per run.") var messages = 200_000
+    @Option(help: "Messages per transport per run.") var messages = 100_000
     @Option(help: "Apps (one worker each).") var apps = 4
     @Option(help: "TCP connections / HTTP connections.") var connections = 4
     @Option(help: "Envelopes per HTTP POST.") var httpBatch = 500
