@@ -29,12 +29,18 @@ struct EnvelopeIntake: Sendable {
                                             id: Self.peekID(bytes)))
         }
         let envelope: Envelope
-        do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
-        } catch {
-            return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
+        if let fast = FastJSON.parse(bytes).flatMap(Envelope.init(json:)) {
+            // Well-formed envelopes skip Codable (most of the listener's CPU, see BENCHMARKS.md);
+            // everything else takes JSONDecoder below, which names the problem.
+            envelope = fast
+        } else {
+            do {
+                envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+            } catch let error as DecodingError {
+                return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
+            } catch {
+                return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
+            }
         }
         let body: MessageBody
         do {
