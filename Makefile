@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test run clean check-config simulate
+.PHONY: deps build release test run clean check-config simulate bench
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -35,6 +35,21 @@ check-config: build
 # The strategy table of the README (deterministic; see `mimic-worker simulate-strategies --help`).
 simulate: build
 	"$(BIN_DIR)/mimic-worker" simulate-strategies
+
+# The standard benchmark set (issue 7), release build, medians of BENCH_RUNS runs; the table and
+# RESULT lines go to stdout and to bench.out. Not part of `make test`: timed figures are not tests.
+BENCH_RUNS ?= 5
+BENCH_MODES ?= baseline throughput latency recovery fleet
+bench: deps
+	$(SWIFT) build -c release --product mimic-bench
+	$(SWIFT) build -c release --product mimic-listener
+	$(SWIFT) build -c release --product mimic-worker
+	@set -o pipefail; rel="$$($(SWIFT) build -c release --show-bin-path)"; : > bench.out; \
+	for mode in $(BENCH_MODES); do \
+		echo "== mimic-bench $$mode --runs $(BENCH_RUNS)" | tee -a bench.out; \
+		"$$rel/mimic-bench" $$mode --runs $(BENCH_RUNS) --bin-dir "$$rel" 2>&1 | tee -a bench.out || exit 1; \
+	done; \
+	echo "== RESULT lines"; grep '^RESULT' bench.out
 
 clean:
 	rm -rf .build

@@ -1,0 +1,102 @@
+import Foundation
+
+/// The same-run anchors of issue 7, measured on this machine next to the system under test.
+enum Baseline {
+    /// The physical limit of a one-hop router here: the same NDJSON bytes written in 64 KiB batches
+    /// into a Unix socket, a relay thread that forwards complete lines (batched, one write per read)
+    /// into a second Unix socket, and a sink that counts lines. Returns messages per second.
+    static func relayRate(stream: EncodedStream, directory: String) throws -> Double {
+        let inbound = try UnixListener(path: directory + "/relay-in.sock")
+        let outbound = try UnixListener(path: directory + "/relay-out.sock")
+        let total = stream.count
+        let relay = JoinableThread("bench-relay") {
+            guard let from = try? inbound.accept(), let to = try? BlockingSocket.unix(path: outbound.path) else { return }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+            defer { buffer.deallocate() }
+            var carried = 0
+            while true {
+                let count = from.readRaw(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carried...]))
+                if count <= 0 { break }
+                let filled = carried + count
+                // Forward up to the last complete line, like a router that frames messages.
+                var last = filled - 1
+                while last >= 0, buffer[last] != 0x0A { last -= 1 }
+                if last >= 0 {
+                    try? to.write(UnsafeRawBufferPointer(rebasing: buffer[0...last]))
+                    let rest = filled - last - 1
+                    if rest > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + last + 1, byteCount: rest) }
+                    carried = rest
+                } else {
+                    carried = filled
+                }
+            }
+            to.shutdownWrite()
+        }
+        let counted = Locked<UInt64>(0)
+        let sink = JoinableThread("bench-relay-sink") {
+            guard let socket = try? outbound.accept() else { return }
+            var lines = 0
+            socket.forEachLine { _ in
+                lines += 1
+                return lines < total
+            }
+            counted.withLock { $0 = monotonicNanos() }
+        }
+        let sender = try BlockingSocket.unix(path: inbound.path)
+        let started = monotonicNanos()
+        try stream.bytes.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let upper = min(offset + (1 << 16), bytes.count)
+                try sender.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<upper]))
+                offset = upper
+            }
+        }
+        sender.shutdownWrite()
+        sink.join()
+        relay.join()
+        let finished = counted.current
+        guard finished > started else { throw SocketError(message: "relay baseline did not finish") }
+        return Double(total) / (Double(finished - started) / 1e9)
+    }
+
+    /// Redis's own pipelined write rate on this machine: redis-benchmark SET, pipeline 16, 50
+    /// clients, against the bench's private server.
+    static func redisPipelinedSetRate(port: Int, requests: Int = 300_000) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-benchmark")
+        process.arguments = ["-p", String(port), "-t", "set", "-n", String(requests), "-P", "16", "-q", "--csv"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // --csv: "test","rps",...  e.g. "SET","543478.25",...
+        for line in output.split(separator: "\n") where line.hasPrefix("\"SET\"") {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            if fields.count > 1, let rate = Double(fields[1]) { return rate }
+        }
+        throw SocketError(message: "redis-benchmark printed no SET rate: \(output.prefix(300))")
+    }
+
+    /// The floor under "trigger to publish": one PUBLISH from the bench to a subscriber of the same
+    /// Redis, timed like the latency mode times a publication. Returns latencies in ns.
+    static func redisPublishLatencies(port: Int, samples: Int = 500) throws -> [UInt64] {
+        let channel = "mimic-bench:probe"
+        let subscriber = try RespConnection(port: port)
+        try subscriber.send(["SUBSCRIBE", channel])
+        _ = try subscriber.read()
+        let publisher = try RespConnection(port: port)
+        var out: [UInt64] = []
+        for index in 0..<samples {
+            let sent = monotonicNanos()
+            try publisher.send(["PUBLISH", channel, String(index)])
+            _ = try subscriber.read()
+            out.append(monotonicNanos() - sent)
+            _ = try publisher.read()
+            usleep(1000)
+        }
+        return out
+    }
+}

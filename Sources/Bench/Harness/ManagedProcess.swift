@@ -1,0 +1,89 @@
+import Foundation
+
+/// A child process the bench started and stops by its own pid (never by name: other agents share
+/// this machine and may run the same binaries).
+final class ManagedProcess: @unchecked Sendable {
+    let process = Process()
+    let name: String
+
+    init(name: String, executable: String, arguments: [String], logPath: String,
+         environment: [String: String] = [:], directory: String? = nil) throws {
+        self.name = name
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds.
+    func stop(grace: Double = 10) {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = monotonicNanos() + UInt64(grace * 1e9)
+        while process.isRunning, monotonicNanos() < deadline { sleepMillis(10) }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS), or nil if gone.
+func residentBytes(pid: Int32) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+        return digits.map { $0 * 1024 }
+    }
+    return nil
+}
+
+/// Proportional set size in bytes (/proc/<pid>/smaps_rollup, Pss): shared library pages divided
+/// among the processes mapping them, i.e. what one more worker really adds when 50 run.
+func proportionalBytes(pid: Int32) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("Pss:") {
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+    }
+    return nil
+}
+
+/// Private anonymous resident memory (RssAnon in /proc/<pid>/status): heap and stacks, not libraries.
+func anonymousBytes(pid: Int32) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("RssAnon:") {
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+    }
+    return nil
+}
+
+/// A TCP port the kernel just handed out (bound and released; the small race is acceptable for a
+/// bench that retries nothing on a private host).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(fd, pointer, length) == 0 else { return -1 }
+            return getsockname(fd, pointer, &length)
+        }
+    }
+    guard bound == 0 else { throw SocketError("bind port 0") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

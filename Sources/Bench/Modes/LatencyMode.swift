@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import Histogram
+
+/// Abnormal trigger to publish: under a steady background load, a critical WAF alert naming one
+/// online executor of app b0 is sent every `interval`; the time is taken from just before the
+/// write to the moment a subscriber of `mimic:b0:online` reads the first publication that no
+/// longer lists that executor.
+struct LatencyMode: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "latency")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Background load, msgs/s (TCP, mix, over all apps).") var rate = 10_000.0
+    @Option(help: "Seconds of triggers per run.") var seconds = 20.0
+    @Option(help: "Milliseconds between triggers.") var intervalMs = 100.0
+    @Option(help: "Apps (the trigger goes to the first).") var apps = 2
+    @Option(help: "Background TCP connections.") var connections = 2
+
+    func run() throws {
+        print(common.machineLine())
+        print("latency: background \(Int(rate)) msgs/s over \(apps) apps, trigger every \(intervalMs) ms for \(seconds) s, "
+              + "fsync \(common.fsync), hooks \(common.hooks)")
+        var report = Report(mode: "latency")
+        var merged = Stats.histogram([])
+        for run in 1...common.runs {
+            try common.withEnvironment(apps: apps) { environment in
+                let floor = Stats.histogram(try Baseline.redisPublishLatencies(port: environment.redisPort, samples: 300))
+                var executors: [String: [String]] = [:]
+                for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }
+                let workload = Workload(executors: executors, apps: environment.appNames)
+                let background = TCPLoad(workload: workload, stream: "r\(run)bg", total: Int(rate * (seconds + 1)),
+                                         connections: connections)
+                let probe = try TriggerProbe(environment: environment, app: environment.appNames[0])
+                let started = monotonicNanos()
+                try background.start(port: environment.tcpPort, rate: rate)
+                sleepMillis(500)  // let the background reach its pace
+                let outcome = try probe.run(seconds: seconds, intervalMs: intervalMs, run: run)
+                background.join()
+                let backgroundRate = Double(background.oks) / (Double(monotonicNanos() - started) / 1e9)
+                probe.stop()
+                let histogram = Stats.histogram(outcome.latencies)
+                merged.add(histogram)
+                report.add("trigger_p50_ms", Stats.millis(histogram, 50), unit: "ms")
+                report.add("trigger_p99_ms", Stats.millis(histogram, 99), unit: "ms (target <= 2)")
+                report.add("trigger_p999_ms", Stats.millis(histogram, 99.9), unit: "ms")
+                report.add("trigger_max_ms", Double(histogram.max) / 1000, unit: "ms")
+                report.add("triggers", Double(outcome.latencies.count), unit: "answered")
+                report.add("missed", Double(outcome.missed), unit: "no publish within 2 s")
+                report.add("background_per_s", backgroundRate, unit: "msgs/s accepted")
+                report.add("redis_publish_p99_ms", Stats.millis(floor, 99), unit: "ms (PUBLISH->subscriber floor)")
+                report.add("p99_to_redis_publish", Stats.millis(histogram, 99) / Stats.millis(floor, 99), unit: "ratio")
+                report.add("p99_to_envoy_10s", Stats.millis(histogram, 99) / 10_000, unit: "ratio to Envoy outlier interval")
+                print("run \(run) done")
+            }
+        }
+        report.printTable()
+        print("all runs merged: \(merged.totalCount) triggers, p50 \(Stats.millis(merged, 50)) ms, p99 \(Stats.millis(merged, 99)) ms, "
+              + "p99.9 \(Stats.millis(merged, 99.9)) ms, max \(Double(merged.max) / 1000) ms")
+        report.printResult([("p50_ms", "trigger_p50_ms"), ("p99_ms", "trigger_p99_ms"), ("p999_ms", "trigger_p999_ms"),
+                            ("missed", "missed"), ("background_per_s", "background_per_s"),
+                            ("baseline_p99_ms", "redis_publish_p99_ms"), ("ratio", "p99_to_redis_publish"),
+                            ("ratio_envoy_10s", "p99_to_envoy_10s")],
+                           extra: [("runs", String(common.runs)), ("rate", String(Int(rate))),
+                                   ("merged_p99_ms", Report.format(Stats.millis(merged, 99))),
+                                   ("merged_p999_ms", Report.format(Stats.millis(merged, 99.9)))])
+    }
+}
+
+/// The subscriber and the trigger sender of the latency mode.
+final class TriggerProbe: @unchecked Sendable {
+    private let environment: BenchEnvironment
+    private let app: String
+    private let subscriber: RespConnection
+    private let trigger: BlockingSocket
+    private let condition = NSCondition()
+    /// Publications as (receive time, online ids); guarded by `condition`.
+    private var publications: [(at: UInt64, online: Set<String>)] = []
+    private var stopping = false
+    private var threads: [JoinableThread] = []
+
+    init(environment: BenchEnvironment, app: String) throws {
+        self.environment = environment
+        self.app = app
+        subscriber = try RespConnection(port: environment.redisPort)
+        try subscriber.send(["SUBSCRIBE", "mimic:\(app):online"])
+        _ = try subscriber.read()
+        subscriber.setReceiveTimeout(millis: 200)
+        trigger = try BlockingSocket.tcp(port: environment.tcpPort)
+        trigger.setReceiveTimeout(millis: 200)
+        try trigger.write("{\"auth\":\"\(BenchEnvironment.token)\"}\n")
+        threads.append(JoinableThread("bench-subscriber") { [self] in
+            while !isStopping {
+                guard let reply = try? subscriber.read() else { continue }
+                let now = monotonicNanos()
+                guard let parts = reply.array, parts.count == 3, parts[0].string == "message",
+                      let payload = parts[2].string,
+                      let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
+                      let online = object["online"] as? [[String: Any]] else { continue }
+                let ids = Set(online.compactMap { $0["id"] as? String })
+                condition.lock()
+                publications.append((now, ids))
+                condition.broadcast()
+                condition.unlock()
+            }
+        })
+        // The trigger connection's answers are drained so its window never fills.
+        threads.append(JoinableThread("bench-trigger-answers") { [self] in
+            while !isStopping { _ = trigger.readLine() }
+        })
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    struct Outcome {
+        var latencies: [UInt64] = []
+        var missed = 0
+    }
+
+    func run(seconds: Double, intervalMs: Double, run: Int) throws -> Outcome {
+        var outcome = Outcome()
+        var online = Set(try environment.onlineExecutors(app))
+        let started = monotonicNanos()
+        var index = 0
+        while Double(monotonicNanos() - started) / 1e9 < seconds {
+            let due = started + UInt64(Double(index) * intervalMs * 1e6)
+            let now = monotonicNanos()
+            if due > now { usleep(useconds_t((due - now) / 1000)) }
+            index += 1
+            guard let target = online.sorted().randomElement() else {
+                outcome.missed += 1
+                online = Set(try environment.onlineExecutors(app))
+                continue
+            }
+            let line = #"{"id":"trig-\#(run)-\#(index)","app":"\#(app)","source":"waf","type":"alert","body":{"executor":"\#(target)","rule":"942100","severity":"critical","url":"/login","client_ip":"203.0.113.9"}}"# + "\n"
+            let bytes = Array(line.utf8)
+            let sent = monotonicNanos()
+            try trigger.write(bytes)
+            if let publication = waitForPublication(after: sent, without: target, timeout: 2) {
+                outcome.latencies.append(publication.at - sent)
+                online = publication.online
+            } else {
+                outcome.missed += 1
+                online = Set(try environment.onlineExecutors(app))
+            }
+        }
+        return outcome
+    }
+
+    private func waitForPublication(after sent: UInt64, without target: String, timeout: Double)
+        -> (at: UInt64, online: Set<String>)? {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let found = publications.first(where: { $0.at >= sent && !$0.online.contains(target) }) {
+                publications.removeAll { $0.at <= found.at }
+                return found
+            }
+            if !condition.wait(until: deadline) { return nil }
+        }
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.unlock()
+        for thread in threads { _ = thread.join(timeout: 2) }
+    }
+}
