@@ -8,6 +8,10 @@ final class ListenerFixture: @unchecked Sendable {
     static let adminToken = "admin-token-0123456789"
     static let wafToken = "waf-token-0123456789"
     static let shopOnlyToken = "shop-only-token-0123"
+    /// Configured only as its sha256 (`token_sha256:`), scoped to left_bracket on shop.
+    static let hashedToken = "hashed-token-0123456789"
+    static let hashedTokenSHA256 = "b22fd458dbe2426bebe59cfafe4c46e013df3efd439e4d91cda767ac3052ddd0"
+    static var allTokens: [String] { [adminToken, wafToken, shopOnlyToken, hashedToken] }
 
     let redis: RedisServer
     let directory: URL
@@ -56,6 +60,7 @@ final class ListenerFixture: @unchecked Sendable {
           - { name: admin, token: "\(Self.adminToken)", sources: ["*"], apps: ["*"] }
           - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: ["*"] }
           - { name: shop-ops, token: "\(Self.shopOnlyToken)", sources: [admin], apps: [shop] }
+          - { name: shop-lb, token_sha256: "\(Self.hashedTokenSHA256)", sources: [left_bracket], apps: [shop] }
         supervise: { enabled: true, worker: "\(worker)" }
 
         """
