@@ -86,6 +86,11 @@ enum HTTPIngress {
             token = index
         }
         let limit = maxBodyBytes(runtime.config)
+        // Refuse an announced oversize body before reading a byte of it.
+        if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
+            runtime.counters.rejected(413)
+            return json(413, ["error": "request body of \(announced) bytes is larger than \(limit) bytes; split the array"])
+        }
         let body: [UInt8]
         do {
             body = Array(buffer: try await request.collectBody(upTo: limit))
