@@ -22,11 +22,13 @@ final class ListenerFixture: @unchecked Sendable {
     var journalDir: String { directory.appendingPathComponent("journal").path }
     var configPath: String { directory.appendingPathComponent("listener.yaml").path }
     var logPath: String { directory.appendingPathComponent("listener.log").path }
+    var hooksDir: String { directory.appendingPathComponent("hooks").path }
     private(set) var pid: pid_t = 0
     private var dbs: [String: Int] = [:]
 
-    init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch") throws {
-        redis = try RedisServer()
+    init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
+         appendOnly: Bool = false) throws {
+        redis = try RedisServer(appendOnly: appendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
         tcpPort = try FreePort.take()
@@ -35,7 +37,8 @@ final class ListenerFixture: @unchecked Sendable {
         let hooks = directory.appendingPathComponent("hooks").path
         try fm.createDirectory(atPath: hooks, withIntermediateDirectories: true)
         let scripts = [
-            "create.sh": "#!/bin/sh\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
+            // `hooks/hang` present: the hook hangs (the fault battery's "hook hanging"), killed by the timeout.
+            "create.sh": "#!/bin/sh\n[ -f \"$(dirname \"$0\")/hang\" ] && sleep 60\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
             "clean.sh": "#!/bin/sh\nexit 0\n",
             "remove.sh": "#!/bin/sh\nexit 0\n",
             "list.sh": "#!/bin/sh\nexit 0\n",
