@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test run clean check-config fuzz faults
+.PHONY: deps build release test run clean check-config simulate fuzz faults
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -39,6 +39,10 @@ fuzz: deps
 # The long randomized fault battery: `make faults SEED=42 FAULT_SECONDS=600` (random seed if unset).
 faults: deps
 	./scripts/faults.sh $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
+
+# The strategy table of the README (deterministic; see `mimic-worker simulate-strategies --help`).
+simulate: build
+	"$(BIN_DIR)/mimic-worker" simulate-strategies
 
 clean:
 	rm -rf .build

@@ -60,6 +60,7 @@ sys.stdout.write("\n".join(out) + "\n")
 PY
 done
 now() { date +%s.%N; }
+if [ -n "${PERF:-}" ]; then perf record -g -p "$LPID" -o "$PERF" -- sleep 4 >/dev/null 2>&1 & fi
 START=$(now)
 for c in $(seq 1 "$C"); do
   ( (cat "$DIR/in.$c"; sleep 600) | socat -b 262144 - "TCP:127.0.0.1:$TP" > "$DIR/out.$c" ) &

@@ -13,13 +13,16 @@ final class SchedulerLoop {
     private let board: StatusBoard
     private let logger: Logger
     private let isStopping: @Sendable () -> Bool
+    /// Receives every committed online-set publication (the `brackets.webhook` POST), off the loop.
+    private let webhook: WebhookPublisher?
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
     private var backoff = RedisBackoff()
 
     init(config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard, logger: Logger,
-         isStopping: @escaping @Sendable () -> Bool) {
+         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil) {
+        self.webhook = webhook
         self.config = config
         self.settings = settings
         self.store = store
@@ -69,13 +72,15 @@ final class SchedulerLoop {
             try? await store.repair(snapshot.executors)
         }
         pool = ExecutorPool(settings: settings, executors: snapshot.executors, meta: snapshot.meta,
-                            seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights)
+                            seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
+                            lists: snapshot.lists)
         applied = snapshot.applied
         commitCounter = snapshot.commit
         // Actions the previous process may have left half done; collected before refilling so the
         // executors created now are not started twice.
         let unfinished = pool.unfinishedActions
-        let decision = pool.handle(.replenish(cause: "startup"), now: Self.now())
+        var decision = pool.handle(.replenish(cause: "startup"), now: Self.now())
+        decision.merge(pool.seedConfiguredLists(now: Self.now()))
         logger.info("state loaded", metadata: [
             "executors": "\(snapshot.executors.count)", "applied_seq": "\(applied?.seq ?? 0)",
             "resumed_actions": "\(unfinished.count)",
@@ -169,6 +174,7 @@ final class SchedulerLoop {
         }
         if let newApplied { applied = newApplied }
         board.publish(pool: pool, applied: applied)
+        if let publication, let webhook { await webhook.publish(publication) }
         if !actions.isEmpty { await actuator.submit(actions) }
         return true
     }

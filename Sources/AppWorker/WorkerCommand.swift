@@ -10,7 +10,8 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimic-worker",
         abstract: "Schedules the executors of one app: listens on <run_dir>/<app>.sock, keeps its state in Redis.",
-        discussion: "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.")
+        discussion: "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. "
+            + "`mimic-worker simulate-strategies --help`: the selection-strategy simulation.")
 
     @Option(name: .long, help: "The app's YAML config (apps.d/<app>.yaml).")
     var config: String
@@ -22,6 +23,11 @@ struct WorkerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     static func main() async {
+        // The strategy simulation shares the pool code but none of the worker's options.
+        if CommandLine.arguments.dropFirst().first == "simulate-strategies" {
+            SimulateStrategiesCommand.main(Array(CommandLine.arguments.dropFirst(2)))
+            return
+        }
         do {
             let command = try parseAsRoot()
             try await (command as! WorkerCommand).runWorker()

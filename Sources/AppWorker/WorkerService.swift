@@ -26,9 +26,10 @@ struct WorkerService: Service {
         let drivers = Self.drivers(for: config)
         let actuator = Actuator(app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
                                 inbox: inbox, logger: logger)
+        let webhook = config.brackets.webhook.map { WebhookPublisher(url: $0, logger: logger) }
         let loop = SchedulerLoop(config: config, settings: .init(config: config, drivable: Set(drivers.keys)), store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
                                  actuator: actuator, board: board, logger: logger,
-                                 isStopping: { stopping.withLockedValue { $0 } })
+                                 isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel
         do {
@@ -40,6 +41,12 @@ struct WorkerService: Service {
             throw WorkerFailure("\(config.app): cannot listen on \(socket.path): \(error)")
         }
         logger.info("listening", metadata: ["socket": "\(socket.path)", "pid": "\(getpid())"])
+        // Timer events queue in the inbox until the loop has loaded the state.
+        let rotation = RotationClock(scheduling: config.scheduling)
+        let clocks = [
+            Task { await rotation.run(posting: inbox) },
+            Task { await HousekeepingClock().run(posting: inbox) },
+        ]
         await withGracefulShutdownHandler {
             _ = await loop.run(inbox: inbox)
         } onGracefulShutdown: {
@@ -49,6 +56,8 @@ struct WorkerService: Service {
             server.close(promise: nil)
             inbox.close()
         }
+        clocks.forEach { $0.cancel() }
+        await webhook?.close()
         try? await server.close()
         unlink(socket.path)
         await redis.close()

@@ -67,7 +67,8 @@ struct CommitBatchTests {
         var pool = Fixtures.steady()
         _ = try pool.handle(Fixtures.setState("e2", "offline"), now: 100)
         var decision = pool.handle(.actionSucceeded(Fixtures.action(.remove, pool, "e2"), endpoint: nil), now: 200)
-        decision.listChanges.append(ListChangeFixture.blacklistAdd)
+        decision.listChanges += pool.handle(.message(.list(ListChangeFixture.blacklistAdd), cause: "m-list"), now: 200)
+            .listChanges
         var batch = CommitBatch(keys: keys)
         batch.record(decision, now: 200)
         batch.finish(pool: pool, publication: nil, applied: nil, commit: 3)
@@ -76,7 +77,11 @@ struct CommitBatchTests {
             xadd(["kind", "transition", "executor", "e2", "from", "offline", "to", "removed",
                   "reason", "removed from h2", "cause", "driver", "time", "200"]),
             ["SADD", "mimic:shop:list:blacklist", "/admin/*"],
-            ["PUBLISH", "mimic:shop:lists", #"{"list":"blacklist","op":"add","ttl":"1h","url":"/admin/*"}"#],
+            ["ZADD", "mimic:shop:list:blacklist:expiry", "3600200", "/admin/*"],
+            ["PUBLISH", "mimic:shop:lists",
+             #"{"cause":"m-list","expires_at":3600200,"list":"blacklist","op":"add","reason":"list message","url":"/admin/*"}"#],
+            xadd(["kind", "list", "list", "blacklist", "op", "add", "url", "/admin/*", "expires_at", "3600200",
+                  "reason", "list message", "cause", "m-list", "time", "200"]),
             ["DEL", "mimic:shop:exec:e2"],
             ["HSET", "mimic:shop:meta", "next_executor", "7", "paused", "0", "online_version", "0", "commit", "3"],
         ])

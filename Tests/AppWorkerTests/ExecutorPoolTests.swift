@@ -111,8 +111,9 @@ struct ExecutorPoolTests {
                                        now: 100)
         #expect(decision.transitions.isEmpty)
         #expect(decision.touched.isEmpty)
-        #expect(decision.notes == [.init(executor: nil, reason: "no majority for /login; executors not penalised",
-                                         cause: "arb")])
+        #expect(decision.notes == [.init(executor: nil, reason: "URL /login suspected (no majority, 2 of 3 executors "
+                                            + "dissented); blacklisted for 1h; executors not penalised", cause: "arb")])
+        #expect(decision.listChanges.map(\.url) == ["/login"], "the URL goes to the blacklist instead")
         for id in ["e1", "e2", "e3"] {
             #expect(pool.executors[id]?.confidence == 1.0)
             #expect(pool.executors[id]?.dissents == 0)
@@ -122,7 +123,9 @@ struct ExecutorPoolTests {
     @Test func healthDownEjectsAndUpDoesNothing() throws {
         var pool = F.steady()
         #expect(try pool.handle(F.health("e2", "up"), now: 100).isEmpty)
-        #expect(try pool.handle(F.health("e2", "degraded"), now: 100).isEmpty)
+        // One degraded report only counts towards scheduling.abnormal.degraded.
+        let degraded = try pool.handle(F.health("e2", "degraded"), now: 100)
+        #expect(degraded.transitions.isEmpty && degraded.notes.count == 1)
         let decision = try pool.handle(F.health("e2", "down"), now: 200)
         #expect(decision.moves("e2") == ["online->dirty"])
         #expect(decision.moves("e5") == ["standby->online"])
@@ -157,9 +160,11 @@ struct ExecutorPoolTests {
         var pool = F.steady()
         let byId = try pool.handle(F.alert(executor: "e2", severity: severity), now: 100)
         let byAddress = try pool.handle(F.alert(address: "10.0.0.2", severity: severity), now: 101)
-        for decision in [byId, byAddress] {
+        // Each counts towards scheduling.abnormal.low_severity (default 5).
+        for (count, decision) in [(1, byId), (2, byAddress)] {
             #expect(decision.transitions.isEmpty)
-            #expect(decision.notes == [.init(executor: "e2", reason: "\(severity) alert recorded", cause: "alert")])
+            #expect(decision.notes == [.init(executor: "e2", reason: "\(severity) alert rule 942100 recorded "
+                                                + "(\(count) of 5 within 60000 ms)", cause: "alert")])
         }
         #expect(pool.executors["e2"]?.state == .online)
         #expect(pool.executors["e2"]?.flagged == false)
@@ -350,7 +355,10 @@ struct ExecutorPoolTests {
         #expect(abs(pool.executors["e1"]!.confidence - (0.85 + 0.15 * 0.05 + 0.001)) < 1e-9)
         for step in 0..<200 { _ = try pool.handle(F.arbitration(all, dissenters: []), now: 300 + Int64(step)) }
         #expect(pool.executors["e1"]?.confidence == 1.0)
-        for step in 0..<60 { _ = try pool.handle(F.arbitration(all, dissenters: ["e2"]), now: 1000 + Int64(step)) }
+        // Distinct URLs: two variants dissenting on one URL would make the URL suspect, not e2.
+        for step in 0..<60 {
+            _ = try pool.handle(F.arbitration(all, dissenters: ["e2"], url: "/p\(step)"), now: 1000 + Int64(step))
+        }
         #expect(pool.executors["e2"]?.confidence == 0.05)
         #expect(pool.executors["e2"]?.state == .online)
     }

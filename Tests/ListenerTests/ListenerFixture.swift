@@ -198,6 +198,11 @@ final class ListenerFixture: @unchecked Sendable {
         return entries
     }
 
+    /// How many events name one of `ids` as their cause.
+    func eventsCaused(_ app: String, ids: Set<String>) throws -> Int {
+        try events(app).filter { $0["cause"].map(ids.contains) ?? false }.count
+    }
+
     /// Transitions caused by one message id that appear more than once.
     func repeatedTransitions(_ app: String, ids: Set<String>) throws -> [String] {
         var seen: [String: Int] = [:]

@@ -4,8 +4,10 @@ import TestSupport
 
 /// A quick local throughput run (the full benchmark is its own issue): N messages over C pipelined
 /// TCP connections to one app, timed until all are answered ok and until the worker applied them.
-/// `MIMIC_BENCH_MESSAGES` (default 20000) and `MIMIC_BENCH_CONNECTIONS` (default 2) size it.
-@Suite(.serialized) struct ThroughputTests {
+/// Runs only when `MIMIC_BENCH_MESSAGES` is set (e.g. 20000) and `MIMIC_BENCH_CONNECTIONS` (default 2) size it.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["MIMIC_BENCH_MESSAGES"] != nil,
+                              "set MIMIC_BENCH_MESSAGES to run the quick throughput test"))
+struct ThroughputTests {
     @Test func tcpIngressToAppliedThroughput() throws {
         let environment = ProcessInfo.processInfo.environment
         let total = Int(environment["MIMIC_BENCH_MESSAGES"] ?? "") ?? 20_000

@@ -113,7 +113,9 @@ struct RedisSubscriberKeepAliveTests {
         let error = await #expect(throws: RedisError.self) {
             for try await _ in subscriber.messages {}
         }
-        #expect(clock.now - started < .seconds(3))
+        // Generous, as in RedisOutageTests: the bound is that the stream ends instead of hanging; a
+        // loaded 2-core CI machine running every suite at once takes more than 3 s.
+        #expect(clock.now - started < .seconds(10))
         guard case .timeout? = error else {
             Issue.record("expected timeout, got \(String(describing: error))")
             return

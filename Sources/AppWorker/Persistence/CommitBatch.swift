@@ -39,13 +39,29 @@ struct CommitBatch: Sendable {
                              "cause", note.cause, "time", "\(now)"])
             hasContent = true
         }
-        for change in decision.listChanges {
-            let key = keys.list(change.list.rawValue)
-            commands.append([change.op == .add ? "SADD" : "SREM", key, change.url])
-            var published: [String: String] = ["list": change.list.rawValue, "op": change.op.rawValue,
-                                               "url": change.url]
-            if let ttl = change.ttl { published["ttl"] = DurationText.format(ttl) }
-            commands.append(["PUBLISH", keys.listsChannel, Self.json(published)])
+        for update in decision.listChanges {
+            let key = keys.list(update.list.rawValue)
+            let expiryKey = keys.listExpiry(update.list.rawValue)
+            switch update.op {
+            case .add:
+                commands.append(["SADD", key, update.url])
+                if let expiresAt = update.expiresAt {
+                    commands.append(["ZADD", expiryKey, "\(expiresAt)", update.url])
+                } else {
+                    commands.append(["ZREM", expiryKey, update.url])
+                }
+            case .remove:
+                commands.append(["SREM", key, update.url])
+                commands.append(["ZREM", expiryKey, update.url])
+            }
+            let published = ListPublication(list: update.list.rawValue, op: update.op.rawValue, url: update.url,
+                                            expiresAt: update.expiresAt, reason: update.reason, cause: update.cause)
+            let text = String(decoding: (try? Self.encoder.encode(published)) ?? Data(), as: UTF8.self)
+            commands.append(["PUBLISH", keys.listsChannel, text])
+            commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*",
+                             "kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
+                             "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
+                             "cause", update.cause, "time", "\(now)"])
             hasContent = true
         }
         touched.formUnion(decision.touched)
@@ -89,7 +105,20 @@ struct CommitBatch: Sendable {
         return encoder
     }()
 
-    private static func json(_ object: [String: String]) -> String {
-        String(decoding: (try? encoder.encode(object)) ?? Data(), as: UTF8.self)
+}
+
+/// The message on `mimic:{app}:lists`: one change of the black or white list.
+struct ListPublication: Sendable, Equatable, Codable {
+    var list: String
+    var op: String
+    var url: String
+    /// Unix ms when an added entry expires; absent for permanent entries and removals.
+    var expiresAt: Int64?
+    var reason: String
+    var cause: String
+
+    enum CodingKeys: String, CodingKey {
+        case list, op, url, reason, cause
+        case expiresAt = "expires_at"
     }
 }

@@ -16,6 +16,8 @@ struct StateStore: Sendable {
         var publishedWeights: [String: Double]?
         /// Ids found in more than one state set, or in a set without a hash; repaired on load.
         var inconsistencies: [String]
+        /// Black and white lists with the expiry of each entry.
+        var lists: ListBook = .init()
     }
 
     func load() async throws -> Snapshot {
@@ -45,6 +47,24 @@ struct StateStore: Sendable {
            let decoded = try? JSONDecoder().decode(OnlineView.self, from: Data(view.utf8)) {
             publishedWeights = Dictionary(decoded.online.map { ($0.id, $0.weight) }, uniquingKeysWith: { a, _ in a })
         }
+        var lists: [ListChange.List: [String: Int64?]] = [:]
+        for list in [ListChange.List.blacklist, .whitelist] {
+            var entries: [String: Int64?] = [:]
+            for url in try await redis.command(["SMEMBERS", keys.list(list.rawValue)]).array?.compactMap(\.string) ?? [] {
+                entries[url] = .some(nil)
+            }
+            let expiries = try await redis.command(["ZRANGE", keys.listExpiry(list.rawValue), "0", "-1", "WITHSCORES"])
+                .array?.compactMap(\.string) ?? []
+            var index = 0
+            while index + 1 < expiries.count {
+                // An expiry without its set member is a leftover; the set is what the brackets read.
+                if entries[expiries[index]] != nil, let score = Double(expiries[index + 1]) {
+                    entries[expiries[index]] = .some(Int64(score))
+                }
+                index += 2
+            }
+            lists[list] = entries
+        }
         return Snapshot(
             executors: executors,
             meta: ExecutorPool.Meta(nextExecutorNumber: Int(meta["next_executor"] ?? "") ?? 1,
@@ -53,7 +73,8 @@ struct StateStore: Sendable {
             applied: applied["epoch"].flatMap { epoch in applied["seq"].flatMap(UInt64.init).map { (epoch, $0) } },
             commit: Int64(meta["commit"] ?? "") ?? 0,
             publishedWeights: publishedWeights,
-            inconsistencies: inconsistencies)
+            inconsistencies: inconsistencies,
+            lists: ListBook(entries: lists))
     }
 
     /// Runs the batch as one MULTI/EXEC. When the connection breaks mid-commit, the caller may not

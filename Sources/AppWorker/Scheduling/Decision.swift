@@ -26,7 +26,7 @@ struct Decision: Sendable, Equatable {
     var touched: Set<String> = []
     var actions: [DriverAction] = []
     /// Black/white list changes to store and publish on `mimic:{app}:lists`.
-    var listChanges: [ListChange] = []
+    var listChanges: [ListUpdate] = []
     /// Scheduling meta (next id, pause flag) changed.
     var metaChanged = false
 

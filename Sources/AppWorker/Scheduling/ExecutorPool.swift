@@ -11,6 +11,7 @@ struct ExecutorPool: Sendable {
         var abnormalWindowMs: Int64
         var selection: StandbySelection
         var placement: Placement
+        var policy: PolicySettings
 
         /// `drivable` limits placement to hosts that have a driver in this build (docker hosts have
         /// none until the docker driver lands); nil means every configured host.
@@ -23,6 +24,7 @@ struct ExecutorPool: Sendable {
                 traits: Dictionary(config.variants.map { ($0.name, $0.traits) }, uniquingKeysWith: { a, _ in a }))
             placement = Placement(variants: config.variants.map(\.name),
                                   hosts: config.hosts.map(\.name).filter { drivable?.contains($0) ?? true })
+            policy = PolicySettings(config: config)
         }
     }
 
@@ -34,13 +36,16 @@ struct ExecutorPool: Sendable {
     }
 
     let settings: Settings
-    private(set) var executors: [String: Executor]
+    /// Written by the rule families in `ExecutorPool+*.swift`; nothing outside the pool writes it.
+    var executors: [String: Executor]
     private(set) var meta: Meta
     var healthyHosts: Set<String>
     var random: SchedulerRandom
     /// Dissent times per executor inside the abnormal window; kept in memory only, so a restart
     /// forgives dissents older than the restart (the persisted count is informational).
     var dissentTimes: [String: [Int64]] = [:]
+    /// Counters, URL dissents, variant trust and the lists (ExecutorPool+Feedback/Lists/Timers).
+    var policy = PolicyState()
     /// The weights last published per online executor, to publish again only on real change.
     private var publishedWeights: [String: Double]
 
@@ -48,8 +53,9 @@ struct ExecutorPool: Sendable {
     static let weightEpsilon = 0.05
 
     init(settings: Settings, executors: [Executor] = [], meta: Meta = .init(), seed: UInt64? = nil,
-         publishedWeights: [String: Double]? = nil) {
+         publishedWeights: [String: Double]? = nil, lists: ListBook = .init()) {
         self.settings = settings
+        self.policy.lists = lists
         self.executors = Dictionary(executors.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.meta = meta
         self.healthyHosts = Set(settings.placement.hosts)
@@ -95,6 +101,13 @@ struct ExecutorPool: Sendable {
             replenish(cause: "driver", now: now, into: &decision)
         case .replenish(let cause):
             replenish(cause: cause, now: now, into: &decision)
+        case .rotationDue:
+            timedRotation(now: now, into: &decision)
+            replenish(cause: "timer", now: now, into: &decision)
+        case .housekeeping:
+            housekeeping(now: now, into: &decision)
+            // Most ticks change nothing; refilling then would only repeat notes (no healthy host).
+            if !decision.isEmpty { replenish(cause: "timer", now: now, into: &decision) }
         }
         return decision
     }
@@ -109,9 +122,14 @@ struct ExecutorPool: Sendable {
                                             reason: "health report for unknown executor", cause: cause))
                 return
             }
-            if report.status == .down {
+            switch report.status {
+            case .down:
                 abnormal(executor.id, reason: "reported down by the left bracket", cause: cause, now: now,
                          into: &decision)
+            case .degraded:
+                degraded(executor.id, cause: cause, now: now, into: &decision)
+            case .up:
+                break
             }
         case .alert(let alert):
             let targets = alertTargets(alert)
@@ -125,8 +143,7 @@ struct ExecutorPool: Sendable {
                     abnormal(id, reason: "\(alert.severity.rawValue) alert\(alert.rule.map { " rule \($0)" } ?? "")",
                              cause: cause, now: now, into: &decision)
                 } else {
-                    decision.notes.append(.init(executor: id, reason: "\(alert.severity.rawValue) alert recorded",
-                                                cause: cause))
+                    lowSeverityAlert(id, alert: alert, cause: cause, now: now, into: &decision)
                 }
             }
         case .setState(let request):
@@ -143,7 +160,7 @@ struct ExecutorPool: Sendable {
                                         reason: paused ? "automatic scheduling paused" : "automatic scheduling resumed",
                                         cause: cause))
         case .list(let change):
-            decision.listChanges.append(change)
+            listRequest(change, cause: cause, now: now, into: &decision)
         }
     }
 
@@ -155,13 +172,18 @@ struct ExecutorPool: Sendable {
         // Half or more dissenting means there was no majority: the request, not the executors, is
         // suspect, and penalising them would let one crafted URL empty the online set.
         if !dissenters.isEmpty, dissenters.count * 2 >= arbitration.executors.count {
-            decision.notes.append(.init(executor: nil,
-                                        reason: "no majority for \(arbitration.url ?? "request"); executors not penalised",
-                                        cause: cause))
+            suspect(url: arbitration.url, why: "no majority, \(dissenters.count) of \(arbitration.executors.count) "
+                        + "executors dissented", cause: cause, now: now, into: &decision)
+            return
+        }
+        // Negative feedback: a URL already suspected, or one that now makes several variants
+        // dissent, says nothing about the executors.
+        guard !feedbackAbsorbs(arbitration, dissenters: dissenters, cause: cause, now: now, into: &decision) else {
             return
         }
         for id in arbitration.executors {
             guard var executor = executors[id] else { continue }
+            adjustVariantTrust(executor.variant, dissented: dissenters.contains(id))
             if dissenters.contains(id) {
                 executor.confidence = max(0.05, executor.confidence * 0.85)
                 var times = dissentTimes[id, default: []].filter { now - $0 < settings.abnormalWindowMs }
@@ -305,6 +327,7 @@ struct ExecutorPool: Sendable {
         case .remove:
             executors[executor.id] = nil
             dissentTimes[executor.id] = nil
+            policy.forget(executor.id)
             decision.transitions.append(.init(executor: executor.id, from: executor.state, to: nil,
                                               reason: "removed from \(executor.host)", cause: "driver"))
             decision.touched.insert(executor.id)
@@ -341,6 +364,7 @@ struct ExecutorPool: Sendable {
         while count(.online) < settings.replicas.online {
             guard promote(cause: cause, now: now, into: &decision) else { break }
         }
+        diversify(cause: cause, now: now, into: &decision)
         let onTheWay = count(.standby) + count(.initializing) + count(.cleaning)
         let missing = settings.replicas.online + settings.replicas.standby - count(.online) - onTheWay
         guard missing > 0 else { return }
@@ -368,7 +392,8 @@ struct ExecutorPool: Sendable {
     mutating func promote(cause: String, now: Int64, into decision: inout Decision) -> Bool {
         let standby = executors.values.filter { $0.state == .standby }.sorted { $0.id < $1.id }
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
-        guard let chosen = settings.selection.pick(from: standby, joining: online, random: &random) else {
+        guard let chosen = settings.selection.pick(from: standby, joining: online, variantTrust: policy.variantTrust,
+                                                   random: &random) else {
             return false
         }
         move(chosen.id, to: .online, reason: "selected (\(settings.selection.strategy.rawValue))", cause: cause,
@@ -390,6 +415,7 @@ struct ExecutorPool: Sendable {
             executor.confidence = 1
             executor.dissents = 0
             dissentTimes[id] = nil
+            policy.forget(id)
         }
         executors[id] = executor
         decision.touched.insert(id)

@@ -9,6 +9,10 @@ enum SchedulerEvent: Sendable, Equatable {
     case actionFailed(DriverAction, error: String)
     /// Bring the pools to their targets (start-up, after a host change).
     case replenish(cause: String)
+    /// The rotation clock fired (`rotate_every` with jitter): rotate the longest-online executor.
+    case rotationDue
+    /// The housekeeping clock fired: release dirty executors past `dirty_ttl`, expire list entries.
+    case housekeeping
 }
 
 /// Work for a host driver, run after the decision that asked for it is committed.

@@ -360,6 +360,8 @@ final class AppJournal: @unchecked Sendable {
 
     private func write(_ items: [WriteItem]) {
         var buffer: [UInt8] = []
+        // One allocation for the batch (reserving per record would copy the buffer each time).
+        buffer.reserveCapacity(items.reduce(0) { total, item in total + item.records.reduce(0) { $0 + $1.encodedSize } })
         var lastSeq: UInt64 = 0
         var problem: String?
         for item in items {

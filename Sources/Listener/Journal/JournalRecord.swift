@@ -27,7 +27,6 @@ struct JournalRecord: Sendable, Equatable {
         let keyBytes = Array(key.utf8)
         let bodyLength = 2 + keyBytes.count + envelope.count
         let start = out.count
-        out.reserveCapacity(out.count + Self.headerSize + bodyLength)
         Self.appendLE(UInt32(bodyLength), to: &out)
         Self.appendLE(UInt32(0), to: &out)  // crc, patched below
         Self.appendLE(seq, to: &out)

@@ -67,12 +67,16 @@ public struct Replicas: Sendable, Equatable {
     public var standby: Int
     public var minOnline: Int
     public var retainDirty: Int
+    /// A dirty executor is released to cleaning once it has been kept this long; zero keeps it
+    /// until `retain_dirty` overflows or an operator releases it.
+    public var dirtyTTL: Duration
 
-    public init(online: Int, standby: Int, minOnline: Int, retainDirty: Int) {
+    public init(online: Int, standby: Int, minOnline: Int, retainDirty: Int, dirtyTTL: Duration = .zero) {
         self.online = online
         self.standby = standby
         self.minOnline = minOnline
         self.retainDirty = retainDirty
+        self.dirtyTTL = dirtyTTL
     }
 }
 
@@ -165,14 +169,48 @@ public struct Scheduling: Sendable, Equatable {
     public var abnormalWindow: Duration
     /// Fixed RNG seed, for tests and reproducible demos only.
     public var seed: UInt64?
+    /// `degraded` health reports inside the abnormal window that make an executor abnormal; 0 = never.
+    public var abnormalDegraded: Int
+    /// Medium or low WAF/firewall alerts inside the abnormal window that make an executor
+    /// abnormal; 0 = never (they are only recorded).
+    public var abnormalLowSeverity: Int
+    /// Each rotation period is drawn uniformly from `rotate_every × (1 ± rotate_jitter)`, so an
+    /// attacker watching the fleet cannot learn when the next rotation comes.
+    public var rotateJitter: Double
+    public var feedback: Feedback
 
     public init(strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
-                abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil) {
+                abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil,
+                abnormalDegraded: Int = 3, abnormalLowSeverity: Int = 5, rotateJitter: Double = 0.2,
+                feedback: Feedback = .init()) {
         self.strategy = strategy
         self.rotateEvery = rotateEvery
         self.abnormalDissents = abnormalDissents
         self.abnormalWindow = abnormalWindow
         self.seed = seed
+        self.abnormalDegraded = abnormalDegraded
+        self.abnormalLowSeverity = abnormalLowSeverity
+        self.rotateJitter = rotateJitter
+        self.feedback = feedback
+    }
+}
+
+/// Arbitration-log negative feedback (DESIGN section 7): when the evidence points at a request
+/// rather than at the executors, the URL is suspected instead of ejecting healthy executors.
+public struct Feedback: Sendable, Equatable {
+    /// Put suspected URLs on the blacklist (published to the left bracket); when false they are
+    /// only recorded as events. Either way the executors are not ejected for them.
+    public var blacklistSuspects: Bool
+    /// How long a suspected URL stays on the blacklist.
+    public var suspectTTL: Duration
+    /// Executors of this many different variants dissenting on one URL inside the abnormal
+    /// window make the URL suspect.
+    public var variants: Int
+
+    public init(blacklistSuspects: Bool = true, suspectTTL: Duration = .seconds(3600), variants: Int = 2) {
+        self.blacklistSuspects = blacklistSuspects
+        self.suspectTTL = suspectTTL
+        self.variants = variants
     }
 }
 

@@ -27,7 +27,9 @@ extension ConfigDecoder {
         let replicas = top.required("replicas", replicaCounts)
         let variants = top.required("variants", variantList)
         let hosts = top.required("hosts", hostList)
-        let scheduling = top.section("scheduling", keys: ["strategy", "rotate_every", "abnormal", "seed"])
+        let scheduling = top.section("scheduling", keys: [
+            "strategy", "rotate_every", "rotate_jitter", "abnormal", "feedback", "seed",
+        ])
             .flatMap(schedulingSettings)
         let brackets = top.section("brackets", keys: ["webhook"]).flatMap { section in
             section.nullable("webhook", httpURL).map { Brackets(webhook: $0) }
@@ -69,18 +71,21 @@ extension ConfigDecoder {
     }
 
     private func replicaCounts(_ node: YamlNode, _ path: String) -> Replicas? {
-        guard let map = mapping(node, path, keys: ["online", "standby", "min_online", "retain_dirty"]) else { return nil }
+        guard let map = mapping(node, path, keys: ["online", "standby", "min_online", "retain_dirty", "dirty_ttl"])
+        else { return nil }
         let online = map.required("online") { int($0, $1, min: 1) }
         let standby = map.required("standby") { int($0, $1, min: 0) }
         let minOnline = map.required("min_online") { int($0, $1, min: 1) }
         let retainDirty = map.optional("retain_dirty", default: 0) { int($0, $1, min: 0) }
-        guard let online, let standby, let minOnline, let retainDirty else { return nil }
+        let dirtyTTL = map.optional("dirty_ttl", default: .zero, duration)
+        guard let online, let standby, let minOnline, let retainDirty, let dirtyTTL else { return nil }
         guard minOnline <= online else {
             report(map.value("min_online")?.mark ?? node.mark, map.path("min_online"),
                    "must not be greater than online (\(online))")
             return nil
         }
-        return Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty)
+        return Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
+                        dirtyTTL: dirtyTTL)
     }
 
     private func variantList(_ node: YamlNode, _ path: String) -> [Variant]? {
@@ -265,12 +270,24 @@ extension ConfigDecoder {
     private func schedulingSettings(_ map: MappingReader) -> Scheduling? {
         let strategy = map.optional("strategy", default: .heterogeneity) { choice($0, $1, SelectionStrategy.allCases) }
         let rotateEvery = map.optional("rotate_every", default: .seconds(600), duration)
-        let abnormal = map.section("abnormal", keys: ["dissents", "window"]).flatMap { section -> (Int, Duration)? in
-            let dissents = section.optional("dissents", default: 3) { int($0, $1, min: 1) }
-            let window = section.optional("window", default: .seconds(60), positiveDuration)
-            guard let dissents, let window else { return nil }
-            return (dissents, window)
-        }
+        let rotateJitter = map.optional("rotate_jitter", default: 0.2) { fraction($0, $1) }
+        let abnormal = map.section("abnormal", keys: ["dissents", "window", "degraded", "low_severity"])
+            .flatMap { section -> (dissents: Int, window: Duration, degraded: Int, lowSeverity: Int)? in
+                let dissents = section.optional("dissents", default: 3) { int($0, $1, min: 1) }
+                let window = section.optional("window", default: .seconds(60), positiveDuration)
+                let degraded = section.optional("degraded", default: 3) { int($0, $1, min: 0) }
+                let lowSeverity = section.optional("low_severity", default: 5) { int($0, $1, min: 0) }
+                guard let dissents, let window, let degraded, let lowSeverity else { return nil }
+                return (dissents, window, degraded, lowSeverity)
+            }
+        let feedback = map.section("feedback", keys: ["blacklist_suspects", "suspect_ttl", "variants"])
+            .flatMap { section -> Feedback? in
+                let blacklist = section.optional("blacklist_suspects", default: true, bool)
+                let ttl = section.optional("suspect_ttl", default: .seconds(3600), positiveDuration)
+                let variants = section.optional("variants", default: 2) { int($0, $1, min: 2) }
+                guard let blacklist, let ttl, let variants else { return nil }
+                return Feedback(blacklistSuspects: blacklist, suspectTTL: ttl, variants: variants)
+            }
         let seed = map.nullable("seed") { node, path -> UInt64? in
             guard case .scalar(let text, isPlain: true) = node.content, let value = UInt64(text) else {
                 report(node.mark, path, "expected null or a non-negative integer")
@@ -278,9 +295,10 @@ extension ConfigDecoder {
             }
             return value
         }
-        guard let strategy, let rotateEvery, let abnormal, let seed else { return nil }
-        return Scheduling(strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.0,
-                          abnormalWindow: abnormal.1, seed: seed)
+        guard let strategy, let rotateEvery, let rotateJitter, let abnormal, let feedback, let seed else { return nil }
+        return Scheduling(strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.dissents,
+                          abnormalWindow: abnormal.window, seed: seed, abnormalDegraded: abnormal.degraded,
+                          abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback)
     }
 
     /// The docker driver creates containers from the variant's image, so every variant needs one

@@ -87,6 +87,19 @@ final class ConfigDecoder {
         return text == "true"
     }
 
+    /// A plain decimal number in `0 ..< 1` (a share, such as a jitter).
+    func fraction(_ node: YamlNode, _ path: String) -> Double? {
+        guard case .scalar(let text, isPlain: true) = node.content, let value = Double(text), value.isFinite else {
+            report(node.mark, path, "expected a number")
+            return nil
+        }
+        guard value >= 0, value < 1 else {
+            report(node.mark, path, "must be at least 0 and less than 1")
+            return nil
+        }
+        return value
+    }
+
     func duration(_ node: YamlNode, _ path: String) -> Duration? {
         guard case .scalar(let text, _) = node.content, let value = DurationText.parse(text) else {
             report(node.mark, path, "expected a duration like 200ms, 1s, 10m or 1h")

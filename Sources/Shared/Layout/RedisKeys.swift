@@ -14,6 +14,9 @@ public struct RedisKeys: Sendable, Equatable {
     public func host(_ name: String) -> String { prefix + "host:" + name }
     public var events: String { prefix + "events" }
     public func list(_ name: String) -> String { prefix + "list:" + name }
+    /// Sorted set beside each list: member = URL pattern, score = expiry in unix ms (entries
+    /// added with a TTL only).
+    public func listExpiry(_ name: String) -> String { prefix + "list:" + name + ":expiry" }
     public var applied: String { prefix + "applied" }
     public var onlineView: String { prefix + "online:view" }
     public var onlineChannel: String { prefix + "online" }

@@ -24,6 +24,14 @@ public struct Arbitration: Sendable, Equatable {
     public var executors: [String]
     /// Empty means the executors agreed.
     public var dissenters: [String]
+
+    public init(requestId: String?, url: String?, method: String?, executors: [String], dissenters: [String]) {
+        self.requestId = requestId
+        self.url = url
+        self.method = method
+        self.executors = executors
+        self.dissenters = dissenters
+    }
 }
 
 public enum Severity: String, Sendable, Equatable, Comparable {
