@@ -32,6 +32,8 @@ import TestSupport
         try fixture.start(apps: Self.apps)
         let load = FaultLoad(fixture: fixture, apps: Self.apps)
         load.start()
+        let collector = EventCollector(fixture: fixture, apps: Self.apps)
+        collector.start()
 
         var injected: [Fault: Int] = [:]
         var schedule: [String] = []
@@ -88,7 +90,6 @@ import TestSupport
         }
         load.stop()
         let tally = load.snapshot
-        let hangIDs = Set((0..<injected[.hookHang, default: 0]).map { "fb-hang-\($0)" })
 
         // Settle: every journaled message applied and acknowledged.
         let settled = try eventually(timeout: 90, interval: 0.5) {
@@ -105,16 +106,21 @@ import TestSupport
 
         // Effects per message id: health reports leave exactly one note each, rotations leave no
         // repeated transition; accepted ones at least one event, uncertain ones at most once.
+        let streams = collector.finish()
         var effects: [String: Int] = [:]
         var distinctCauses = [String: Set<String>]()
         var duplicated: [String] = []
         for app in Self.apps {
-            for event in try fixture.events(app) {
+            var transitions: [String: Int] = [:]
+            for event in streams[app, default: []] {
                 guard let cause = event["cause"], cause.hasPrefix("fb-") else { continue }
                 distinctCauses[app, default: []].insert(cause)
                 if cause.hasPrefix("fb-h-") || cause.hasPrefix("fb-cut-") { effects[cause, default: 0] += 1 }
+                if event["kind"] == "transition" {
+                    transitions["\(cause) \(event["executor"] ?? "") \(event["from"] ?? "")->\(event["to"] ?? "")", default: 0] += 1
+                }
             }
-            duplicated += try fixture.repeatedTransitions(app, ids: tally.accepted.union(tally.uncertain).union(hangIDs))
+            duplicated += transitions.filter { $0.value > 1 }.map { "\($0.key) x\($0.value)" }
             // Each journaled message (seq) has its own effect: seqs == distinct causes.
             #expect(try fixture.appliedSeq(app) == distinctCauses[app, default: []].count,
                     "\(app): applied seq vs distinct message effects")
