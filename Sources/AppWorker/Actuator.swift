@@ -1,4 +1,5 @@
 import Logging
+import Shared
 
 /// Runs driver actions after their decisions are committed: at most `maxParallel` at once, each
 /// retried with backoff, results posted back to the scheduler loop as events. A hung hook holds
@@ -62,13 +63,19 @@ actor Actuator {
         var lastError = ""
         for attempt in 1...attempts {
             do {
-                switch action.kind {
-                case .create: return .actionSucceeded(action, endpoint: try await driver.create(target))
-                case .clean: return .actionSucceeded(action, endpoint: try await driver.clean(target))
-                case .remove:
-                    try await driver.remove(target)
-                    return .actionSucceeded(action, endpoint: nil)
+                let endpoint = try await withDeadline(
+                    driver.actionTimeout,
+                    "\(action.kind.rawValue) of \(action.executor) on host \(action.host) gave no answer within "
+                        + "\(DurationText.format(driver.actionTimeout)); check the host's driver endpoint") {
+                    switch action.kind {
+                    case .create: return try await driver.create(target) as String?
+                    case .clean: return try await driver.clean(target)
+                    case .remove:
+                        try await driver.remove(target)
+                        return nil
+                    }
                 }
+                return .actionSucceeded(action, endpoint: endpoint)
             } catch {
                 lastError = "\(error)"
                 logger.warning("driver action failed", metadata: [

@@ -45,6 +45,7 @@ final class SchedulerLoop {
             switch input {
             case .frames(let frames, let reply):
                 await apply(frames, reply: reply)
+                inbox.consumed(frames.count)
             case .schedulerEvent(let event):
                 let decision = pool.handle(event, now: Self.now())
                 await commit([decision], applied: nil)
@@ -56,9 +57,12 @@ final class SchedulerLoop {
 
     private func start() async -> Bool {
         var snapshot: StateStore.Snapshot?
+        var downHosts: Set<String> = []
         while snapshot == nil {
             do {
-                snapshot = try await store.load()
+                let loaded = try await store.load()
+                downHosts = try await store.downHosts(config.hosts.map(\.name))
+                snapshot = loaded
                 markRedis(up: true, error: nil)
             } catch {
                 markRedis(up: false, error: error)
@@ -74,6 +78,7 @@ final class SchedulerLoop {
         pool = ExecutorPool(settings: settings, executors: snapshot.executors, meta: snapshot.meta,
                             seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
                             lists: snapshot.lists)
+        pool.healthyHosts.subtract(downHosts)
         applied = snapshot.applied
         commitCounter = snapshot.commit
         // Actions the previous process may have left half done; collected before refilling so the

@@ -25,12 +25,18 @@ struct WorkerCommand: AsyncParsableCommand {
     static func main() async {
         // The strategy simulation shares the pool code but none of the worker's options.
         if CommandLine.arguments.dropFirst().first == "simulate-strategies" {
-            SimulateStrategiesCommand.main(Array(CommandLine.arguments.dropFirst(2)))
-            return
+            do {
+                var simulation = try SimulateStrategiesCommand.parse(Array(CommandLine.arguments.dropFirst(2)))
+                try simulation.run()
+                Foundation.exit(0)
+            } catch {
+                exitAfterUsage(error, of: SimulateStrategiesCommand.self)
+            }
         }
         do {
-            let command = try parseAsRoot()
-            try await (command as! WorkerCommand).runWorker()
+            // `--help` comes back as ArgumentParser's help command, not as an error.
+            guard let command = try parseAsRoot() as? WorkerCommand else { throw CleanExit.helpRequest(self) }
+            try await command.runWorker()
         } catch let error as ConfigErrors {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             Foundation.exit(2)
@@ -38,15 +44,18 @@ struct WorkerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("mimic-worker: \(error.message)\n".utf8))
             Foundation.exit(1)
         } catch {
-            // Usage errors, --help and --version: ArgumentParser prints them; usage is exit 2.
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Foundation.exit(0)
-            }
-            FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
-            Foundation.exit(2)
+            exitAfterUsage(error, of: WorkerCommand.self)
         }
+    }
+
+    /// Usage errors, --help and --version: ArgumentParser words them; help is exit 0, usage exit 2.
+    static func exitAfterUsage(_ error: any Error, of command: any ParsableCommand.Type) -> Never {
+        if command.exitCode(for: error) == .success {
+            print(command.fullMessage(for: error))
+            Foundation.exit(0)
+        }
+        FileHandle.standardError.write(Data("\(command.fullMessage(for: error))\n".utf8))
+        Foundation.exit(2)
     }
 
     func runWorker() async throws {

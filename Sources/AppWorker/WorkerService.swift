@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -23,11 +24,12 @@ struct WorkerService: Service {
         let board = StatusBoard(app: config.app)
         let redis = RedisClient(settings: config.redis)
         let stopping = NIOLockedValueBox(false)
-        let drivers = Self.drivers(for: config)
+        let http = HTTPClient.shared
+        let drivers = Self.drivers(for: config, http: http)
         let actuator = Actuator(app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
                                 inbox: inbox, logger: logger)
         let webhook = config.brackets.webhook.map { WebhookPublisher(url: $0, logger: logger) }
-        let loop = SchedulerLoop(config: config, settings: .init(config: config, drivable: Set(drivers.keys)), store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
+        let loop = SchedulerLoop(config: config, settings: .init(config: config), store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
                                  actuator: actuator, board: board, logger: logger,
                                  isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -41,6 +43,10 @@ struct WorkerService: Service {
             throw WorkerFailure("\(config.app): cannot listen on \(socket.path): \(error)")
         }
         logger.info("listening", metadata: ["socket": "\(socket.path)", "pid": "\(getpid())"])
+        let monitors = config.hosts.compactMap { host in
+            host.probe.map { HostMonitor(host: host.name, probe: $0, http: http, inbox: inbox, logger: logger) }
+        }
+        let checker = OnlineChecker(drivers: drivers, every: config.reconcileEvery, inbox: inbox, logger: logger)
         // Timer events queue in the inbox until the loop has loaded the state.
         let rotation = RotationClock(scheduling: config.scheduling)
         let clocks = [
@@ -48,7 +54,13 @@ struct WorkerService: Service {
             Task { await HousekeepingClock().run(posting: inbox) },
         ]
         await withGracefulShutdownHandler {
-            _ = await loop.run(inbox: inbox)
+            await withTaskGroup(of: Void.self) { group in
+                // Probes and the online check only post events; the loop stays the one consumer.
+                for monitor in monitors { group.addTask { await monitor.run() } }
+                group.addTask { await checker.run() }
+                _ = await loop.run(inbox: inbox)
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             logger.info("stopping: finishing the batch in hand")
             stopping.withLockedValue { $0 = true }
@@ -65,7 +77,8 @@ struct WorkerService: Service {
         logger.info("stopped")
     }
 
-    static func drivers(for config: AppConfig) -> [String: any Driver] {
+    static func drivers(for config: AppConfig, http: HTTPClient) -> [String: any Driver] {
+        let variants = Dictionary(config.variants.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var drivers: [String: any Driver] = [:]
         for host in config.hosts {
             switch host.driver {
@@ -74,9 +87,7 @@ struct WorkerService: Service {
                     drivers[host.name] = CommandDriver(app: config.app, host: host.name, hooks: hooks)
                 }
             case .docker:
-                // The docker driver is its own piece of work (issue 5); until it lands, docker hosts
-                // get no driver and placement skips them (see ExecutorPool.Settings).
-                break
+                drivers[host.name] = DockerDriver(app: config.app, host: host, variants: variants, http: http)
             }
         }
         return drivers

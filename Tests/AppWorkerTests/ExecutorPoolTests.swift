@@ -60,7 +60,8 @@ struct ExecutorPoolTests {
         let decision = pool.handle(.actionFailed(start.actions[0], error: "no image"), now: 5)
         #expect(decision.moves("e1") == ["initializing->offline"])
         #expect(pool.executors["e1"]?.reason == "create failed: no image")
-        #expect(decision.actions == [DriverAction(kind: .create, executor: "e6", variant: "v1", host: "h1")])
+        // Replaced on h2: h1 has a failed create, h2 none (ExecutorPool+Hosts, placeableHosts).
+        #expect(decision.actions == [DriverAction(kind: .create, executor: "e6", variant: "v1", host: "h2")])
         #expect(decision.moves("e6") == ["nil->initializing"])
     }
 

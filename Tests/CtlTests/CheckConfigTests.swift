@@ -16,7 +16,7 @@ import TestSupport
         redis: { db: \(db) }
         replicas: { online: 2, standby: 1, min_online: 1 }
         variants:
-          - { name: v1, image: reg/\(name):v1 }
+          - { name: v1, image: reg/\(name):v1, ports: [80] }
         hosts:
           - { name: h1, address: 127.0.0.1, driver: docker, docker: "unix:///var/run/docker.sock" }
         """

@@ -27,8 +27,8 @@ import TestSupport
           db: \(db)
         replicas: { online: 3, standby: 2, min_online: 2, retain_dirty: 1 }
         variants:
-        - { name: nginx-php, traits: { os: debian, web: nginx }, image: reg/\(name):nginx-php }
-        - { name: apache-java, traits: { os: centos, web: apache }, image: reg/\(name):apache-java }
+        - { name: nginx-php, traits: { os: debian, web: nginx }, image: reg/\(name):nginx-php, ports: [80] }
+        - { name: apache-java, traits: { os: centos, web: apache }, image: reg/\(name):apache-java, ports: [8080] }
         hosts:
           - { name: node1, address: 10.0.0.11, driver: docker, docker: "tcp://10.0.0.11:2375" }
         run_dir: ../run

@@ -47,12 +47,22 @@ import TestSupport
             let answers = try sendTCP(fixture, messages(app, 2500..<5000))
             #expect(answers.count == 2500 && answers.allSatisfy { $0["ok"] != nil })
         }
-        // kill -9 shop's worker half way; blog keeps flowing while shop is down.
+        // kill -9 shop's worker half way. To keep shop down for certain while blog is checked, a
+        // directory takes the place of its socket file: the restarted worker cannot bind and exits,
+        // and the supervisor keeps retrying with backoff until the directory is gone.
         ChildProcess.signal(pid_t(shopPID), SIGKILL)
+        let shopSocket = fixture.runDir + "/shop.sock"
+        _ = ChildProcess.waitForExit(pid_t(shopPID), timeout: 5)
+        try? FileManager.default.removeItem(atPath: shopSocket)
+        try FileManager.default.createDirectory(atPath: shopSocket, withIntermediateDirectories: false)
         let blogAnswers = try sendTCP(fixture, messages("blog", 5000..<6000))
         #expect(blogAnswers.allSatisfy { $0["ok"] != nil })
         let blogFlowed = try eventually(timeout: 10, interval: 0.02) { try fixture.ackedSeq("blog") >= 6000 }
         #expect(blogFlowed)
+        let whileDown = try fixture.appsStatus()
+        #expect((whileDown["shop"]?["worker"] as? [String: Any])?["connected"] as? Bool == false, "shop was down while blog's acks flowed")
+        #expect(try fixture.ackedSeq("shop") <= 5000)
+        try FileManager.default.removeItem(atPath: shopSocket)
         for app in ["shop", "blog"] {
             let from = app == "shop" ? 5000 : 6000
             let tcpEnd = from + (perApp - from) / 2

@@ -27,8 +27,8 @@ final class ListenerFixture: @unchecked Sendable {
     private var dbs: [String: Int] = [:]
 
     init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
-         appendOnly: Bool = false) throws {
-        redis = try RedisServer(appendOnly: appendOnly)
+         redisAppendOnly: Bool = false) throws {
+        redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
         tcpPort = try FreePort.take()

@@ -7,8 +7,8 @@ enum ConfigFixtures {
         redis: { host: 10.0.0.5, port: 6380, db: 1, password: secret }
         replicas: { online: 3, standby: 2, min_online: 2, retain_dirty: 1 }
         variants:
-          - { name: nginx-php, traits: { os: debian, web: nginx }, image: reg/shop:nginx-php }
-          - { name: apache-java, traits: { os: centos, web: apache }, image: reg/shop:apache-java }
+          - { name: nginx-php, traits: { os: debian, web: nginx }, image: reg/shop:nginx-php, ports: [80] }
+          - { name: apache-java, traits: { os: centos, web: apache }, image: reg/shop:apache-java, ports: [8080] }
         hosts:
           - name: node1
             address: 10.0.0.11

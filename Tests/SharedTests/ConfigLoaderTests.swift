@@ -34,8 +34,8 @@ private func fullApp(replacing old: String, with new: String) -> String {
             redis: RedisSettings(host: "10.0.0.5", port: 6380, db: 1, password: "secret", connectTimeout: .seconds(2)),
             replicas: Replicas(online: 3, standby: 2, minOnline: 2, retainDirty: 1),
             variants: [
-                Variant(name: "nginx-php", traits: ["os": "debian", "web": "nginx"], image: "reg/shop:nginx-php"),
-                Variant(name: "apache-java", traits: ["os": "centos", "web": "apache"], image: "reg/shop:apache-java"),
+                Variant(name: "nginx-php", traits: ["os": "debian", "web": "nginx"], image: "reg/shop:nginx-php", ports: [80]),
+                Variant(name: "apache-java", traits: ["os": "centos", "web": "apache"], image: "reg/shop:apache-java", ports: [8080]),
             ],
             hosts: [
                 HostConfig(name: "node1", address: "10.0.0.11", driver: .docker, docker: "tcp://10.0.0.11:2375",
@@ -133,7 +133,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
     @Test func unknownKey() {
         let text = fullApp(replacing: "    probe: { tcp:", with: "    probes: { tcp:")
         #expect(appIssues(text) == [
-            "apps.d/shop.yaml:22:5: hosts[1].probes: unknown key (expected one of: name, address, driver, docker, command, probe)",
+            "apps.d/shop.yaml:22:5: hosts[1].probes: unknown key (expected one of: name, address, driver, docker, command, probe, env, docker_timeout)",
         ])
     }
 
@@ -216,10 +216,42 @@ private func fullApp(replacing old: String, with new: String) -> String {
     }
 
     @Test func dockerDriverNeedsVariantImages() {
-        let text = fullApp(replacing: ", image: reg/shop:apache-java }", with: " }")
+        let text = fullApp(replacing: ", image: reg/shop:apache-java, ports", with: ", ports")
         #expect(appIssues(text) == [
             "apps.d/shop.yaml:6:5: variants[1].image: required key missing (hosts[0] uses the docker driver)",
         ])
+    }
+
+    @Test func dockerDriverNeedsVariantPorts() {
+        let text = fullApp(replacing: ", ports: [8080] }", with: " }")
+        #expect(appIssues(text) == [
+            "apps.d/shop.yaml:6:5: variants[1].ports: required key missing (hosts[0] uses the docker driver; "
+                + "the first port is the endpoint)",
+        ])
+    }
+
+    @Test func portsAndEnvironmentAreChecked() {
+        let ports = fullApp(replacing: "ports: [8080]", with: "ports: [8080, 0, 8080]")
+        #expect(appIssues(ports) == [
+            "apps.d/shop.yaml:6:106: variants[1].ports[1]: must be between 1 and 65535",
+            "apps.d/shop.yaml:6:109: variants[1].ports[2]: duplicate port 8080",
+        ])
+        let env = fullApp(replacing: "ports: [80] }", with: "ports: [80], env: { 1BAD: x } }")
+        #expect(appIssues(env) == [
+            "apps.d/shop.yaml:5:113: variants[0].env.1BAD: invalid environment variable name "
+                + "(expected letters, digits and _, not starting with a digit)",
+        ])
+        let commandEnv = fullApp(replacing: "    driver: command\n", with: "    driver: command\n    env: { A: b }\n")
+        #expect(appIssues(commandEnv) == ["apps.d/shop.yaml:16:10: hosts[1].env: not allowed with driver: command"])
+    }
+
+    @Test func dockerHostEnvironmentAndTimeoutLoad() throws {
+        let text = fullApp(replacing: "    docker: tcp://10.0.0.11:2375\n",
+                           with: "    docker: tcp://10.0.0.11:2375\n    env: { DB_HOST: 10.0.0.5 }\n    docker_timeout: 5s\n")
+        let config = try ConfigLoader.loadApp(text: text, file: ConfigFixtures.appFile)
+        #expect(config.hosts[0].env == ["DB_HOST": "10.0.0.5"])
+        #expect(config.hosts[0].dockerTimeout == .seconds(5))
+        #expect(config.hosts[1].dockerTimeout == .seconds(60))
     }
 
     @Test func probeNeedsExactlyOneTarget() {

@@ -45,6 +45,15 @@ public final class LineSocket: @unchecked Sendable {
         }
     }
 
+    /// Sends the line if the socket takes data within `timeout`; false when the peer stopped
+    /// reading (its buffers are full), which is how a test sees back-pressure.
+    public func sendIfWritable(_ line: String, timeout: TimeInterval) throws -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&poller, 1, Int32(timeout * 1000)) > 0 else { return false }
+        try send(line)
+        return true
+    }
+
     public func sendJSON(_ object: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         try send(String(decoding: data, as: UTF8.self))

@@ -14,9 +14,10 @@ public final class WorkerFixture: @unchecked Sendable {
     public var socketPath: String { runDir + "/\(app).sock" }
     public var logPath: String { directory.appendingPathComponent("worker.log").path }
 
-    /// `extraYAML` is appended to the app file (e.g. a `scheduling:` block).
+    /// `scheduling` is appended to the app file as is, so it may carry other top-level keys too.
     public init(app: String = "shop", db: Int = 1, redis: RedisServer, online: Int = 3, standby: Int = 2,
                 minOnline: Int = 2, retainDirty: Int = 1, hooksDir: String? = nil, hookTimeout: String = "10s",
+                probes: [String: String] = [:],
                 scheduling: String = "scheduling: { seed: 42, abnormal: { dissents: 3, window: 60s } }") throws {
         self.app = app
         self.db = db
@@ -50,6 +51,8 @@ public final class WorkerFixture: @unchecked Sendable {
                   list: ["\(hooks)/list.sh", "{app}", "{host}"]
 
             """
+            // `probes` maps a host to its probe flow mapping, e.g. `{ tcp: "127.0.0.1:9101", interval: 200ms }`.
+            if let probe = probes[host] { yaml += "    probe: \(probe)\n" }
         }
         yaml += scheduling + "\n"
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -95,7 +98,8 @@ public final class WorkerFixture: @unchecked Sendable {
     }
 
     public func members(_ state: String) throws -> Set<String> {
-        Set(try redis.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: db))
+        // redis-cli --raw prints an empty line for an empty set; ids are never empty.
+        Set(try redis.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: db).filter { !$0.isEmpty })
     }
 
     public func hash(_ key: String) throws -> [String: String] {

@@ -15,6 +15,9 @@ struct CommandDriver: Driver {
     let host: String
     let hooks: CommandHooks
 
+    /// The hook's own timeout kills its process group; the grace covers reaping it.
+    var actionTimeout: Duration { hooks.timeout + .seconds(2) }
+
     /// What a hook may print; more is a broken hook, not data worth keeping.
     static let outputLimit = 64 * 1024
 

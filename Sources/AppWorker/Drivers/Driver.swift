@@ -8,6 +8,9 @@ protocol Driver: Sendable {
     func remove(_ target: DriverTarget) async throws
     /// Ids of the executors of this app that exist on the host.
     func list() async throws -> [String]
+    /// The most one call may take; the actuator and the online check give up on it after that,
+    /// so a driver whose own timeouts fail still never holds an action slot for good.
+    var actionTimeout: Duration { get }
 }
 
 struct DriverTarget: Sendable, Equatable {

@@ -9,6 +9,8 @@ struct CommitBatch: Sendable {
     private(set) var commands: [[String]] = []
     private var touched: Set<String> = []
     private var hasContent = false
+    /// The commit counter this batch stores in `mimic:{app}:meta` (set by `finish`).
+    private(set) var commitNumber: Int64 = 0
 
     /// Events kept in the stream; older ones are trimmed approximately.
     static let eventStreamLength = "100000"
@@ -64,6 +66,10 @@ struct CommitBatch: Sendable {
                              "cause", update.cause, "time", "\(now)"])
             hasContent = true
         }
+        for change in decision.hostChanges {
+            commands += Self.hostCommands(change, key: keys.host(change.report.host), now: now)
+            hasContent = true
+        }
         touched.formUnion(decision.touched)
         if !decision.touched.isEmpty || decision.metaChanged { hasContent = true }
     }
@@ -71,6 +77,7 @@ struct CommitBatch: Sendable {
     /// Writes the final values of every touched executor once, however often the batch touched it.
     mutating func finish(pool: ExecutorPool, publication: OnlineView?, applied: (epoch: String, seq: UInt64)?,
                          commit: Int64) {
+        commitNumber = commit
         for id in touched.sorted() {
             if let executor = pool.executors[id] {
                 commands.append(["HSET", keys.executor(id)] + Self.fields(executor))
@@ -90,6 +97,15 @@ struct CommitBatch: Sendable {
         if let applied {
             commands.append(["HSET", keys.applied, "epoch", applied.epoch, "seq", "\(applied.seq)"])
         }
+    }
+
+    /// `mimic:{app}:host:{name}`: status, since (unix ms of the last change), failures (failed
+    /// probes in a row at the last report) and detail (the last probe's outcome).
+    static func hostCommands(_ change: HostChange, key: String, now: Int64) -> [[String]] {
+        let report = change.report
+        let fields = ["status", report.up ? "up" : "down", "failures", "\(report.failures)", "detail", report.detail]
+        if change.changed { return [["HSET", key] + fields + ["since", "\(now)"]] }
+        return [["HSET", key] + fields, ["HSETNX", key, "since", "\(now)"]]
     }
 
     static func fields(_ executor: Executor) -> [String] {

@@ -77,11 +77,34 @@ struct StateStore: Sendable {
             lists: ListBook(entries: lists))
     }
 
-    /// Runs the batch as one MULTI/EXEC. When the connection breaks mid-commit, the caller may not
-    /// know whether EXEC ran: `isCommitted` answers that from the commit counter.
+    /// Runs the batch atomically, as MULTI/EXEC would, but as a script that first compares the
+    /// commit counter: a copy of the batch still queued in a Redis that was stopped (SIGSTOP) on a
+    /// connection the worker has since given up on runs when Redis resumes, possibly after the
+    /// retry; the counter makes whichever runs second a no-op, so a batch never applies twice.
+    /// When the connection breaks mid-commit, `isCommitted` tells whether it ran.
     func commit(_ batch: CommitBatch) async throws {
-        _ = try await redis.transaction(batch.commands)
+        var arguments = ["EVAL", Self.guardedCommit, "1", keys.meta, "\(batch.commitNumber)"]
+        for command in batch.commands {
+            arguments.append("\(command.count)")
+            arguments += command
+        }
+        _ = try await redis.command(arguments)
     }
+
+    /// KEYS[1] = meta hash; ARGV[1] = commit number; then per command: its length, its words.
+    static let guardedCommit = """
+        local stored = tonumber(redis.call('HGET', KEYS[1], 'commit') or '0')
+        if stored >= tonumber(ARGV[1]) then return 0 end
+        local i = 2
+        while i <= #ARGV do
+          local n = tonumber(ARGV[i])
+          local command = {}
+          for j = 1, n do command[j] = ARGV[i + j] end
+          redis.call(unpack(command))
+          i = i + n + 1
+        end
+        return 1
+        """
 
     func isCommitted(_ commit: Int64) async throws -> Bool {
         let stored = try await redis.command(["HGET", keys.meta, "commit"]).string.flatMap { Int64($0) } ?? 0

@@ -29,9 +29,12 @@ struct Decision: Sendable, Equatable {
     var listChanges: [ListUpdate] = []
     /// Scheduling meta (next id, pause flag) changed.
     var metaChanged = false
+    /// Host health to write to `mimic:{app}:host:{name}`.
+    var hostChanges: [HostChange] = []
 
     var isEmpty: Bool {
         transitions.isEmpty && notes.isEmpty && touched.isEmpty && actions.isEmpty && listChanges.isEmpty && !metaChanged
+            && hostChanges.isEmpty
     }
 
     mutating func merge(_ other: Decision) {
@@ -41,5 +44,13 @@ struct Decision: Sendable, Equatable {
         actions += other.actions
         listChanges += other.listChanges
         metaChanged = metaChanged || other.metaChanged
+        hostChanges += other.hostChanges
     }
+}
+
+/// A probe result for the host's hash; `changed` is false when it only confirms what the pool
+/// already believed (the first report after a start), so `since` is kept.
+struct HostChange: Sendable, Equatable {
+    var report: HostReport
+    var changed: Bool
 }

@@ -13,9 +13,7 @@ struct ExecutorPool: Sendable {
         var placement: Placement
         var policy: PolicySettings
 
-        /// `drivable` limits placement to hosts that have a driver in this build (docker hosts have
-        /// none until the docker driver lands); nil means every configured host.
-        init(config: AppConfig, drivable: Set<String>? = nil) {
+        init(config: AppConfig) {
             replicas = config.replicas
             abnormalDissents = config.scheduling.abnormalDissents
             abnormalWindowMs = config.scheduling.abnormalWindow.milliseconds
@@ -23,7 +21,7 @@ struct ExecutorPool: Sendable {
                 strategy: config.scheduling.strategy,
                 traits: Dictionary(config.variants.map { ($0.name, $0.traits) }, uniquingKeysWith: { a, _ in a }))
             placement = Placement(variants: config.variants.map(\.name),
-                                  hosts: config.hosts.map(\.name).filter { drivable?.contains($0) ?? true })
+                                  hosts: config.hosts.map(\.name))
             policy = PolicySettings(config: config)
         }
     }
@@ -44,6 +42,8 @@ struct ExecutorPool: Sendable {
     /// Dissent times per executor inside the abnormal window; kept in memory only, so a restart
     /// forgives dissents older than the restart (the persisted count is informational).
     var dissentTimes: [String: [Int64]] = [:]
+    /// Create or clean failures in a row per host (in memory); see `placeableHosts`.
+    var failedCreates: [String: Int] = [:]
     /// Counters, URL dissents, variant trust and the lists (ExecutorPool+Feedback/Lists/Timers).
     var policy = PolicyState()
     /// The weights last published per online executor, to publish again only on real change.
@@ -101,6 +101,12 @@ struct ExecutorPool: Sendable {
             replenish(cause: "driver", now: now, into: &decision)
         case .replenish(let cause):
             replenish(cause: cause, now: now, into: &decision)
+        case .host(let report):
+            hostReport(report, now: now, into: &decision)
+            replenish(cause: Self.hostCause(report.host), now: now, into: &decision)
+        case .onlineCheck(let report):
+            onlineCheck(report, now: now, into: &decision)
+            replenish(cause: Self.onlineCheckCause, now: now, into: &decision)
         case .rotationDue:
             timedRotation(now: now, into: &decision)
             replenish(cause: "timer", now: now, into: &decision)
@@ -312,12 +318,14 @@ struct ExecutorPool: Sendable {
         switch action.kind {
         case .create:
             guard executor.state == .initializing else { return }
+            failedCreates[executor.host] = nil
             if let endpoint { executor.endpoint = endpoint }
             executors[executor.id] = executor
             move(executor.id, to: .standby, reason: "created on \(executor.host)", cause: "driver", now: now,
                  into: &decision)
         case .clean:
             guard executor.state == .cleaning else { return }
+            failedCreates[executor.host] = nil
             if let endpoint { executor.endpoint = endpoint }
             executors[executor.id] = executor
             move(executor.id, to: .initializing, reason: "restored from clean image", cause: "driver", now: now,
@@ -325,9 +333,9 @@ struct ExecutorPool: Sendable {
             move(executor.id, to: .standby, reason: "ready after cleaning", cause: "driver", now: now,
                  into: &decision)
         case .remove:
-            executors[executor.id] = nil
-            dissentTimes[executor.id] = nil
-            policy.forget(executor.id)
+            // An orphan removed from another host may carry the id of a live executor.
+            guard executor.host == action.host else { return }
+            forget(executor.id)
             decision.transitions.append(.init(executor: executor.id, from: executor.state, to: nil,
                                               reason: "removed from \(executor.host)", cause: "driver"))
             decision.touched.insert(executor.id)
@@ -341,6 +349,7 @@ struct ExecutorPool: Sendable {
         case .create, .clean:
             let expected: ExecutorState = action.kind == .create ? .initializing : .cleaning
             guard executor.state == expected else { return }
+            failedCreates[executor.host, default: 0] += 1
             move(executor.id, to: .offline, reason: "\(action.kind.rawValue) failed: \(error)", cause: "driver",
                  now: now, into: &decision)
         case .remove:
@@ -370,9 +379,11 @@ struct ExecutorPool: Sendable {
         guard missing > 0 else { return }
         for _ in 0..<missing {
             let live = executors.values.filter { $0.state != .offline }
-            guard let place = settings.placement.next(live: live, healthyHosts: healthyHosts) else {
-                decision.notes.append(.init(executor: nil, reason: "cannot create executors: no healthy host",
-                                            cause: cause))
+            guard let place = settings.placement.next(live: live, healthyHosts: placeableHosts(cause: cause)) else {
+                decision.notes.append(.init(executor: nil, reason: healthyHosts.isEmpty
+                                                ? "cannot create executors: no healthy host"
+                                                : "creates keep failing on every healthy host; retrying at the next "
+                                                    + "online check, host change or message", cause: cause))
                 return
             }
             let id = "e\(meta.nextExecutorNumber)"
@@ -420,6 +431,13 @@ struct ExecutorPool: Sendable {
         executors[id] = executor
         decision.touched.insert(id)
         if next == .cleaning { decision.actions.append(action(.clean, executor)) }
+    }
+
+    /// Drops everything known about an executor (its transition is the caller's to record).
+    mutating func forget(_ id: String) {
+        executors[id] = nil
+        dissentTimes[id] = nil
+        policy.forget(id)
     }
 
     func action(_ kind: DriverAction.Kind, _ executor: Executor) -> DriverAction {

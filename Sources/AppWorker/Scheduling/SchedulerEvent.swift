@@ -9,6 +9,10 @@ enum SchedulerEvent: Sendable, Equatable {
     case actionFailed(DriverAction, error: String)
     /// Bring the pools to their targets (start-up, after a host change).
     case replenish(cause: String)
+    /// A host's probe crossed `fall` failures (down) or `rise` successes (up).
+    case host(HostReport)
+    /// The periodic online check: what the drivers list, compared with the pools.
+    case onlineCheck(OnlineCheckReport)
     /// The rotation clock fired (`rotate_every` with jitter): rotate the longest-online executor.
     case rotationDue
     /// The housekeeping clock fired: release dirty executors past `dirty_ttl`, expire list entries.

@@ -137,5 +137,6 @@ final class AppSocketHandler: ChannelInboundHandler {
         guard !pending.isEmpty else { return }
         inbox.post(.frames(pending, ReplyChannel(channel: context.channel)))
         pending.removeAll(keepingCapacity: true)
+        inbox.throttle(context.channel)
     }
 }

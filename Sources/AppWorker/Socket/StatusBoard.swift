@@ -14,6 +14,8 @@ final class StatusBoard: Sendable {
         var executors: [Executor] = []
         var paused = false
         var onlineVersion = 0
+        /// Host name to up/down, as the pool last decided it.
+        var hosts: [String: String] = [:]
     }
 
     let app: String
@@ -49,6 +51,9 @@ final class StatusBoard: Sendable {
             $0.executors = executors
             $0.paused = pool.meta.paused
             $0.onlineVersion = pool.meta.onlineVersion
+            $0.hosts = Dictionary(uniqueKeysWithValues: pool.settings.placement.hosts.map {
+                ($0, pool.healthyHosts.contains($0) ? "up" : "down")
+            })
         }
     }
 
@@ -62,6 +67,7 @@ final class StatusBoard: Sendable {
             "counts": snapshot.counts,
             "paused": snapshot.paused,
             "online_version": snapshot.onlineVersion,
+            "hosts": snapshot.hosts,
             "uptime_s": Int(Date().timeIntervalSince(started)),
         ]
         if let applied = snapshot.applied {

@@ -181,12 +181,14 @@ final class WorkerLink: @unchecked Sendable {
             pump()
             return
         }
-        // Anything else (an error frame): log it at most once a second, without the message.
+        // Anything else (an error frame): log it at most once a second, naming the seq only (its
+        // text may quote message fields, which stay out of the logs).
         let now = ContinuousClock.now
         if lastWorkerError.map({ now - $0 > .seconds(1) }) ?? true {
             lastWorkerError = now
-            let text = String(buffer: line)
-            logger.warning("worker answered with a non-ack line", metadata: ["line": .string(String(text.prefix(200)))])
+            let object = try? JSONSerialization.jsonObject(with: Data(line.readableBytesView)) as? [String: Any]
+            let seq = (object?["seq"] as? NSNumber).map { "\($0)" } ?? "-"
+            logger.warning("worker refused a frame; see the worker's log", metadata: ["seq": .string(seq)])
         }
     }
 

@@ -32,12 +32,17 @@ struct EnvelopeIntake: Sendable {
             return .failure(IntakeRejection(status: 400, message: problem, id: nil))
         }
         let envelope: Envelope
-        do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
-        } catch {
-            return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
+        if let scanned = EnvelopeScanner.envelope(bytes) {
+            envelope = scanned
+        } else {
+            // The slow path decides, and names the problem, whenever the scanner declines.
+            do {
+                envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+            } catch let error as DecodingError {
+                return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
+            } catch {
+                return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
+            }
         }
         let body: MessageBody
         do {

@@ -85,11 +85,19 @@ public struct Variant: Sendable, Equatable {
     /// Heterogeneity traits (os, web, lang, db, ...); selection maximises pairwise distance.
     public var traits: [String: String]
     public var image: String?
+    /// Container ports the docker driver publishes (to ports the engine picks); the first one is
+    /// the executor's endpoint.
+    public var ports: [Int]
+    /// Environment for the variant's containers (docker driver); overrides the host's `env`.
+    public var env: [String: String]
 
-    public init(name: String, traits: [String: String], image: String? = nil) {
+    public init(name: String, traits: [String: String], image: String? = nil, ports: [Int] = [],
+                env: [String: String] = [:]) {
         self.name = name
         self.traits = traits
         self.image = image
+        self.ports = ports
+        self.env = env
     }
 }
 
@@ -107,15 +115,23 @@ public struct HostConfig: Sendable, Equatable {
     /// Hooks (driver: command).
     public var command: CommandHooks?
     public var probe: Probe?
+    /// Environment for every container on this host (docker driver).
+    public var env: [String: String]
+    /// Longest one Docker Engine API call may take (driver: docker); command hooks have
+    /// `command.timeout` instead.
+    public var dockerTimeout: Duration
 
     public init(name: String, address: String, driver: DriverKind, docker: String? = nil,
-                command: CommandHooks? = nil, probe: Probe? = nil) {
+                command: CommandHooks? = nil, probe: Probe? = nil, env: [String: String] = [:],
+                dockerTimeout: Duration = .seconds(60)) {
         self.name = name
         self.address = address
         self.driver = driver
         self.docker = docker
         self.command = command
         self.probe = probe
+        self.env = env
+        self.dockerTimeout = dockerTimeout
     }
 }
 

@@ -97,10 +97,12 @@ extension ConfigDecoder {
         var firstIndex: [String: Int] = [:]
         let variants = items.enumerated().map { index, item -> Variant? in
             let itemPath = ConfigPath.index(path, index)
-            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image"]) else { return nil }
+            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image", "ports", "env"]) else { return nil }
             let name = map.required("name", nonEmptyString)
             let traits = map.optional("traits", default: [:], stringMap)
             let image = map.nullable("image", nonEmptyString)
+            let ports = map.optional("ports", default: [], portList)
+            let env = map.optional("env", default: [:], environment)
             if let name {
                 if let first = firstIndex[name] {
                     report(map.value("name")?.mark ?? item.mark, map.path("name"),
@@ -109,8 +111,8 @@ extension ConfigDecoder {
                 }
                 firstIndex[name] = index
             }
-            guard let name, let traits, let image else { return nil }
-            return Variant(name: name, traits: traits, image: image)
+            guard let name, let traits, let image, let ports, let env else { return nil }
+            return Variant(name: name, traits: traits, image: image, ports: ports, env: env)
         }
         return variants.contains(nil) ? nil : variants.compactMap { $0 }
     }
@@ -137,7 +139,9 @@ extension ConfigDecoder {
     }
 
     private func hostConfig(_ node: YamlNode, _ path: String) -> HostConfig? {
-        guard let map = mapping(node, path, keys: ["name", "address", "driver", "docker", "command", "probe"]) else {
+        guard let map = mapping(node, path, keys: [
+            "name", "address", "driver", "docker", "command", "probe", "env", "docker_timeout",
+        ]) else {
             return nil
         }
         let name = map.required("name", nonEmptyString)
@@ -147,6 +151,8 @@ extension ConfigDecoder {
         let docker = map.nullable("docker", dockerEndpoint)
         let command = map.nullable("command", commandHooks)
         let probe = map.nullable("probe", probeSettings)
+        let env = map.optional("env", default: [:], environment)
+        let dockerTimeout = map.optional("docker_timeout", default: .seconds(60), positiveDuration)
 
         switch driver {
         case .docker?:
@@ -156,15 +162,16 @@ extension ConfigDecoder {
             }
         case .command?:
             if command == .some(nil) { report(node.mark, map.path("command"), "required key missing") }
-            if map.hasValue("docker") {
-                report(map.value("docker")?.mark ?? node.mark, map.path("docker"), "not allowed with driver: command")
+            for key in ["docker", "docker_timeout", "env"] where map.hasValue(key) {
+                report(map.value(key)?.mark ?? node.mark, map.path(key), "not allowed with driver: command")
             }
         case nil:
             break
         }
-        guard let name, let address, let driver, let docker, let command, let probe,
+        guard let name, let address, let driver, let docker, let command, let probe, let env, let dockerTimeout,
               (driver == .docker) == (docker != nil), (driver == .command) == (command != nil) else { return nil }
-        return HostConfig(name: name, address: address, driver: driver, docker: docker, command: command, probe: probe)
+        return HostConfig(name: name, address: address, driver: driver, docker: docker, command: command, probe: probe,
+                          env: env, dockerTimeout: dockerTimeout)
     }
 
     private func dockerEndpoint(_ node: YamlNode, _ path: String) -> String? {
@@ -176,6 +183,41 @@ extension ConfigDecoder {
             return nil
         }
         return text
+    }
+
+    /// Container ports: distinct integers 1...65535.
+    private func portList(_ node: YamlNode, _ path: String) -> [Int]? {
+        guard let items = sequence(node, path) else { return nil }
+        var ports: [Int] = []
+        var valid = true
+        for (index, item) in items.enumerated() {
+            guard let port = int(item, ConfigPath.index(path, index), min: 1, max: 65535) else {
+                valid = false
+                continue
+            }
+            if ports.contains(port) {
+                report(item.mark, ConfigPath.index(path, index), "duplicate port \(port)")
+                valid = false
+            }
+            ports.append(port)
+        }
+        return valid ? ports : nil
+    }
+
+    /// Container environment: names of letters, digits and `_`, not starting with a digit.
+    private func environment(_ node: YamlNode, _ path: String) -> [String: String]? {
+        guard let values = stringMap(node, path), case .mapping(let entries) = node.content else { return nil }
+        for entry in entries {
+            let name = entry.key
+            let validName = !name.isEmpty && !name.first!.isNumber
+                && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            if !validName {
+                report(entry.value.mark, ConfigPath.key(path, name),
+                       "invalid environment variable name (expected letters, digits and _, not starting with a digit)")
+                return nil
+            }
+        }
+        return values
     }
 
     private func commandHooks(_ node: YamlNode, _ path: String) -> CommandHooks? {
@@ -301,14 +343,19 @@ extension ConfigDecoder {
                           abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback)
     }
 
-    /// The docker driver creates containers from the variant's image, so every variant needs one
-    /// as soon as any host uses that driver.
+    /// The docker driver creates containers from the variant's image and publishes its ports, so
+    /// every variant needs both as soon as any host uses that driver.
     private func requireImagesForDocker(variants: [Variant], hosts: [HostConfig], in top: MappingReader) {
         guard let dockerHost = hosts.firstIndex(where: { $0.driver == .docker }),
               case .sequence(let items)? = top.value("variants")?.content else { return }
         for (index, variant) in variants.enumerated() where variant.image == nil {
             report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "image"),
                    "required key missing (hosts[\(dockerHost)] uses the docker driver)")
+        }
+        // The first published port is the executor's endpoint for the brackets.
+        for (index, variant) in variants.enumerated() where variant.ports.isEmpty {
+            report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "ports"),
+                   "required key missing (hosts[\(dockerHost)] uses the docker driver; the first port is the endpoint)")
         }
     }
 }

@@ -28,7 +28,7 @@ import TestSupport
         let seed = environment["MIMIC_FAULT_SEED"].flatMap(UInt64.init) ?? 8
         var random = SeededRandom(seed: seed)
 
-        let fixture = try ListenerFixture(apps: Self.apps, appendOnly: true)
+        let fixture = try ListenerFixture(apps: Self.apps, redisAppendOnly: true)
         try fixture.start(apps: Self.apps)
         let load = FaultLoad(fixture: fixture, apps: Self.apps)
         load.start()

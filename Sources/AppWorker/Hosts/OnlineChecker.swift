@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+
+/// Every `reconcile_every`, asks each host's driver which executors of the app it runs and posts
+/// the lists to the scheduler loop, which compares them with the pools (DESIGN section 7).
+struct OnlineChecker: Sendable {
+    let drivers: [String: any Driver]
+    let every: Duration
+    let inbox: WorkerInbox
+    let logger: Logger
+
+    func run() async {
+        guard every > .zero else { return }
+        while true {
+            do { try await Task.sleep(for: every) } catch { return }
+            inbox.post(.schedulerEvent(.onlineCheck(await check())))
+        }
+    }
+
+    /// Lists all hosts at once; a host whose driver fails or hangs is reported as failed.
+    func check() async -> OnlineCheckReport {
+        let startedAt = SchedulerLoop.now()
+        var report = OnlineCheckReport(listed: [:], failed: [:], startedAt: startedAt)
+        await withTaskGroup(of: (String, Result<[String], any Error>).self) { group in
+            for (host, driver) in drivers {
+                group.addTask {
+                    do {
+                        let ids = try await withDeadline(driver.actionTimeout,
+                                                         "list on host \(host) gave no answer in time") {
+                            try await driver.list()
+                        }
+                        return (host, .success(ids))
+                    } catch {
+                        return (host, .failure(error))
+                    }
+                }
+            }
+            for await (host, result) in group {
+                switch result {
+                case .success(let ids): report.listed[host] = ids
+                case .failure(let error):
+                    report.failed[host] = "\(error)"
+                    logger.warning("online check: list failed", metadata: ["host": "\(host)", "error": "\(error)"])
+                }
+            }
+        }
+        return report
+    }
+}
