@@ -27,7 +27,7 @@ final class ListenerFixture: @unchecked Sendable {
     private var dbs: [String: Int] = [:]
 
     init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
-         redisAppendOnly: Bool = false) throws {
+         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:]) throws {
         redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
@@ -48,7 +48,7 @@ final class ListenerFixture: @unchecked Sendable {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
         }
-        for (index, app) in apps.enumerated() { try addApp(app, db: index + 1) }
+        for (index, app) in apps.enumerated() { try addApp(app, db: index + 1, probePort: probePorts[app]) }
         let worker = try BuiltProducts.path("mimic-worker")
         let yaml = """
         http: { host: 127.0.0.1, port: \(httpPort) }
@@ -72,9 +72,11 @@ final class ListenerFixture: @unchecked Sendable {
 
     func db(_ app: String) -> Int { dbs[app] ?? 0 }
 
-    func addApp(_ app: String, db: Int) throws {
+    /// `probePort`: the app's one host is probed over TCP there (a ProbeTarget the test can kill).
+    func addApp(_ app: String, db: Int, probePort: Int? = nil) throws {
         dbs[app] = db
         let hooks = directory.appendingPathComponent("hooks").path
+        let probe = probePort.map { "\n    probe: { tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" } ?? ""
         let yaml = """
         app: \(app)
         redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
@@ -91,7 +93,7 @@ final class ListenerFixture: @unchecked Sendable {
               create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
               clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
               remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
-              list: ["\(hooks)/list.sh", "{app}", "{host}"]
+              list: ["\(hooks)/list.sh", "{app}", "{host}"]\(probe)
         scheduling: { seed: 7, rotate_every: 0 }
         reconcile_every: 0
 

@@ -7,8 +7,10 @@ import Foundation
 public enum JSONShapeCheck {
     public static let maxDepth = 32
 
+    /// Keys are kept as byte ranges of the input (no copy on the hot path: an envelope has a
+    /// handful of keys per object, so comparing each new key with the earlier ones is cheapest).
     private enum Frame {
-        case object(keys: Set<[UInt8]>, expectingKey: Bool)
+        case object(keys: [Range<Int>], expectingKey: Bool)
         case array
     }
 
@@ -34,10 +36,11 @@ public enum JSONShapeCheck {
                 // An unterminated string is the decoder's to report.
                 guard end < bytes.count else { return nil }
                 if case .object(var keys, true) = stack.last {
-                    let key = canonicalKey(Array(bytes[(index + 1)..<end]))
-                    if !keys.insert(key).inserted {
-                        return "duplicate key \"\(String(decoding: key, as: UTF8.self))\" in one object"
+                    let key = (index + 1)..<end
+                    for earlier in keys where sameKey(bytes, earlier, key) {
+                        return "duplicate key \"\(String(decoding: canonicalKey(Array(bytes[key])), as: UTF8.self))\" in one object"
                     }
+                    keys.append(key)
                     stack[stack.count - 1] = .object(keys: keys, expectingKey: false)
                 }
                 index = end + 1
@@ -58,6 +61,14 @@ public enum JSONShapeCheck {
             index += 1
         }
         return nil
+    }
+
+    private static func sameKey(_ bytes: [UInt8], _ left: Range<Int>, _ right: Range<Int>) -> Bool {
+        let a = bytes[left], b = bytes[right]
+        if a.elementsEqual(b) { return true }
+        // Only a key spelled with an escape can equal a differently spelled one.
+        guard a.contains(UInt8(ascii: "\\")) || b.contains(UInt8(ascii: "\\")) else { return false }
+        return canonicalKey(Array(a)) == canonicalKey(Array(b))
     }
 
     /// Keys written with escapes (`"\u0061pp"`) are compared by their decoded text.
