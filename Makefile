@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test run clean check-config simulate bench
+.PHONY: deps build release test run clean check-config simulate bench fuzz faults
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -31,6 +31,14 @@ run: deps build
 
 check-config: build
 	"$(BIN_DIR)/mimicctl" check-config examples/apps.d --listener examples/listener.yaml
+
+# libFuzzer targets (fuzz/targets), FUZZ_SECONDS each (default 60); crashes land in fuzz/artifacts/.
+fuzz: deps
+	FUZZ_SECONDS="$(or $(FUZZ_SECONDS),60)" ./fuzz/run.sh
+
+# The long randomized fault battery: `make faults SEED=42 FAULT_SECONDS=600` (random seed if unset).
+faults: deps
+	./scripts/faults.sh $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
 
 # The strategy table of the README (deterministic; see `mimic-worker simulate-strategies --help`).
 simulate: build

@@ -35,7 +35,8 @@ struct WorkerService: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel
         do {
-            server = try await AppSocketServer(path: socket, board: board, inbox: inbox, logger: logger)
+            server = try await AppSocketServer(path: socket, board: board, inbox: inbox,
+                                                 frameUID: config.listenerUID ?? UInt32(getuid()), logger: logger)
                 .start(group: group)
         } catch {
             try? await group.shutdownGracefully()

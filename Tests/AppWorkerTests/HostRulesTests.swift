@@ -86,9 +86,13 @@ import Testing
             let decision = pool.handle(.message(.rotate, cause: "rot-\(step)"), now: 20 + Int64(step))
             #expect(decision.actions.filter { $0.kind == .create }.allSatisfy { $0.host == "h1" })
         }
-        _ = pool.handle(Self.down("h1"), now: 50)
-        let decision = pool.handle(.replenish(cause: "test"), now: 60)
-        #expect(decision.notes.contains { $0.reason == "cannot create executors: no healthy host" })
+        var stallNotes = pool.handle(Self.down("h1"), now: 50).notes
+        // Said once per stall, not once per message: otherwise every message while the hosts are
+        // down would carry a second event with its cause.
+        for step in 0..<4 {
+            stallNotes += pool.handle(.replenish(cause: "test-\(step)"), now: 60 + Int64(step)).notes
+        }
+        #expect(stallNotes.filter { $0.reason == "cannot create executors: no healthy host" }.count == 1)
     }
 
     @Test func onlineCheckRemovesOrphansAndReplacesMissingExecutors() {

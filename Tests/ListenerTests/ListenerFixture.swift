@@ -8,6 +8,10 @@ final class ListenerFixture: @unchecked Sendable {
     static let adminToken = "admin-token-0123456789"
     static let wafToken = "waf-token-0123456789"
     static let shopOnlyToken = "shop-only-token-0123"
+    /// Configured only as its sha256 (`token_sha256:`), scoped to left_bracket on shop.
+    static let hashedToken = "hashed-token-0123456789"
+    static let hashedTokenSHA256 = "b22fd458dbe2426bebe59cfafe4c46e013df3efd439e4d91cda767ac3052ddd0"
+    static var allTokens: [String] { [adminToken, wafToken, shopOnlyToken, hashedToken] }
 
     let redis: RedisServer
     let directory: URL
@@ -18,11 +22,12 @@ final class ListenerFixture: @unchecked Sendable {
     var journalDir: String { directory.appendingPathComponent("journal").path }
     var configPath: String { directory.appendingPathComponent("listener.yaml").path }
     var logPath: String { directory.appendingPathComponent("listener.log").path }
+    var hooksDir: String { directory.appendingPathComponent("hooks").path }
     private(set) var pid: pid_t = 0
     private var dbs: [String: Int] = [:]
 
     init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
-         redisAppendOnly: Bool = false) throws {
+         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:]) throws {
         redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
@@ -32,7 +37,8 @@ final class ListenerFixture: @unchecked Sendable {
         let hooks = directory.appendingPathComponent("hooks").path
         try fm.createDirectory(atPath: hooks, withIntermediateDirectories: true)
         let scripts = [
-            "create.sh": "#!/bin/sh\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
+            // `hooks/hang` present: the hook hangs (the fault battery's "hook hanging"), killed by the timeout.
+            "create.sh": "#!/bin/sh\n[ -f \"$(dirname \"$0\")/hang\" ] && sleep 60\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
             "clean.sh": "#!/bin/sh\nexit 0\n",
             "remove.sh": "#!/bin/sh\nexit 0\n",
             "list.sh": "#!/bin/sh\nexit 0\n",
@@ -42,7 +48,7 @@ final class ListenerFixture: @unchecked Sendable {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
         }
-        for (index, app) in apps.enumerated() { try addApp(app, db: index + 1) }
+        for (index, app) in apps.enumerated() { try addApp(app, db: index + 1, probePort: probePorts[app]) }
         let worker = try BuiltProducts.path("mimic-worker")
         let yaml = """
         http: { host: 127.0.0.1, port: \(httpPort) }
@@ -57,6 +63,7 @@ final class ListenerFixture: @unchecked Sendable {
           - { name: admin, token: "\(Self.adminToken)", sources: ["*"], apps: ["*"] }
           - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: ["*"] }
           - { name: shop-ops, token: "\(Self.shopOnlyToken)", sources: [admin], apps: [shop] }
+          - { name: shop-lb, token_sha256: "\(Self.hashedTokenSHA256)", sources: [left_bracket], apps: [shop] }
         supervise: { enabled: true, worker: "\(worker)" }
 
         """
@@ -65,9 +72,11 @@ final class ListenerFixture: @unchecked Sendable {
 
     func db(_ app: String) -> Int { dbs[app] ?? 0 }
 
-    func addApp(_ app: String, db: Int) throws {
+    /// `probePort`: the app's one host is probed over TCP there (a ProbeTarget the test can kill).
+    func addApp(_ app: String, db: Int, probePort: Int? = nil) throws {
         dbs[app] = db
         let hooks = directory.appendingPathComponent("hooks").path
+        let probe = probePort.map { "\n    probe: { tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" } ?? ""
         let yaml = """
         app: \(app)
         redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
@@ -84,7 +93,7 @@ final class ListenerFixture: @unchecked Sendable {
               create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
               clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
               remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
-              list: ["\(hooks)/list.sh", "{app}", "{host}"]
+              list: ["\(hooks)/list.sh", "{app}", "{host}"]\(probe)
         scheduling: { seed: 7, rotate_every: 0 }
         reconcile_every: 0
 

@@ -62,6 +62,25 @@ struct CommandDriver: Driver {
         return !text[..<colon].contains { $0.isWhitespace }
     }
 
+    /// Placeholder values become whole argv elements, never shell text; still, a value that starts
+    /// with `-` would read as an option to the hook's own tools (`docker rm -f --all`), and control
+    /// characters have no business in a name. Executor ids come from the worker, app/variant/host
+    /// names from the config, so a refusal here means a bad config or a bug, never a message.
+    static func placeholderProblem(_ target: DriverTarget) -> String? {
+        if !AppName.isValid(target.app) { return "app '\(target.app)' is not [a-z0-9-]{1,32}" }
+        if !target.executor.isEmpty, !ExecutorID.isValid(target.executor) || target.executor.hasPrefix("-") {
+            return "executor id '\(target.executor)' is not [a-z0-9-]{1,48} without a leading -"
+        }
+        // Config names may hold any printable text (each is one argv element, so `;` or `$()` stay
+        // literal); only an option-like start or control characters are refused.
+        for (what, value) in [("variant", target.variant), ("host", target.host)] where !value.isEmpty {
+            if value.hasPrefix("-") || value.utf8.count > 128 || value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                return "\(what) name '\(value)' must not start with - or hold control characters (at most 128 bytes) to be passed to a hook"
+            }
+        }
+        return nil
+    }
+
     static func substitute(_ template: [String], _ target: DriverTarget) -> [String] {
         template.map {
             $0.replacingOccurrences(of: "{app}", with: target.app)
@@ -72,6 +91,9 @@ struct CommandDriver: Driver {
     }
 
     private func run(_ action: String, _ template: [String], _ target: DriverTarget) async throws -> String {
+        if let problem = Self.placeholderProblem(target) {
+            throw DriverError("\(action) hook on \(host) not run: \(problem)")
+        }
         let argv = Self.substitute(template, target)
         guard let program = argv.first else { throw DriverError("\(action) hook on \(host) is empty") }
         var options = PlatformOptions()

@@ -46,6 +46,8 @@ struct ExecutorPool: Sendable {
     var failedCreates: [String: Int] = [:]
     /// Counters, URL dissents, variant trust and the lists (ExecutorPool+Feedback/Lists/Timers).
     var policy = PolicyState()
+    /// The reason creation last stalled, until an executor can be created again.
+    var creationStall: String?
     /// The weights last published per online executor, to publish again only on real change.
     private var publishedWeights: [String: Double]
 
@@ -380,12 +382,19 @@ struct ExecutorPool: Sendable {
         for _ in 0..<missing {
             let live = executors.values.filter { $0.state != .offline }
             guard let place = settings.placement.next(live: live, healthyHosts: placeableHosts(cause: cause)) else {
-                decision.notes.append(.init(executor: nil, reason: healthyHosts.isEmpty
-                                                ? "cannot create executors: no healthy host"
-                                                : "creates keep failing on every healthy host; retrying at the next "
-                                                    + "online check, host change or message", cause: cause))
+                let stall = healthyHosts.isEmpty
+                    ? "cannot create executors: no healthy host"
+                    : "creates keep failing on every healthy host; retrying at the next online check, host change "
+                        + "or message"
+                // Said once per stall: while a host is down every message replenishes, and a note
+                // each time would flood the events stream and read as a second effect of the message.
+                if creationStall != stall {
+                    creationStall = stall
+                    decision.notes.append(.init(executor: nil, reason: stall, cause: cause))
+                }
                 return
             }
+            creationStall = nil
             let id = "e\(meta.nextExecutorNumber)"
             meta.nextExecutorNumber += 1
             decision.metaChanged = true

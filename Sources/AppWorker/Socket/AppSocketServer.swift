@@ -10,6 +10,8 @@ struct AppSocketServer: Sendable {
     let path: SocketPath
     let board: StatusBoard
     let inbox: WorkerInbox
+    /// The only uid allowed to send delivery frames (the listener's); ops are open to any peer.
+    let frameUID: UInt32
     let logger: Logger
 
     /// A line longer than this is not a frame the listener would send (messages are <= 64 KiB).
@@ -19,6 +21,7 @@ struct AppSocketServer: Sendable {
         let board = self.board
         let inbox = self.inbox
         let logger = self.logger
+        let frameUID = self.frameUID
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             // `socat` half-closes after its input; keep the channel so acks still reach it.
@@ -28,7 +31,7 @@ struct AppSocketServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: Self.maxLineBytes))
                     try channel.pipeline.syncOperations.addHandler(
-                        AppSocketHandler(board: board, inbox: inbox, logger: logger))
+                        AppSocketHandler(board: board, inbox: inbox, frameUID: frameUID, logger: logger))
                 }
             }
             .bind(unixDomainSocketPath: path.path)
@@ -60,12 +63,24 @@ final class AppSocketHandler: ChannelInboundHandler {
     private let board: StatusBoard
     private let inbox: WorkerInbox
     private let logger: Logger
+    private let frameUID: UInt32
+    /// The peer's uid from SO_PEERCRED; nil until known or when the kernel would not say.
+    private var peerUID: UInt32?
     private var pending: [InboundFrame] = []
 
-    init(board: StatusBoard, inbox: WorkerInbox, logger: Logger) {
+    init(board: StatusBoard, inbox: WorkerInbox, frameUID: UInt32, logger: Logger) {
         self.board = board
         self.inbox = inbox
+        self.frameUID = frameUID
         self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // Answered at once on the event loop (the option is read synchronously there), so it is
+        // known before the first line is parsed.
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        PeerCredentials.uid(of: context.channel).whenSuccess { uid in bound.value.peerUID = uid }
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -73,6 +88,15 @@ final class AppSocketHandler: ChannelInboundHandler {
         let reply = ReplyChannel(channel: context.channel)
         switch InboundLine.parse(line.readableBytesView) {
         case .frame(let frame):
+            guard peerUID == frameUID else {
+                // Not the listener: the frame is not applied and not acknowledged; the connection
+                // stays open for ops.
+                flushFrames(context: context)
+                let who = peerUID.map { "uid \($0)" } ?? "a peer of unknown uid"
+                reply.send(["error": "delivery frames are accepted only from uid \(frameUID) (the listener; listener_uid in the app config), not from \(who)",
+                            "seq": frame.seq])
+                return
+            }
             pending.append(frame)
         case .op(let op):
             flushFrames(context: context)

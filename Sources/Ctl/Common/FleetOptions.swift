@@ -56,6 +56,9 @@ struct ListenerOptions: ParsableArguments {
                 let names = tokens.map(\.name).joined(separator: ", ")
                 throw CtlFailure.usage("--token-name \(tokenName): no such token in \(config.config ?? ConfigOption.defaultPath) (have: \(names.isEmpty ? "none" : names))")
             }
+            guard match.tokenSHA256 == nil else {
+                throw CtlFailure.usage("--token-name \(tokenName): listener.yaml holds only its sha256; pass --token or set MIMIC_TOKEN")
+            }
             return match.token
         }
         if let token = ProcessInfo.processInfo.environment["MIMIC_TOKEN"], !token.isEmpty { return token }

@@ -115,7 +115,10 @@ enum ContainerConfig {
         } else {
             lines.append("tokens:")
             for token in config.tokens {
-                lines.append("  - { name: \(quoted(token.name)), token: \(quoted(token.token)), sources: \(list(token.sources)), apps: \(list(token.apps)) }")
+                // A hashed entry stays hashed: the generated file must not need the plaintext.
+                let secret = token.tokenSHA256.map { "token_sha256: \"\($0.map { String(format: "%02x", $0) }.joined())\"" }
+                    ?? "token: \(quoted(token.token))"
+                lines.append("  - { name: \(quoted(token.name)), \(secret), sources: \(list(token.sources)), apps: \(list(token.apps)) }")
             }
         }
         let text = lines.joined(separator: "\n") + "\n"

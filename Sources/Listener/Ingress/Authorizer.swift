@@ -1,3 +1,4 @@
+import Crypto
 import Shared
 
 /// Bearer-token decisions (DESIGN section 4): who is calling, and may they send this.
@@ -17,21 +18,36 @@ struct Authorizer: Sendable {
         case forbidden(String)
     }
 
+    /// A configured secret as it is compared: the plaintext bytes, or the SHA-256 digest of them.
+    private enum Secret: Sendable {
+        case plain([UInt8])
+        case sha256([UInt8])
+    }
+
     private let tokens: [ListenerConfig.Token]
-    private let secrets: [[UInt8]]
+    private let secrets: [Secret]
+    private let anyHashed: Bool
 
     init(tokens: [ListenerConfig.Token]) {
         self.tokens = tokens
-        self.secrets = tokens.map { Array($0.token.utf8) }
+        self.secrets = tokens.map { token in token.tokenSHA256.map(Secret.sha256) ?? .plain(Array(token.token.utf8)) }
+        self.anyHashed = tokens.contains { $0.tokenSHA256 != nil }
     }
 
-    /// Compares the presented token with every configured one, in time independent of where they differ.
+    /// Compares the presented token with every configured one, in time independent of where they
+    /// differ and of which entry matches (every entry is compared, no early exit).
     func identify(_ presented: String?) -> Identity {
         guard let presented, !presented.isEmpty else { return .missing }
         let candidate = Array(presented.utf8)
+        let digest = anyHashed ? Array(SHA256.hash(data: candidate)) : []
         var match = -1
-        for (index, secret) in secrets.enumerated() where Self.constantTimeEqual(candidate, secret) {
-            match = index
+        for (index, secret) in secrets.enumerated() {
+            let equal: Bool
+            switch secret {
+            case .plain(let bytes): equal = Self.constantTimeEqual(candidate, bytes)
+            case .sha256(let bytes): equal = Self.constantTimeEqual(digest, bytes)
+            }
+            if equal { match = index }
         }
         return match >= 0 ? .known(match) : .unknown
     }

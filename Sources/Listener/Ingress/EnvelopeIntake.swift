@@ -28,6 +28,9 @@ struct EnvelopeIntake: Sendable {
             return .failure(IntakeRejection(status: 413, message: "message is \(bytes.count) bytes; max_message_bytes is \(maxMessageBytes)",
                                             id: Self.peekID(bytes)))
         }
+        if let problem = JSONShapeCheck.problem(bytes) {
+            return .failure(IntakeRejection(status: 400, message: problem, id: nil))
+        }
         let envelope: Envelope
         if let scanned = EnvelopeScanner.envelope(bytes) {
             envelope = scanned

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Shared
@@ -8,6 +9,13 @@ import Shared
 enum HTTPIngress {
     /// Upper bound of a request body (an array of envelopes).
     static func maxBodyBytes(_ config: ListenerConfig) -> Int { max(config.maxMessageBytes * 1024, 16 << 20) }
+
+    /// A request (head and body) must arrive within this time, or the connection is closed (slowloris).
+    static let requestDeadline: TimeAmount = .seconds(10)
+    /// Headers beyond this are refused by the HTTP decoder: a bearer token and a few fields need far less.
+    static let maxHeaderBytes = 16 * 1024
+    /// Envelopes per request: one request is one journal batch and one reply, so keep it bounded.
+    static let maxArrayElements = 10_000
 
     static func makeApplication(runtime: ListenerRuntime, logger: Logger,
                                 onBound: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
@@ -51,8 +59,14 @@ enum HTTPIngress {
         }
         var quiet = logger
         quiet.logLevel = .warning
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestDeadlineHandler(limit: requestDeadline)],
+            idleTimeout: requestDeadline,
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes,
+                                            maxHeaderFieldCount: 100))
         return Application(
             router: router,
+            server: .http1(configuration: http1),
             configuration: .init(address: .hostname(runtime.config.http.host, port: runtime.config.http.port),
                                  serverName: "mimic-listener"),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? runtime.config.http.port) },
@@ -72,6 +86,11 @@ enum HTTPIngress {
             token = index
         }
         let limit = maxBodyBytes(runtime.config)
+        // Refuse an announced oversize body before reading a byte of it.
+        if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
+            runtime.counters.rejected(413)
+            return json(413, ["error": "request body of \(announced) bytes is larger than \(limit) bytes; split the array"])
+        }
         let body: [UInt8]
         do {
             body = Array(buffer: try await request.collectBody(upTo: limit))
@@ -86,6 +105,10 @@ enum HTTPIngress {
             guard let ranges = JSONArraySplitter.elements(body) else {
                 runtime.counters.rejected(400)
                 return json(400, ["error": "malformed JSON array"])
+            }
+            guard ranges.count <= maxArrayElements else {
+                runtime.counters.rejected(413)
+                return json(413, ["error": "array of \(ranges.count) envelopes; at most \(maxArrayElements) per request"])
             }
             guard !ranges.isEmpty else {
                 runtime.counters.rejected(400)

@@ -52,7 +52,26 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
     private static let maxOutstanding = 32_768
     private var paused = false
 
+    /// A connection must authenticate within this time: an open socket that never says who it is
+    /// only holds a file descriptor.
+    static let authDeadline: TimeAmount = .seconds(10)
+    private var authTimer: Scheduled<Void>?
+
     init(runtime: ListenerRuntime) { self.runtime = runtime }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        authTimer = context.eventLoop.scheduleTask(in: Self.authDeadline) {
+            let (session, context) = loopBound.value
+            if session.token == nil { session.refuse(context, "no {\"auth\":\"<token>\"} line within \(Self.authDeadline.nanoseconds / 1_000_000_000)s") }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        authTimer?.cancel()
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }

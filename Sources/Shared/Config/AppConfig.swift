@@ -16,13 +16,18 @@ public struct AppConfig: Sendable, Equatable {
     public var maxParallelActions: Int
     /// Period of the online check (driver list vs Redis); zero turns it off.
     public var reconcileEvery: Duration
+    /// The uid whose connections may deliver frames on the app socket (checked with SO_PEERCRED);
+    /// nil means the worker's own uid. Status, executors and ping stay open to any peer the 0660
+    /// socket lets in.
+    public var listenerUID: UInt32?
     /// The file this config was read from, for error messages at run time.
     public var sourceFile: String
 
     public init(
         app: String, redis: RedisSettings, replicas: Replicas, variants: [Variant], hosts: [HostConfig],
         scheduling: Scheduling, brackets: Brackets = .init(), lists: Lists = .init(), runDir: String = "./run",
-        maxParallelActions: Int = 4, reconcileEvery: Duration = .seconds(30), sourceFile: String = "<memory>"
+        maxParallelActions: Int = 4, reconcileEvery: Duration = .seconds(30), listenerUID: UInt32? = nil,
+        sourceFile: String = "<memory>"
     ) {
         self.app = app
         self.redis = redis
@@ -35,6 +40,7 @@ public struct AppConfig: Sendable, Equatable {
         self.runDir = runDir
         self.maxParallelActions = maxParallelActions
         self.reconcileEvery = reconcileEvery
+        self.listenerUID = listenerUID
         self.sourceFile = sourceFile
     }
 }

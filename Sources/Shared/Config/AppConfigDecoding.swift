@@ -12,7 +12,7 @@ extension ConfigDecoder {
     func appConfig(_ root: YamlNode) -> DecodedApp? {
         guard let top = mapping(root, "", keys: [
             "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
-            "run_dir", "max_parallel_actions", "reconcile_every",
+            "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid",
         ]) else { return nil }
 
         let app = top.required("app") { node, path -> String? in
@@ -43,16 +43,18 @@ extension ConfigDecoder {
         let runDir = top.optional("run_dir", default: "./run", nonEmptyString).map(resolvedPath)
         let maxParallelActions = top.optional("max_parallel_actions", default: 4) { int($0, $1, min: 1) }
         let reconcileEvery = top.optional("reconcile_every", default: .seconds(30), duration)
+        // -1 stands for "not given": the worker then trusts its own uid (see AppConfig.listenerUID).
+        let listenerUID = top.optional("listener_uid", default: -1) { int($0, $1, min: 0, max: Int(UInt32.max) - 1) }
 
         if let variants, let hosts {
             requireImagesForDocker(variants: variants, hosts: hosts, in: top)
         }
         guard let app, let redis, let replicas, let variants, let hosts, let scheduling, let brackets, let lists,
-              let runDir, let maxParallelActions, let reconcileEvery else { return nil }
+              let runDir, let maxParallelActions, let reconcileEvery, let listenerUID else { return nil }
         let config = AppConfig(
             app: app, redis: redis, replicas: replicas, variants: variants, hosts: hosts, scheduling: scheduling,
             brackets: brackets, lists: lists, runDir: runDir, maxParallelActions: maxParallelActions,
-            reconcileEvery: reconcileEvery, sourceFile: file)
+            reconcileEvery: reconcileEvery, listenerUID: listenerUID < 0 ? nil : UInt32(listenerUID), sourceFile: file)
         return DecodedApp(config: config, appMark: top.value("app")?.mark ?? root.mark,
                           redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)
     }

@@ -17,14 +17,19 @@ public struct ListenerConfig: Sendable, Equatable {
 
     public struct Token: Sendable, Equatable {
         public var name: String
+        /// The plaintext secret; empty when the config gives only `token_sha256`.
         public var token: String
+        /// SHA-256 of the secret (`token_sha256:` in listener.yaml), so the config file alone does not
+        /// hand out the token. Exactly one of `token` and `tokenSHA256` is set.
+        public var tokenSHA256: [UInt8]?
         /// Sources this token may send as; `*` allows all.
         public var sources: [String]
         /// Apps this token may address; `*` allows all.
         public var apps: [String]
-        public init(name: String, token: String, sources: [String], apps: [String]) {
+        public init(name: String, token: String, tokenSHA256: [UInt8]? = nil, sources: [String], apps: [String]) {
             self.name = name
             self.token = token
+            self.tokenSHA256 = tokenSHA256
             self.sources = sources
             self.apps = apps
         }

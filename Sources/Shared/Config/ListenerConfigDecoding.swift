@@ -60,15 +60,37 @@ extension ConfigDecoder {
         var firstBySecret: [String: Int] = [:]
         let tokens = items.enumerated().map { index, item -> ListenerConfig.Token? in
             let itemPath = ConfigPath.index(path, index)
-            guard let map = mapping(item, itemPath, keys: ["name", "token", "sources", "apps"]) else { return nil }
+            guard let map = mapping(item, itemPath, keys: ["name", "token", "token_sha256", "sources", "apps"]) else { return nil }
             let name = map.required("name", nonEmptyString)
-            let secret = map.required("token") { node, path -> String? in
-                guard let text = string(node, path) else { return nil }
-                guard text.count >= Self.minimumTokenLength else {
-                    report(node.mark, path, "token too short (at least \(Self.minimumTokenLength) characters)")
-                    return nil
+            // Exactly one of `token` (plaintext) and `token_sha256` (hex digest of the secret).
+            let hasPlain = map.value("token") != nil
+            let hasHash = map.value("token_sha256") != nil
+            if hasPlain == hasHash {
+                report(item.mark, itemPath, hasPlain ? "give token or token_sha256, not both"
+                                                     : "token: required (or token_sha256: <64 hex digits>)")
+                return nil
+            }
+            var secret: String?
+            var digest: [UInt8]?
+            if hasPlain {
+                secret = map.required("token") { node, path -> String? in
+                    guard let text = string(node, path) else { return nil }
+                    guard text.count >= Self.minimumTokenLength else {
+                        report(node.mark, path, "token too short (at least \(Self.minimumTokenLength) characters)")
+                        return nil
+                    }
+                    return text
                 }
-                return text
+            } else {
+                digest = map.required("token_sha256") { node, path -> [UInt8]? in
+                    guard let text = string(node, path) else { return nil }
+                    guard let bytes = Self.hexDigest(text) else {
+                        report(node.mark, path, "expected 64 hex digits (sha256sum of the token, e.g. `printf %s \"$TOKEN\" | sha256sum`)")
+                        return nil
+                    }
+                    return bytes
+                }
+                if digest != nil { secret = "" }
             }
             let sources = map.required("sources") { node, path in
                 scopeList(node, path, invalid: "unknown source (expected \(Self.tokenSources.joined(separator: ", ")) or *)") {
@@ -87,18 +109,43 @@ extension ConfigDecoder {
                 firstByName[name] = index
             }
             if let secret {
-                // The token alone identifies the sender, so two entries cannot share one.
-                if let first = firstBySecret[secret] {
-                    report(map.value("token")?.mark ?? item.mark, map.path("token"),
+                // The token alone identifies the sender, so two entries cannot share one (nor one digest).
+                let key = digest.map { "sha256:" + $0.map(String.init).joined(separator: ",") } ?? "plain:" + secret
+                let field = digest == nil ? "token" : "token_sha256"
+                if let first = firstBySecret[key] {
+                    report(map.value(field)?.mark ?? item.mark, map.path(field),
                            "same token as \(ConfigPath.index(path, first))")
                     return nil
                 }
-                firstBySecret[secret] = index
+                firstBySecret[key] = index
             }
             guard let name, let secret, let sources, let apps else { return nil }
-            return ListenerConfig.Token(name: name, token: secret, sources: sources, apps: apps)
+            return ListenerConfig.Token(name: name, token: secret, tokenSHA256: digest, sources: sources, apps: apps)
         }
         return tokens.contains(nil) ? nil : tokens.compactMap { $0 }
+    }
+
+    /// The 32 bytes of a 64-digit hex SHA-256 digest (either case), or nil.
+    static func hexDigest(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count == 64 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case 0x30...0x39: digit - 0x30
+            case 0x61...0x66: digit - 0x61 + 10
+            case 0x41...0x46: digit - 0x41 + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        var index = 0
+        while index < 64 {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
     }
 
     /// A token's `sources` or `apps`: a non-empty list of known values, or `*` for all.
