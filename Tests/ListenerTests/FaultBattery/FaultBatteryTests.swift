@@ -43,9 +43,7 @@ import TestSupport
         var injected: [Fault: Int] = [:]
         var schedule: [String] = []
         var cutIDs: [String] = []
-        // The host-probe fault is opt-in (MIMIC_FAULT_HOST_PROBE=1) until the duplicate notes it
-        // exposes after the hosts merge are fixed (RELIABILITY.md, "Open finding").
-        let kinds = Fault.allCases.filter { $0 != .hostProbe || environment["MIMIC_FAULT_HOST_PROBE"] == "1" }
+        let kinds = Fault.allCases
         // Every kind once first (in a seeded order), so even the short run covers them all; then at random.
         let firstRound = kinds.shuffled(using: &random)
         var round = 0
