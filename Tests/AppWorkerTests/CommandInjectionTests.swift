@@ -18,7 +18,7 @@ struct CommandInjectionTests {
         try "#!/bin/sh\ntouch \(marker)\n".write(toFile: hook, atomically: true, encoding: .utf8)
         chmod(hook, 0o755)
         let driver = CommandDriver(app: "shop", host: "h1",
-                                   hooks: CommandHooks(timeout: .seconds(5), create: [hook], clean: [hook],
+                                   hooks: CommandHooks(timeout: .seconds(30), create: [hook], clean: [hook],
                                                        remove: [hook, "{executor}", "{variant}", "{host}"], list: [hook]))
         let hostile = [
             DriverTarget(app: "shop", executor: "e1; touch \(dir)/pwned", variant: "v1", host: "h1"),

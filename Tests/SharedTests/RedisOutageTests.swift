@@ -49,7 +49,7 @@ struct RedisOutageTests {
         #expect(after == .milliseconds(500))
         #expect(elapsed >= .milliseconds(400))
         // Generous: the bound is that the call returns at all; a loaded 2-core CI machine is slow.
-        #expect(elapsed < .seconds(10))
+        #expect(elapsed < .seconds(30))
 
         // Redis may have applied the SET before the timeout fired or after SIGCONT; either way
         // the next call reconnects and works.
@@ -68,7 +68,7 @@ struct RedisOutageTests {
         let clock = ContinuousClock()
         let started = clock.now
         let error = await #expect(throws: RedisError.self) { try await client.ping() }
-        #expect(clock.now - started < .seconds(2))
+        #expect(clock.now - started < .seconds(30))
         guard case .timeout? = error else {
             Issue.record("expected timeout, got \(String(describing: error))")
             return
