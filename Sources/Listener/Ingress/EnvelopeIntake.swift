@@ -32,10 +32,11 @@ struct EnvelopeIntake: Sendable {
             return .failure(IntakeRejection(status: 400, message: problem, id: nil))
         }
         let envelope: Envelope
-        if let scanned = EnvelopeScanner.envelope(bytes) {
-            envelope = scanned
+        if let fast = FastJSON.parse(bytes).flatMap(Envelope.init(json:)) {
+            // Well-formed envelopes skip Codable (most of the listener's CPU, see BENCHMARKS.md).
+            envelope = fast
         } else {
-            // The slow path decides, and names the problem, whenever the scanner declines.
+            // The slow path decides, and names the problem, whenever the fast path declines.
             do {
                 envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
             } catch let error as DecodingError {
