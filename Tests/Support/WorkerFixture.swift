@@ -119,6 +119,9 @@ public final class WorkerFixture: @unchecked Sendable {
 
     /// Kills every stand-in executor process the hooks started.
     public func killExecutors() {
+        // Every stand-in executor carries its port file, under executorDir, on its command line:
+        // this also catches one a hook started after its pid file was read (or never wrote one).
+        _ = try? ChildProcess.runCapturing(executable: "/usr/bin/pkill", arguments: ["-9", "-f", executorDir + "/"])
         guard let enumerator = FileManager.default.enumerator(atPath: executorDir) else { return }
         for case let file as String in enumerator where file.hasSuffix(".pid") {
             if let text = try? String(contentsOfFile: executorDir + "/" + file, encoding: .utf8),
