@@ -180,24 +180,7 @@ final class ListenerFixture: @unchecked Sendable {
 
     /// Events stream entries as field maps.
     func events(_ app: String) throws -> [[String: String]] {
-        let lines = try redis.cliRaw(["XRANGE", "mimic:\(app):events", "-", "+"], db: db(app))
-        var entries: [[String: String]] = []
-        var fields: [String] = []
-        func flush() {
-            var entry: [String: String] = [:]
-            var index = 0
-            while index + 1 < fields.count {
-                entry[fields[index]] = fields[index + 1]
-                index += 2
-            }
-            if !fields.isEmpty { entries.append(entry) }
-            fields.removeAll()
-        }
-        for line in lines {
-            if line.range(of: #"^\d{13}-\d+$"#, options: .regularExpression) != nil { flush() } else { fields.append(line) }
-        }
-        flush()
-        return entries
+        try redis.streamEntries("mimic:\(app):events", db: db(app))
     }
 
     /// How many events name one of `ids` as their cause.

@@ -59,6 +59,33 @@ public final class RedisServer: @unchecked Sendable {
         return lines
     }
 
+    /// A stream's entries, oldest first, each as its field map (`XRANGE key - +`).
+    public func streamEntries(_ key: String, db: Int = 0) throws -> [[String: String]] {
+        let lines = try cliRaw(["XRANGE", key, "-", "+"], db: db)
+        var entries: [[String: String]] = []
+        var fields: [String] = []
+        func flush() {
+            var entry: [String: String] = [:]
+            var index = 0
+            while index + 1 < fields.count {
+                entry[fields[index]] = fields[index + 1]
+                index += 2
+            }
+            if !fields.isEmpty { entries.append(entry) }
+            fields.removeAll()
+        }
+        // Raw output flattens entries; an entry id (ms-seq) starts the next one.
+        for line in lines {
+            if line.range(of: #"^\d{13}-\d+$"#, options: .regularExpression) != nil {
+                flush()
+            } else {
+                fields.append(line)
+            }
+        }
+        flush()
+        return entries
+    }
+
     private func waitUntilReady() throws {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {

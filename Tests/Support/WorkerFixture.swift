@@ -148,27 +148,6 @@ public func deliveryFrame(epoch: String, seq: Int, app: String = "shop", id: Str
 extension WorkerFixture {
     /// The app's events stream, oldest first, each entry as its field map.
     public func events() throws -> [[String: String]] {
-        let lines = try redis.cliRaw(["XRANGE", "mimic:\(app):events", "-", "+"], db: db)
-        var entries: [[String: String]] = []
-        var fields: [String] = []
-        func flush() {
-            var entry: [String: String] = [:]
-            var index = 0
-            while index + 1 < fields.count {
-                entry[fields[index]] = fields[index + 1]
-                index += 2
-            }
-            if !fields.isEmpty { entries.append(entry) }
-            fields.removeAll()
-        }
-        for line in lines {
-            if line.range(of: #"^\d{13}-\d+$"#, options: .regularExpression) != nil {
-                flush()
-            } else {
-                fields.append(line)
-            }
-        }
-        flush()
-        return entries
+        try redis.streamEntries("mimic:\(app):events", db: db)
     }
 }
