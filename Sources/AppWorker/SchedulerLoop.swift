@@ -81,6 +81,7 @@ final class SchedulerLoop {
         pool.healthyHosts.subtract(downHosts)
         applied = snapshot.applied
         commitCounter = snapshot.commit
+        board.appendEvents(snapshot.recentEvents)
         // Actions the previous process may have left half done; collected before refilling so the
         // executors created now are not started twice.
         let unfinished = pool.unfinishedActions
@@ -178,6 +179,7 @@ final class SchedulerLoop {
             }
         }
         if let newApplied { applied = newApplied }
+        board.appendEvents(batch.events)
         board.publish(pool: pool, applied: applied)
         if let publication, let webhook { await webhook.publish(publication) }
         if !actions.isEmpty { await actuator.submit(actions) }

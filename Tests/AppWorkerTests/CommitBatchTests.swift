@@ -87,6 +87,24 @@ struct CommitBatchTests {
         ])
     }
 
+    @Test func hostChangesAreEventsAndEveryEventIsKeptForTheSocket() {
+        var decision = Decision()
+        decision.hostChanges = [
+            HostChange(report: HostReport(host: "h1", up: false, failures: 3, detail: "connect refused"), changed: true),
+            // A report that changes nothing updates the hash but is no event.
+            HostChange(report: HostReport(host: "h2", up: true, failures: 0, detail: "ok"), changed: false),
+        ]
+        decision.notes.append(.init(executor: nil, reason: "cannot create executors: no healthy host", cause: "host:h1"))
+        var batch = CommitBatch(keys: keys)
+        batch.record(decision, now: 900)
+        let hostEvent = ["kind", "host", "host", "h1", "to", "down", "reason", "connect refused", "time", "900"]
+        #expect(batch.commands.contains(xadd(hostEvent)))
+        #expect(batch.commands.filter { $0.first == "XADD" }.count == 2)
+        // The events the socket's `events` op shows are exactly the stream entries the batch adds.
+        #expect(batch.events == batch.commands.filter { $0.first == "XADD" }.map { CommitBatch.fieldMap(Array($0.dropFirst(6))) })
+        #expect(batch.events.last == CommitBatch.fieldMap(hostEvent))
+    }
+
     @Test func emptyDecisionLeavesBatchEmptyButMetaOnlyDoesNot() {
         var batch = CommitBatch(keys: keys)
         batch.record(Decision(), now: 1)

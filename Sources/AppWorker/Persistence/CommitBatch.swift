@@ -11,6 +11,8 @@ struct CommitBatch: Sendable {
     private var hasContent = false
     /// The commit counter this batch stores in `mimic:{app}:meta` (set by `finish`).
     private(set) var commitNumber: Int64 = 0
+    /// The stream entries this batch adds, as field maps, for the socket's `events` op once committed.
+    private(set) var events: [[String: String]] = []
 
     /// Events kept in the stream; older ones are trimmed approximately.
     static let eventStreamLength = "100000"
@@ -29,17 +31,13 @@ struct CommitBatch: Sendable {
             if let to = transition.to {
                 commands.append(["SADD", keys.state(to.rawValue), transition.executor])
             }
-            commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*",
-                             "kind", "transition", "executor", transition.executor,
-                             "from", transition.from?.rawValue ?? "none", "to", transition.to?.rawValue ?? "removed",
-                             "reason", transition.reason, "cause", transition.cause, "time", "\(now)"])
-            hasContent = true
+            appendEvent(["kind", "transition", "executor", transition.executor,
+                         "from", transition.from?.rawValue ?? "none", "to", transition.to?.rawValue ?? "removed",
+                         "reason", transition.reason, "cause", transition.cause, "time", "\(now)"])
         }
         for note in decision.notes {
-            commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*",
-                             "kind", "note", "executor", note.executor ?? "", "reason", note.reason,
-                             "cause", note.cause, "time", "\(now)"])
-            hasContent = true
+            appendEvent(["kind", "note", "executor", note.executor ?? "", "reason", note.reason,
+                         "cause", note.cause, "time", "\(now)"])
         }
         for update in decision.listChanges {
             let key = keys.list(update.list.rawValue)
@@ -60,18 +58,37 @@ struct CommitBatch: Sendable {
                                             expiresAt: update.expiresAt, reason: update.reason, cause: update.cause)
             let text = String(decoding: (try? Self.encoder.encode(published)) ?? Data(), as: UTF8.self)
             commands.append(["PUBLISH", keys.listsChannel, text])
-            commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*",
-                             "kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
-                             "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
-                             "cause", update.cause, "time", "\(now)"])
-            hasContent = true
+            appendEvent(["kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
+                         "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
+                         "cause", update.cause, "time", "\(now)"])
         }
         for change in decision.hostChanges {
             commands += Self.hostCommands(change, key: keys.host(change.report.host), now: now)
             hasContent = true
+            if change.changed {
+                appendEvent(["kind", "host", "host", change.report.host, "to", change.report.up ? "up" : "down",
+                             "reason", change.report.detail, "time", "\(now)"])
+            }
         }
         touched.formUnion(decision.touched)
         if !decision.touched.isEmpty || decision.metaChanged { hasContent = true }
+    }
+
+    /// `fields` alternates names and values, as XADD takes them.
+    private mutating func appendEvent(_ fields: [String]) {
+        commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*"] + fields)
+        events.append(Self.fieldMap(fields))
+        hasContent = true
+    }
+
+    static func fieldMap(_ fields: [String]) -> [String: String] {
+        var map: [String: String] = [:]
+        var index = 0
+        while index + 1 < fields.count {
+            map[fields[index]] = fields[index + 1]
+            index += 2
+        }
+        return map
     }
 
     /// Writes the final values of every touched executor once, however often the batch touched it.

@@ -18,6 +18,8 @@ struct StateStore: Sendable {
         var inconsistencies: [String]
         /// Black and white lists with the expiry of each entry.
         var lists: ListBook = .init()
+        /// The newest entries of the events stream, oldest first, so `events` answers after a restart.
+        var recentEvents: [[String: String]] = []
     }
 
     func load() async throws -> Snapshot {
@@ -65,6 +67,11 @@ struct StateStore: Sendable {
             }
             lists[list] = entries
         }
+        let latest = try await redis.command(["XREVRANGE", keys.events, "+", "-", "COUNT", "\(StatusBoard.recentEventLimit)"])
+        let recentEvents = (latest.array ?? []).reversed().compactMap { entry -> [String: String]? in
+            guard let parts = entry.array, parts.count == 2, let fields = parts[1].strings else { return nil }
+            return CommitBatch.fieldMap(fields)
+        }
         return Snapshot(
             executors: executors,
             meta: ExecutorPool.Meta(nextExecutorNumber: Int(meta["next_executor"] ?? "") ?? 1,
@@ -74,7 +81,8 @@ struct StateStore: Sendable {
             commit: Int64(meta["commit"] ?? "") ?? 0,
             publishedWeights: publishedWeights,
             inconsistencies: inconsistencies,
-            lists: ListBook(entries: lists))
+            lists: ListBook(entries: lists),
+            recentEvents: recentEvents)
     }
 
     /// Runs the batch atomically, as MULTI/EXEC would, but as a script that first compares the

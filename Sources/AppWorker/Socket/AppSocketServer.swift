@@ -104,6 +104,7 @@ final class AppSocketHandler: ChannelInboundHandler {
             case .ping: reply.send(["pong": true])
             case .status: reply.send(board.statusJSON())
             case .executors: reply.send(board.executorsJSON())
+            case .events: reply.send(board.eventsJSON())
             }
         case .malformed(let seq, let reason):
             flushFrames(context: context)

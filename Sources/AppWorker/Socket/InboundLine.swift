@@ -24,7 +24,7 @@ enum InboundLine: Sendable {
         }
         if let op = raw.op {
             guard let known = SocketOp(rawValue: op) else {
-                return .malformed(seq: nil, reason: "unknown op '\(op)' (expected status, executors or ping)")
+                return .malformed(seq: nil, reason: "unknown op '\(op)' (expected status, executors, events or ping)")
             }
             return .op(known)
         }

@@ -16,7 +16,12 @@ final class StatusBoard: Sendable {
         var onlineVersion = 0
         /// Host name to up/down, as the pool last decided it.
         var hosts: [String: String] = [:]
+        /// The newest committed events, oldest first, at most `recentEventLimit`.
+        var recentEvents: [[String: String]] = []
     }
+
+    /// Events the `events` op can return: enough for a timeline, small enough to copy per request.
+    static let recentEventLimit = 100
 
     let app: String
     private let started = Date()
@@ -36,6 +41,17 @@ final class StatusBoard: Sendable {
             snapshot.redisUp = up
             snapshot.redisError = up ? nil : error
             return changed
+        }
+    }
+
+    /// Events become visible only once committed, as in the Redis stream.
+    func appendEvents(_ events: [[String: String]]) {
+        guard !events.isEmpty else { return }
+        state.withLockedValue {
+            $0.recentEvents.append(contentsOf: events)
+            if $0.recentEvents.count > Self.recentEventLimit {
+                $0.recentEvents.removeFirst($0.recentEvents.count - Self.recentEventLimit)
+            }
         }
     }
 
@@ -85,5 +101,9 @@ final class StatusBoard: Sendable {
              "state": executor.state.rawValue, "since": executor.since, "confidence": executor.confidence,
              "dissents": executor.dissents, "reason": executor.reason, "flagged": executor.flagged]
         }]
+    }
+
+    func eventsJSON() -> [String: Any] {
+        ["app": app, "events": snapshot.recentEvents]
     }
 }

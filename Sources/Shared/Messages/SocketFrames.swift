@@ -20,5 +20,7 @@ public struct AckFrame: Sendable, Equatable, Codable {
 public enum SocketOp: String, Sendable, Codable {
     case status
     case executors
+    /// The newest committed events (a timeline for the status page), oldest first.
+    case events
     case ping
 }
