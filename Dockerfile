@@ -15,12 +15,14 @@ RUN swift package resolve
 COPY Sources Sources
 # Package.swift names the test targets; SwiftPM wants their directories even when not building them.
 COPY Tests Tests
-# Builds the three executables (tests are not built without --build-tests).
+# Builds the three executables (tests are not built without --build-tests). The listener's page
+# files (its resource bundle) must sit next to mimic-listener: it looks for them there.
 RUN swift build -c release --static-swift-stdlib \
  && mkdir /out \
  && cp "$(swift build -c release --show-bin-path)"/mimic-listener \
        "$(swift build -c release --show-bin-path)"/mimic-worker \
-       "$(swift build -c release --show-bin-path)"/mimicctl /out/
+       "$(swift build -c release --show-bin-path)"/mimicctl /out/ \
+ && cp -R "$(swift build -c release --show-bin-path)"/mimic-scheduler_Listener.resources /out/
 
 FROM debian:12-slim
 RUN apt-get update \

@@ -1,7 +1,7 @@
 # `make test` and `make run` work on a fresh Debian 12 machine: they install what they need first.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose
+APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose chromium
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 
 .PHONY: deps build release test run clean check-config simulate bench fuzz faults

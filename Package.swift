@@ -79,7 +79,9 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 // HTTPRequestPart, for the request-deadline handler in Hummingbird's HTTP/1 pipeline.
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-            ]
+            ],
+            // The situational-awareness page (GET /): static files served by Hummingbird's FileMiddleware.
+            resources: [.copy("Page")]
         ),
         .executableTarget(
             name: "Ctl",

@@ -49,14 +49,19 @@ enum HTTPIngress {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await runtime.metricsText())))
         }
-        router.get("/") { _, _ -> Response in
-            var apps: [[String: Any]] = []
-            for name in runtime.appNames {
-                if let status = await runtime.appStatus(name) { apps.append(status) }
-            }
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: SituationPage.render(apps))))
+        router.get("/v1/situation") { request, _ -> Response in
+            let app = request.uri.queryParameters.get("app")
+            if let app, !runtime.appNames.contains(app) { return json(404, ["error": "app: unknown app '\(app)'"]) }
+            return json(200, await SituationReport.build(runtime: runtime, only: app))
         }
+        if !SituationPageFiles.isPresent {
+            logger.warning("situational-awareness page files are missing; GET / answers 404",
+                           metadata: ["expected": .string(SituationPageFiles.directory),
+                                      "fix": "copy the \(SituationPageFiles.bundleName) folder of the build next to mimic-listener"])
+        }
+        // The page's files are only looked up for requests no route answered (404).
+        router.add(middleware: FileMiddleware(SituationPageFiles.directory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+                                              searchForIndexHtml: true, logger: logger))
         var quiet = logger
         quiet.logLevel = .warning
         let http1 = HTTP1Channel.Configuration(

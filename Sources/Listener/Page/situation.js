@@ -1,0 +1,172 @@
+// Draws GET /v1/situation and polls it (every second; ?every=<ms> to change). Every value is set
+// with textContent, never as HTML: reasons and URLs in events come from messages, and this page
+// must not run what a WAF report or an attacker-chosen URL contains.
+"use strict";
+
+const STATES = ["online", "standby", "initializing", "cleaning", "dirty", "offline"];
+const TIMELINE_LENGTH = 30;
+const params = new URLSearchParams(location.search);
+const every = Math.max(200, Number(params.get("every")) || 1000);
+
+function el(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null) continue;
+    if (name === "class") node.className = value;
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function duration(ms) {
+  if (!(ms >= 0)) return "–";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return s + "s";
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + "m " + (s % 60) + "s";
+  const h = Math.floor(m / 60);
+  if (h < 48) return h + "h " + (m % 60) + "m";
+  return Math.floor(h / 24) + "d " + (h % 24) + "h";
+}
+
+function clock(ms) {
+  const date = new Date(Number(ms));
+  return isNaN(date) ? "" : date.toLocaleTimeString([], { hour12: false });
+}
+
+function rate(value) {
+  const n = Number(value) || 0;
+  return n >= 100 ? Math.round(n).toString() : n.toFixed(1);
+}
+
+function workerHead(app) {
+  const worker = app.worker || {};
+  const scheduler = app.scheduler;
+  const head = el("div", { class: "app-head" }, el("h2", {}, app.app));
+  head.append(el("span", { class: "badge " + (worker.up ? "good" : "bad"), "data-worker-state": worker.state },
+    "worker " + (worker.state || "unknown") + (worker.pid ? " · pid " + worker.pid : "")));
+  if (scheduler) {
+    head.append(el("span", { class: "badge " + (scheduler.redis === "up" ? "good" : "bad"), "data-redis": scheduler.redis },
+      "redis " + scheduler.redis));
+    if (scheduler.paused) head.append(el("span", { class: "badge warn", "data-paused": "true" }, "paused"));
+  }
+  const journal = app.journal || {};
+  const rates = app.rates || {};
+  head.append(el("span", { class: "figures" },
+    el("b", {}, rate(rates.accepted_per_s)), " accepted/s · ",
+    el("b", {}, rate(rates.acked_per_s)), " applied/s · backlog ",
+    el("b", { "data-backlog": journal.backlog_messages || 0 }, journal.backlog_messages || 0), " msgs · acked seq ",
+    el("b", {}, app.last_acked_seq || 0),
+    scheduler ? " · online set v" + scheduler.online_version + " · up " + duration((scheduler.uptime_s || 0) * 1000) : ""));
+  return head;
+}
+
+function hosts(app) {
+  const list = (app.scheduler && app.scheduler.hosts) || {};
+  const names = Object.keys(list).sort();
+  const box = el("div", { class: "hosts" });
+  if (!names.length) box.append(el("span", { class: "none" }, "no host status"));
+  for (const name of names) {
+    box.append(el("span", { class: "host", "data-host": name, "data-host-status": list[name] }, name + " " + list[name]));
+  }
+  return box;
+}
+
+function executorGroups(app, now) {
+  const executors = app.executors || [];
+  const box = el("div", { class: "executors" });
+  for (const state of STATES) {
+    const members = executors.filter((e) => e.state === state).sort((a, b) => String(a.id).localeCompare(String(b.id), undefined, { numeric: true }));
+    const group = el("div", { class: "state-group", "data-state-group": state }, el("h3", {}, state + " (" + members.length + ")"));
+    if (!members.length) {
+      group.append(el("div", { class: "none" }, "none"));
+    } else {
+      const table = el("table", {}, el("tr", {}, ...["id", "variant", "host", "endpoint", "confidence", "in state", "reason"].map((h) => el("th", {}, h))));
+      for (const e of members) {
+        const confidence = Math.max(0, Math.min(1, Number(e.confidence) || 0));
+        table.append(el("tr", { "data-executor": e.id, "data-state": e.state, "data-host": e.host, "data-flagged": e.flagged ? "true" : "false" },
+          el("td", { class: "id" }, e.id),
+          el("td", {}, e.variant),
+          el("td", {}, e.host),
+          el("td", { class: "endpoint" }, e.endpoint || "–"),
+          el("td", { class: "confidence" }, el("span", { class: "meter" }, el("span", { style: "width:" + Math.round(confidence * 100) + "%" })), confidence.toFixed(2)),
+          el("td", { class: "since" }, duration(now - Number(e.since))),
+          el("td", { class: "why" }, e.reason || "")));
+      }
+      group.append(table);
+    }
+    box.append(group);
+  }
+  return box;
+}
+
+function describe(event) {
+  switch (event.kind) {
+    case "transition": return [el("b", {}, event.executor), " " + event.from + " → " + event.to];
+    case "host": return ["host ", el("b", {}, event.host), " " + event.to];
+    case "list": return [event.list + " " + event.op + " ", el("code", {}, event.url)];
+    default: return [event.executor ? el("b", {}, event.executor) : "", event.executor ? " " : "", "note"];
+  }
+}
+
+function timeline(app) {
+  const events = (app.events || []).slice(-TIMELINE_LENGTH).reverse();
+  const list = el("ol", { class: "timeline" });
+  if (!events.length) list.append(el("li", { class: "none" }, "no events yet"));
+  for (const event of events) {
+    list.append(el("li", { "data-kind": event.kind, "data-executor": event.executor || null, "data-to": event.to || null },
+      el("time", {}, clock(event.time)), ...describe(event),
+      event.reason ? el("span", { class: "why" }, " — " + event.reason) : "",
+      event.cause ? el("span", { class: "why" }, " (" + event.cause + ")") : ""));
+  }
+  return list;
+}
+
+function appSection(app, now) {
+  const section = el("section", { class: "app", "data-app": app.app });
+  section.append(workerHead(app));
+  if (app.scheduler_error) section.append(el("div", { class: "error", "data-scheduler-error": "true" }, app.scheduler_error));
+  if (app.scheduler && app.scheduler.redis_error) section.append(el("div", { class: "error" }, "redis: " + app.scheduler.redis_error));
+  section.append(hosts(app));
+  section.append(el("div", { class: "columns" },
+    el("div", {}, executorGroups(app, now)),
+    el("div", {}, el("h3", {}, "events"), timeline(app))));
+  return section;
+}
+
+function render(report) {
+  const main = document.getElementById("apps");
+  const apps = report.apps || [];
+  if (!apps.length) {
+    main.replaceChildren(el("p", { class: "empty" }, "The listener serves no apps (apps_dir is empty)."));
+  } else {
+    main.replaceChildren(...apps.map((app) => appSection(app, Number(report.time) || Date.now())));
+  }
+  document.getElementById("updated").textContent = "updated " + clock(report.time);
+}
+
+function connection(state, text) {
+  const node = document.getElementById("connection");
+  node.dataset.connection = state;
+  node.textContent = text;
+}
+
+async function refresh() {
+  try {
+    const response = await fetch("/v1/situation", { cache: "no-store" });
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    render(await response.json());
+    connection("live", "live");
+  } catch (error) {
+    // Keep the last picture, marked as stale, until the listener answers again.
+    connection("lost", "listener unreachable (" + error.message + "), showing the last answer");
+  } finally {
+    setTimeout(refresh, every);
+  }
+}
+
+refresh();
