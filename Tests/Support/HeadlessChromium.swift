@@ -53,7 +53,7 @@ public final class HeadlessChromium: @unchecked Sendable {
         posix_spawnattr_setpgroup(&attributes, 0)
         let arguments = [
             Self.executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+            "--no-default-browser-check", "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
             "--remote-debugging-pipe", "--user-data-dir=\(profile.path)",
             "--window-size=\(windowWidth),\(windowHeight)", "about:blank",
         ]

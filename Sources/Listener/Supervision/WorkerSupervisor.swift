@@ -58,11 +58,14 @@ actor WorkerSupervisor {
     var apps: [String] { slots.keys.sorted() }
 
     /// Supervises `app` (starting it) unless it already is.
-    func add(app: String, configPath: String) {
+    func add(app: String, configPath: String) async {
         guard slots[app] == nil else { return }
         slots[app] = Slot(configPath: configPath)
-        if let pid = SocketOwnerProbe.ownerPID(socketPath: runDir + "/" + app + ".sock") {
-            adopt(app, pid: pid)
+        let owner = await SocketOwnerProbe.ownerPID(socketPath: runDir + "/" + app + ".sock")
+        // Removed while the socket was being asked (SIGHUP twice in a row): nothing to start.
+        guard slots[app] != nil else { return }
+        if let owner {
+            adopt(app, pid: owner)
         } else {
             spawn(app)
         }
