@@ -52,7 +52,14 @@ enum HTTPIngress {
         router.get("/v1/situation") { request, _ -> Response in
             let app = request.uri.queryParameters.get("app")
             if let app, !runtime.appNames.contains(app) { return json(404, ["error": "app: unknown app '\(app)'"]) }
-            return json(200, await SituationReport.build(runtime: runtime, only: app))
+            var eventLimit = 100
+            if let text = request.uri.queryParameters.get("events") {
+                guard let count = Int(text), count >= 0 else {
+                    return json(400, ["error": "events: expected a count of events per app (0 or more), got '\(text)'"])
+                }
+                eventLimit = count
+            }
+            return json(200, await SituationReport.build(runtime: runtime, only: app, eventLimit: eventLimit))
         }
         if !SituationPageFiles.isPresent {
             logger.warning("situational-awareness page files are missing; GET / answers 404",

@@ -126,8 +126,31 @@ function timeline(app) {
   return list;
 }
 
+// One line per app above the details: with tens of apps, what needs a look must show without scrolling.
+function overview(apps) {
+  const counted = ["online", "standby", "dirty", "offline"];
+  const table = el("table", { class: "overview", id: "overview" },
+    el("tr", {}, ...["app", "worker", "redis", ...counted, "hosts down", "accepted/s", "backlog"].map((h) => el("th", {}, h))));
+  for (const app of apps) {
+    const counts = (app.scheduler && app.scheduler.counts) || {};
+    const hosts = (app.scheduler && app.scheduler.hosts) || {};
+    const down = Object.keys(hosts).filter((name) => hosts[name] !== "up").sort();
+    const worker = app.worker || {};
+    const healthy = worker.up && app.scheduler && app.scheduler.redis === "up" && !down.length && !app.scheduler_error;
+    table.append(el("tr", { "data-overview-app": app.app, "data-healthy": healthy ? "true" : "false" },
+      el("td", {}, el("a", { href: "#app-" + app.app }, app.app)),
+      el("td", { class: worker.up ? "" : "bad" }, worker.state || "unknown"),
+      el("td", { class: app.scheduler && app.scheduler.redis === "up" ? "" : "bad" }, app.scheduler ? app.scheduler.redis : "–"),
+      ...counted.map((state) => el("td", { "data-count": state }, app.scheduler ? counts[state] || 0 : "–")),
+      el("td", { class: down.length ? "bad" : "", "data-hosts-down": down.length }, down.length ? down.join(", ") : "none"),
+      el("td", {}, rate((app.rates || {}).accepted_per_s)),
+      el("td", {}, (app.journal || {}).backlog_messages || 0)));
+  }
+  return el("section", { class: "app" }, el("h2", {}, "fleet"), table);
+}
+
 function appSection(app, now) {
-  const section = el("section", { class: "app", "data-app": app.app });
+  const section = el("section", { class: "app", "data-app": app.app, id: "app-" + app.app });
   section.append(workerHead(app));
   if (app.scheduler_error) section.append(el("div", { class: "error", "data-scheduler-error": "true" }, app.scheduler_error));
   if (app.scheduler && app.scheduler.redis_error) section.append(el("div", { class: "error" }, "redis: " + app.scheduler.redis_error));
@@ -144,7 +167,8 @@ function render(report) {
   if (!apps.length) {
     main.replaceChildren(el("p", { class: "empty" }, "The listener serves no apps (apps_dir is empty)."));
   } else {
-    main.replaceChildren(...apps.map((app) => appSection(app, Number(report.time) || Date.now())));
+    const now = Number(report.time) || Date.now();
+    main.replaceChildren(overview(apps), ...apps.map((app) => appSection(app, now)));
   }
   document.getElementById("updated").textContent = "updated " + clock(report.time);
 }
@@ -157,7 +181,7 @@ function connection(state, text) {
 
 async function refresh() {
   try {
-    const response = await fetch("/v1/situation", { cache: "no-store" });
+    const response = await fetch("/v1/situation?events=" + TIMELINE_LENGTH, { cache: "no-store" });
     if (!response.ok) throw new Error("HTTP " + response.status);
     render(await response.json());
     connection("live", "live");

@@ -6,7 +6,9 @@ import Foundation
 enum SituationReport {
     static let questions = ["status", "executors", "events"]
 
-    static func build(runtime: ListenerRuntime, only app: String? = nil) async -> [String: Any] {
+    /// `eventLimit`: the newest events kept per app (the page asks for what its timeline shows; 50
+    /// apps × 100 events every second would be a megabyte a poll).
+    static func build(runtime: ListenerRuntime, only app: String? = nil, eventLimit: Int = 100) async -> [String: Any] {
         let names = runtime.appNames.filter { app == nil || $0 == app }
         // Workers are asked in parallel: one stopped worker costs the page one timeout, not one per app.
         let answers = await withTaskGroup(of: (String, Result<[String], WorkerSocketQuery.Failure>).self) { group in
@@ -27,13 +29,13 @@ enum SituationReport {
         var apps: [[String: Any]] = []
         for name in names {
             guard var situation = await runtime.appStatus(name), let answer = answers[name] else { continue }
-            merge(answer, app: name, into: &situation)
+            merge(answer, app: name, eventLimit: eventLimit, into: &situation)
             apps.append(situation)
         }
         return ["time": Int64(Date().timeIntervalSince1970 * 1000), "apps": apps]
     }
 
-    private static func merge(_ answer: Result<[String], WorkerSocketQuery.Failure>, app: String,
+    private static func merge(_ answer: Result<[String], WorkerSocketQuery.Failure>, app: String, eventLimit: Int,
                               into situation: inout [String: Any]) {
         situation["scheduler"] = NSNull()
         situation["executors"] = [Any]()
@@ -60,6 +62,6 @@ enum SituationReport {
         }
         situation["scheduler"] = objects[0]
         situation["executors"] = objects[1]["executors"] ?? [Any]()
-        situation["events"] = objects[2]["events"] ?? [Any]()
+        situation["events"] = Array(((objects[2]["events"] as? [Any]) ?? []).suffix(max(eventLimit, 0)))
     }
 }

@@ -46,6 +46,13 @@ import TestSupport
         #expect(try browser.waitUntil("\(shop).querySelector('[data-host=\"local-shop\"][data-host-status]')?.dataset.hostStatus === 'down'", timeout: 20),
                 "host down on the page: \(browser.text("\(shop).innerText"))")
         #expect(try fixture.redis.cliRaw(["HGET", "mimic:shop:host:local-shop", "status"], db: db) == ["down"])
+        // The fleet overview above the details says the same in one line.
+        let overview = "document.querySelector('#overview tr[data-overview-app=\"shop\"]')"
+        #expect(try browser.waitUntil("\(overview)?.dataset.healthy === 'false' && \(overview).querySelector('[data-hosts-down]').dataset.hostsDown === '1'"),
+                "overview: \(browser.text("\(overview)?.innerText"))")
+        let offline = try fixture.redis.cliRaw(["SCARD", "mimic:shop:state:offline"], db: db).first
+        #expect(try browser.waitUntil("\(overview).querySelector('[data-count=\"offline\"]').textContent === '\(offline ?? "")'"),
+                "overview offline count \(offline ?? "-"): \(browser.text("\(overview)?.innerText"))")
         try browser.screenshot(to: Self.screenshotPath)
 
         // The listener goes away: the page keeps the last picture and says it is stale.

@@ -40,10 +40,19 @@ import TestSupport
         #expect(scheduler["hosts"] as? [String: String] == ["local-shop": "up"])
         #expect(scheduler["redis"] as? String == "up")
         // The timeline: the newest events the stream holds, oldest first, as the stream has them.
-        let events = shop["events"] as? [[String: String]] ?? []
-        let stream = try fixture.events("shop")
-        #expect(!events.isEmpty)
-        #expect(events == Array(stream.suffix(events.count)))
+        // (Polled: an executor that finishes starting in between adds an event.)
+        #expect(try eventually(timeout: 10) {
+            let events = try situation(fixture).apps["shop"]?["events"] as? [[String: String]] ?? []
+            let stream = try fixture.events("shop")
+            return !events.isEmpty && events == Array(stream.suffix(events.count))
+        })
+        #expect(try eventually(timeout: 10) {
+            let few = try situation(fixture, query: "?events=2").apps["shop"]?["events"] as? [[String: String]]
+            let stream = try fixture.events("shop")
+            return few == Array(stream.suffix(2))
+        }, "events=N keeps the newest N")
+        #expect(try fixture.http("GET", "/v1/situation?events=-1", token: nil).status == 400)
+        #expect(try fixture.http("GET", "/v1/situation?events=many", token: nil).status == 400)
 
         let only = try situation(fixture, query: "?app=blog")
         #expect(Set(only.apps.keys) == ["blog"])
