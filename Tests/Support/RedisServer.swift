@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A real `redis-server` for one test or suite: its own free port, its own temp dir, killed by PID.
 public final class RedisServer: @unchecked Sendable {
@@ -65,13 +66,7 @@ public final class RedisServer: @unchecked Sendable {
         var entries: [[String: String]] = []
         var fields: [String] = []
         func flush() {
-            var entry: [String: String] = [:]
-            var index = 0
-            while index + 1 < fields.count {
-                entry[fields[index]] = fields[index + 1]
-                index += 2
-            }
-            if !fields.isEmpty { entries.append(entry) }
+            if !fields.isEmpty { entries.append(fields.fieldPairs) }
             fields.removeAll()
         }
         // Raw output flattens entries; an entry id (ms-seq) starts the next one.

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// One app's worker as a real process: its YAML in a temp dir, hooks from examples/hooks that
 /// start real local executor processes, a real Redis, and the socket path to talk to it.
@@ -103,14 +104,7 @@ public final class WorkerFixture: @unchecked Sendable {
     }
 
     public func hash(_ key: String) throws -> [String: String] {
-        let items = try redis.cliRaw(["HGETALL", key], db: db)
-        var result: [String: String] = [:]
-        var index = 0
-        while index + 1 < items.count {
-            result[items[index]] = items[index + 1]
-            index += 2
-        }
-        return result
+        try redis.cliRaw(["HGETALL", key], db: db).fieldPairs
     }
 
     public func appliedSeq() throws -> Int? {

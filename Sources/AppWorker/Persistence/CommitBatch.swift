@@ -77,18 +77,8 @@ struct CommitBatch: Sendable {
     /// `fields` alternates names and values, as XADD takes them.
     private mutating func appendEvent(_ fields: [String]) {
         commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*"] + fields)
-        events.append(Self.fieldMap(fields))
+        events.append(fields.fieldPairs)
         hasContent = true
-    }
-
-    static func fieldMap(_ fields: [String]) -> [String: String] {
-        var map: [String: String] = [:]
-        var index = 0
-        while index + 1 < fields.count {
-            map[fields[index]] = fields[index + 1]
-            index += 2
-        }
-        return map
     }
 
     /// Writes the final values of every touched executor once, however often the batch touched it.

@@ -69,8 +69,8 @@ struct StateStore: Sendable {
         }
         let latest = try await redis.command(["XREVRANGE", keys.events, "+", "-", "COUNT", "\(StatusBoard.recentEventLimit)"])
         let recentEvents = (latest.array ?? []).reversed().compactMap { entry -> [String: String]? in
-            guard let parts = entry.array, parts.count == 2, let fields = parts[1].strings else { return nil }
-            return CommitBatch.fieldMap(fields)
+            guard let parts = entry.array, parts.count == 2 else { return nil }
+            return parts[1].dictionary
         }
         return Snapshot(
             executors: executors,
@@ -133,14 +133,7 @@ struct StateStore: Sendable {
     }
 
     private func hash(_ key: String) async throws -> [String: String] {
-        let items = try await redis.command(["HGETALL", key]).array ?? []
-        var result: [String: String] = [:]
-        var index = 0
-        while index + 1 < items.count {
-            if let field = items[index].string, let value = items[index + 1].string { result[field] = value }
-            index += 2
-        }
-        return result
+        try await redis.command(["HGETALL", key]).dictionary ?? [:]
     }
 
     static func executor(from hash: [String: String]) -> Executor? {

@@ -54,11 +54,7 @@ public enum RedisReply: Sendable, Hashable {
     /// A flat field/value array (HGETALL, CONFIG GET) as a dictionary.
     public var dictionary: [String: String]? {
         guard let strings, strings.count.isMultiple(of: 2) else { return nil }
-        var result: [String: String] = [:]
-        for index in stride(from: 0, to: strings.count, by: 2) {
-            result[strings[index]] = strings[index + 1]
-        }
-        return result
+        return strings.fieldPairs
     }
 
     public var isOK: Bool { self == .status("OK") }

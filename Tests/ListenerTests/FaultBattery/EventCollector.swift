@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import TestSupport
 
 /// Reads each app's events stream while the battery runs. The stream is capped (MAXLEN ~ 100000
@@ -48,13 +49,7 @@ final class EventCollector: @unchecked Sendable {
         var newest: String?
         func flush() {
             guard !fields.isEmpty else { return }
-            var entry: [String: String] = [:]
-            var index = 0
-            while index + 1 < fields.count {
-                entry[fields[index]] = fields[index + 1]
-                index += 2
-            }
-            entries.append(entry)
+            entries.append(fields.fieldPairs)
             fields.removeAll()
         }
         for line in lines {
