@@ -6,6 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${MIMIC_BIN_DIR:-$root/.build/debug}"
+bin="$(cd "$bin" && pwd)"   # the listener starts workers from the demo directory
 var="${MIMIC_DEMO_DIR:-$root/var/demo}"   # emptied at start
 redis_port="${MIMIC_DEMO_REDIS_PORT:-6390}"
 http_port="${MIMIC_DEMO_HTTP_PORT:-7600}"
