@@ -34,7 +34,7 @@ run: deps build
 	MIMIC_BIN_DIR="$(BIN_DIR)" ./scripts/run-demo.sh
 
 check-config: build
-	"$(BIN_DIR)/mimicctl" check-config examples/apps.d --listener examples/listener.yaml
+	"$(BIN_DIR)/mimicctl" check-config examples/apps.d
 
 # libFuzzer targets (fuzz/targets), FUZZ_SECONDS each (default 60); crashes land in fuzz/artifacts/.
 fuzz: deps

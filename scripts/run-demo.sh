@@ -1,36 +1,63 @@
 #!/usr/bin/env bash
 # `make run`: a private Redis, the listener supervising one worker per example app, executors as
-# real local processes on two local "hosts", and demo traffic acting as the brackets and the WAF.
-# Ctrl-C stops every process this script started.
+# real local processes on two local "hosts" (each with a stand-in agent its probe checks), demo
+# traffic acting as the brackets and the WAF, and, a minute in, a crash of host local2 that is
+# brought back later. Ctrl-C stops every process this script started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${MIMIC_BIN_DIR:-$root/.build/debug}"
-var="$root/var/demo"
+bin="$(cd "$bin" && pwd)"   # the listener starts workers from the demo directory
+var="${MIMIC_DEMO_DIR:-$root/var/demo}"   # emptied at start
 redis_port="${MIMIC_DEMO_REDIS_PORT:-6390}"
 http_port="${MIMIC_DEMO_HTTP_PORT:-7600}"
 tcp_port="${MIMIC_DEMO_TCP_PORT:-7601}"
+agent1_port="${MIMIC_DEMO_AGENT1_PORT:-7611}"   # host local1's agent: its probe target
+agent2_port="${MIMIC_DEMO_AGENT2_PORT:-7612}"   # host local2's agent
 duration="${MIMIC_DEMO_DURATION:-0}"
+down_after="${MIMIC_DEMO_HOST_DOWN_AFTER:-60}"  # seconds until local2 crashes; "off": never
+down_for="${MIMIC_DEMO_HOST_DOWN_FOR:-30}"      # seconds local2 stays down
 
-for port in "$redis_port" "$http_port" "$tcp_port"; do
+for port in "$redis_port" "$http_port" "$tcp_port" "$agent1_port" "$agent2_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "run: port $port is in use; set MIMIC_DEMO_REDIS_PORT / MIMIC_DEMO_HTTP_PORT / MIMIC_DEMO_TCP_PORT" >&2
+        echo "run: port $port is in use; set MIMIC_DEMO_REDIS_PORT / MIMIC_DEMO_HTTP_PORT / MIMIC_DEMO_TCP_PORT /" \
+            "MIMIC_DEMO_AGENT1_PORT / MIMIC_DEMO_AGENT2_PORT" >&2
         exit 2
     fi
 done
 
 rm -rf "$var"
-mkdir -p "$var/apps.d" "$var/executors"
+mkdir -p "$var/apps.d" "$var/executors" "$var/hosts"
+var="$(cd "$var" && pwd)"
 export MIMIC_EXECUTOR_DIR="$var/executors"
 export MIMIC_DEMO_VULNERABLE_VARIANT="${MIMIC_DEMO_VULNERABLE_VARIANT:-iis-dotnet}"
+# The example hooks refuse to create executors on a host whose agent does not answer.
+export MIMIC_HOST_AGENTS="local1=127.0.0.1:$agent1_port local2=127.0.0.1:$agent2_port"
 pids=()
+
+# Kills what runs under this demo's directory: host agents and executors carry a path under $var
+# on their command line (pid file, port file), so this finds them even when the process that
+# started them (a hook, the outage) is gone, touches nothing of another demo or test, and never
+# trusts a stale pid file (the crashed host leaves some).
+sweep() {
+    local file
+    for file in /proc/[0-9]*; do
+        case "$({ tr '\0' ' ' <"$file/cmdline"; } 2>/dev/null)" in
+            *"--pid-file $var/hosts/"* | *"--port-file $var/executors/"*) kill -9 "${file#/proc/}" 2>/dev/null || true ;;
+        esac
+    done
+}
 
 cleanup() {
     trap - EXIT INT TERM
+    set +e   # stop everything, whatever fails on the way
     echo "run: stopping"
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    # Executors are started by hooks in their own sessions; stop them by their pid files.
-    find "$var/executors" -name '*.pid' -exec sh -c 'kill "$(cat "$1")" 2>/dev/null' _ {} \; || true
+    # Executors are started by hooks in their own sessions; a hook the workers left running may
+    # still start one, hence the second sweep.
+    sweep
+    sleep 0.5
+    sweep
 }
 trap cleanup EXIT INT TERM
 
@@ -39,9 +66,19 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$var" --save "" --appe
 pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
+start_agent() { # host port; detached from this shell (the outage kills and restarts them), stopped by sweep
+    (python3 "$root/examples/hosts/host_agent.py" --host "$1" --port "$2" --pid-file "$var/hosts/$1.pid" \
+        >>"$var/hosts/$1.log" 2>&1 &)
+}
+start_agent local1 "$agent1_port"
+start_agent local2 "$agent2_port"
+for _ in $(seq 1 100); do [ -f "$var/hosts/local1.pid" ] && [ -f "$var/hosts/local2.pid" ] && break; sleep 0.05; done
+
 for file in "$root"/examples/apps.d/*.yaml; do
     sed -e "s#port: 6390#port: $redis_port#" -e "s#\"\.\./hooks/#\"$root/examples/hooks/#g" \
-        -e "s#^run_dir: .*#run_dir: ../run#" "$file" > "$var/apps.d/$(basename "$file")"
+        -e "s#^run_dir: .*#run_dir: ../run#" \
+        -e "s#\"127.0.0.1:7611\"#\"127.0.0.1:$agent1_port\"#" -e "s#\"127.0.0.1:7612\"#\"127.0.0.1:$agent2_port\"#" \
+        "$file" > "$var/apps.d/$(basename "$file")"
 done
 token="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 cat > "$var/listener.yaml" <<YAML
@@ -67,11 +104,21 @@ run: fleet is up
   apps:                  curl -s http://127.0.0.1:$http_port/v1/apps
   sockets:               socat - UNIX-CONNECT:$var/run/shop.sock   (then {"op":"status"})
   events:                redis-cli -p $redis_port -n 1 XREVRANGE mimic:shop:events + - COUNT 10
+  hosts:                 redis-cli -p $redis_port -n 1 HGETALL mimic:shop:host:local2
+  executors:             $bin/mimicctl executors shop --config $var/listener.yaml
   logs:                  $var/listener.log
   token (all sources):   $token
 TEXT
 
+if [ "$down_after" != off ]; then
+    python3 "$root/examples/demo/host_outage.py" --redis-port "$redis_port" --app shop:1 --app blog:2 \
+        --host local2 --after "$down_after" --down-for "$down_for" --executor-dir "$var/executors" \
+        --agent-port "$agent2_port" --agent-pid-file "$var/hosts/local2.pid" --agent-log "$var/hosts/local2.log" &
+    pids+=($!)
+fi
+
 python3 "$root/examples/demo/brackets.py" --listener "http://127.0.0.1:$http_port" --token "$token" \
     --redis-port "$redis_port" --app shop:1 --app blog:2 --duration "$duration" &
-pids+=($!)
-wait "${pids[-1]}"
+brackets=$!
+pids+=($brackets)
+wait "$brackets"

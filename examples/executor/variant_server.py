@@ -17,6 +17,7 @@ def main():
     parser.add_argument("--app", required=True)
     parser.add_argument("--executor", required=True)
     parser.add_argument("--variant", required=True)
+    parser.add_argument("--host", default="", help="the (stand-in) host it runs on, for X-Host")
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
     vulnerable = os.environ.get("MIMIC_DEMO_VULNERABLE_VARIANT", "")
@@ -33,6 +34,8 @@ def main():
             self.send_header("Content-Type", "application/json")
             self.send_header("Server", args.variant)
             self.send_header("X-Executor", args.executor)
+            if args.host:
+                self.send_header("X-Host", args.host)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

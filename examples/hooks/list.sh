@@ -2,6 +2,7 @@
 # list {app} {host}: one executor id per line, for every executor process alive on the host.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+require_host_up "$2"
 dir="$(state_dir "$1" "$2")"
 [ -d "$dir" ] || exit 0
 for pidfile in "$dir"/*.pid; do
