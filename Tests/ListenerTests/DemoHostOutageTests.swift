@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import Testing
 import TestSupport
 
@@ -27,8 +28,7 @@ struct DemoHostOutageTests {
         }
 
         func hash(_ db: Int, _ key: String) throws -> [String: String] {
-            let items = try cli(db, ["HGETALL", key])
-            return Dictionary(stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) }) { $1 }
+            try cli(db, ["HGETALL", key]).fieldPairs
         }
 
         /// id -> (state, host) of every executor the app's pools record.
