@@ -57,6 +57,15 @@ def describe(executors, ids):
     return ", ".join(f"{i}@{executors[i][1]}" for i in sorted(ids, key=natural)) or "none"
 
 
+def marked(view, host, status, after):
+    """The host's Redis record once its worker has marked it `status` (at most 1 s before `after`,
+    for clock granularity), else None."""
+    record = view.host(host)
+    if record.get("status") == status and int(record.get("since", 0)) >= after * 1000 - 1000:
+        return record
+    return None
+
+
 def natural(executor_id):
     digits = "".join(c for c in executor_id if c.isdigit())
     return (int(digits) if digits else 0, executor_id)
@@ -154,8 +163,8 @@ def main():
         for view in apps:
             app = view.app
             if app not in seen_down:
-                record = view.host(host)
-                if record.get("status") == "down" and int(record.get("since", 0)) >= crashed_at * 1000 - 1000:
+                record = marked(view, host, "down", crashed_at)
+                if record:
                     seen_down.add(app)
                     now = view.executors()
                     was = before[app]
@@ -198,8 +207,8 @@ def main():
         for view in apps:
             app = view.app
             if app not in seen_up:
-                record = view.host(host)
-                if record.get("status") == "up" and int(record.get("since", 0)) >= restarted_at * 1000 - 1000:
+                record = marked(view, host, "up", restarted_at)
+                if record:
                     seen_up.add(app)
                     log(f"{app}: worker marked {host} UP {int(record['since']) / 1000 - restarted_at:.1f} s after "
                         f"the restart; it removes the offline executors there through the remove hook: "
