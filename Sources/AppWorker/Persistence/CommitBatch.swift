@@ -1,9 +1,9 @@
 import Foundation
 import Shared
 
-/// The Redis commands of one commit: everything a batch of events changed, to run as one
-/// MULTI/EXEC so state sets, executor hashes, events, list changes, the published online set and
-/// the applied (epoch, seq) move together (DESIGN section 6).
+/// The Redis commands of one commit: everything a batch of events changed, run atomically (one
+/// guarded script, see `StateStore.commit`) so state sets, executor hashes, events, list changes,
+/// the published online set and the applied (epoch, seq) move together (DESIGN section 6).
 struct CommitBatch: Sendable {
     let keys: RedisKeys
     private(set) var commands: [[String]] = []

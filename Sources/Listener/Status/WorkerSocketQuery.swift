@@ -4,8 +4,8 @@ import NIOExtras
 import NIOPosix
 
 /// Asks a worker its `{"op":...}` questions on `<run_dir>/<app>.sock`, one line each, and returns
-/// the answer lines in order, on a connection of its own: the delivery link stays a pure frame/ack stream, and a slow or
-/// stopped worker costs the status page a timeout, never a stuck request.
+/// the answer lines in order, on a connection of its own: the delivery link stays a pure frame/ack
+/// stream, and a slow or stopped worker costs the caller a timeout, never a stuck request.
 enum WorkerSocketQuery {
     struct Failure: Error, CustomStringConvertible, Sendable {
         let description: String
