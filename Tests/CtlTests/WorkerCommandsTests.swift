@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import Testing
 import TestSupport
 
@@ -18,18 +19,7 @@ import TestSupport
 
     /// A socket file nobody listens on, as a worker killed with -9 leaves it.
     private func staleSocket(at path: String) throws {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        close(fd)
-        guard bound == 0 else { throw TestSupportError("bind \(path) failed") }
+        close(try PosixSocket.bind(to: PosixSocket.unixAddress(path)))
     }
 
     @Test func socketsShowsOwnerStateAndStatusAndFindsStaleOnes() throws {

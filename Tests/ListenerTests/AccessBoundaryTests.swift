@@ -24,7 +24,7 @@ import TestSupport
         let hidden = try fixture.http("POST", "/v1/events", body: "[" + Self.wafList("shop", id: "w2") + "," + Self.setState("shop", id: "w3") + "]",
                                       token: ListenerFixture.wafToken)
         #expect(hidden.status == 403 && hidden.json["index"] as? Int == 1)
-        let tcp = try TCPLineClient(port: fixture.tcpPort)
+        let tcp = try LineSocket(tcpPort: fixture.tcpPort)
         try tcp.sendLines(["{\"auth\":\"\(ListenerFixture.wafToken)\"}", Messages.rotate("blog", id: "w4")])
         #expect(tcp.readJSON()?["code"] as? Int == 403)
         // ... nor restart, stop or start a worker.
@@ -57,7 +57,7 @@ import TestSupport
         #expect(try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "h2"), token: ListenerFixture.hashedTokenSHA256).status == 401)
         #expect(try fixture.http("POST", "/v1/events", body: Messages.health("blog", id: "h3"), token: token).status == 403)
         #expect(try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "h4"), token: token).status == 403)
-        let tcp = try TCPLineClient(port: fixture.tcpPort)
+        let tcp = try LineSocket(tcpPort: fixture.tcpPort)
         try tcp.sendLines(["{\"auth\":\"\(token)\"}", Messages.health("shop", id: "h5")])
         #expect(tcp.readJSON()?["ok"] as? String == "h5")
         #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == 2 })
@@ -80,7 +80,7 @@ import TestSupport
         for token in ListenerFixture.allTokens + ["wrong-token-but-secret-000"] {
             _ = try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "l-\(token.prefix(4))"), token: token)
             _ = try fixture.http("POST", "/v1/apps/shop/worker/restart", token: token)
-            let tcp = try TCPLineClient(port: fixture.tcpPort)
+            let tcp = try LineSocket(tcpPort: fixture.tcpPort)
             try tcp.sendLines(["{\"auth\":\"\(token)\"}", Messages.health("shop", id: "t-\(token.prefix(4))")])
             _ = tcp.readJSON(timeout: 5)
         }

@@ -7,7 +7,7 @@ import TestSupport
 @Suite(.serialized) struct ListenerEndToEndTests {
     /// Sends `messages` over one TCP connection and returns the answers, in order.
     func sendTCP(_ fixture: ListenerFixture, _ messages: [String], token: String = ListenerFixture.adminToken) throws -> [[String: Any]] {
-        let client = try TCPLineClient(port: fixture.tcpPort)
+        let client = try LineSocket(tcpPort: fixture.tcpPort)
         try client.sendLines(["{\"auth\":\"\(token)\"}"] + messages)
         var answers: [[String: Any]] = []
         for _ in messages {
@@ -97,7 +97,7 @@ import TestSupport
         let workerPID = try fixture.workerPID("shop")
         let total = 3000
         let all = (0..<total).map { Messages.mixed("shop", id: "k-\($0)", index: $0) }
-        let client = try TCPLineClient(port: fixture.tcpPort)
+        let client = try LineSocket(tcpPort: fixture.tcpPort)
         try client.sendLines(["{\"auth\":\"\(ListenerFixture.adminToken)\"}"] + Array(all[0..<1500]))
         var okIDs: Set<String> = []
         for _ in 0..<1500 {
@@ -191,7 +191,7 @@ import TestSupport
         #expect(arrayReply.status == 400 && arrayReply.json["index"] as? Int == 2, "\(arrayReply.body)")
 
         // TCP: bad lines get their code and the connection keeps serving.
-        let client = try TCPLineClient(port: fixture.tcpPort)
+        let client = try LineSocket(tcpPort: fixture.tcpPort)
         try client.sendLines([
             "{\"auth\":\"\(ListenerFixture.adminToken)\"}",
             "{\"id\":\"t-1\",\"app\":\"shop\"",
@@ -204,11 +204,11 @@ import TestSupport
         #expect(client.readJSON()?["code"] as? Int == 404)
         #expect(client.readJSON()?["code"] as? Int == 413)
         #expect(client.readJSON()?["ok"] as? String == "t-4")
-        let noAuth = try TCPLineClient(port: fixture.tcpPort)
+        let noAuth = try LineSocket(tcpPort: fixture.tcpPort)
         try noAuth.sendLines([Messages.health("shop", id: "t-5")])
         #expect(noAuth.readJSON()?["code"] as? Int == 401)
         #expect(noAuth.readLine(timeout: 5) == nil, "connection closed after a failed auth")
-        let wrongAuth = try TCPLineClient(port: fixture.tcpPort)
+        let wrongAuth = try LineSocket(tcpPort: fixture.tcpPort)
         try wrongAuth.sendLines(["{\"auth\":\"nope\"}", Messages.health("shop", id: "t-6")])
         #expect(wrongAuth.readJSON()?["code"] as? Int == 401)
         let scoped = try sendTCP(fixture, [Messages.rotate("blog", id: "t-7")], token: ListenerFixture.shopOnlyToken)

@@ -218,68 +218,6 @@ final class ListenerFixture: @unchecked Sendable {
     }
 }
 
-/// A blocking NDJSON client for the listener's TCP port.
-final class TCPLineClient {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw TestSupportError("connect 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) throws {
-        let data = Array(text.utf8)
-        var offset = 0
-        while offset < data.count {
-            let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard written > 0 else { throw TestSupportError("write failed: \(String(cString: strerror(errno)))") }
-            offset += written
-        }
-    }
-
-    func sendLines(_ lines: [String]) throws {
-        try send(lines.joined(separator: "\n") + "\n")
-    }
-
-    /// The next line, or nil on timeout or when the listener closed the connection.
-    func readLine(timeout: TimeInterval = 20) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeSubrange(...newline)
-                return line
-            }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { return nil }
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&poller, 1, Int32(min(remaining, 1) * 1000)) <= 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            let count = read(fd, &chunk, chunk.count)
-            if count <= 0 { return nil }
-            buffer.append(contentsOf: chunk[..<count])
-        }
-    }
-
-    func readJSON(timeout: TimeInterval = 20) -> [String: Any]? {
-        guard let line = readLine(timeout: timeout) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-    }
-}
-
 /// Envelopes for the tests, as JSON text.
 enum Messages {
     /// A health report for an executor the worker does not know: applied (seq moves), no transition.

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import TestSupport
 
 /// A bare TCP connection for the bad-input tests: sends bytes exactly as given (half a header, raw
@@ -7,18 +8,10 @@ final class RawTCP {
     let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw TestSupportError("connect 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+        do {
+            fd = try PosixSocket.connect(to: PosixSocket.loopback(port: port))
+        } catch {
+            throw TestSupportError("\(error)")
         }
     }
 

@@ -9,7 +9,7 @@ import TestSupport
         let reply = try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "h-1"))
         #expect(reply.status == 202, "\(reply.body)")
         #expect(reply.json["accepted"] as? Int == 1)
-        let tcp = try TCPLineClient(port: fixture.tcpPort)
+        let tcp = try LineSocket(tcpPort: fixture.tcpPort)
         try tcp.sendLines(["{\"auth\":\"\(ListenerFixture.adminToken)\"}", Messages.health("shop", id: "h-2")])
         #expect(tcp.readJSON()?["ok"] as? String == "h-2")
         #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == 2 }, "\(fixture.log())")

@@ -9,7 +9,7 @@ import TestSupport
 
     func validClientWorks(_ fixture: ListenerFixture, id: String) throws {
         let before = try fixture.appliedSeq("shop")
-        let client = try TCPLineClient(port: fixture.tcpPort)
+        let client = try LineSocket(tcpPort: fixture.tcpPort)
         try client.sendLines(["{\"auth\":\"\(ListenerFixture.adminToken)\"}", Messages.health("shop", id: id)])
         #expect(client.readJSON()?["ok"] as? String == id)
         #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == before + 1 })

@@ -19,7 +19,7 @@ struct ThroughputTests {
         let failures = LockedCount()
         DispatchQueue.concurrentPerform(iterations: connections) { connection in
             do {
-                let client = try TCPLineClient(port: fixture.tcpPort)
+                let client = try LineSocket(tcpPort: fixture.tcpPort)
                 try client.send("{\"auth\":\"\(ListenerFixture.adminToken)\"}\n")
                 let chunk = 1000
                 var sent = 0

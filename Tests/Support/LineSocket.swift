@@ -1,42 +1,54 @@
 import Foundation
+import Shared
 
-/// A blocking newline-delimited JSON client for a Unix socket, as the listener or `socat` uses it.
+/// A blocking newline-delimited JSON client, as the listener or `socat` uses a worker's Unix socket
+/// and as a bracket uses the listener's TCP port.
 public final class LineSocket: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    public init(path: String, timeout: TimeInterval = 10) throws {
+    private init(connected fd: Int32) {
+        self.fd = fd
+    }
+
+    /// Retries until `timeout`: the socket file may not exist yet while a worker starts.
+    public convenience init(path: String, timeout: TimeInterval = 10) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        var lastError = ""
-        while true {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: path.utf8)
-                raw[path.utf8.count] = 0
+        var connected: Int32?
+        while connected == nil {
+            do {
+                connected = try PosixSocket.connect(unixPath: path)
+            } catch {
+                if Date() > deadline { throw TestSupportError("cannot connect to \(path): \(error)") }
+                usleep(20_000)
             }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            if result == 0 {
-                self.fd = fd
-                return
-            }
-            lastError = String(cString: strerror(errno))
-            close(fd)
-            if Date() > deadline { throw TestSupportError("cannot connect to \(path): \(lastError)") }
-            usleep(20_000)
+        }
+        self.init(connected: connected!)
+    }
+
+    /// 127.0.0.1:`tcpPort`, one attempt.
+    public convenience init(tcpPort: Int) throws {
+        do {
+            self.init(connected: try PosixSocket.connect(to: PosixSocket.loopback(port: tcpPort)))
+        } catch {
+            throw TestSupportError("\(error)")
         }
     }
 
     deinit { close(fd) }
 
+    /// One line: a newline is added unless `line` ends with one.
     public func send(_ line: String) throws {
-        var data = Array(line.utf8)
-        if data.last != 0x0A { data.append(0x0A) }
+        try sendRaw(line.hasSuffix("\n") ? line : line + "\n")
+    }
+
+    public func sendLines(_ lines: [String]) throws {
+        try sendRaw(lines.joined(separator: "\n") + "\n")
+    }
+
+    /// Exactly these bytes, e.g. half a line to cut a client off mid-message.
+    public func sendRaw(_ text: String) throws {
+        let data = Array(text.utf8)
         var offset = 0
         while offset < data.count {
             let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -60,7 +72,7 @@ public final class LineSocket: @unchecked Sendable {
     }
 
     /// The next line, or nil when nothing arrives within `timeout` or the peer closed.
-    public func readLine(timeout: TimeInterval = 10) -> String? {
+    public func readLine(timeout: TimeInterval = 20) -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
@@ -80,7 +92,7 @@ public final class LineSocket: @unchecked Sendable {
         }
     }
 
-    public func readJSON(timeout: TimeInterval = 10) -> [String: Any]? {
+    public func readJSON(timeout: TimeInterval = 20) -> [String: Any]? {
         guard let line = readLine(timeout: timeout) else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
     }

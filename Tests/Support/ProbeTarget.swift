@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A stand-in for a host's node service: a real process accepting TCP connections on a fixed
 /// port, which the test kills to make the host fail its probes and starts again to bring it back.
@@ -37,18 +38,7 @@ public final class ProbeTarget: @unchecked Sendable {
     }
 
     public static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        } == 0
+        PosixSocket.accepts(PosixSocket.loopback(port: port))
     }
 
     deinit { kill() }

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// The app socket's file: `<run_dir>/<app>.sock`, dir 0750, socket 0660 (DESIGN section 5).
 struct SocketPath: Sendable {
@@ -42,22 +43,7 @@ struct SocketPath: Sendable {
 
     /// True when something accepts connections on the socket file at `path`.
     static func accepts(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: path.utf8)
-            buffer[path.utf8.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return result == 0
+        guard let address = try? PosixSocket.unixAddress(path) else { return false }
+        return PosixSocket.accepts(address)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// What the bench runs against: a private redis-server, a temp dir with listener.yaml, apps.d and
 /// hooks, and the real `mimic-listener` in supervise mode starting one real `mimic-worker` per app.
@@ -40,9 +41,9 @@ final class BenchEnvironment: @unchecked Sendable {
     init(_ options: Options) throws {
         self.options = options
         directory = NSTemporaryDirectory() + "mimic-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        redisPorts = try (0..<max(1, (options.apps + 15) / 16)).map { _ in try freePort() }
-        httpPort = try freePort()
-        tcpPort = try freePort()
+        redisPorts = try (0..<max(1, (options.apps + 15) / 16)).map { _ in try PosixSocket.freeLoopbackPort() }
+        httpPort = try PosixSocket.freeLoopbackPort()
+        tcpPort = try PosixSocket.freeLoopbackPort()
         appNames = (0..<options.apps).map { "b\($0)" }
         try FileManager.default.createDirectory(atPath: directory + "/apps.d", withIntermediateDirectories: true)
         try writeHooks()

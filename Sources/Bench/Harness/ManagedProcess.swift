@@ -68,22 +68,3 @@ func anonymousBytes(pid: Int32) -> Int? {
     return nil
 }
 
-/// A TCP port the kernel just handed out (bound and released; the small race is acceptable for a
-/// bench that retries nothing on a private host).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-            guard bind(fd, pointer, length) == 0 else { return -1 }
-            return getsockname(fd, pointer, &length)
-        }
-    }
-    guard bound == 0 else { throw SocketError("bind port 0") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

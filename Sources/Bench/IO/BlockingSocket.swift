@@ -1,4 +1,5 @@
 import Glibc
+import Shared
 
 struct SocketError: Error, CustomStringConvertible {
     var description: String
@@ -31,39 +32,16 @@ final class BlockingSocket: @unchecked Sendable {
         buffer.deallocate()
     }
 
-    static func tcp(host: String = "127.0.0.1", port: Int) throws -> BlockingSocket {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard result == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw SocketError("connect 127.0.0.1:\(port)", errno: code)
-        }
+    /// A connection to 127.0.0.1:`port` without Nagle's delay (the load is many small lines).
+    static func tcp(port: Int) throws -> BlockingSocket {
+        let fd = try PosixSocket.connect(to: PosixSocket.loopback(port: port))
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         return BlockingSocket(fd: fd)
     }
 
     static func unix(path: String) throws -> BlockingSocket {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
-        var address = UnixAddress(path: path)
-        let result = address.withSockaddr { connect(fd, $0, $1) }
-        guard result == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw SocketError("connect \(path)", errno: code)
-        }
-        return BlockingSocket(fd: fd)
+        BlockingSocket(fd: try PosixSocket.connect(unixPath: path))
     }
 
     /// Wraps an accepted descriptor.
@@ -178,26 +156,6 @@ final class BlockingSocket: @unchecked Sendable {
     }
 }
 
-/// sockaddr_un for a path (the bench's paths are short temp paths).
-struct UnixAddress {
-    var storage = sockaddr_un()
-
-    init(path: String) {
-        storage.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &storage.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-    }
-
-    mutating func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-        withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-    }
-}
-
 /// A listening Unix socket (the relay baseline's hops).
 final class UnixListener: @unchecked Sendable {
     let fd: Int32
@@ -206,10 +164,7 @@ final class UnixListener: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
-        var address = UnixAddress(path: path)
-        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else { throw SocketError("bind \(path)") }
+        fd = try PosixSocket.bind(to: PosixSocket.unixAddress(path))
         guard listen(fd, 16) == 0 else { throw SocketError("listen \(path)") }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A blocking stream socket with one deadline for the whole exchange. mimicctl asks one question
 /// and exits, so plain POSIX calls with send/receive timeouts are all it needs, and it stays free
@@ -14,35 +15,18 @@ final class StreamSocket {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    private init(fd: Int32, timeout: TimeInterval) {
+    private init(fd: Int32) {
         self.fd = fd
-        var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-        // On Linux SO_SNDTIMEO also bounds connect().
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(fd) }
 
     static func unix(path: String, timeout: TimeInterval) throws(ConnectError) -> StreamSocket {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw .other("socket path longer than \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes")
+        do {
+            return StreamSocket(fd: try PosixSocket.connect(unixPath: path, timeout: timeout))
+        } catch {
+            throw error.code == 0 ? .other(error.description) : connectError(error.code)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw .other(String(cString: strerror(errno))) }
-        let socket = StreamSocket(fd: fd, timeout: timeout)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard result == 0 else { throw connectError(errno) }
-        return socket
     }
 
     static func tcp(host: String, port: Int, timeout: TimeInterval) throws(ConnectError) -> StreamSocket {
@@ -61,7 +45,8 @@ final class StreamSocket {
             entry = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
             guard fd >= 0 else { continue }
-            let socket = StreamSocket(fd: fd, timeout: timeout)
+            let socket = StreamSocket(fd: fd)
+            PosixSocket.setTimeout(fd, timeout)
             if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return socket }
             lastError = connectError(errno)
         }

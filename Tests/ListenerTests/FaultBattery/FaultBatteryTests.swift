@@ -92,9 +92,9 @@ import TestSupport
                 // Half an envelope, then the connection goes away: never journaled, never answered.
                 let id = "fb-cut-\(injected[fault, default: 0])"
                 cutIDs.append(id)
-                if let client = try? TCPLineClient(port: fixture.tcpPort) {
+                if let client = try? LineSocket(tcpPort: fixture.tcpPort) {
                     let line = Messages.health(app, id: id)
-                    try? client.send("{\"auth\":\"\(ListenerFixture.adminToken)\"}\n" + line.prefix(line.count / 2))
+                    try? client.sendRaw("{\"auth\":\"\(ListenerFixture.adminToken)\"}\n" + line.prefix(line.count / 2))
                 }
             }
             injected[fault, default: 0] += 1

@@ -70,7 +70,7 @@ final class FaultLoad: @unchecked Sendable {
     }
 
     private func run() {
-        var tcp: TCPLineClient?
+        var tcp: LineSocket?
         var round = 0
         while !isStopping {
             round += 1
@@ -100,10 +100,10 @@ final class FaultLoad: @unchecked Sendable {
         }
     }
 
-    private func sendTCP(_ batch: [(app: String, id: String, text: String)], over existing: TCPLineClient?) -> TCPLineClient? {
+    private func sendTCP(_ batch: [(app: String, id: String, text: String)], over existing: LineSocket?) -> LineSocket? {
         var client = existing
         if client == nil {
-            client = try? TCPLineClient(port: fixture.tcpPort)
+            client = try? LineSocket(tcpPort: fixture.tcpPort)
             guard let fresh = client, (try? fresh.send("{\"auth\":\"\(ListenerFixture.adminToken)\"}\n")) != nil else {
                 record(accepted: [], uncertain: batch.map(\.id), viaTCP: true)
                 Thread.sleep(forTimeInterval: 0.2)

@@ -1,0 +1,101 @@
+import Foundation
+import NIOCore
+
+/// Blocking stream sockets as plain descriptors, for the callers that want no event loop: mimicctl's
+/// one question, the bench's load threads, the worker's stale-socket check, the tests' clients.
+/// NIO's `SocketAddress` builds the sockaddr, so no caller fills sockaddr_un/sockaddr_in by hand.
+public enum PosixSocket {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// errno of the failed call; 0 when the address itself was unusable.
+        public let code: Int32
+        public let description: String
+    }
+
+    public static func unixAddress(_ path: String) throws(Failure) -> SocketAddress {
+        do {
+            return try SocketAddress(unixDomainSocketPath: path)
+        } catch {
+            throw Failure(code: 0, description: "\(path): socket path too long (at most 107 bytes)")
+        }
+    }
+
+    public static func loopback(port: Int) -> SocketAddress {
+        // 127.0.0.1 always parses; only the port could be wrong, and callers pass real ports.
+        try! SocketAddress(ipAddress: "127.0.0.1", port: port)
+    }
+
+    /// A stream socket connected to `address`; the caller closes it. `timeout`: see `setTimeout`.
+    public static func connect(to address: SocketAddress, timeout: TimeInterval? = nil) throws(Failure) -> Int32 {
+        let fd = try open(address)
+        if let timeout { setTimeout(fd, timeout) }
+        let result = address.withSockAddr { Glibc.connect(fd, $0, socklen_t($1)) }
+        guard result == 0 else { throw closing(fd, "connect \(address.display)") }
+        return fd
+    }
+
+    /// Reads and writes on `fd` give up after `timeout` (EAGAIN); on Linux so does connect().
+    public static func setTimeout(_ fd: Int32, _ timeout: TimeInterval) {
+        var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    public static func connect(unixPath: String, timeout: TimeInterval? = nil) throws(Failure) -> Int32 {
+        try connect(to: try unixAddress(unixPath), timeout: timeout)
+    }
+
+    /// A stream socket bound to `address`, not yet listening; the caller closes it.
+    public static func bind(to address: SocketAddress) throws(Failure) -> Int32 {
+        let fd = try open(address)
+        guard address.withSockAddr({ Glibc.bind(fd, $0, socklen_t($1)) }) == 0 else {
+            throw closing(fd, "bind \(address.display)")
+        }
+        return fd
+    }
+
+    /// A loopback TCP port the kernel hands out now (bound and released at once: another process
+    /// may take it before the caller does, which tests and the bench accept).
+    public static func freeLoopbackPort() throws(Failure) -> Int {
+        let fd = try bind(to: loopback(port: 0))
+        defer { close(fd) }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw Failure(code: errno, description: "getsockname: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// True when something accepts connections at `address` now.
+    public static func accepts(_ address: SocketAddress) -> Bool {
+        guard let fd = try? connect(to: address) else { return false }
+        close(fd)
+        return true
+    }
+
+    private static func open(_ address: SocketAddress) throws(Failure) -> Int32 {
+        let family: Int32 = switch address {
+        case .v4: AF_INET
+        case .v6: AF_INET6
+        case .unixDomainSocket: AF_UNIX
+        }
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(code: errno, description: "socket: \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    private static func closing(_ fd: Int32, _ what: String) -> Failure {
+        let code = errno
+        close(fd)
+        return Failure(code: code, description: "\(what): \(String(cString: strerror(code)))")
+    }
+}
+
+extension SocketAddress {
+    /// `127.0.0.1:7600` or the socket path, for error messages.
+    fileprivate var display: String {
+        if case .unixDomainSocket = self { return pathname ?? "unix socket" }
+        return "\(ipAddress ?? "?"):\(port ?? 0)"
+    }
+}
