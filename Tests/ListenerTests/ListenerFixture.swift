@@ -106,8 +106,9 @@ final class ListenerFixture: @unchecked Sendable {
     }
 
     /// Starts the listener and waits until every app's worker is connected.
-    func start(apps: [String]) throws {
-        pid = try ChildProcess.spawn(executable: try BuiltProducts.path("mimic-listener"),
+    /// `executable`: another copy of `mimic-listener` (default: the built one).
+    func start(apps: [String], executable: String? = nil) throws {
+        pid = try ChildProcess.spawn(executable: try executable ?? BuiltProducts.path("mimic-listener"),
                                      arguments: ["--config", configPath], logFile: logPath)
         let ready = try eventually(timeout: 30, interval: 0.1) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("listener exited: \(log())") }

@@ -87,4 +87,32 @@ import TestSupport
         #expect(apps["blog"]?["scheduler_error"] == nil, "the other app is answered: \(apps["blog"] ?? [:])")
         #expect((apps["blog"]?["executors"] as? [Any])?.isEmpty == false)
     }
+
+    @Test func withoutItsPageFilesTheListenerStillServesEverythingElse() throws {
+        // A binary without the resource folder beside it, as when only the executable is copied.
+        // A hard link, not a symlink: the listener looks beside the path it was started from.
+        let directory = try TempDirectory.make(prefix: "mimic-bare-listener")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bare = directory.appendingPathComponent("mimic-listener").path
+        let built = try BuiltProducts.path("mimic-listener")
+        if link(built, bare) != 0 { try FileManager.default.copyItem(atPath: built, toPath: bare) }
+        let fixture = try ListenerFixture(apps: ["shop"])
+        try fixture.start(apps: ["shop"], executable: bare)
+        #expect(try fixture.http("GET", "/", token: nil).status == 404)
+        #expect(try fixture.http("GET", "/v1/apps", token: nil).status == 200)
+        #expect(try situation(fixture).apps["shop"]?["scheduler_error"] == nil)
+        let reply = try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "bare-1"))
+        #expect(reply.status == 202, "\(reply.body)")
+        #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == 1 })
+    }
+
+    @Test func theBuiltListenerServesThePageAndItsFiles() throws {
+        let fixture = try ListenerFixture(apps: ["shop"])
+        try fixture.start(apps: ["shop"])
+        let page = try fixture.http("GET", "/", token: nil)
+        #expect(page.status == 200 && page.body.contains("situation.js"))
+        #expect(try fixture.http("GET", "/situation.js", token: nil).body.contains("/v1/situation"))
+        #expect(try fixture.http("GET", "/situation.css", token: nil).status == 200)
+        #expect(try fixture.http("GET", "/nope.html", token: nil).status == 404)
+    }
 }
