@@ -11,8 +11,9 @@ struct CommitBatch: Sendable {
     private var hasContent = false
     /// The commit counter this batch stores in `mimic:{app}:meta` (set by `finish`).
     private(set) var commitNumber: Int64 = 0
-    /// The stream entries this batch adds, as field maps, for the socket's `events` op once committed.
-    private(set) var events: [[String: String]] = []
+    /// The stream entries this batch adds (field, value, … as XADD takes them), for the socket's
+    /// `events` op once committed.
+    private(set) var events: [[String]] = []
 
     /// Events kept in the stream; older ones are trimmed approximately.
     static let eventStreamLength = "100000"
@@ -77,7 +78,7 @@ struct CommitBatch: Sendable {
     /// `fields` alternates names and values, as XADD takes them.
     private mutating func appendEvent(_ fields: [String]) {
         commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*"] + fields)
-        events.append(fields.fieldPairs)
+        events.append(fields)
         hasContent = true
     }
 

@@ -19,7 +19,7 @@ struct StateStore: Sendable {
         /// Black and white lists with the expiry of each entry.
         var lists: ListBook = .init()
         /// The newest entries of the events stream, oldest first, so `events` answers after a restart.
-        var recentEvents: [[String: String]] = []
+        var recentEvents: [[String]] = []
     }
 
     func load() async throws -> Snapshot {
@@ -68,9 +68,9 @@ struct StateStore: Sendable {
             lists[list] = entries
         }
         let latest = try await redis.command(["XREVRANGE", keys.events, "+", "-", "COUNT", "\(StatusBoard.recentEventLimit)"])
-        let recentEvents = (latest.array ?? []).reversed().compactMap { entry -> [String: String]? in
+        let recentEvents = (latest.array ?? []).reversed().compactMap { entry -> [String]? in
             guard let parts = entry.array, parts.count == 2 else { return nil }
-            return parts[1].dictionary
+            return parts[1].strings
         }
         return Snapshot(
             executors: executors,

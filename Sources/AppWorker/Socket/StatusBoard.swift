@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import Shared
 
 /// What the socket's `status` and `executors` ops report. The scheduler loop posts a snapshot
 /// after every commit; socket handlers read it without waiting for the loop, so status stays
@@ -16,8 +17,8 @@ final class StatusBoard: Sendable {
         var onlineVersion = 0
         /// Host name to up/down, as the pool last decided it.
         var hosts: [String: String] = [:]
-        /// The newest committed events, oldest first, at most `recentEventLimit`.
-        var recentEvents: [[String: String]] = []
+        /// The newest committed events (stream fields, value, …), oldest first, at most `recentEventLimit`.
+        var recentEvents: [[String]] = []
     }
 
     /// Events the `events` op can return: enough for a timeline, small enough to copy per request.
@@ -45,10 +46,12 @@ final class StatusBoard: Sendable {
     }
 
     /// Events become visible only once committed, as in the Redis stream.
-    func appendEvents(_ events: [[String: String]]) {
+    /// Field lists as the stream takes them; only the newest are kept, and they become maps only
+    /// when someone asks, so a commit of thousands of events costs no more than before.
+    func appendEvents(_ events: [[String]]) {
         guard !events.isEmpty else { return }
         state.withLockedValue {
-            $0.recentEvents.append(contentsOf: events)
+            $0.recentEvents.append(contentsOf: events.suffix(Self.recentEventLimit))
             if $0.recentEvents.count > Self.recentEventLimit {
                 $0.recentEvents.removeFirst($0.recentEvents.count - Self.recentEventLimit)
             }
@@ -104,6 +107,6 @@ final class StatusBoard: Sendable {
     }
 
     func eventsJSON() -> [String: Any] {
-        ["app": app, "events": snapshot.recentEvents]
+        ["app": app, "events": state.withLockedValue { $0.recentEvents }.map(\.fieldPairs)]
     }
 }
