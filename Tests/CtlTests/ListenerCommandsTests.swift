@@ -36,18 +36,7 @@ import TestSupport
 
             """
         for host in ["local1", "local2"] {
-            app += """
-                  - name: \(host)
-                    address: 127.0.0.1
-                    driver: command
-                    command:
-                      timeout: 10s
-                      create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                      clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                      remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
-                      list: ["\(hooks)/list.sh", "{app}", "{host}"]
-
-                """
+            app += AppConfigText.commandHost(host, hooksDir: hooks)
         }
         try app.write(toFile: appsDir + "/shop.yaml", atomically: true, encoding: .utf8)
         try """

@@ -76,7 +76,7 @@ final class ListenerFixture: @unchecked Sendable {
     func addApp(_ app: String, db: Int, probePort: Int? = nil) throws {
         dbs[app] = db
         let hooks = directory.appendingPathComponent("hooks").path
-        let probe = probePort.map { "\n    probe: { tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" } ?? ""
+        let probe = probePort.map { "{ tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" }
         let yaml = """
         app: \(app)
         redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
@@ -85,15 +85,7 @@ final class ListenerFixture: @unchecked Sendable {
           - { name: v1, traits: { os: debian } }
           - { name: v2, traits: { os: centos } }
         hosts:
-          - name: local-\(app)
-            address: 10.9.\(db).1
-            driver: command
-            command:
-              timeout: 5s
-              create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
-              clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
-              remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
-              list: ["\(hooks)/list.sh", "{app}", "{host}"]\(probe)
+        \(AppConfigText.commandHost("local-\(app)", address: "10.9.\(db).1", hooksDir: hooks, timeout: "5s", probe: probe))
         scheduling: { seed: 7, rotate_every: 0 }
         reconcile_every: 0
 

@@ -40,20 +40,8 @@ public final class WorkerFixture: @unchecked Sendable {
 
         """
         for host in ["local1", "local2"] {
-            yaml += """
-              - name: \(host)
-                address: 127.0.0.1
-                driver: command
-                command:
-                  timeout: \(hookTimeout)
-                  create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                  clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                  remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
-                  list: ["\(hooks)/list.sh", "{app}", "{host}"]
-
-            """
             // `probes` maps a host to its probe flow mapping, e.g. `{ tcp: "127.0.0.1:9101", interval: 200ms }`.
-            if let probe = probes[host] { yaml += "    probe: \(probe)\n" }
+            yaml += AppConfigText.commandHost(host, hooksDir: hooks, timeout: hookTimeout, probe: probes[host])
         }
         yaml += scheduling + "\n"
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
