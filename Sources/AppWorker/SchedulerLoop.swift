@@ -98,32 +98,31 @@ final class SchedulerLoop {
     }
 
     private func apply(_ frames: [InboundFrame], reply: ReplyChannel) async {
-        var cursor = applied
+        var cursor = AppliedCursor(applied)
         var decisions: [Decision] = []
-        var errors: [(UInt64, String)] = []
+        var refusals: [WorkerRefusal] = []
         let now = Self.now()
         for frame in frames {
-            if let current = cursor, current.epoch == frame.epoch {
-                // Replayed: already in effect, acknowledged below without touching anything.
-                if frame.seq <= current.seq { continue }
-                if frame.seq != current.seq + 1 {
-                    errors.append((frame.seq, "seq \(frame.seq) skips ahead of applied seq \(current.seq) "
-                        + "in epoch \(frame.epoch); resend from \(current.seq + 1)"))
-                    continue
-                }
+            switch cursor.verdict(epoch: frame.epoch, seq: frame.seq) {
+            case .replayed:
+                continue
+            case .gap(let expected):
+                refusals.append(WorkerRefusal(error: "seq \(frame.seq) skips ahead of applied seq \(expected - 1) "
+                    + "in epoch \(frame.epoch); resend from \(expected)", seq: frame.seq))
+                continue
+            case .apply:
+                decisions.append(decide(frame.message, seq: frame.seq, now: now))
+                cursor.advance(epoch: frame.epoch, seq: frame.seq)
             }
-            decisions.append(decide(frame.message, seq: frame.seq, now: now))
-            cursor = (frame.epoch, frame.seq)
         }
         if !decisions.isEmpty {
-            guard await commit(decisions, applied: cursor) else { return }
+            guard await commit(decisions, applied: cursor.position) else { return }
         }
-        if let cursor, frames.contains(where: { $0.epoch == cursor.epoch }) {
-            reply.sendAck(cursor.seq)
+        // Replays alone are acknowledged too: the listener may have lost the ack with a connection.
+        if let position = cursor.position, frames.contains(where: { $0.epoch == position.epoch }) {
+            reply.sendAck(position.seq)
         }
-        for (seq, reason) in errors {
-            reply.send(["error": reason, "seq": seq])
-        }
+        for refusal in refusals { reply.send(refusal) }
     }
 
     private func decide(_ message: CheckedMessage, seq: UInt64, now: Int64) -> Decision {

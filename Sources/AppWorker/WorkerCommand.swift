@@ -26,8 +26,8 @@ struct WorkerCommand: AsyncParsableCommand {
         // The strategy simulation shares the pool code but none of the worker's options.
         if CommandLine.arguments.dropFirst().first == "simulate-strategies" {
             do {
-                var simulation = try SimulateStrategiesCommand.parse(Array(CommandLine.arguments.dropFirst(2)))
-                try simulation.run()
+                let simulation = try SimulateStrategiesCommand.parse(Array(CommandLine.arguments.dropFirst(2)))
+                simulation.run()
                 Foundation.exit(0)
             } catch {
                 exitAfterUsage(error, of: SimulateStrategiesCommand.self)

@@ -77,7 +77,7 @@ actor WebhookPublisher {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try CommitBatch.encoder.encode(view)))
+        request.body = .bytes(ByteBuffer(string: view.text))
         let response = try await client.execute(request, timeout: timeout)
         // Read the (small) answer so the connection can be reused.
         _ = try await response.body.collect(upTo: 64 * 1024)

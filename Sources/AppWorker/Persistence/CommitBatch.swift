@@ -27,10 +27,10 @@ struct CommitBatch: Sendable {
     mutating func record(_ decision: Decision, now: Int64) {
         for transition in decision.transitions {
             if let from = transition.from {
-                commands.append(["SREM", keys.state(from.rawValue), transition.executor])
+                commands.append(["SREM", keys.state(from), transition.executor])
             }
             if let to = transition.to {
-                commands.append(["SADD", keys.state(to.rawValue), transition.executor])
+                commands.append(["SADD", keys.state(to), transition.executor])
             }
             appendEvent(["kind", "transition", "executor", transition.executor,
                          "from", transition.from?.rawValue ?? "none", "to", transition.to?.rawValue ?? "removed",
@@ -57,8 +57,7 @@ struct CommitBatch: Sendable {
             }
             let published = ListPublication(list: update.list.rawValue, op: update.op.rawValue, url: update.url,
                                             expiresAt: update.expiresAt, reason: update.reason, cause: update.cause)
-            let text = String(decoding: (try? Self.encoder.encode(published)) ?? Data(), as: UTF8.self)
-            commands.append(["PUBLISH", keys.listsChannel, text])
+            commands.append(["PUBLISH", keys.listsChannel, published.text])
             appendEvent(["kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
                          "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
                          "cause", update.cause, "time", "\(now)"])
@@ -88,7 +87,7 @@ struct CommitBatch: Sendable {
         commitNumber = commit
         for id in touched.sorted() {
             if let executor = pool.executors[id] {
-                commands.append(["HSET", keys.executor(id)] + Self.fields(executor))
+                commands.append(["HSET", keys.executor(id)] + executor.hashFields)
             } else {
                 commands.append(["DEL", keys.executor(id)])
             }
@@ -98,7 +97,7 @@ struct CommitBatch: Sendable {
                          "paused", pool.meta.paused ? "1" : "0", "online_version", "\(pool.meta.onlineVersion)",
                          "commit", "\(commit)"])
         if let publication {
-            let text = String(decoding: (try? Self.encoder.encode(publication)) ?? Data(), as: UTF8.self)
+            let text = publication.text
             commands.append(["SET", keys.onlineView, text])
             commands.append(["PUBLISH", keys.onlineChannel, text])
         }
@@ -114,35 +113,5 @@ struct CommitBatch: Sendable {
         let fields = ["status", report.up ? "up" : "down", "failures", "\(report.failures)", "detail", report.detail]
         if change.changed { return [["HSET", key] + fields + ["since", "\(now)"]] }
         return [["HSET", key] + fields, ["HSETNX", key, "since", "\(now)"]]
-    }
-
-    static func fields(_ executor: Executor) -> [String] {
-        ["id", executor.id, "variant", executor.variant, "host", executor.host, "endpoint", executor.endpoint,
-         "state", executor.state.rawValue, "since", "\(executor.since)",
-         "confidence", String(format: "%.4f", executor.confidence), "dissents", "\(executor.dissents)",
-         "reason", executor.reason, "flagged", executor.flagged ? "1" : "0"]
-    }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-}
-
-/// The message on `mimic:{app}:lists`: one change of the black or white list.
-struct ListPublication: Sendable, Equatable, Codable {
-    var list: String
-    var op: String
-    var url: String
-    /// Unix ms when an added entry expires; absent for permanent entries and removals.
-    var expiresAt: Int64?
-    var reason: String
-    var cause: String
-
-    enum CodingKeys: String, CodingKey {
-        case list, op, url, reason, cause
-        case expiresAt = "expires_at"
     }
 }

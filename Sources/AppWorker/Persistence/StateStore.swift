@@ -26,7 +26,7 @@ struct StateStore: Sendable {
         var executors: [Executor] = []
         var inconsistencies: [String] = []
         var seen: Set<String> = []
-        for state in RedisKeys.states {
+        for state in ExecutorState.allCases {
             let members = try await redis.command(["SMEMBERS", keys.state(state)]).array ?? []
             for member in members.compactMap(\.string).sorted() {
                 guard !seen.contains(member) else {
@@ -35,8 +35,8 @@ struct StateStore: Sendable {
                 }
                 seen.insert(member)
                 let hash = try await hash(keys.executor(member))
-                guard let executor = Self.executor(from: hash) else {
-                    inconsistencies.append("\(member) is in state:\(state) but its hash is missing or invalid")
+                guard let executor = Executor(hash: hash) else {
+                    inconsistencies.append("\(member) is in state:\(state.rawValue) but its hash is missing or invalid")
                     continue
                 }
                 executors.append(executor)
@@ -123,10 +123,10 @@ struct StateStore: Sendable {
     func repair(_ executors: [Executor]) async throws {
         var commands: [[String]] = []
         for executor in executors {
-            for state in RedisKeys.states where state != executor.state.rawValue {
+            for state in ExecutorState.allCases where state != executor.state {
                 commands.append(["SREM", keys.state(state), executor.id])
             }
-            commands.append(["SADD", keys.state(executor.state.rawValue), executor.id])
+            commands.append(["SADD", keys.state(executor.state), executor.id])
         }
         guard !commands.isEmpty else { return }
         _ = try await redis.transaction(commands)
@@ -134,14 +134,5 @@ struct StateStore: Sendable {
 
     private func hash(_ key: String) async throws -> [String: String] {
         try await redis.command(["HGETALL", key]).dictionary ?? [:]
-    }
-
-    static func executor(from hash: [String: String]) -> Executor? {
-        guard let id = hash["id"], let variant = hash["variant"], let host = hash["host"],
-              let state = hash["state"].flatMap(ExecutorState.init(rawValue:)) else { return nil }
-        return Executor(id: id, variant: variant, host: host, endpoint: hash["endpoint"] ?? "", state: state,
-                        since: Int64(hash["since"] ?? "") ?? 0, confidence: Double(hash["confidence"] ?? "") ?? 1,
-                        dissents: Int(hash["dissents"] ?? "") ?? 0, reason: hash["reason"] ?? "",
-                        flagged: hash["flagged"] == "1")
     }
 }

@@ -470,16 +470,3 @@ struct ExecutorPool: Sendable {
         })
     }
 }
-
-/// The message on `mimic:{app}:online` and in `mimic:{app}:online:view` (DESIGN section 6).
-struct OnlineView: Sendable, Equatable, Codable {
-    struct Member: Sendable, Equatable, Codable {
-        var id: String
-        var endpoint: String
-        var variant: String
-        var weight: Double
-    }
-    var app: String
-    var version: Int
-    var online: [Member]
-}

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
+import Shared
 
 /// Listens on `<run_dir>/<app>.sock`: delivery frames go to the scheduler loop in batches (one
 /// batch per socket read), ops are answered at once from the status board.
@@ -45,14 +46,23 @@ struct AppSocketServer: Sendable {
 struct ReplyChannel: Sendable {
     let channel: any Channel
 
-    func send(_ object: [String: Any]) {
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+    /// Sorted keys: the same answer reads the same in socat and in a diff.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    func send(_ answer: some Encodable) {
+        guard var data = try? Self.encoder.encode(answer) else { return }
         data.append(0x0A)
         channel.writeAndFlush(ByteBuffer(bytes: data), promise: nil)
     }
 
     func sendAck(_ seq: UInt64) {
-        channel.writeAndFlush(ByteBuffer(string: "{\"ack\":\(seq)}\n"), promise: nil)
+        var buffer = channel.allocator.buffer(capacity: 24)
+        AckFrame(seq: seq).write(into: &buffer)
+        channel.writeAndFlush(buffer, promise: nil)
     }
 }
 
@@ -93,24 +103,23 @@ final class AppSocketHandler: ChannelInboundHandler {
                 // stays open for ops.
                 flushFrames(context: context)
                 let who = peerUID.map { "uid \($0)" } ?? "a peer of unknown uid"
-                reply.send(["error": "delivery frames are accepted only from uid \(frameUID) (the listener; listener_uid in the app config), not from \(who)",
-                            "seq": frame.seq])
+                reply.send(WorkerRefusal(
+                    error: "delivery frames are accepted only from uid \(frameUID) (the listener; listener_uid in the app config), not from \(who)",
+                    seq: frame.seq))
                 return
             }
             pending.append(frame)
         case .op(let op):
             flushFrames(context: context)
             switch op {
-            case .ping: reply.send(["pong": true])
-            case .status: reply.send(board.statusJSON())
-            case .executors: reply.send(board.executorsJSON())
-            case .events: reply.send(board.eventsJSON())
+            case .ping: reply.send(WorkerPong())
+            case .status: reply.send(board.status())
+            case .executors: reply.send(board.executors())
+            case .events: reply.send(board.events())
             }
         case .malformed(let seq, let reason):
             flushFrames(context: context)
-            var answer: [String: Any] = ["error": reason]
-            if let seq { answer["seq"] = seq }
-            reply.send(answer)
+            reply.send(WorkerRefusal(error: reason, seq: seq))
         }
     }
 
@@ -128,7 +137,7 @@ final class AppSocketHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is ByteToMessageDecoderError.PayloadTooLargeError {
             ReplyChannel(channel: context.channel)
-                .send(["error": "line longer than \(AppSocketServer.maxLineBytes) bytes; connection closed"])
+                .send(WorkerRefusal(error: "line longer than \(AppSocketServer.maxLineBytes) bytes; connection closed"))
         }
         logger.warning("app socket connection closed on error", metadata: ["error": "\(error)"])
         context.close(promise: nil)

@@ -39,19 +39,16 @@ enum InboundLine: Sendable {
 
     /// A delivery frame that parses completely on FastJSON's path (no Codable: JSON decoding was
     /// ~80% of the worker's CPU, see BENCHMARKS.md); nil sends the line down the JSONDecoder path,
-    /// so ops, malformed lines and invalid envelopes get exactly the answers they always got.
+    /// so ops, malformed lines and invalid envelopes get answers that name what is wrong.
     private static func fastFrame(_ bytes: some Collection<UInt8>) -> InboundFrame? {
-        guard case .object(let fields)? = FastJSON.parse(bytes, integerLiteralsOnly: true), fields["op"] == nil,
-              case .string(let epoch)? = fields["epoch"], !epoch.isEmpty,
-              case .number(let number)? = fields["seq"], number >= 1, number <= 9_007_199_254_740_992,
-              let raw = fields["msg"], let envelope = Envelope(json: raw) else { return nil }
+        guard let frame = DeliveryFrame(line: bytes), let envelope = Envelope(json: frame.msg) else { return nil }
         let checked: CheckedMessage
         do {
             checked = .valid(envelope, try envelope.validated())
         } catch {
             checked = .invalid(id: envelope.id, reason: error.message)
         }
-        return InboundFrame(epoch: epoch, seq: UInt64(number), message: checked)
+        return InboundFrame(epoch: frame.epoch, seq: frame.seq, message: checked)
     }
 
     static func describe(_ error: any Error) -> String {

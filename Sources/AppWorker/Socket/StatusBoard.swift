@@ -45,9 +45,9 @@ final class StatusBoard: Sendable {
         }
     }
 
-    /// Events become visible only once committed, as in the Redis stream.
-    /// Field lists as the stream takes them; only the newest are kept, and they become maps only
-    /// when someone asks, so a commit of thousands of events costs no more than before.
+    /// Events become visible only once committed, as in the Redis stream. Kept as the field lists
+    /// the stream takes, the newest only; they become maps only when someone asks, so a commit of
+    /// thousands of events does not build thousands of dictionaries.
     func appendEvents(_ events: [[String]]) {
         guard !events.isEmpty else { return }
         state.withLockedValue {
@@ -76,37 +76,21 @@ final class StatusBoard: Sendable {
         }
     }
 
-    func statusJSON() -> [String: Any] {
+    func status() -> WorkerStatus {
         let snapshot = self.snapshot
-        var status: [String: Any] = [
-            "app": app,
-            "pid": Int(getpid()),
-            "redis": snapshot.redisUp ? "up" : "down",
-            "loaded": snapshot.loaded,
-            "counts": snapshot.counts,
-            "paused": snapshot.paused,
-            "online_version": snapshot.onlineVersion,
-            "hosts": snapshot.hosts,
-            "uptime_s": Int(Date().timeIntervalSince(started)),
-        ]
-        if let applied = snapshot.applied {
-            status["applied"] = ["epoch": applied.epoch, "seq": applied.seq]
-        } else {
-            status["applied"] = NSNull()
-        }
-        if let error = snapshot.redisError { status["redis_error"] = error }
-        return status
+        return WorkerStatus(
+            app: app, pid: Int(getpid()), redis: snapshot.redisUp ? "up" : "down", redisError: snapshot.redisError,
+            loaded: snapshot.loaded, counts: snapshot.counts, paused: snapshot.paused,
+            onlineVersion: snapshot.onlineVersion, hosts: snapshot.hosts,
+            uptimeSeconds: Int(Date().timeIntervalSince(started)),
+            applied: snapshot.applied.map { WorkerStatus.Applied(epoch: $0.epoch, seq: $0.seq) })
     }
 
-    func executorsJSON() -> [String: Any] {
-        ["app": app, "executors": snapshot.executors.map { executor -> [String: Any] in
-            ["id": executor.id, "variant": executor.variant, "host": executor.host, "endpoint": executor.endpoint,
-             "state": executor.state.rawValue, "since": executor.since, "confidence": executor.confidence,
-             "dissents": executor.dissents, "reason": executor.reason, "flagged": executor.flagged]
-        }]
+    func executors() -> WorkerExecutors {
+        WorkerExecutors(app: app, executors: snapshot.executors)
     }
 
-    func eventsJSON() -> [String: Any] {
-        ["app": app, "events": state.withLockedValue { $0.recentEvents }.map(\.fieldPairs)]
+    func events() -> WorkerEvents {
+        WorkerEvents(app: app, events: state.withLockedValue { $0.recentEvents }.map(\.fieldPairs))
     }
 }

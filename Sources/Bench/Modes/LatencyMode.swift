@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Shared
 import Histogram
 
 /// Abnormal trigger to publish: under a steady background load, a critical WAF alert naming one
@@ -94,9 +95,8 @@ final class TriggerProbe: @unchecked Sendable {
                 let now = monotonicNanos()
                 guard let parts = reply.array, parts.count == 3, parts[0].string == "message",
                       let payload = parts[2].string,
-                      let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
-                      let online = object["online"] as? [[String: Any]] else { continue }
-                let ids = Set(online.compactMap { $0["id"] as? String })
+                      let view = try? JSONDecoder().decode(OnlineView.self, from: Data(payload.utf8)) else { continue }
+                let ids = Set(view.online.map(\.id))
                 condition.lock()
                 publications.append((now, ids))
                 condition.broadcast()

@@ -25,19 +25,19 @@ struct ExecutorsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (rows, source) = try await load()
-        let ordered = rows.sorted { (a: ExecutorRow, b: ExecutorRow) -> Bool in
-            let rankA = Self.rank(a.state)
-            let rankB = Self.rank(b.state)
-            return rankA != rankB ? rankA < rankB : a.id < b.id
+        // Lifecycle order of DESIGN section 1, then id.
+        let order = Dictionary(uniqueKeysWithValues: ExecutorState.allCases.enumerated().map { ($1, $0) })
+        let ordered = rows.sorted { (a: Executor, b: Executor) -> Bool in
+            a.state != b.state ? order[a.state]! < order[b.state]! : a.id < b.id
         }
         if format.json {
-            let executors: [[String: Any]] = ordered.map(\.json)
+            let executors = Output.jsonObject(ordered) ?? [Any]()
             return try Output.printJSON(["app": app, "source": source, "executors": executors] as [String: Any])
         }
-        var counts: [String: Int] = [:]
+        var counts: [ExecutorState: Int] = [:]
         for row in rows { counts[row.state, default: 0] += 1 }
-        let summary = RedisKeys.states.compactMap { (state: String) -> String? in
-            counts[state].map { "\(state) \($0)" }
+        let summary = ExecutorState.allCases.compactMap { (state: ExecutorState) -> String? in
+            counts[state].map { "\(state.rawValue) \($0)" }
         }.joined(separator: ", ")
         let plural = rows.count == 1 ? "" : "s"
         print("\(app): \(rows.count) executor\(plural) from \(source)" + (summary.isEmpty ? "" : " (\(summary))"))
@@ -46,26 +46,20 @@ struct ExecutorsCommand: AsyncParsableCommand {
         print(Output.table(header, ordered.map(Self.cells)))
     }
 
-    /// Position in the lifecycle order of DESIGN section 1; unknown states last.
-    private static func rank(_ state: String) -> Int {
-        RedisKeys.states.firstIndex(of: state) ?? RedisKeys.states.count
-    }
-
-    private static func cells(_ row: ExecutorRow) -> [String] {
+    private static func cells(_ row: Executor) -> [String] {
         let endpoint: String = row.endpoint.isEmpty ? "-" : row.endpoint
-        let confidence: String = row.confidence.map { String(format: "%.2f", $0) } ?? "-"
-        let age: String = row.since.map { Output.age(sinceMilliseconds: $0) } ?? "-"
+        let confidence = String(format: "%.2f", row.confidence)
+        let age: String = row.since > 0 ? Output.age(sinceMilliseconds: row.since) : "-"
         let reason: String = row.flagged ? "FLAGGED " + row.reason : row.reason
-        return [row.state, row.id, row.variant, row.host, endpoint, confidence, String(row.dissents), age, reason]
+        return [row.state.rawValue, row.id, row.variant, row.host, endpoint, confidence, String(row.dissents), age, reason]
     }
 
-    private func load() async throws -> (rows: [ExecutorRow], source: String) {
+    private func load() async throws -> (rows: [Executor], source: String) {
         var workerProblem: String
         do {
             let path = try local.resolveRunDir(config) + "/\(app).sock"
             do throws(WorkerSocketAPI.Failure) {
-                let answer = try WorkerSocketAPI.request(path, op: "executors")
-                return (WorkerSocketAPI.executors(answer), "the worker")
+                return (try WorkerSocketAPI.ask(path, .executors, as: WorkerExecutors.self).executors, "the worker")
             } catch {
                 workerProblem = "worker socket \(path): \(error)"
             }
@@ -87,7 +81,7 @@ struct ExecutorsCommand: AsyncParsableCommand {
 
 /// The executor table as the worker stores it in Redis (DESIGN section 6).
 enum RedisExecutors {
-    static func load(_ app: AppConfig) async throws -> [ExecutorRow] {
+    static func load(_ app: AppConfig) async throws -> [Executor] {
         let client = RedisClient(settings: app.redis)
         do {
             let rows = try await read(client, keys: RedisKeys(app: app.app))
@@ -99,20 +93,21 @@ enum RedisExecutors {
         }
     }
 
-    private static func read(_ client: RedisClient, keys: RedisKeys) async throws -> [ExecutorRow] {
+    /// Members of the state sets with their hashes; an id whose hash is missing or unreadable is
+    /// named on stderr (the worker repairs such sets when it loads).
+    private static func read(_ client: RedisClient, keys: RedisKeys) async throws -> [Executor] {
         var ids: [String] = []
-        for reply in try await client.pipeline(RedisKeys.states.map { ["SMEMBERS", keys.state($0)] }) {
+        for reply in try await client.pipeline(ExecutorState.allCases.map { ["SMEMBERS", keys.state($0)] }) {
             if let message = reply.errorMessage { throw RedisError.server(message: message) }
             ids += reply.strings ?? []
         }
         let hashes = try await client.pipeline(ids.map { ["HGETALL", keys.executor($0)] })
-        return zip(ids, hashes).map { (id: String, reply: RedisReply) -> ExecutorRow in
-            let hash: [String: String] = reply.dictionary ?? [:]
-            return ExecutorRow(
-                id: id, variant: hash["variant"] ?? "", host: hash["host"] ?? "", endpoint: hash["endpoint"] ?? "",
-                state: hash["state"] ?? "?", since: hash["since"].flatMap { Int64($0) },
-                confidence: hash["confidence"].flatMap { Double($0) }, dissents: hash["dissents"].flatMap { Int($0) } ?? 0,
-                reason: hash["reason"] ?? "", flagged: false)
+        return zip(ids, hashes).compactMap { (id: String, reply: RedisReply) -> Executor? in
+            guard let executor = Executor(hash: reply.dictionary ?? [:]) else {
+                FileHandle.standardError.write(Data("mimicctl: executor \(id) is in a state set but its hash \(keys.executor(id)) is missing or unreadable\n".utf8))
+                return nil
+            }
+            return executor
         }
     }
 }

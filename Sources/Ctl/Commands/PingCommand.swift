@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Shared
 
 /// `mimicctl ping <app>`: exit 0 when the app's worker answers `{"op":"ping"}` on its socket. This
 /// is the worker container's healthcheck, so it needs nothing but the socket directory.
@@ -16,13 +17,13 @@ struct PingCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try local.resolveRunDir(config) + "/\(app).sock"
-        let answer: [String: Any]
+        let answer: WorkerPong
         do throws(WorkerSocketAPI.Failure) {
-            answer = try WorkerSocketAPI.request(path, op: "ping")
+            answer = try WorkerSocketAPI.ask(path, .ping, as: WorkerPong.self)
         } catch {
             throw CtlFailure.runtime("app \(app): \(path): \(error)")
         }
-        guard answer["pong"] as? Bool == true else {
+        guard answer.pong else {
             throw CtlFailure.runtime("app \(app): \(path) answered without pong")
         }
         print("\(app): pong")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Shared
 
 /// `mimicctl sockets`: every `<app>.sock` in run_dir with who owns it, whether it accepts
 /// connections or is stale, and what the worker behind it reports.
@@ -18,8 +19,7 @@ struct SocketsCommand: AsyncParsableCommand {
         var path: String
         var state: String
         var ownerPID: Int?
-        var status: WorkerSocketAPI.Status?
-        var statusRaw: [String: Any]?
+        var status: WorkerStatus?
         var problem: String?
     }
 
@@ -49,7 +49,7 @@ struct SocketsCommand: AsyncParsableCommand {
         var object: [String: Any] = ["app": entry.app, "path": entry.path, "state": entry.state]
         let pid: Int? = entry.ownerPID ?? entry.status?.pid
         object["owner_pid"] = pid.map { $0 as Any } ?? NSNull()
-        object["status"] = entry.statusRaw.map { $0 as Any } ?? NSNull()
+        object["status"] = entry.status.flatMap(Output.jsonObject) ?? NSNull()
         object["problem"] = entry.problem.map { $0 as Any } ?? NSNull()
         return object
     }
@@ -70,9 +70,7 @@ struct SocketsCommand: AsyncParsableCommand {
             return entry
         }
         do throws(WorkerSocketAPI.Failure) {
-            let raw = try WorkerSocketAPI.request(path, op: "status")
-            entry.statusRaw = raw
-            entry.status = WorkerSocketAPI.Status(raw)
+            entry.status = try WorkerSocketAPI.ask(path, .status, as: WorkerStatus.self)
         } catch {
             switch error {
             case .stale:

@@ -20,6 +20,11 @@ enum Output {
     }
 
     /// One JSON document on stdout, keys sorted so scripts and diffs see a stable shape.
+    /// A typed value as a JSONSerialization object, to embed it in a printed object.
+    static func jsonObject(_ value: some Encodable) -> Any? {
+        (try? JSONEncoder().encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+    }
+
     static func printJSON(_ object: Any) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))

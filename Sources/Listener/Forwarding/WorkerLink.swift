@@ -11,9 +11,7 @@ import Synchronization
 struct LinkStatus: Sendable, Equatable {
     var connected = false
     var lastDeliveredSeq: UInt64 = 0
-    var lastAckedSeq: UInt64 = 0
     var connects = 0
-    var deliveredTotal: UInt64 = 0
     var ackedTotal: UInt64 = 0
 }
 
@@ -32,7 +30,7 @@ final class WorkerLink: @unchecked Sendable {
     private var channel: (any Channel)?
     private var stopped = false
     private var connecting = false
-    private let framePrefix: [UInt8]
+    private let frames: DeliveryFrame.Writer
     private let pumpScheduled = Atomic<Bool>(false)
     private let statusBox = NIOLockedValueBox(LinkStatus())
     private var lastWorkerError: ContinuousClock.Instant?
@@ -49,8 +47,7 @@ final class WorkerLink: @unchecked Sendable {
         self.logger = logger
         let acked = journal.ackedSeqNow
         self.cursor = ForwardCursor(acked: acked, window: window)
-        self.framePrefix = Array("{\"epoch\":\"\(journal.epoch)\",\"seq\":".utf8)
-        statusBox.withLockedValue { $0.lastAckedSeq = acked }
+        self.frames = DeliveryFrame.Writer(epoch: journal.epoch)
     }
 
     var status: LinkStatus { statusBox.withLockedValue { $0 } }
@@ -138,45 +135,31 @@ final class WorkerLink: @unchecked Sendable {
         guard let channel, channel.isActive else { return }
         var wrote = false
         var last: UInt64 = 0
-        var count = 0
         while cursor.room > 0 {
             let batch = journal.records(from: cursor.nextToSend, maxCount: min(cursor.room, Self.batchMessages),
                                         maxBytes: Self.batchBytes)
             guard let final = batch.last else { break }
             var bytes = 0
-            for record in batch { bytes += record.envelope.count + framePrefix.count + 32 }
+            for record in batch { bytes += frames.frameSize(envelopeBytes: record.envelope.count) }
             var buffer = channel.allocator.buffer(capacity: bytes)
-            for record in batch {
-                buffer.writeBytes(framePrefix)
-                buffer.writeString(String(record.seq))
-                buffer.writeStaticString(",\"msg\":")
-                buffer.writeBytes(record.envelope)
-                buffer.writeStaticString("}\n")
-            }
+            for record in batch { frames.write(seq: record.seq, envelope: record.envelope, into: &buffer) }
             channel.write(buffer, promise: nil)
             cursor.sent(through: final.seq)
             last = final.seq
-            count += batch.count
             wrote = true
         }
         if wrote {
             channel.flush()
-            statusBox.withLockedValue {
-                $0.lastDeliveredSeq = last
-                $0.deliveredTotal += UInt64(count)
-            }
+            statusBox.withLockedValue { $0.lastDeliveredSeq = last }
         }
     }
 
     fileprivate func received(line: ByteBuffer) {
-        if let ack = Self.parseAck(line) {
+        if let ack = AckFrame.parse(line.readableBytesView)?.seq {
             let before = cursor.acked
             if let acked = cursor.acknowledged(ack) {
                 journal.acknowledge(acked)
-                statusBox.withLockedValue {
-                    $0.lastAckedSeq = acked
-                    $0.ackedTotal += acked - before
-                }
+                statusBox.withLockedValue { $0.ackedTotal += acked - before }
             }
             pump()
             return
@@ -186,42 +169,9 @@ final class WorkerLink: @unchecked Sendable {
         let now = ContinuousClock.now
         if lastWorkerError.map({ now - $0 > .seconds(1) }) ?? true {
             lastWorkerError = now
-            let object = try? JSONSerialization.jsonObject(with: Data(line.readableBytesView)) as? [String: Any]
-            let seq = (object?["seq"] as? NSNumber).map { "\($0)" } ?? "-"
+            let refusal = try? JSONDecoder().decode(WorkerRefusal.self, from: Data(line.readableBytesView))
+            let seq = refusal?.seq.map { "\($0)" } ?? "-"
             logger.warning("worker refused a frame; see the worker's log", metadata: ["seq": .string(seq)])
-        }
-    }
-
-    /// Reads `N` out of `{"ack":N}` without a JSON decoder.
-    static func parseAck(_ line: ByteBuffer) -> UInt64? {
-        line.withUnsafeReadableBytes { bytes -> UInt64? in
-            let key = Array("\"ack\"".utf8)
-            guard bytes.count >= key.count else { return nil }
-            var index = 0
-            var found = -1
-            while index + key.count <= bytes.count {
-                var match = true
-                for offset in 0..<key.count where bytes[index + offset] != key[offset] {
-                    match = false
-                    break
-                }
-                if match {
-                    found = index + key.count
-                    break
-                }
-                index += 1
-            }
-            guard found >= 0 else { return nil }
-            index = found
-            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == UInt8(ascii: ":") { index += 1 }
-            var value: UInt64 = 0
-            var digits = 0
-            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-                value = value &* 10 &+ UInt64(bytes[index] - 0x30)
-                digits += 1
-                index += 1
-            }
-            return digits > 0 ? value : nil
         }
     }
 }

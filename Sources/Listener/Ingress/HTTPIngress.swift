@@ -25,11 +25,11 @@ enum HTTPIngress {
             return await events(&request, runtime: runtime)
         }
         router.get("/v1/apps") { _, _ -> Response in
-            var apps: [[String: Any]] = []
+            var apps: [AppStatus] = []
             for name in runtime.appNames {
                 if let status = await runtime.appStatus(name) { apps.append(status) }
             }
-            return json(200, ["apps": apps])
+            return json(200, AppStatusList(apps: apps))
         }
         router.get("/v1/apps/:app") { _, context -> Response in
             let name = context.parameters.get("app") ?? ""
@@ -180,6 +180,19 @@ enum HTTPIngress {
             result["pid"] = status.pid.map { Int($0) } ?? NSNull()
         }
         return json(200, result)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func json(_ status: Int, _ value: some Encodable) -> Response {
+        var buffer = ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
+        buffer.writeStaticString("\n")
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: buffer))
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {

@@ -24,7 +24,6 @@ final class ListenerRuntime: Sendable {
     let authorizer: Authorizer
     let counters = IngressCounters()
     let supervisor: WorkerSupervisor?
-    let startedAt = ContinuousClock.now
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
 
@@ -206,37 +205,28 @@ final class ListenerRuntime: Sendable {
         }
     }
 
-    func appStatus(_ name: String) async -> [String: Any]? {
+    func appStatus(_ name: String) async -> AppStatus? {
         guard let channel = channel(for: name) else { return nil }
         let journal = channel.journal.snapshot()
         let link = channel.link.status
         let rates = state.withLockedValue { $0.rates[name] } ?? (accepted: 0, acked: 0)
-        var worker: [String: Any] = ["connected": link.connected, "connects": link.connects]
+        let worker: AppStatus.Worker
         if let supervisor, let status = await supervisor.status(app: name) {
-            worker["state"] = status.state
-            worker["pid"] = status.pid.map { Int($0) } ?? NSNull()
-            worker["restarts"] = status.restarts
-            worker["last_exit"] = status.lastExit ?? NSNull()
-            worker["up"] = status.state == "running" || (status.state == "crash_loop" && status.pid != nil)
+            worker = AppStatus.Worker(
+                connected: link.connected, connects: link.connects, state: status.state, pid: status.pid.map { Int($0) },
+                restarts: status.restarts, lastExit: status.lastExit,
+                up: status.state == "running" || (status.state == "crash_loop" && status.pid != nil))
         } else {
-            worker["state"] = "unsupervised"
-            worker["pid"] = NSNull()
-            worker["up"] = link.connected
+            worker = AppStatus.Worker(connected: link.connected, connects: link.connects, state: "unsupervised", pid: nil,
+                                      restarts: 0, lastExit: nil, up: link.connected)
         }
-        return [
-            "app": name,
-            "worker": worker,
-            "journal": [
-                "epoch": journal.epoch,
-                "last_seq": journal.lastSeq,
-                "backlog_messages": journal.backlogMessages,
-                "backlog_bytes": journal.backlogBytes,
-                "segments": journal.segments,
-            ] as [String: Any],
-            "last_delivered_seq": max(link.lastDeliveredSeq, journal.ackedSeq),
-            "last_acked_seq": journal.ackedSeq,
-            "rates": ["accepted_per_s": rates.accepted, "acked_per_s": rates.acked],
-        ]
+        return AppStatus(
+            app: name, worker: worker,
+            journal: AppStatus.Journal(epoch: journal.epoch, lastSeq: journal.lastSeq,
+                                       backlogMessages: journal.backlogMessages, backlogBytes: journal.backlogBytes,
+                                       segments: journal.segments),
+            lastDeliveredSeq: max(link.lastDeliveredSeq, journal.ackedSeq), lastAckedSeq: journal.ackedSeq,
+            rates: AppStatus.Rates(acceptedPerSecond: rates.accepted, ackedPerSecond: rates.acked))
     }
 
     func metricsText() async -> String {

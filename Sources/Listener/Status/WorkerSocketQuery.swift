@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOExtras
 import NIOPosix
+import Shared
 
 /// Asks a worker its `{"op":...}` questions on `<run_dir>/<app>.sock`, one line each, and returns
 /// the answer lines in order, on a connection of its own: the delivery link stays a pure frame/ack
@@ -11,7 +12,19 @@ enum WorkerSocketQuery {
         let description: String
     }
 
-    static func ask(socketPath: String, ops: [String], timeout: TimeAmount = .seconds(1)) async throws(Failure) -> [String] {
+    /// A `Result`, not `throws`: the page asks every worker from one task group, and with Swift
+    /// 6.3.1 `-O` a child closure that returns `(name, try await …)` from inside `do`/`catch` is
+    /// miscompiled (results lost, then a bad pointer dereference; see docs/compiler-defects.md).
+    /// Keeping the throwing out of the callers keeps them out of that construct.
+    static func ask(socketPath: String, ops: [SocketOp], timeout: TimeAmount = .seconds(1)) async -> Result<[String], Failure> {
+        do {
+            return .success(try await exchange(socketPath: socketPath, ops: ops, timeout: timeout))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func exchange(socketPath: String, ops: [SocketOp], timeout: TimeAmount) async throws(Failure) -> [String] {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -29,7 +42,7 @@ enum WorkerSocketQuery {
         // turns into a short reply list instead of a request that waits forever.
         let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
         defer { deadline.cancel() }
-        let request = ops.map { "{\"op\":\"\($0)\"}\n" }.joined()
+        let request = ops.map(\.line).joined()
         var answers: [String] = []
         do {
             try await channel.executeThenClose { inbound, outbound in

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Shared
 
 /// Asks a live worker socket who serves it (`{"op":"status"}` -> `pid`), so a restarted listener
 /// adopts the workers its previous instance started instead of starting a second one per app.
@@ -9,10 +10,11 @@ enum SocketOwnerProbe {
     static let answerTimeout: TimeAmount = .seconds(5)
 
     static func ownerPID(socketPath: String) async -> pid_t? {
-        guard let line = try? await WorkerSocketQuery.ask(socketPath: socketPath, ops: ["status"],
-                                                          timeout: answerTimeout).first,
-              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let pid = (object["pid"] as? NSNumber)?.int32Value, pid > 0, kill(pid, 0) == 0 else { return nil }
+        guard case .success(let lines) = await WorkerSocketQuery.ask(socketPath: socketPath, ops: [.status],
+                                                                     timeout: answerTimeout),
+              let line = lines.first,
+              let status = try? JSONDecoder().decode(WorkerStatus.self, from: Data(line.utf8)),
+              let pid = Int32(exactly: status.pid), pid > 0, kill(pid, 0) == 0 else { return nil }
         return pid
     }
 }

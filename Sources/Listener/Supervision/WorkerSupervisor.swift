@@ -3,7 +3,7 @@ import Logging
 import Shared
 
 /// What `GET /v1/apps` shows about one app's worker process.
-struct WorkerStatus: Sendable, Equatable {
+struct WorkerProcessStatus: Sendable, Equatable {
     /// running | starting | backoff | stopped | crash_loop | unsupervised
     var state: String
     var pid: Int32?
@@ -139,7 +139,7 @@ actor WorkerSupervisor {
         }
     }
 
-    func status(app: String) -> WorkerStatus? {
+    func status(app: String) -> WorkerProcessStatus? {
         guard let slot = slots[app] else { return nil }
         let uptime = slot.startedAt.map { ContinuousClock.now - $0 }
         let state: String
@@ -151,7 +151,7 @@ actor WorkerSupervisor {
             state = slot.policy.isCrashLooping(currentUptime: nil) ? "crash_loop" : "backoff"
         }
         let pid = pid(slot)
-        return WorkerStatus(state: state, pid: pid, restarts: slot.restarts, lastExit: slot.lastExit,
+        return WorkerProcessStatus(state: state, pid: pid, restarts: slot.restarts, lastExit: slot.lastExit,
                             uptimeSeconds: pid != nil ? uptime.map { Double($0.milliseconds) / 1000 } : nil)
     }
 

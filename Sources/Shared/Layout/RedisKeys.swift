@@ -10,7 +10,7 @@ public struct RedisKeys: Sendable, Equatable {
     }
 
     public func executor(_ id: String) -> String { prefix + "exec:" + id }
-    public func state(_ state: String) -> String { prefix + "state:" + state }
+    public func state(_ state: ExecutorState) -> String { prefix + "state:" + state.rawValue }
     public func host(_ name: String) -> String { prefix + "host:" + name }
     public var events: String { prefix + "events" }
     public func list(_ name: String) -> String { prefix + "list:" + name }
@@ -24,6 +24,4 @@ public struct RedisKeys: Sendable, Equatable {
     /// Not in the original layout: next executor number, online-set version, pause flag and the
     /// commit counter that makes a retried transaction detectable.
     public var meta: String { prefix + "meta" }
-
-    public static let states = ["initializing", "standby", "online", "dirty", "cleaning", "offline"]
 }

@@ -70,6 +70,26 @@ import TestSupport
         #expect(try fixture.redis.cliRaw(["HGET", "mimic:shop:host:local-shop", "status"], db: shopDB) == ["down"])
     }
 
+    /// Issue 12 item 0: the release listener died (or answered `"apps": []`) on the first poll, because
+    /// the optimizer miscompiled the task group that asks the workers in parallel. Polled as the page
+    /// does, with one app answered and one whose worker is gone (both of the group's paths).
+    @Test func repeatedPollsAnswerEveryAppAndTheListenerLives() throws {
+        let fixture = try ListenerFixture(apps: ["shop", "blog"])
+        try fixture.start(apps: ["shop", "blog"])
+        let stopped = try fixture.http("POST", "/v1/apps/blog/worker/stop")
+        #expect(stopped.status == 200, "\(stopped.body)")
+        for poll in 0..<20 {
+            let (status, apps) = try situation(fixture)
+            #expect(status == 200)
+            #expect(Set(apps.keys) == ["shop", "blog"], "poll \(poll): \(apps.keys.sorted())")
+            #expect(apps["shop"]?["scheduler_error"] == nil, "poll \(poll): \(apps["shop"] ?? [:])")
+            #expect((apps["blog"]?["scheduler_error"] as? String)?.contains("blog.sock") == true)
+            try #require(ChildProcess.isAlive(fixture.pid), "listener died on poll \(poll): \(fixture.log())")
+        }
+        let reply = try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "after-polls-1"))
+        #expect(reply.status == 202, "ingress still answers: \(reply.body)")
+    }
+
     @Test func aWorkerThatDoesNotAnswerCostsOneTimeoutAndIsNamed() throws {
         let fixture = try ListenerFixture(apps: ["shop", "blog"])
         try fixture.start(apps: ["shop", "blog"])

@@ -1,9 +1,9 @@
 import Testing
-@testable import AppWorker
+import Shared
 
 /// The legality table of DESIGN section 7 as implemented: every one of the 36 cells.
 /// Beyond the DESIGN list, the implementation also allows initializing/standby -> cleaning
-/// (abnormal before going online) and online -> standby (operator demotion).
+/// (abnormal before going online) and online -> standby (an operator's demotion, or diversity).
 struct ExecutorStateTests {
     typealias S = ExecutorState
 

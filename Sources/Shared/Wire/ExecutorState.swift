@@ -1,5 +1,6 @@
-/// The life cycle of an executor (DESIGN sections 1 and 7).
-enum ExecutorState: String, Sendable, CaseIterable, Codable {
+/// The life cycle of an executor (DESIGN sections 1 and 7). Its raw values are the state names of
+/// the Redis layout (`mimic:{app}:state:{state}`), of the executor hash and of every status answer.
+public enum ExecutorState: String, Sendable, CaseIterable, Codable {
     case initializing
     case standby
     case online
@@ -9,8 +10,9 @@ enum ExecutorState: String, Sendable, CaseIterable, Codable {
 
     /// The legal moves. Everything may go offline (host down, operator). An executor taken out
     /// for an anomaly (dirty, offline) comes back only through cleaning, so it is never reused
-    /// without being restored; online -> standby exists only for an operator's demotion.
-    func canMove(to next: ExecutorState) -> Bool {
+    /// without being restored. online -> standby is a demotion: an operator's, or the diversity
+    /// rule's when a standby keeps the online set less alike.
+    public func canMove(to next: ExecutorState) -> Bool {
         switch (self, next) {
         case (_, .offline): self != .offline
         case (.initializing, .standby), (.initializing, .cleaning): true

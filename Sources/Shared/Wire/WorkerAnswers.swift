@@ -1,0 +1,109 @@
+/// The worker's answers on `<run_dir>/<app>.sock` (DESIGN section 5), one JSON line each: written by
+/// the worker's socket server, read by the listener (page, adoption probe) and by mimicctl.
+
+/// `{"op":"status"}`.
+public struct WorkerStatus: Sendable, Equatable, Codable {
+    public struct Applied: Sendable, Equatable, Codable {
+        public var epoch: String
+        public var seq: UInt64
+        public init(epoch: String, seq: UInt64) {
+            self.epoch = epoch
+            self.seq = seq
+        }
+    }
+
+    public var app: String
+    public var pid: Int
+    /// `up` or `down`.
+    public var redis: String
+    public var redisError: String?
+    /// False until the worker has loaded its state from Redis.
+    public var loaded: Bool
+    /// Executors per state name, every state present.
+    public var counts: [String: Int]
+    public var paused: Bool
+    public var onlineVersion: Int
+    /// Host name to `up` or `down`, as the pool last decided it.
+    public var hosts: [String: String]
+    public var uptimeSeconds: Int
+    /// Null until the first frame of a journal epoch was applied.
+    public var applied: Applied?
+
+    public init(app: String, pid: Int, redis: String, redisError: String? = nil, loaded: Bool, counts: [String: Int],
+                paused: Bool, onlineVersion: Int, hosts: [String: String], uptimeSeconds: Int, applied: Applied?) {
+        self.app = app
+        self.pid = pid
+        self.redis = redis
+        self.redisError = redisError
+        self.loaded = loaded
+        self.counts = counts
+        self.paused = paused
+        self.onlineVersion = onlineVersion
+        self.hosts = hosts
+        self.uptimeSeconds = uptimeSeconds
+        self.applied = applied
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case app, pid, redis, loaded, counts, paused, hosts, applied
+        case redisError = "redis_error"
+        case onlineVersion = "online_version"
+        case uptimeSeconds = "uptime_s"
+    }
+
+    /// `applied` is written as null when absent (the contract has the key), `redis_error` only when set.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(app, forKey: .app)
+        try container.encode(pid, forKey: .pid)
+        try container.encode(redis, forKey: .redis)
+        try container.encodeIfPresent(redisError, forKey: .redisError)
+        try container.encode(loaded, forKey: .loaded)
+        try container.encode(counts, forKey: .counts)
+        try container.encode(paused, forKey: .paused)
+        try container.encode(onlineVersion, forKey: .onlineVersion)
+        try container.encode(hosts, forKey: .hosts)
+        try container.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try container.encode(applied, forKey: .applied)
+    }
+}
+
+/// `{"op":"executors"}`: every executor the worker knows, by id.
+public struct WorkerExecutors: Sendable, Equatable, Codable {
+    public var app: String
+    public var executors: [Executor]
+    public init(app: String, executors: [Executor]) {
+        self.app = app
+        self.executors = executors
+    }
+}
+
+/// `{"op":"events"}`: the newest committed events, oldest first, each the field map of its
+/// `mimic:{app}:events` entry.
+public struct WorkerEvents: Sendable, Equatable, Codable {
+    public var app: String
+    public var events: [[String: String]]
+    public init(app: String, events: [[String: String]]) {
+        self.app = app
+        self.events = events
+    }
+}
+
+/// `{"op":"ping"}`.
+public struct WorkerPong: Sendable, Equatable, Codable {
+    public var pong: Bool
+    public init() { pong = true }
+}
+
+/// A line the worker could not serve: `{"error":"…"}`, with the frame's `seq` or the message `id`
+/// when the line had one.
+public struct WorkerRefusal: Sendable, Equatable, Codable, Error {
+    public var error: String
+    public var seq: UInt64?
+    public var id: String?
+    public init(error: String, seq: UInt64? = nil, id: String? = nil) {
+        self.error = error
+        self.seq = seq
+        self.id = id
+    }
+}
