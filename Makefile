@@ -3,6 +3,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose chromium
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
+# The end-to-end suites start these release binaries, what users and the Dockerfile run: a
+# release-only crash of the listener once passed every debug test. Unit tests stay debug.
+RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path)
 # Suites `make test` runs after the parallel batch, each set on its own (see the test target).
 ALONE_SUITES := CommandDriverTests|SituationPageBrowserTests|DemoHostOutageTests
 
@@ -24,16 +27,16 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps release
 	$(SWIFT) build --build-tests
-	MIMIC_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build --skip "$(ALONE_SUITES)|FaultBatteryTests"
+	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --skip "$(ALONE_SUITES)|FaultBatteryTests"
 	# Alone, after the others: the command-driver tests time real hook processes; the whole demo
 	# and the headless browser start dozens of processes and hold test threads while they poll; the
 	# seeded fault battery loads the machine for ~40 s. Any of them would starve the suites that
 	# bound a call's time (a stopped Redis must time out within seconds).
-	MIMIC_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build --filter CommandDriverTests
-	MIMIC_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build --filter "SituationPageBrowserTests|DemoHostOutageTests"
-	MIMIC_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build --filter FaultBatteryTests
+	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --filter CommandDriverTests
+	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --filter "SituationPageBrowserTests|DemoHostOutageTests"
+	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --filter FaultBatteryTests
 
 run: deps build
 	MIMIC_BIN_DIR="$(BIN_DIR)" ./scripts/run-demo.sh
