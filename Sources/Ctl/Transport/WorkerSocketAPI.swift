@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// The worker's side of `<run_dir>/<app>.sock` as an operator client uses it (DESIGN section 5):
 /// one `{"op":...}` line out, one JSON line back. Field names of the answers are read here only.
@@ -22,29 +23,25 @@ enum WorkerSocketAPI {
     }
 
     static func request(_ path: String, op: String) throws(Failure) -> [String: Any] {
-        let socket: StreamSocket
-        do {
-            socket = try StreamSocket.unix(path: path, timeout: timeout)
+        let line: String?
+        do throws(SocketFailure) {
+            let socket = try LineSocket(unixPath: path, timeout: timeout)
+            try socket.write("{\"op\":\"\(op)\"}\n")
+            line = try socket.readLine()
         } catch {
-            switch error {
-            case .refused: throw .stale
-            case .missing: throw .missing
-            case .other(let reason): throw .failed(reason)
+            switch error.kind {
+            case .refused where error.operation == "connect": throw .stale
+            case .missing where error.operation == "connect": throw .missing
+            case .timedOut where error.operation == "read": throw .failed("timed out waiting for an answer")
+            default: throw .failed(error.reason)
             }
         }
-        do {
-            try socket.write(Array("{\"op\":\"\(op)\"}\n".utf8))
-            guard let line = try socket.readLine() else { throw Failure.failed("the worker closed the connection without answering") }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw Failure.failed("the worker answered with something that is not a JSON object: \(line.prefix(120))")
-            }
-            if let error = object["error"] as? String { throw Failure.failed("the worker refused \(op): \(error)") }
-            return object
-        } catch let failure as Failure {
-            throw failure
-        } catch {
-            throw .failed("\(error)")
+        guard let line else { throw .failed("the worker closed the connection without answering") }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw .failed("the worker answered with something that is not a JSON object: \(line.prefix(120))")
         }
+        if let error = object["error"] as? String { throw .failed("the worker refused \(op): \(error)") }
+        return object
     }
 
     /// `{"op":"status"}` in the few words `sockets` prints.

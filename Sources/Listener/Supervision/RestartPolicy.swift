@@ -1,3 +1,5 @@
+import Shared
+
 /// When to start a worker again after it exited: exponential backoff with jitter, forgiven after a
 /// stable run, and a crash loop once it keeps failing.
 struct RestartPolicy: Sendable, Equatable {
