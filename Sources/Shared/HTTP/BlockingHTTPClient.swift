@@ -15,11 +15,6 @@ public struct BlockingHTTPClient: Sendable {
         public var status: Int
         public var body: [UInt8]
 
-        public init(status: Int, body: [UInt8]) {
-            self.status = status
-            self.body = body
-        }
-
         /// The body as a JSON object; nil when it is not one.
         public var object: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
     }

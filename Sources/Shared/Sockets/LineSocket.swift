@@ -44,12 +44,6 @@ public final class LineSocket: @unchecked Sendable {
         self.init(adopting: fd, peer: "127.0.0.1:\(port)")
     }
 
-    public convenience init(host: String, port: Int, timeout: TimeInterval? = nil) throws(SocketFailure) {
-        let fd = try PosixSocket.connect(host: host, port: port, timeout: timeout)
-        Self.disableNagle(fd)
-        self.init(adopting: fd, peer: "\(host.contains(":") ? "[\(host)]" : host):\(port)")
-    }
-
     private static func disableNagle(_ fd: Int32) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))

@@ -28,33 +28,6 @@ public enum PosixSocket {
         return fd
     }
 
-    /// A stream socket connected to the first address of `host` that accepts (a name may resolve
-    /// to ::1 and 127.0.0.1, and the listener may listen on one of them only).
-    public static func connect(host: String, port: Int, timeout: TimeInterval? = nil) throws(SocketFailure) -> Int32 {
-        let peer = "\(host.contains(":") ? "[\(host)]" : host):\(port)"
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw SocketFailure(.unresolved, peer: peer, operation: "connect", detail: String(cString: gai_strerror(status)))
-        }
-        defer { freeaddrinfo(list) }
-        var lastFailure = SocketFailure(.unresolved, peer: peer, operation: "connect", detail: "no address")
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let info = entry {
-            entry = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            guard fd >= 0 else { continue }
-            if let timeout { setTimeout(fd, timeout) }
-            if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
-            lastFailure = SocketFailure(errno: errno, peer: peer, operation: "connect")
-            close(fd)
-        }
-        throw lastFailure
-    }
-
     /// Reads and writes on `fd` give up after `timeout` (EAGAIN); on Linux so does connect().
     public static func setTimeout(_ fd: Int32, _ timeout: TimeInterval) {
         var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
