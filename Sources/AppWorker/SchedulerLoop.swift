@@ -18,7 +18,7 @@ final class SchedulerLoop {
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
-    private var backoff = RedisBackoff()
+    private var backoff = Backoff.redisReconnect
 
     init(config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard, logger: Logger,
          isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 /// Who may act where (issue 8): token scopes by source and app, admin-only worker control,

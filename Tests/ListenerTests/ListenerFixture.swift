@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 /// A real `mimic-listener` process with its listener.yaml, apps.d, hook scripts and a real Redis;

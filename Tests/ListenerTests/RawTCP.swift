@@ -7,12 +7,8 @@ import TestSupport
 final class RawTCP {
     let fd: Int32
 
-    init(port: Int) throws {
-        do {
-            fd = try PosixSocket.connect(to: PosixSocket.loopback(port: port))
-        } catch {
-            throw TestSupportError("\(error)")
-        }
+    init(port: Int) throws(SocketFailure) {
+        fd = try PosixSocket.connect(to: PosixSocket.loopback(port: port))
     }
 
     deinit { close(fd) }

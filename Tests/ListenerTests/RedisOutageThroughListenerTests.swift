@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 /// Redis killed (append-only, so its data survives) or stopped with SIGSTOP while messages stream

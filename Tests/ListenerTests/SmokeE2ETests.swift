@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 @Suite(.serialized) struct SmokeE2ETests {

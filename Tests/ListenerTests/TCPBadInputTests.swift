@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 /// Bad input at the TCP NDJSON door (issue 8): a clear error line, the listener stays up, and a

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 /// A quick local throughput run (the full benchmark is its own issue): N messages over C pipelined
@@ -30,12 +31,12 @@ struct ThroughputTests {
                     sent = upper
                     // Keep at most two chunks in flight.
                     while answered < sent - chunk {
-                        guard let line = client.readLine(), line.hasPrefix("{\"ok\"") else { failures.add(); return }
+                        guard let line = try? client.readLine(timeout: 20), line.hasPrefix("{\"ok\"") else { failures.add(); return }
                         answered += 1
                     }
                 }
                 while answered < sent {
-                    guard let line = client.readLine(), line.hasPrefix("{\"ok\"") else { failures.add(); return }
+                    guard let line = try? client.readLine(timeout: 20), line.hasPrefix("{\"ok\"") else { failures.add(); return }
                     answered += 1
                 }
             } catch {

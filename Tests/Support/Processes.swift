@@ -17,12 +17,8 @@ public enum TempDirectory {
 
 public enum FreePort {
     /// Binds port 0 on loopback and returns what the kernel chose; the socket is closed at once.
-    public static func take() throws -> Int {
-        do {
-            return try PosixSocket.freeLoopbackPort()
-        } catch {
-            throw TestSupportError("no free port: \(error)")
-        }
+    public static func take() throws(SocketFailure) -> Int {
+        try PosixSocket.freeLoopbackPort()
     }
 }
 
@@ -39,7 +35,7 @@ public enum ChildProcess {
         }
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         if let logFile {
-            FileManager.default.createFile(atPath: logFile, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
             handle.seekToEndOfFile()
             process.standardOutput = handle

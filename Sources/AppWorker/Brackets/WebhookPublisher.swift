@@ -17,7 +17,7 @@ actor WebhookPublisher {
     private let client: HTTPClient
     private let logger: Logger
     private let timeout: TimeAmount
-    private var backoff: RedisBackoff
+    private var backoff: Backoff
     private var pending: OnlineView?
     private var delivered = 0
     private var draining: Task<Void, Never>?
@@ -25,7 +25,7 @@ actor WebhookPublisher {
     private var closed = false
 
     init(url: String, logger: Logger, timeout: TimeAmount = .seconds(5),
-         backoff: RedisBackoff = RedisBackoff(initial: .milliseconds(200), maximum: .seconds(10))) {
+         backoff: Backoff = .webhook) {
         self.url = url
         self.logger = logger
         self.timeout = timeout

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// The same-run anchors of issue 7, measured on this machine next to the system under test.
 enum Baseline {
@@ -10,13 +11,13 @@ enum Baseline {
         let outbound = try UnixListener(path: directory + "/relay-out.sock")
         let total = stream.count
         let relay = JoinableThread("bench-relay") {
-            guard let from = try? inbound.accept(), let to = try? BlockingSocket.unix(path: outbound.path) else { return }
+            guard let from = try? inbound.accept(), let to = try? LineSocket(unixPath: outbound.path) else { return }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
             defer { buffer.deallocate() }
             var carried = 0
             while true {
-                let count = from.readRaw(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carried...]))
-                if count <= 0 { break }
+                guard let count = try? from.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carried...])),
+                      count > 0 else { break }
                 let filled = carried + count
                 // Forward up to the last complete line, like a router that frames messages.
                 var last = filled - 1
@@ -42,7 +43,7 @@ enum Baseline {
             }
             counted.withLock { $0 = monotonicNanos() }
         }
-        let sender = try BlockingSocket.unix(path: inbound.path)
+        let sender = try LineSocket(unixPath: inbound.path)
         let started = monotonicNanos()
         try stream.bytes.withUnsafeBytes { bytes in
             var offset = 0
@@ -56,7 +57,7 @@ enum Baseline {
         sink.join()
         relay.join()
         let finished = counted.current
-        guard finished > started else { throw SocketError(message: "relay baseline did not finish") }
+        guard finished > started else { throw BenchFailure("relay baseline did not finish") }
         return Double(total) / (Double(finished - started) / 1e9)
     }
 
@@ -77,7 +78,7 @@ enum Baseline {
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
             if fields.count > 1, let rate = Double(fields[1]) { return rate }
         }
-        throw SocketError(message: "redis-benchmark printed no SET rate: \(output.prefix(300))")
+        throw BenchFailure("redis-benchmark printed no SET rate: \(output.prefix(300))")
     }
 
     /// The floor under "trigger to publish": one PUBLISH from the bench to a subscriber of the same

@@ -78,7 +78,7 @@ final class BenchEnvironment: @unchecked Sendable {
                     sleepMillis(20)
                 }
             }
-            if !up { throw SocketError(message: "redis-server on port \(port) did not start (see \(directory)/redis-*.log)") }
+            if !up { throw BenchFailure("redis-server on port \(port) did not start (see \(directory)/redis-*.log)") }
         }
     }
 
@@ -100,10 +100,10 @@ final class BenchEnvironment: @unchecked Sendable {
         var pending = Set(appNames)
         while !pending.isEmpty {
             guard monotonicNanos() < deadline else {
-                throw SocketError(message: "not ready after \(timeout) s: \(pending.sorted().prefix(5)); log: \(tail(of: "listener.log"))")
+                throw BenchFailure("not ready after \(timeout) s: \(pending.sorted().prefix(5)); log: \(tail(of: "listener.log"))")
             }
             guard listener?.isRunning == true else {
-                throw SocketError(message: "listener exited: \(tail(of: "listener.log"))")
+                throw BenchFailure("listener exited: \(tail(of: "listener.log"))")
             }
             for app in pending {
                 if let probe = try? probe(app), probe.connected, (try? onlineExecutors(app).count) == options.online {
@@ -127,9 +127,7 @@ final class BenchEnvironment: @unchecked Sendable {
     // MARK: - Probes
 
     func probe(_ app: String) throws -> AppProbe {
-        let response = try HTTPConnection(port: httpPort).request("GET", "/v1/apps/\(app)")
-        guard let probe = AppProbe(response.json) else { throw SocketError(message: "bad /v1/apps/\(app) answer") }
-        return probe
+        try AppProbe.fetch(app: app, port: httpPort)
     }
 
     func onlineExecutors(_ app: String) throws -> [String] {

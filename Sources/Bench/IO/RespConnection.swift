@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A RESP reply, as much of it as the bench reads.
 indirect enum RespValue: Sendable, Equatable {
@@ -27,11 +28,11 @@ indirect enum RespValue: Sendable, Equatable {
 /// `RedisClient` is async and hops through its own owner thread; the latency subscriber must
 /// timestamp a publish on the thread that read it, so the bench speaks RESP on a blocking socket.
 final class RespConnection: @unchecked Sendable {
-    private let socket: BlockingSocket
+    private let socket: LineSocket
 
     init(port: Int, db: Int = 0) throws {
-        socket = try BlockingSocket.tcp(port: port)
-        socket.setReceiveTimeout(millis: 10_000)
+        socket = try LineSocket(loopbackPort: port)
+        socket.setReceiveTimeout(10)
         if db != 0 { _ = try command(["SELECT", String(db)]) }
     }
 
@@ -39,7 +40,7 @@ final class RespConnection: @unchecked Sendable {
     func command(_ arguments: [String]) throws -> RespValue {
         try send(arguments)
         let reply = try read()
-        if case .error(let message) = reply { throw SocketError(message: "redis: \(message)") }
+        if case .error(let message) = reply { throw BenchFailure("redis: \(message)") }
         return reply
     }
 
@@ -51,7 +52,7 @@ final class RespConnection: @unchecked Sendable {
 
     /// The next reply or pushed message; throws on EOF or timeout.
     func read() throws -> RespValue {
-        guard let line = socket.readLine() else { throw SocketError(message: "redis connection closed or timed out") }
+        guard let line = try socket.readLine() else { throw BenchFailure("redis connection closed") }
         let body = String(line.dropFirst().dropLast(line.hasSuffix("\r") ? 1 : 0))
         switch line.first {
         case "+": return .simple(body)
@@ -60,16 +61,16 @@ final class RespConnection: @unchecked Sendable {
         case "$":
             let length = Int(body) ?? -1
             if length < 0 { return .bulk(nil) }
-            guard let bytes = socket.read(exactly: length + 2) else { throw SocketError(message: "redis bulk truncated") }
+            let bytes = try socket.read(exactly: length + 2)
             return .bulk(String(decoding: bytes.dropLast(2), as: UTF8.self))
         case "*":
             let count = Int(body) ?? -1
             if count < 0 { return .array([]) }
             return .array(try (0..<count).map { _ in try read() })
         default:
-            throw SocketError(message: "redis: unexpected reply line \(line)")
+            throw BenchFailure("redis: unexpected reply line \(line)")
         }
     }
 
-    func setReceiveTimeout(millis: Int) { socket.setReceiveTimeout(millis: millis) }
+    func setReceiveTimeout(_ timeout: TimeInterval) { socket.setReceiveTimeout(timeout) }
 }

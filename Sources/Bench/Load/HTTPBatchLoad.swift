@@ -35,9 +35,9 @@ final class HTTPBatchLoad: @unchecked Sendable {
         let threads = bodies.indices.map { connection in
             JoinableThread("bench-http-\(connection)") { [self] in
                 do {
-                    let http = try HTTPConnection(port: port)
+                    let http = try HTTPLoadConnection(port: port)
                     for (index, body) in bodies[connection].enumerated() {
-                        let response = try http.request("POST", "/v1/events", token: BenchEnvironment.token, body: body)
+                        let response = try http.post("/v1/events", token: BenchEnvironment.token, body: body)
                         if response.status == 202 {
                             let count = counts[connection][index]
                             accepted.withLock { $0 += count }

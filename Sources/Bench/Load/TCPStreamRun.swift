@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// One TCP NDJSON connection sending a pre-encoded stream: a sender thread writes chunks (paced to
 /// `rate` if given, else as fast as the window allows) and a reader thread takes the listener's
@@ -33,8 +34,8 @@ final class TCPStreamRun: @unchecked Sendable {
 
     /// Connects and starts both threads. `window` bounds the messages in flight (in chunks).
     func start(port: Int, token: String, chunk: Int = 256, window: Int = 8192, rate: Double? = nil) throws {
-        let socket = try BlockingSocket.tcp(port: port)
-        socket.setReceiveTimeout(millis: 120_000)
+        let socket = try LineSocket(loopbackPort: port)
+        socket.setReceiveTimeout(120)
         try socket.write("{\"auth\":\"\(token)\"}\n")
         let credits = DispatchSemaphore(value: max(1, window / chunk))
         let total = stream.count

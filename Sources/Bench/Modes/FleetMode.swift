@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Shared
 
 /// 50 apps behind one listener: start-up time until every worker answers `{"op":"status"}` on its
 /// socket (and until every app has its online set), then the RSS of every worker and of the
@@ -26,7 +27,7 @@ struct FleetMode: ParsableCommand {
             sleepMillis(2000)  // settle: hooks done, first publications out
             let pids = try environment.workerPids()
             guard pids.count == apps, let listenerPid = environment.listener?.pid else {
-                throw SocketError(message: "only \(pids.count) worker pids")
+                throw BenchFailure("only \(pids.count) worker pids")
             }
             let idleWorkers = pids.values.compactMap { residentBytes(pid: $0) }.map { Double($0) / 1_048_576 }
             let idleListener = Double(residentBytes(pid: listenerPid) ?? 0) / 1_048_576
@@ -82,14 +83,14 @@ struct FleetMode: ParsableCommand {
         var pending = Set(environment.appNames)
         let deadline = monotonicNanos() + UInt64(timeout * 1e9)
         while !pending.isEmpty {
-            guard monotonicNanos() < deadline else { throw SocketError(message: "status not answered by \(pending.count) workers") }
+            guard monotonicNanos() < deadline else { throw BenchFailure("status not answered by \(pending.count) workers") }
             guard environment.listener?.isRunning == true else {
-                throw SocketError(message: "listener exited: \(environment.tail(of: "listener.log"))")
+                throw BenchFailure("listener exited: \(environment.tail(of: "listener.log"))")
             }
             for app in pending {
-                guard let socket = try? BlockingSocket.unix(path: environment.runDir + "/\(app).sock") else { continue }
-                socket.setReceiveTimeout(millis: 500)
-                if (try? socket.write("{\"op\":\"status\"}\n")) != nil, let line = socket.readLine(), line.contains("\"pid\"") {
+                guard let socket = try? LineSocket(unixPath: environment.runDir + "/\(app).sock") else { continue }
+                socket.setReceiveTimeout(0.5)
+                if (try? socket.write("{\"op\":\"status\"}\n")) != nil, let line = try? socket.readLine(), line.contains("\"pid\"") {
                     pending.remove(app)
                 }
             }

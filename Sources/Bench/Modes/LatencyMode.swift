@@ -72,7 +72,7 @@ final class TriggerProbe: @unchecked Sendable {
     private let environment: BenchEnvironment
     private let app: String
     private let subscriber: RespConnection
-    private let trigger: BlockingSocket
+    private let trigger: LineSocket
     private let condition = NSCondition()
     /// Publications as (receive time, online ids); guarded by `condition`.
     private var publications: [(at: UInt64, online: Set<String>)] = []
@@ -85,9 +85,9 @@ final class TriggerProbe: @unchecked Sendable {
         subscriber = try RespConnection(port: environment.redisPort)
         try subscriber.send(["SUBSCRIBE", "mimic:\(app):online"])
         _ = try subscriber.read()
-        subscriber.setReceiveTimeout(millis: 200)
-        trigger = try BlockingSocket.tcp(port: environment.tcpPort)
-        trigger.setReceiveTimeout(millis: 200)
+        subscriber.setReceiveTimeout(0.2)
+        trigger = try LineSocket(loopbackPort: environment.tcpPort)
+        trigger.setReceiveTimeout(0.2)
         try trigger.write("{\"auth\":\"\(BenchEnvironment.token)\"}\n")
         threads.append(JoinableThread("bench-subscriber") { [self] in
             while !isStopping {
@@ -105,7 +105,7 @@ final class TriggerProbe: @unchecked Sendable {
         })
         // The trigger connection's answers are drained so its window never fills.
         threads.append(JoinableThread("bench-trigger-answers") { [self] in
-            while !isStopping { _ = trigger.readLine() }
+            while !isStopping { _ = try? trigger.readLine() }
         })
     }
 

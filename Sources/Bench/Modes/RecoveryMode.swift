@@ -45,14 +45,8 @@ struct RecoveryMode: ParsableCommand {
         let started = monotonicNanos()
         try load.start(port: environment.tcpPort, rate: rate)
         sleepMillis(killAt * 1000)
-        let http = try HTTPConnection(port: environment.httpPort)
-        func probe() throws -> AppProbe {
-            guard let probe = AppProbe(try http.request("GET", "/v1/apps/\(victim)").json) else {
-                throw SocketError(message: "bad /v1/apps answer")
-            }
-            return probe
-        }
-        guard let oldPid = try probe().pid else { throw SocketError(message: "no worker pid for \(victim)") }
+        func probe() throws -> AppProbe { try AppProbe.fetch(app: victim, port: environment.httpPort) }
+        guard let oldPid = try probe().pid else { throw BenchFailure("no worker pid for \(victim)") }
         let killed = monotonicNanos()
         kill(oldPid, SIGKILL)
         var restarted: UInt64?
@@ -76,7 +70,7 @@ struct RecoveryMode: ParsableCommand {
         }
         load.join()
         guard load.errors == 0 else {
-            throw SocketError(message: "run \(run): \(load.errors) errors; first: \(load.firstError ?? "-")")
+            throw BenchFailure("run \(run): \(load.errors) errors; first: \(load.firstError ?? "-")")
         }
         // Every accepted message of every app must take effect: wait, then compare.
         let watch = try AppliedWatch(environment: environment)

@@ -40,10 +40,10 @@ struct ThroughputMode: ParsableCommand {
                     load.join()
                     let accepted = seconds(since: started)
                     guard load.errors == 0, load.oks == messages else {
-                        throw SocketError(message: "TCP run \(run): \(load.oks) ok, \(load.errors) errors; first: \(load.firstError ?? "-")")
+                        throw BenchFailure("TCP run \(run): \(load.oks) ok, \(load.errors) errors; first: \(load.firstError ?? "-")")
                     }
                     guard try watch.wait(for: targets, timeout: 300) else {
-                        throw SocketError(message: "TCP run \(run): applied seq did not reach the targets \(targets)")
+                        throw BenchFailure("TCP run \(run): applied seq did not reach the targets \(targets)")
                     }
                     let applied = seconds(since: started)
                     report.add("tcp_accepted_per_s", Double(messages) / accepted, unit: "msgs/s")
@@ -60,10 +60,10 @@ struct ThroughputMode: ParsableCommand {
                     let accepted = load.run(port: environment.httpPort)
                     let acceptedSeconds = seconds(since: started)
                     guard accepted == messages else {
-                        throw SocketError(message: "HTTP run \(run): \(accepted) accepted; \(load.firstFailure ?? "-")")
+                        throw BenchFailure("HTTP run \(run): \(accepted) accepted; \(load.firstFailure ?? "-")")
                     }
                     guard try watch.wait(for: targets, timeout: 300) else {
-                        throw SocketError(message: "HTTP run \(run): applied seq did not reach the targets \(targets)")
+                        throw BenchFailure("HTTP run \(run): applied seq did not reach the targets \(targets)")
                     }
                     let applied = seconds(since: started)
                     report.add("http_accepted_per_s", Double(messages) / acceptedSeconds, unit: "msgs/s")

@@ -41,7 +41,7 @@ struct ListenerAPI {
 
     /// `GET /v1/apps`: the raw answer (for `--json`) and the decoded apps.
     func apps() throws -> (raw: [String: Any], apps: [AppStatus]) {
-        let response = try HTTPClient.request("GET", endpoint, "/v1/apps")
+        let response = try endpoint.request("GET", "/v1/apps")
         guard response.status == 200, let object = response.object, let apps = object["apps"] as? [[String: Any]] else {
             throw CtlFailure.runtime("listener at \(endpoint): GET /v1/apps answered \(response.status): \(response.errorText)")
         }
@@ -50,7 +50,7 @@ struct ListenerAPI {
 
     /// `POST /v1/apps/{app}/worker/{action}`: `{"app","action","state","pid"}` on success.
     func worker(_ action: String, app: String, token: String) throws -> [String: Any] {
-        let response = try HTTPClient.request("POST", endpoint, "/v1/apps/\(app)/worker/\(action)", token: token)
+        let response = try endpoint.request("POST", "/v1/apps/\(app)/worker/\(action)", token: token)
         guard response.status == 200, let object = response.object else {
             throw CtlFailure.runtime("listener refused to \(action) the worker of app \(app): \(response.status) \(response.errorText)")
         }
@@ -64,7 +64,7 @@ struct ListenerAPI {
     /// `POST /v1/events`: 202 `{"accepted":N}`; anything else is the listener's refusal with its
     /// `error` and, for arrays, the `index` of the rejected envelope.
     func send(_ body: [UInt8], token: String) throws -> (status: Int, answer: [String: Any]) {
-        let response = try HTTPClient.request("POST", endpoint, "/v1/events", token: token, json: body)
+        let response = try endpoint.request("POST", "/v1/events", token: token, json: body)
         let answer = response.object ?? ["error": response.errorText]
         return (response.status, answer)
     }

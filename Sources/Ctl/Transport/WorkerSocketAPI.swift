@@ -37,25 +37,21 @@ enum WorkerSocketAPI {
     }
 
     private static func request(_ path: String, op: SocketOp) throws(Failure) -> String {
-        let socket: StreamSocket
-        do {
-            socket = try StreamSocket.unix(path: path, timeout: timeout)
+        let line: String?
+        do throws(SocketFailure) {
+            let socket = try LineSocket(unixPath: path, timeout: timeout)
+            try socket.write(op.line)
+            line = try socket.readLine()
         } catch {
-            switch error {
-            case .refused: throw .stale
-            case .missing: throw .missing
-            case .other(let reason): throw .failed(reason)
+            switch error.kind {
+            case .refused where error.operation == "connect": throw .stale
+            case .missing where error.operation == "connect": throw .missing
+            case .timedOut where error.operation == "read": throw .failed("timed out waiting for an answer")
+            default: throw .failed(error.reason)
             }
         }
-        do {
-            try socket.write(Array(op.line.utf8))
-            guard let line = try socket.readLine() else { throw Failure.failed("the worker closed the connection without answering") }
-            return line
-        } catch let failure as Failure {
-            throw failure
-        } catch {
-            throw .failed("\(error)")
-        }
+        guard let line else { throw .failed("the worker closed the connection without answering") }
+        return line
     }
 }
 

@@ -26,7 +26,7 @@ final class WorkerLink: @unchecked Sendable {
     private let logger: Logger
 
     private var cursor: ForwardCursor
-    private var backoff = Backoff(base: .milliseconds(50), cap: .seconds(2))
+    private var backoff = Backoff.workerLink
     private var channel: (any Channel)?
     private var stopped = false
     private var connecting = false
@@ -122,7 +122,7 @@ final class WorkerLink: @unchecked Sendable {
 
     private func scheduleReconnect() {
         guard !stopped else { return }
-        let delay = backoff.next(jitter: Double.random(in: 0...1))
+        let delay = backoff.next()
         eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000
                                                 + delay.components.attoseconds / 1_000_000_000)) { [self] in
             connect()

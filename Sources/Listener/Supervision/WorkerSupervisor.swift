@@ -203,7 +203,7 @@ actor WorkerSupervisor {
 
     private func scheduleRestart(_ app: String, uptime: Duration, reason: String) {
         guard var slot = slots[app], slot.wanted else { return }
-        let delay = slot.policy.exited(uptime: uptime, jitter: Double.random(in: 0...1))
+        let delay = slot.policy.exited(uptime: uptime, draw: Double.random(in: 0..<1))
         if slot.policy.isCrashLooping(currentUptime: nil) {
             logger.error("worker crash loop", metadata: ["worker_app": .string(app), "failures": "\(slot.policy.quickFailures)",
                                                          "last_exit": .string(reason)])

@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// The connection is opened lazily. When it breaks (I/O error, timeout) it is dropped and the
 /// error is rethrown; the next call connects again. Retrying and pacing are the caller's
-/// decision (see `RedisBackoff`).
+/// decision (see `Backoff`).
 public final class RedisClient: Sendable {
     public let settings: RedisSettings
     public let commandTimeout: Duration

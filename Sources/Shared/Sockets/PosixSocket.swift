@@ -5,17 +5,12 @@ import NIOCore
 /// one question, the bench's load threads, the worker's stale-socket check, the tests' clients.
 /// NIO's `SocketAddress` builds the sockaddr, so no caller fills sockaddr_un/sockaddr_in by hand.
 public enum PosixSocket {
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        /// errno of the failed call; 0 when the address itself was unusable.
-        public let code: Int32
-        public let description: String
-    }
-
-    public static func unixAddress(_ path: String) throws(Failure) -> SocketAddress {
+    public static func unixAddress(_ path: String) throws(SocketFailure) -> SocketAddress {
         do {
             return try SocketAddress(unixDomainSocketPath: path)
         } catch {
-            throw Failure(code: 0, description: "\(path): socket path too long (at most 107 bytes)")
+            throw SocketFailure(.badAddress, peer: path, operation: "connect",
+                                detail: "socket path too long (at most 107 bytes)")
         }
     }
 
@@ -25,11 +20,11 @@ public enum PosixSocket {
     }
 
     /// A stream socket connected to `address`; the caller closes it. `timeout`: see `setTimeout`.
-    public static func connect(to address: SocketAddress, timeout: TimeInterval? = nil) throws(Failure) -> Int32 {
+    public static func connect(to address: SocketAddress, timeout: TimeInterval? = nil) throws(SocketFailure) -> Int32 {
         let fd = try open(address)
         if let timeout { setTimeout(fd, timeout) }
         let result = address.withSockAddr { Glibc.connect(fd, $0, socklen_t($1)) }
-        guard result == 0 else { throw closing(fd, "connect \(address.display)") }
+        guard result == 0 else { throw closing(fd, "connect", address) }
         return fd
     }
 
@@ -40,22 +35,22 @@ public enum PosixSocket {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    public static func connect(unixPath: String, timeout: TimeInterval? = nil) throws(Failure) -> Int32 {
+    public static func connect(unixPath: String, timeout: TimeInterval? = nil) throws(SocketFailure) -> Int32 {
         try connect(to: try unixAddress(unixPath), timeout: timeout)
     }
 
     /// A stream socket bound to `address`, not yet listening; the caller closes it.
-    public static func bind(to address: SocketAddress) throws(Failure) -> Int32 {
+    public static func bind(to address: SocketAddress) throws(SocketFailure) -> Int32 {
         let fd = try open(address)
         guard address.withSockAddr({ Glibc.bind(fd, $0, socklen_t($1)) }) == 0 else {
-            throw closing(fd, "bind \(address.display)")
+            throw closing(fd, "bind", address)
         }
         return fd
     }
 
     /// A loopback TCP port the kernel hands out now (bound and released at once: another process
     /// may take it before the caller does, which tests and the bench accept).
-    public static func freeLoopbackPort() throws(Failure) -> Int {
+    public static func freeLoopbackPort() throws(SocketFailure) -> Int {
         let fd = try bind(to: loopback(port: 0))
         defer { close(fd) }
         var address = sockaddr_in()
@@ -63,7 +58,7 @@ public enum PosixSocket {
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { throw Failure(code: errno, description: "getsockname: \(String(cString: strerror(errno)))") }
+        guard named == 0 else { throw SocketFailure(errno: errno, peer: "127.0.0.1:0", operation: "getsockname") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -74,27 +69,27 @@ public enum PosixSocket {
         return true
     }
 
-    private static func open(_ address: SocketAddress) throws(Failure) -> Int32 {
+    private static func open(_ address: SocketAddress) throws(SocketFailure) -> Int32 {
         let family: Int32 = switch address {
         case .v4: AF_INET
         case .v6: AF_INET6
         case .unixDomainSocket: AF_UNIX
         }
         let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(code: errno, description: "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SocketFailure(errno: errno, peer: address.display, operation: "socket") }
         return fd
     }
 
-    private static func closing(_ fd: Int32, _ what: String) -> Failure {
+    private static func closing(_ fd: Int32, _ operation: String, _ address: SocketAddress) -> SocketFailure {
         let code = errno
         close(fd)
-        return Failure(code: code, description: "\(what): \(String(cString: strerror(code)))")
+        return SocketFailure(errno: code, peer: address.display, operation: operation)
     }
 }
 
 extension SocketAddress {
     /// `127.0.0.1:7600` or the socket path, for error messages.
-    fileprivate var display: String {
+    var display: String {
         if case .unixDomainSocket = self { return pathname ?? "unix socket" }
         return "\(ipAddress ?? "?"):\(port ?? 0)"
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Shared
 import TestSupport
 
 /// The randomized fault battery (issue 8): real listener (supervise mode), two workers, Redis with

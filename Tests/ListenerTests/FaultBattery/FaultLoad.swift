@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import TestSupport
 
 /// The traffic of the fault battery: a background thread sending batches over HTTP and TCP to two
