@@ -121,7 +121,7 @@ struct HostFailureTests {
             "python3", server, "--app", "shop", "--executor", "stray-1", "--variant", "nginx-php",
             "--port-file", "\(hostDir)/stray-1.port",
         ])
-        defer { kill(stray, SIGKILL) }
+        defer { ChildProcess.kill(stray) }
         let strayPid = "\(hostDir)/stray-1.pid"
         try "\(stray)\n".write(toFile: strayPid, atomically: true, encoding: .utf8)
         #expect(FileManager.default.fileExists(atPath: strayPid))

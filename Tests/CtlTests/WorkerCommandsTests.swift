@@ -124,10 +124,7 @@ import TestSupport
         let follower = try ChildProcess.spawn(executable: try BuiltProducts.path("mimicctl"),
                                               arguments: ["events", "shop", "--apps-dir", appsDir, "--follow", "--count", "1", "--json"],
                                               logFile: log)
-        defer {
-            ChildProcess.signal(follower, SIGTERM)
-            ChildProcess.waitForExit(follower)
-        }
+        defer { ChildProcess.stop(follower) }
         // The newest existing event is printed first; after it the follower is blocked in XREAD.
         let following = eventually(timeout: 10) {
             ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n")
