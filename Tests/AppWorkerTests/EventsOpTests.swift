@@ -4,7 +4,7 @@ import TestSupport
 
 /// `{"op":"events"}` on the app socket: the newest committed events, the same as the Redis stream's
 /// tail, still there after a kill -9 and restart (read back from the stream), bounded in length.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct EventsOpTests {
     private func socketEvents(_ worker: WorkerFixture) throws -> [[String: String]] {
         let reply = try worker.connect().request(["op": "events"])

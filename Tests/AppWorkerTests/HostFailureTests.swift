@@ -5,7 +5,7 @@ import TestSupport
 /// Host failures with real processes: the worker, Redis, executor processes started by the
 /// example hooks, and one TCP listener process per host as the probe target, killed and started
 /// again by the test. Assertions read Redis only.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct HostFailureTests {
     static let interval = 0.2
     static let fall = 3

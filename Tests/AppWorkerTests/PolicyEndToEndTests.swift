@@ -4,7 +4,7 @@ import TestSupport
 
 /// The policies end to end: a real worker process, real executor processes, real Redis, and a
 /// real subscriber on the brackets' channels. Assertions read Redis and the published messages.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct PolicyEndToEndTests {
     static let online = "mimic:shop:online"
     static let lists = "mimic:shop:lists"

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The bench binary runs and ends with its machine-readable line. Deliberately tiny and with no
 /// assertion on any figure: timed assertions do not belong in `make test` (see `make bench`).
-@Suite(.serialized) struct BenchSmokeTests {
+@Suite(.serialized, .startsProcesses) struct BenchSmokeTests {
     @Test func baselinePrintsResultLine() throws {
         let output = try runBench(["baseline", "--runs", "1", "--messages", "2000"])
         #expect(output.lastNonEmptyLine.hasPrefix("RESULT mode=baseline "))

@@ -4,7 +4,7 @@ import TestSupport
 
 /// `status`, `worker restart` and `send` against a real `mimic-listener` supervising a real
 /// `mimic-worker` (example hooks, real Redis), driven only through the built `mimicctl`.
-@Suite(.serialized) final class ListenerCommandsTests {
+@Suite(.serialized, .startsProcesses) final class ListenerCommandsTests {
     static let opsToken = "ops-token-0123456789"
     static let wafToken = "waf-token-0123456789"
 

@@ -5,7 +5,7 @@ import TestSupport
 
 /// `sockets`, `ping`, `executors` and `events` against a real `mimic-worker` (with the example
 /// hooks starting real executor processes) and its real Redis.
-@Suite(.serialized) struct WorkerCommandsTests {
+@Suite(.serialized, .startsProcesses) struct WorkerCommandsTests {
     /// A worker with its executors in place (3 online, 2 standby).
     private func runningWorker() throws -> WorkerFixture {
         let worker = try WorkerFixture(app: "shop", db: 3, redis: try RedisServer())

@@ -7,7 +7,7 @@ import TestSupport
 /// example apps' workers, the host agents, the executors the example hooks start, the demo
 /// traffic, and the host crash, with short timings, its own ports and its own directory.
 /// Assertions read the apps' Redis state and /proc, never the terminal output.
-@Suite(.serialized)
+@Suite(.serialized, .runsAlone)
 struct DemoHostOutageTests {
     static let downAfter = 10.0
     static let downFor = 8.0

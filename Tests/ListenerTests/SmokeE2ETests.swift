@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct SmokeE2ETests {
+@Suite(.serialized, .startsProcesses) struct SmokeE2ETests {
     @Test func acceptsForwardsAndApplies() throws {
         let fixture = try ListenerFixture(apps: ["shop"])
         try fixture.start(apps: ["shop"])

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The test support's child processes (issue 17): a fixture's redis-server was left running after
 /// `make test` because it inherited the test thread's blocked signal mask and never saw SIGTERM.
-@Suite struct ChildProcessTests {
+@Suite(.startsProcesses) struct ChildProcessTests {
     /// One `Sig…:` line of /proc/<pid>/status as a number (hex in the file).
     static func signalSet(_ pid: pid_t, _ name: String) throws -> UInt64 {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

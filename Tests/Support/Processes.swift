@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Shared
+import Testing
 
 public struct TestSupportError: Error, CustomStringConvertible {
     public var description: String
@@ -44,7 +45,11 @@ public enum ChildProcess {
     /// when nil), stdin from /dev/null, `environment` merged over ours, and returns its PID.
     public static func spawn(executable: String, arguments: [String], environment: [String: String]? = nil,
                              logFile: String? = nil, workingDirectory: String? = nil) throws -> pid_t {
-        try launch(executable: executable, arguments: arguments, environment: environment,
+        if Test.current != nil && !MachineGate.isHeld {
+            // Without the trait a heavy suite could run next to it and starve its time bounds.
+            Issue.record("a test that starts processes needs `.startsProcesses` or `.runsAlone` on its suite")
+        }
+        return try launch(executable: executable, arguments: arguments, environment: environment,
                    workingDirectory: workingDirectory) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, logFile ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)

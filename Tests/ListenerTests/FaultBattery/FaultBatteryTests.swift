@@ -9,7 +9,7 @@ import TestSupport
 ///
 /// `make test` runs a short seeded version; `make faults` (scripts/faults.sh) a long one:
 /// MIMIC_FAULT_SECONDS (default 40) and MIMIC_FAULT_SEED (default 8) set length and schedule.
-@Suite(.serialized) struct FaultBatteryTests {
+@Suite(.serialized, .runsAlone) struct FaultBatteryTests {
     enum Fault: String, CaseIterable {
         case workerKill = "worker_kill9"
         case listenerKill = "listener_kill9"
@@ -79,7 +79,7 @@ import TestSupport
             case .hookHang:
                 // Hooks hang while the flag exists; a rotation makes the worker create executors.
                 let flag = fixture.hooksDir + "/hang"
-                FileManager.default.createFile(atPath: flag, contents: nil)
+                _ = FileManager.default.createFile(atPath: flag, contents: nil)
                 _ = try? fixture.http("POST", "/v1/events", body: Messages.rotate(app, id: "fb-hang-\(injected[fault, default: 0])"))
                 Thread.sleep(forTimeInterval: hold + 5)
                 try? FileManager.default.removeItem(atPath: flag)
@@ -167,7 +167,7 @@ import TestSupport
 
         // Shut down; nothing of this fixture may keep running, no socket file may stay behind.
         #expect(fixture.terminate(), "listener did not stop on SIGTERM")
-        let leftovers = try eventually(timeout: 15, interval: 0.2) { Self.processes(mentioning: fixture.directory.path).isEmpty }
+        let leftovers = eventually(timeout: 15, interval: 0.2) { Self.processes(mentioning: fixture.directory.path).isEmpty }
         #expect(leftovers, "processes left: \(Self.processes(mentioning: fixture.directory.path))")
         let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: fixture.runDir)) ?? []).filter { $0.hasSuffix(".sock") }
         #expect(sockets.isEmpty, "socket files left: \(sockets)")
