@@ -11,9 +11,12 @@ public struct TestSupportError: Error, CustomStringConvertible {
 }
 
 public enum TempDirectory {
+    /// `make test`'s run id (MIMIC_TEST_RUN) goes into every name, so scripts/check-test-leftovers.sh
+    /// finds a process of the run by a temp path on its command line or as its working directory.
     public static func make(prefix: String) throws -> URL {
+        let run = ProcessInfo.processInfo.environment["MIMIC_TEST_RUN"].map { "\($0.prefix(16))-" } ?? ""
         let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))")
+            .appendingPathComponent("\(prefix)-\(getpid())-\(run)\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

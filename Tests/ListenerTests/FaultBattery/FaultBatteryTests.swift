@@ -167,6 +167,9 @@ import TestSupport
 
         // Shut down; nothing of this fixture may keep running, no socket file may stay behind.
         #expect(fixture.terminate(), "listener did not stop on SIGTERM")
+        // The load and collector threads' closures can keep the fixture alive past this test (its
+        // deinit never ran in a full `make test`, and check-test-leftovers.sh found its Redis): stop it here.
+        defer { fixture.redis.stop() }
         let leftovers = eventually(timeout: 15, interval: 0.2) { Self.processes(mentioning: fixture.directory.path).isEmpty }
         #expect(leftovers, "processes left: \(Self.processes(mentioning: fixture.directory.path))")
         let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: fixture.runDir)) ?? []).filter { $0.hasSuffix(".sock") }
