@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Real processes: small bash hooks in a temporary directory.
-@Suite(.serialized)
+@Suite(.serialized, .runsAlone)
 struct CommandDriverTests {
     final class Hooks: Sendable {
         let dir: String

@@ -7,7 +7,7 @@ import TestSupport
 /// No argument or shell injection through the command driver (issue 8). Hooks get argv, never a
 /// shell line; placeholder values are checked before a hook runs; and the only values that reach
 /// them are worker-generated executor ids and config names, never a message body's text.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct CommandInjectionTests {
     @Test func hostileValuesNeverRunAHook() async throws {
         let dir = NSTemporaryDirectory() + "mimic-inject-\(UUID().uuidString.prefix(8))"

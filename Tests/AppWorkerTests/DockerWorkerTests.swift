@@ -4,7 +4,7 @@ import TestSupport
 
 /// The real worker process driving two docker hosts, each a `DockerEngineStandIn` (the Engine
 /// cannot run here) reached over tcp://. Assertions read Redis and the stand-ins' containers.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct DockerWorkerTests {
     @Test func theWorkerFillsItsPoolsWithLabelledContainersAndTheOnlineCheckRepairsThem() throws {
         let images: Set<String> = ["reg/shop:nginx-php", "reg/shop:apache-java"]

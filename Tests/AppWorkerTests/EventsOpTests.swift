@@ -4,7 +4,7 @@ import TestSupport
 
 /// `{"op":"events"}` on the app socket: the newest committed events, the same as the Redis stream's
 /// tail, still there after a kill -9 and restart (read back from the stream), bounded in length.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct EventsOpTests {
     private func socketEvents(_ worker: WorkerFixture) throws -> [[String: String]] {
         let reply = try worker.connect().request(["op": "events"])
@@ -24,7 +24,9 @@ struct EventsOpTests {
 
         worker.kill9()
         try worker.start()
-        // Read back from Redis at start; whatever the restart itself committed comes after it.
+        // The socket answers before the state is loaded (status says `loaded`); the events are read
+        // back from Redis with it, and whatever the restart itself committed comes after them.
+        #expect(try eventually { try worker.connect().request(["op": "status"])["loaded"] as? Bool == true })
         let after = try socketEvents(worker)
         #expect(Array(after.prefix(before.count)) == before)
         #expect(try eventually { try socketEvents(worker) == worker.events() })

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Broken hooks and Redis outages with real processes. Assertions read Redis and socket replies.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct FailureBehaviourTests {
     /// The example hooks with `create.sh` replaced by `body`.
     static func hooks(create body: String) throws -> String {

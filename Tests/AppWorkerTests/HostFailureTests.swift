@@ -5,7 +5,7 @@ import TestSupport
 /// Host failures with real processes: the worker, Redis, executor processes started by the
 /// example hooks, and one TCP listener process per host as the probe target, killed and started
 /// again by the test. Assertions read Redis only.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct HostFailureTests {
     static let interval = 0.2
     static let fall = 3
@@ -121,7 +121,7 @@ struct HostFailureTests {
             "python3", server, "--app", "shop", "--executor", "stray-1", "--variant", "nginx-php",
             "--port-file", "\(hostDir)/stray-1.port",
         ])
-        defer { kill(stray, SIGKILL) }
+        defer { ChildProcess.kill(stray) }
         let strayPid = "\(hostDir)/stray-1.pid"
         try "\(stray)\n".write(toFile: strayPid, atomically: true, encoding: .utf8)
         #expect(FileManager.default.fileExists(atPath: strayPid))

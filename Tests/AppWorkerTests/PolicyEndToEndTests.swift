@@ -4,7 +4,7 @@ import TestSupport
 
 /// The policies end to end: a real worker process, real executor processes, real Redis, and a
 /// real subscriber on the brackets' channels. Assertions read Redis and the published messages.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct PolicyEndToEndTests {
     static let online = "mimic:shop:online"
     static let lists = "mimic:shop:lists"
@@ -288,7 +288,7 @@ struct PolicyEndToEndTests {
         let server = try ChildProcess.spawn(executable: "/usr/bin/python3", arguments: [
             "-c", Self.webhookServer, "\(port)", received,
         ])
-        defer { ChildProcess.signal(server, SIGKILL); ChildProcess.waitForExit(server) }
+        defer { ChildProcess.kill(server) }
         func posts() -> [[String: Any]] {
             ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -321,7 +321,7 @@ struct PolicyEndToEndTests {
             "-c", "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(64); time.sleep(600)",
             "\(port)",
         ])
-        defer { ChildProcess.signal(silent, SIGKILL); ChildProcess.waitForExit(silent) }
+        defer { ChildProcess.kill(silent) }
         let worker = try WorkerFixture(redis: redis, scheduling:
             "scheduling: { seed: 42 }\nbrackets: { webhook: \"http://127.0.0.1:\(port)/online\" }")
         try worker.start()

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The worker as a real process over its real socket, with a real Redis and real executor
 /// processes started by the example hooks. Assertions read Redis and socket replies only.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct WorkerEndToEndTests {
     @Test func startUpFillsThePoolsWithReachableExecutorsSpreadOverHostsAndVariants() throws {
         let redis = try RedisServer()

@@ -5,7 +5,7 @@ import TestSupport
 /// The worker socket's door (issue 8): delivery frames only from the listener's uid (SO_PEERCRED),
 /// status/executors/ping open to any peer the 0660 socket admits, garbage answered, nothing of a
 /// refused frame applied.
-@Suite(.serialized)
+@Suite(.serialized, .startsProcesses)
 struct WorkerSocketPeerTests {
     static func unknownHealth(seq: Int) -> [String: Any] {
         deliveryFrame(epoch: "peer-test", seq: seq, source: "left_bracket", type: "health",

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The bench binary runs and ends with its machine-readable line. Deliberately tiny and with no
 /// assertion on any figure: timed assertions do not belong in `make test` (see `make bench`).
-@Suite(.serialized) struct BenchSmokeTests {
+@Suite(.serialized, .startsProcesses) struct BenchSmokeTests {
     @Test func baselinePrintsResultLine() throws {
         let output = try runBench(["baseline", "--runs", "1", "--messages", "2000"])
         #expect(output.lastNonEmptyLine.hasPrefix("RESULT mode=baseline "))
@@ -19,19 +19,13 @@ import TestSupport
     }
 
     private func runBench(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try BuiltProducts.path("mimic-bench"))
+        // Through ChildProcess, so the bench (and the listener and workers it starts) gets a clean
+        // signal mask. The RESULT line is on stdout; stderr only goes into a failure's message.
         let bin = URL(fileURLWithPath: try BuiltProducts.path("mimic-listener")).deletingLastPathComponent().path
-        process.arguments = arguments + ["--bin-dir", bin]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(text)")
-        return text
+        let result = try ChildProcess.runCapturing(executable: try BuiltProducts.path("mimic-bench"),
+                                                   arguments: arguments + ["--bin-dir", bin])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        return result.stdout
     }
 }
 

@@ -4,7 +4,7 @@ import TestSupport
 
 /// `status`, `worker restart` and `send` against a real `mimic-listener` supervising a real
 /// `mimic-worker` (example hooks, real Redis), driven only through the built `mimicctl`.
-@Suite(.serialized) final class ListenerCommandsTests {
+@Suite(.serialized, .startsProcesses) final class ListenerCommandsTests {
     static let opsToken = "ops-token-0123456789"
     static let wafToken = "waf-token-0123456789"
 
@@ -65,8 +65,7 @@ import TestSupport
     }
 
     deinit {
-        ChildProcess.signal(pid, SIGTERM)
-        if !ChildProcess.waitForExit(pid, timeout: 15) { ChildProcess.signal(pid, SIGKILL) }
+        ChildProcess.stop(pid, grace: 15)
         let executors = directory.appendingPathComponent("executors").path
         for file in (FileManager.default.enumerator(atPath: executors)?.allObjects as? [String]) ?? [] where file.hasSuffix(".pid") {
             if let text = try? String(contentsOfFile: executors + "/" + file, encoding: .utf8), let child = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {

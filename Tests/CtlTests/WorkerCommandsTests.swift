@@ -5,7 +5,7 @@ import TestSupport
 
 /// `sockets`, `ping`, `executors` and `events` against a real `mimic-worker` (with the example
 /// hooks starting real executor processes) and its real Redis.
-@Suite(.serialized) struct WorkerCommandsTests {
+@Suite(.serialized, .startsProcesses) struct WorkerCommandsTests {
     /// A worker with its executors in place (3 online, 2 standby).
     private func runningWorker() throws -> WorkerFixture {
         let worker = try WorkerFixture(app: "shop", db: 3, redis: try RedisServer())
@@ -124,10 +124,7 @@ import TestSupport
         let follower = try ChildProcess.spawn(executable: try BuiltProducts.path("mimicctl"),
                                               arguments: ["events", "shop", "--apps-dir", appsDir, "--follow", "--count", "1", "--json"],
                                               logFile: log)
-        defer {
-            ChildProcess.signal(follower, SIGTERM)
-            ChildProcess.waitForExit(follower)
-        }
+        defer { ChildProcess.stop(follower) }
         // The newest existing event is printed first; after it the follower is blocked in XREAD.
         let following = eventually(timeout: 10) {
             ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\n")

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Who may act where (issue 8): token scopes by source and app, admin-only worker control,
 /// hashed tokens, socket and run-dir modes, and no secret in the logs.
-@Suite(.serialized) struct AccessBoundaryTests {
+@Suite(.serialized, .startsProcesses) struct AccessBoundaryTests {
     static func setState(_ app: String, id: String) -> String {
         "{\"id\":\"\(id)\",\"app\":\"\(app)\",\"source\":\"admin\",\"type\":\"set_state\",\"body\":{\"executor\":\"e1\",\"state\":\"offline\"}}"
     }

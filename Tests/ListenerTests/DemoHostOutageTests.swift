@@ -7,7 +7,7 @@ import TestSupport
 /// example apps' workers, the host agents, the executors the example hooks start, the demo
 /// traffic, and the host crash, with short timings, its own ports and its own directory.
 /// Assertions read the apps' Redis state and /proc, never the terminal output.
-@Suite(.serialized)
+@Suite(.serialized, .runsAlone)
 struct DemoHostOutageTests {
     static let downAfter = 10.0
     static let downFor = 8.0
@@ -90,11 +90,8 @@ struct DemoHostOutageTests {
         let ports = try (0..<5).map { _ in try FreePort.take() }
         let binDir = URL(fileURLWithPath: try BuiltProducts.path("mimic-worker")).deletingLastPathComponent().path
         let script = BuiltProducts.packageRoot.appendingPathComponent("scripts/run-demo.sh").path
-        // As from a terminal: the test process blocks signals in its threads and posix_spawn
-        // passes that mask on, so the script would never see SIGINT; start it with none blocked.
-        let unblocked = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
-            + "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv('/bin/bash', ['/bin/bash', sys.argv[1]])"
-        let pid = try ChildProcess.spawn(executable: "/usr/bin/python3", arguments: ["-c", unblocked, script], environment: [
+        // ChildProcess starts it with no signal blocked or ignored, as from a terminal, so SIGINT reaches it.
+        let pid = try ChildProcess.spawn(executable: "/bin/bash", arguments: [script], environment: [
             "MIMIC_BIN_DIR": binDir, "MIMIC_DEMO_DIR": demoDir,
             "MIMIC_DEMO_REDIS_PORT": "\(ports[0])", "MIMIC_DEMO_HTTP_PORT": "\(ports[1])",
             "MIMIC_DEMO_TCP_PORT": "\(ports[2])", "MIMIC_DEMO_AGENT1_PORT": "\(ports[3])",
@@ -104,16 +101,12 @@ struct DemoHostOutageTests {
         let demo = Demo(directory: directory, redisPort: ports[0], pid: pid)
         var stopped = false
         defer {
-            if !stopped {
-                ChildProcess.signal(pid, SIGTERM)
-                ChildProcess.waitForExit(pid, timeout: 15)
-            }
+            if !stopped { ChildProcess.stop(pid, grace: 15) }
             // Whatever happened above, nothing of this demo outlives the test.
             for leftover in Self.descendants(of: pid).union(Self.processes(mentioning: demoDir).keys) {
                 kill(leftover, SIGKILL)
             }
-            kill(pid, SIGKILL)
-            ChildProcess.waitForExit(pid, timeout: 5)
+            ChildProcess.kill(pid)
             try? FileManager.default.removeItem(at: directory)
         }
 

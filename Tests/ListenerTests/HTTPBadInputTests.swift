@@ -5,7 +5,7 @@ import TestSupport
 /// Bad input at the HTTP door (issue 8): each case gets a clear answer (or a closed connection for
 /// a client that never finishes its request), the listener stays up, and what was accepted before
 /// and after still takes effect.
-@Suite(.serialized) struct HTTPBadInputTests {
+@Suite(.serialized, .startsProcesses) struct HTTPBadInputTests {
     static let wellFormed = Messages.health("shop", id: "ok-before")
 
     func post(_ fixture: ListenerFixture, _ body: String) throws -> ListenerFixture.HTTPReply {

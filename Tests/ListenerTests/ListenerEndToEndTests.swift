@@ -5,7 +5,7 @@ import TestSupport
 
 /// Issue 3's end-to-end tests: real redis-server, real mimic-listener and mimic-worker processes,
 /// real sockets. Assertions are on HTTP answers, Redis state and pids.
-@Suite(.serialized) struct ListenerEndToEndTests {
+@Suite(.serialized, .startsProcesses) struct ListenerEndToEndTests {
     /// Sends `messages` over one TCP connection and returns the answers, in order.
     func sendTCP(_ fixture: ListenerFixture, _ messages: [String], token: String = ListenerFixture.adminToken) throws -> [[String: Any]] {
         let client = try LineSocket(tcpPort: fixture.tcpPort)
@@ -244,7 +244,7 @@ import TestSupport
             let apps = try fixture.appsStatus()
             return apps["blog"] == nil && (apps["wiki"]?["worker"] as? [String: Any])?["connected"] as? Bool == true
         }, "\(fixture.log())")
-        #expect(try eventually { !ChildProcess.isAlive(pid_t(blogPID)) })
+        #expect(eventually { !ChildProcess.isAlive(pid_t(blogPID)) })
         #expect(try fixture.workerPID("shop") == newShopPID)
         #expect((try fixture.appsStatus()["shop"]?["worker"] as? [String: Any])?["connects"] as? Int == shopConnects)
         #expect(try fixture.http("POST", "/v1/events", body: Messages.health("wiki", id: "w-1")).status == 202)

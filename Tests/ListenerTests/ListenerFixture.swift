@@ -112,16 +112,13 @@ final class ListenerFixture: @unchecked Sendable {
     }
 
     func kill9() {
-        ChildProcess.signal(pid, SIGKILL)
-        ChildProcess.waitForExit(pid)
+        ChildProcess.kill(pid)
         pid = 0
     }
 
+    /// SIGTERM, SIGKILL after 15 s; true when SIGTERM was enough.
     func terminate() -> Bool {
-        guard pid > 0 else { return true }
-        ChildProcess.signal(pid, SIGTERM)
-        let exited = ChildProcess.waitForExit(pid, timeout: 15)
-        if !exited { kill9() }
+        let exited = ChildProcess.stop(pid, grace: 15)
         pid = 0
         return exited
     }
@@ -194,10 +191,7 @@ final class ListenerFixture: @unchecked Sendable {
     }
 
     deinit {
-        if pid > 0 {
-            ChildProcess.signal(pid, SIGTERM)
-            if !ChildProcess.waitForExit(pid, timeout: 10) { kill9() }
-        }
+        ChildProcess.stop(pid, grace: 10)
         // Workers adopted across a listener kill -9 are not our children: stop whatever serves a socket.
         if let names = try? FileManager.default.contentsOfDirectory(atPath: runDir) {
             for name in names where name.hasSuffix(".sock") {

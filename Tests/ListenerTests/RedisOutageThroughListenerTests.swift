@@ -6,7 +6,7 @@ import TestSupport
 /// Redis killed (append-only, so its data survives) or stopped with SIGSTOP while messages stream
 /// through the real listener to the real worker: senders keep being answered from the journal,
 /// the worker stops acknowledging and says so, and afterwards every message took effect once.
-@Suite(.serialized) struct RedisOutageThroughListenerTests {
+@Suite(.serialized, .startsProcesses) struct RedisOutageThroughListenerTests {
     func send(_ fixture: ListenerFixture, _ range: Range<Int>) throws {
         let batch = range.map { Messages.health("shop", id: "out-\($0)") }
         let reply = try fixture.http("POST", "/v1/events", body: "[" + batch.joined(separator: ",") + "]")

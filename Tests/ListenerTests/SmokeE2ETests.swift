@@ -3,7 +3,7 @@ import Testing
 import Shared
 import TestSupport
 
-@Suite(.serialized) struct SmokeE2ETests {
+@Suite(.serialized, .startsProcesses) struct SmokeE2ETests {
     @Test func acceptsForwardsAndApplies() throws {
         let fixture = try ListenerFixture(apps: ["shop"])
         try fixture.start(apps: ["shop"])

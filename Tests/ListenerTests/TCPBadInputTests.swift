@@ -5,7 +5,7 @@ import TestSupport
 
 /// Bad input at the TCP NDJSON door (issue 8): a clear error line, the listener stays up, and a
 /// well-behaved client on the same listener is served throughout.
-@Suite(.serialized) struct TCPBadInputTests {
+@Suite(.serialized, .startsProcesses) struct TCPBadInputTests {
     func authLine(_ token: String = ListenerFixture.adminToken) -> String { "{\"auth\":\"\(token)\"}\n" }
 
     func validClientWorks(_ fixture: ListenerFixture, id: String) throws {

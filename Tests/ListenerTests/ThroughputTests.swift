@@ -7,7 +7,7 @@ import TestSupport
 /// TCP connections to one app, timed until all are answered ok and until the worker applied them.
 /// Runs only when `MIMIC_BENCH_MESSAGES` is set (e.g. 20000) and `MIMIC_BENCH_CONNECTIONS` (default 2) size it.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["MIMIC_BENCH_MESSAGES"] != nil,
-                              "set MIMIC_BENCH_MESSAGES to run the quick throughput test"))
+                              "set MIMIC_BENCH_MESSAGES to run the quick throughput test"), .startsProcesses)
 struct ThroughputTests {
     @Test func tcpIngressToAppliedThroughput() throws {
         let environment = ProcessInfo.processInfo.environment

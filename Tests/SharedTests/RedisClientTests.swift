@@ -2,7 +2,7 @@ import Shared
 import Testing
 import TestSupport
 
-@Suite("Redis client commands")
+@Suite("Redis client commands", .startsProcesses)
 struct RedisClientTests {
     @Test func typedRepliesForStringsHashesSetsAndStreams() async throws {
         let redis = try RedisServer()
@@ -205,7 +205,7 @@ struct RedisClientTests {
     }
 }
 
-@Suite("Redis connection")
+@Suite("Redis connection", .startsProcesses)
 struct RedisConnectionTests {
     @Test func emptyTransactionAndPipelineNeedNoCommands() throws {
         let redis = try RedisServer()

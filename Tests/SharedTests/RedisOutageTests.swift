@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 // Serialized: these tests measure timeouts, which parallel load on two cores would distort.
-@Suite("Redis outages", .serialized)
+@Suite("Redis outages", .serialized, .startsProcesses)
 struct RedisOutageTests {
     @Test func reconnectsAfterRedisIsKilledAndRestarted() async throws {
         let redis = try RedisServer()

@@ -2,7 +2,7 @@ import Shared
 import Testing
 import TestSupport
 
-@Suite("Redis subscriber")
+@Suite("Redis subscriber", .startsProcesses)
 struct RedisSubscriberTests {
     @Test func receivesPublishedMessagesInOrder() async throws {
         let redis = try RedisServer()
@@ -86,7 +86,7 @@ struct RedisSubscriberTests {
     }
 }
 
-@Suite("Redis subscriber keepalive", .serialized)
+@Suite("Redis subscriber keepalive", .serialized, .startsProcesses)
 struct RedisSubscriberKeepAliveTests {
     @Test func idleSubscriptionSurvivesKeepAlivePings() async throws {
         let redis = try RedisServer()

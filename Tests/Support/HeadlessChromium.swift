@@ -37,34 +37,28 @@ public final class HeadlessChromium: @unchecked Sendable {
             close(childIn)
             close(childOut)
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         let log = profile.appendingPathComponent("chromium.log").path
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, childIn, 3)
-        posix_spawn_file_actions_adddup2(&actions, childOut, 4)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
         let arguments = [
-            Self.executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--no-default-browser-check", "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
             "--remote-debugging-pipe", "--user-data-dir=\(profile.path)",
             "--window-size=\(windowWidth),\(windowHeight)", "about:blank",
         ]
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, Self.executable, &actions, &attributes, argv, environ)
-        guard spawned == 0 else {
+        // Through ChildProcess for its clean signal mask; fds 3 and 4 are the DevTools pipe.
+        let child: pid_t
+        do {
+            child = try ChildProcess.launch(executable: Self.executable, arguments: arguments,
+                                            newProcessGroup: true, keepFDsBelow: 5) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                posix_spawn_file_actions_adddup2(&actions, childIn, 3)
+                posix_spawn_file_actions_adddup2(&actions, childOut, 4)
+            }
+        } catch {
             close(toBrowser[1])
             close(fromBrowser[0])
-            throw TestSupportError("posix_spawn chromium: \(String(cString: strerror(spawned)))")
+            throw error
         }
         pid = child
         commands = toBrowser[1]
@@ -117,9 +111,10 @@ public final class HeadlessChromium: @unchecked Sendable {
     public func quit() {
         guard !stopped else { return }
         stopped = true
+        // The whole group at once: the browser has nothing to save, and its helper processes
+        // would outlive a browser that got SIGTERM alone.
         Foundation.kill(-pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        ChildProcess.waitForExit(pid)
         Foundation.close(commands)
         Foundation.close(replies)
         try? FileManager.default.removeItem(at: profile)

@@ -31,9 +31,7 @@ public final class ProbeTarget: @unchecked Sendable {
 
     /// kill -9: the port refuses connections from now on.
     public func kill() {
-        guard pid > 0 else { return }
-        ChildProcess.signal(pid, SIGKILL)
-        ChildProcess.waitForExit(pid)
+        ChildProcess.kill(pid)
         pid = 0
     }
 
@@ -41,5 +39,7 @@ public final class ProbeTarget: @unchecked Sendable {
         PosixSocket.accepts(PosixSocket.loopback(port: port))
     }
 
-    deinit { kill() }
+    deinit {
+        ChildProcess.stop(pid)
+    }
 }

@@ -29,10 +29,13 @@ public final class RedisServer: @unchecked Sendable {
 
     /// kill -9, as a crash would.
     public func kill() {
-        guard pid > 0 else { return }
-        Foundation.kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        ChildProcess.kill(pid)
+        pid = 0
+    }
+
+    /// SIGTERM, then SIGKILL after the grace period (a stopped server, SIGSTOP, needs it).
+    public func stop() {
+        ChildProcess.stop(pid)
         pid = 0
     }
 
@@ -102,7 +105,7 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     deinit {
-        kill()
+        stop()
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -62,15 +62,13 @@ public final class WorkerFixture: @unchecked Sendable {
     }
 
     public func kill9() {
-        ChildProcess.signal(pid, SIGKILL)
-        ChildProcess.waitForExit(pid)
+        ChildProcess.kill(pid)
         pid = 0
     }
 
+    /// SIGTERM (the worker's graceful stop), SIGKILL if it has not ended within 10 s.
     public func terminate() {
-        guard pid > 0 else { return }
-        ChildProcess.signal(pid, SIGTERM)
-        if !ChildProcess.waitForExit(pid, timeout: 10) { kill9() }
+        ChildProcess.stop(pid, grace: 10)
         pid = 0
     }
 

@@ -10,7 +10,7 @@ import TestSupport
 ///
 /// `make test` runs a short seeded version; `make faults` (scripts/faults.sh) a long one:
 /// MIMIC_FAULT_SECONDS (default 40) and MIMIC_FAULT_SEED (default 8) set length and schedule.
-@Suite(.serialized) struct FaultBatteryTests {
+@Suite(.serialized, .runsAlone) struct FaultBatteryTests {
     enum Fault: String, CaseIterable {
         case workerKill = "worker_kill9"
         case listenerKill = "listener_kill9"
@@ -168,6 +168,9 @@ import TestSupport
 
         // Shut down; nothing of this fixture may keep running, no socket file may stay behind.
         #expect(fixture.terminate(), "listener did not stop on SIGTERM")
+        // The load and collector threads' closures can keep the fixture alive past this test (its
+        // deinit never ran in a full `make test`, and check-test-leftovers.sh found its Redis): stop it here.
+        defer { fixture.redis.stop() }
         let leftovers = eventually(timeout: 15, interval: 0.2) { Self.processes(mentioning: fixture.directory.path).isEmpty }
         #expect(leftovers, "processes left: \(Self.processes(mentioning: fixture.directory.path))")
         let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: fixture.runDir)) ?? []).filter { $0.hasSuffix(".sock") }

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The situational-awareness page in a real headless Chromium against a real listener, workers and
 /// Redis: loaded once, it must follow state changes made while it is open.
-@Suite(.serialized) struct SituationPageBrowserTests {
+@Suite(.serialized, .runsAlone) struct SituationPageBrowserTests {
     /// Kept for a human to look at (`test-artifacts/` is in .gitignore).
     static let screenshotPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -4,7 +4,7 @@ import TestSupport
 
 /// `GET /v1/situation`: the listener's view joined with each worker's socket answers, checked
 /// against Redis, and what it says when a worker does not answer.
-@Suite(.serialized) struct SituationReportTests {
+@Suite(.serialized, .startsProcesses) struct SituationReportTests {
     private func situation(_ fixture: ListenerFixture, query: String = "") throws -> (status: Int, apps: [String: [String: Any]]) {
         let reply = try fixture.http("GET", "/v1/situation" + query, token: nil)
         var apps: [String: [String: Any]] = [:]
