@@ -369,6 +369,16 @@ private func fullApp(replacing old: String, with new: String) -> String {
         ])
     }
 
+    /// Issue 12: a message of max_message_bytes, framed for the worker, must fit its line limit.
+    @Test func maxMessageBytesIsBoundedSoAFrameFitsTheWorkersLine() {
+        let text = ConfigFixtures.fullListener
+            .replacingOccurrences(of: "max_message_bytes: 2048", with: "max_message_bytes: 8388608")
+            .replacingOccurrences(of: "max_backlog_bytes: 4096", with: "max_backlog_bytes: 1073741824")
+        #expect(listenerIssues(text) == ["listener.yaml:7:20: max_message_bytes: must be between 1024 and 1048576"])
+        let largest = text.replacingOccurrences(of: "max_message_bytes: 8388608", with: "max_message_bytes: 1048576")
+        #expect(listenerIssues(largest) == [])
+    }
+
     @Test func superviseEnabledMustBeBoolean() {
         let text = ConfigFixtures.fullListener.replacingOccurrences(of: "enabled: true", with: "enabled: yes")
         #expect(listenerIssues(text) == ["listener.yaml:12:23: supervise.enabled: expected true or false"])

@@ -53,6 +53,11 @@ public struct ListenerConfig: Sendable, Equatable {
     public var journalDir: String
     public var fsync: FsyncPolicy
     public var maxMessageBytes: Int
+    /// The most `max_message_bytes` may be: a message, framed for the worker (with `epoch`, `seq`,
+    /// and an `app` the listener may add), must fit the worker's line limit (4 MiB,
+    /// `AppSocketServer.maxLineBytes`) and a journal record (64 MiB); a quarter of the smaller
+    /// leaves room for all of it.
+    public static let maxMessageBytesLimit = 1 << 20
     public var maxBacklogBytes: Int
     public var tokens: [Token]
     public var supervise: Supervise

@@ -20,7 +20,7 @@ extension ConfigDecoder {
             choice($0, $1, [ListenerConfig.FsyncPolicy.always, .batch, .none])
         }
         let maxMessageBytes = top.optional("max_message_bytes", default: defaults.maxMessageBytes) {
-            int($0, $1, min: 1024)
+            int($0, $1, min: 1024, max: ListenerConfig.maxMessageBytesLimit)
         }
         let maxBacklogBytes = top.optional("max_backlog_bytes", default: defaults.maxBacklogBytes) { node, path in
             guard let value = int(node, path, min: 1) else { return nil }

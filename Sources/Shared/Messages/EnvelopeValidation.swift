@@ -37,11 +37,19 @@ extension Envelope {
             guard let parsed = HealthReport.Status(rawValue: status) else {
                 throw EnvelopeError("body.status: expected up, down or degraded, got '\(status)'")
             }
-            return .health(HealthReport(executor: try reader.string("executor"), status: parsed,
-                                        latencyMs: try reader.optionalNumber("latency_ms")))
+            let latency = try reader.optionalNumber("latency_ms")
+            if let latency, !(0...MessageBounds.maxLatencyMs).contains(latency) {
+                throw EnvelopeError("body.latency_ms: expected 0 to \(Int(MessageBounds.maxLatencyMs)) (one day), got \(latency)")
+            }
+            return .health(HealthReport(executor: try reader.string("executor"), status: parsed, latencyMs: latency))
         case (.rightBracket, .arbitration):
-            let executors = try reader.stringArray("executors")
-            let dissenters = try reader.stringArray("dissenters")
+            // An executor named twice is one executor: counting it twice would let one dissent
+            // weigh double, in confidence and in the abnormal window.
+            let executors = Self.unique(try reader.stringArray("executors"))
+            let dissenters = Self.unique(try reader.stringArray("dissenters"))
+            guard executors.count <= MessageBounds.maxArbitrationExecutors else {
+                throw EnvelopeError("body.executors: at most \(MessageBounds.maxArbitrationExecutors) executors, got \(executors.count)")
+            }
             for dissenter in dissenters where !executors.contains(dissenter) {
                 throw EnvelopeError("body.dissenters: '\(dissenter)' is not in body.executors")
             }
@@ -76,6 +84,9 @@ extension Envelope {
                 guard let parsed = DurationText.parse(ttlText) else {
                     throw EnvelopeError("body.ttl: expected a duration like 30s, 10m or 1h, got '\(ttlText)'")
                 }
+                guard parsed <= MessageBounds.maxListTTL else {
+                    throw EnvelopeError("body.ttl: at most \(DurationText.format(MessageBounds.maxListTTL)) (0 = permanent), got '\(ttlText)'")
+                }
                 ttl = parsed
             }
             let url = try reader.string("url")
@@ -94,6 +105,14 @@ extension Envelope {
         default:
             throw EnvelopeError("type: '\(type.rawValue)' is not accepted from source '\(source.rawValue)'")
         }
+    }
+}
+
+extension Envelope {
+    /// In first-seen order.
+    fileprivate static func unique(_ names: [String]) -> [String] {
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
     }
 }
 
