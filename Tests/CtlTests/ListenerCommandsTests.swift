@@ -67,6 +67,9 @@ import TestSupport
     deinit {
         ChildProcess.stop(pid, grace: 15)
         let executors = directory.appendingPathComponent("executors").path
+        // Every stand-in executor has its port file under `executors/` on its command line: this
+        // also catches one a hook started after its pid file was read (it outlived a run once).
+        _ = try? ChildProcess.runCapturing(executable: "/usr/bin/pkill", arguments: ["-9", "-f", executors + "/"])
         for file in (FileManager.default.enumerator(atPath: executors)?.allObjects as? [String]) ?? [] where file.hasSuffix(".pid") {
             if let text = try? String(contentsOfFile: executors + "/" + file, encoding: .utf8), let child = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 Foundation.kill(child, SIGKILL)

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The AsyncHTTPClient wrapper against a real server (python3's http.server on a free loopback
 /// port) and against ports that refuse or never answer.
-@Suite("Blocking HTTP client", .serialized)
+@Suite("Blocking HTTP client", .serialized, .startsProcesses)
 struct BlockingHTTPClientTests {
     @Test func answersOfARealServerComeBackWhateverTheirStatus() throws {
         let directory = try TempDirectory.make(prefix: "http-client")
