@@ -85,7 +85,7 @@ final class SchedulerLoop {
         // Actions the previous process may have left half done; collected before refilling so the
         // executors created now are not started twice.
         let unfinished = pool.unfinishedActions
-        var decision = pool.handle(.replenish(cause: "startup"), now: Self.now())
+        var decision = pool.handle(.replenish(cause: .startup), now: Self.now())
         decision.merge(pool.seedConfiguredLists(now: Self.now()))
         logger.info("state loaded", metadata: [
             "executors": "\(snapshot.executors.count)", "applied_seq": "\(applied?.seq ?? 0)",

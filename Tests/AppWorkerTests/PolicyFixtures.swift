@@ -25,7 +25,7 @@ enum PolicyFixtures {
     /// A pool brought to its targets, every create completed, at time `now`.
     static func filledPool(_ config: AppConfig, now: Int64 = 1_000) -> ExecutorPool {
         var pool = ExecutorPool(settings: .init(config: config), seed: config.scheduling.seed ?? 1)
-        complete(&pool, pool.handle(.replenish(cause: "start"), now: now), now: now)
+        complete(&pool, pool.handle(.replenish(cause: .message("start")), now: now), now: now)
         return pool
     }
 

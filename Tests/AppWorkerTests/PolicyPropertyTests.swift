@@ -40,7 +40,7 @@ import Testing
         init(config: AppConfig) {
             self.config = config
             pool = ExecutorPool(settings: .init(config: config), seed: 5)
-            record(pool.handle(.replenish(cause: "start"), now: now))
+            record(pool.handle(.replenish(cause: .message("start")), now: now))
         }
 
         mutating func record(_ decision: Decision) {

@@ -48,6 +48,19 @@ struct Decision: Sendable, Equatable {
     }
 }
 
+// The rules speak `Cause`; the events stream stores its text.
+extension Decision.Transition {
+    init(executor: String, from: ExecutorState?, to: ExecutorState?, reason: String, cause: Cause) {
+        self.init(executor: executor, from: from, to: to, reason: reason, cause: cause.text)
+    }
+}
+
+extension Decision.Note {
+    init(executor: String?, reason: String, cause: Cause) {
+        self.init(executor: executor, reason: reason, cause: cause.text)
+    }
+}
+
 /// A probe result for the host's hash; `changed` is false when it only confirms what the pool
 /// already believed (the first report after a start), so `since` is kept.
 struct HostChange: Sendable, Equatable {

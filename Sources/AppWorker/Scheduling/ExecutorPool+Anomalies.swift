@@ -4,7 +4,7 @@ import Shared
 /// `degraded` health reports and medium/low WAF or firewall alerts. One of them alone is noise;
 /// many are an executor going bad.
 extension ExecutorPool {
-    mutating func degraded(_ id: String, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func degraded(_ id: String, cause: Cause, now: Int64, into decision: inout Decision) {
         let threshold = settings.policy.degradedThreshold
         let window = settings.abnormalWindowMs
         let count = PolicyState.count(&policy.degradedTimes, id, now: now, window: window)
@@ -18,7 +18,7 @@ extension ExecutorPool {
         abnormal(id, reason: "\(count) degraded reports within \(window) ms", cause: cause, now: now, into: &decision)
     }
 
-    mutating func lowSeverityAlert(_ id: String, alert: Alert, cause: String, now: Int64,
+    mutating func lowSeverityAlert(_ id: String, alert: Alert, cause: Cause, now: Int64,
                                    into decision: inout Decision) {
         let threshold = settings.policy.lowSeverityThreshold
         let window = settings.abnormalWindowMs

@@ -14,7 +14,7 @@ extension ExecutorPool {
     /// blacklisted, or with this arbitration executors of `feedback.variants` different variants
     /// have dissented on it inside the abnormal window. The earlier dissents on that URL are then
     /// forgiven, so nobody is ejected for them.
-    mutating func feedbackAbsorbs(_ arbitration: Arbitration, dissenters: Set<String>, cause: String, now: Int64,
+    mutating func feedbackAbsorbs(_ arbitration: Arbitration, dissenters: Set<String>, cause: Cause, now: Int64,
                                   into decision: inout Decision) -> Bool {
         guard let url = arbitration.url, !url.isEmpty, !dissenters.isEmpty else { return false }
         if policy.lists.matches(.blacklist, url) {
@@ -46,7 +46,7 @@ extension ExecutorPool {
 
     /// Publishes a suspected URL to the blacklist for `feedback.suspect_ttl` (unless the feature
     /// is off or the URL is whitelisted) and records why; the executors are not penalised.
-    mutating func suspect(url: String?, why: String, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func suspect(url: String?, why: String, cause: Cause, now: Int64, into decision: inout Decision) {
         guard let url, !url.isEmpty else {
             decision.notes.append(.init(executor: nil, reason: "request suspected: \(why); executors not penalised",
                                         cause: cause))

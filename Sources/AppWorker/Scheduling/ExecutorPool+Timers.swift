@@ -7,7 +7,7 @@ extension ExecutorPool {
     mutating func timedRotation(now: Int64, into decision: inout Decision) {
         guard !meta.paused else {
             decision.notes.append(.init(executor: nil, reason: "timed rotation skipped: scheduling is paused",
-                                        cause: "timer"))
+                                        cause: .timer))
             return
         }
         let every = settings.policy.rotateEveryMs
@@ -17,12 +17,12 @@ extension ExecutorPool {
         if let last = policy.lastTimedRotation, now - last < shortest {
             decision.notes.append(.init(executor: nil, reason: "timed rotation skipped: the last one was "
                                             + "\(now - last) ms ago (ticks queued while the loop was blocked)",
-                                        cause: "timer"))
+                                        cause: .timer))
             return
         }
         policy.lastTimedRotation = now
         rotate(reason: "timed rotation (rotate_every=\(DurationText.format(.milliseconds(every))) with jitter)",
-               cause: "timer", now: now, into: &decision)
+               cause: .timer, now: now, into: &decision)
     }
 
     mutating func housekeeping(now: Int64, into decision: inout Decision) {
@@ -41,14 +41,14 @@ extension ExecutorPool {
         for executor in due {
             move(executor.id, to: .cleaning,
                  reason: "released from dirty: dirty_ttl=\(DurationText.format(.milliseconds(ttl))) elapsed",
-                 cause: "timer", now: now, into: &decision)
+                 cause: .timer, now: now, into: &decision)
         }
     }
 
     mutating func expireListEntries(now: Int64, into decision: inout Decision) {
         for entry in policy.lists.expired(now: now) {
             if let update = policy.lists.apply(entry.list, .remove, url: entry.url, expiresAt: nil, reason: "expired",
-                                               cause: "timer") {
+                                               cause: .timer) {
                 decision.listChanges.append(update)
             }
         }

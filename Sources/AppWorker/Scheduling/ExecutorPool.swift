@@ -92,35 +92,35 @@ struct ExecutorPool: Sendable {
     mutating func handle(_ event: SchedulerEvent, now: Int64) -> Decision {
         var decision = Decision()
         switch event {
-        case .message(let body, let cause):
-            handle(body, cause: cause, now: now, into: &decision)
-            replenish(cause: cause, now: now, into: &decision)
+        case .message(let body, let id):
+            handle(body, cause: .message(id), now: now, into: &decision)
+            replenish(cause: .message(id), now: now, into: &decision)
         case .actionSucceeded(let action, let endpoint):
             actionSucceeded(action, endpoint: endpoint, now: now, into: &decision)
-            replenish(cause: "driver", now: now, into: &decision)
+            replenish(cause: .driver, now: now, into: &decision)
         case .actionFailed(let action, let error):
             actionFailed(action, error: error, now: now, into: &decision)
-            replenish(cause: "driver", now: now, into: &decision)
+            replenish(cause: .driver, now: now, into: &decision)
         case .replenish(let cause):
             replenish(cause: cause, now: now, into: &decision)
         case .host(let report):
             hostReport(report, now: now, into: &decision)
-            replenish(cause: Self.hostCause(report.host), now: now, into: &decision)
+            replenish(cause: .host(report.host), now: now, into: &decision)
         case .onlineCheck(let report):
             onlineCheck(report, now: now, into: &decision)
-            replenish(cause: Self.onlineCheckCause, now: now, into: &decision)
+            replenish(cause: .onlineCheck, now: now, into: &decision)
         case .rotationDue:
             timedRotation(now: now, into: &decision)
-            replenish(cause: "timer", now: now, into: &decision)
+            replenish(cause: .timer, now: now, into: &decision)
         case .housekeeping:
             housekeeping(now: now, into: &decision)
             // Most ticks change nothing; refilling then would only repeat notes (no healthy host).
-            if !decision.isEmpty { replenish(cause: "timer", now: now, into: &decision) }
+            if !decision.isEmpty { replenish(cause: .timer, now: now, into: &decision) }
         }
         return decision
     }
 
-    mutating func handle(_ body: MessageBody, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func handle(_ body: MessageBody, cause: Cause, now: Int64, into decision: inout Decision) {
         switch body {
         case .arbitration(let arbitration):
             arbitrate(arbitration, cause: cause, now: now, into: &decision)
@@ -174,7 +174,7 @@ struct ExecutorPool: Sendable {
 
     // MARK: - Arbitration and anomalies
 
-    mutating func arbitrate(_ arbitration: Arbitration, cause: String, now: Int64,
+    mutating func arbitrate(_ arbitration: Arbitration, cause: Cause, now: Int64,
                                     into decision: inout Decision) {
         let dissenters = Set(arbitration.dissenters)
         // Half or more dissenting means there was no majority: the request, not the executors, is
@@ -193,7 +193,7 @@ struct ExecutorPool: Sendable {
             guard var executor = executors[id] else { continue }
             adjustVariantTrust(executor.variant, dissented: dissenters.contains(id))
             if dissenters.contains(id) {
-                executor.confidence = max(0.05, executor.confidence * 0.85)
+                executor.confidence = max(0.05, executor.confidence * Self.dissentFactor)
                 var times = dissentTimes[id, default: []].filter { now - $0 < settings.abnormalWindowMs }
                 times.append(now)
                 dissentTimes[id] = times
@@ -222,7 +222,7 @@ struct ExecutorPool: Sendable {
 
     /// Replaces an abnormal executor at once, unless that would take online below `min_online`
     /// with no standby to step in: then it stays, flagged, and `replenish` replaces it later.
-    mutating func abnormal(_ id: String, reason: String, cause: String, now: Int64,
+    mutating func abnormal(_ id: String, reason: String, cause: Cause, now: Int64,
                                    into decision: inout Decision) {
         guard var executor = executors[id] else { return }
         switch executor.state {
@@ -252,7 +252,7 @@ struct ExecutorPool: Sendable {
     }
 
     /// Online to dirty (kept for forensics, oldest released past `retain_dirty`) or to cleaning.
-    mutating func quarantine(_ id: String, reason: String, cause: String, now: Int64,
+    mutating func quarantine(_ id: String, reason: String, cause: Cause, now: Int64,
                                      into decision: inout Decision) {
         guard settings.replicas.retainDirty > 0 else {
             move(id, to: .cleaning, reason: reason, cause: cause, now: now, into: &decision)
@@ -270,7 +270,7 @@ struct ExecutorPool: Sendable {
     // MARK: - Rotation and manual control
 
     /// Takes the longest-online executor out for cleaning, if a standby can take its place.
-    mutating func rotate(reason: String, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func rotate(reason: String, cause: Cause, now: Int64, into decision: inout Decision) {
         let online = executors.values.filter { $0.state == .online }
         guard let oldest = online.min(by: { ($0.since, $0.id) < ($1.since, $1.id) }) else {
             decision.notes.append(.init(executor: nil, reason: "rotation skipped: nothing online", cause: cause))
@@ -284,7 +284,7 @@ struct ExecutorPool: Sendable {
         move(oldest.id, to: .cleaning, reason: reason, cause: cause, now: now, into: &decision)
     }
 
-    mutating func setState(_ request: SetStateRequest, cause: String, now: Int64,
+    mutating func setState(_ request: SetStateRequest, cause: Cause, now: Int64,
                                    into decision: inout Decision) {
         guard let executor = executors[request.executor] else {
             decision.notes.append(.init(executor: request.executor,
@@ -323,23 +323,23 @@ struct ExecutorPool: Sendable {
             failedCreates[executor.host] = nil
             if let endpoint { executor.endpoint = endpoint }
             executors[executor.id] = executor
-            move(executor.id, to: .standby, reason: "created on \(executor.host)", cause: "driver", now: now,
+            move(executor.id, to: .standby, reason: "created on \(executor.host)", cause: .driver, now: now,
                  into: &decision)
         case .clean:
             guard executor.state == .cleaning else { return }
             failedCreates[executor.host] = nil
             if let endpoint { executor.endpoint = endpoint }
             executors[executor.id] = executor
-            move(executor.id, to: .initializing, reason: "restored from clean image", cause: "driver", now: now,
+            move(executor.id, to: .initializing, reason: "restored from clean image", cause: .driver, now: now,
                  into: &decision)
-            move(executor.id, to: .standby, reason: "ready after cleaning", cause: "driver", now: now,
+            move(executor.id, to: .standby, reason: "ready after cleaning", cause: .driver, now: now,
                  into: &decision)
         case .remove:
             // An orphan removed from another host may carry the id of a live executor.
             guard executor.host == action.host else { return }
             forget(executor.id)
             decision.transitions.append(.init(executor: executor.id, from: executor.state, to: nil,
-                                              reason: "removed from \(executor.host)", cause: "driver"))
+                                              reason: "removed from \(executor.host)", cause: .driver))
             decision.touched.insert(executor.id)
         }
     }
@@ -352,10 +352,10 @@ struct ExecutorPool: Sendable {
             let expected: ExecutorState = action.kind == .create ? .initializing : .cleaning
             guard executor.state == expected else { return }
             failedCreates[executor.host, default: 0] += 1
-            move(executor.id, to: .offline, reason: "\(action.kind.rawValue) failed: \(error)", cause: "driver",
+            move(executor.id, to: .offline, reason: "\(action.kind.rawValue) failed: \(error)", cause: .driver,
                  now: now, into: &decision)
         case .remove:
-            decision.notes.append(.init(executor: executor.id, reason: "remove failed: \(error)", cause: "driver"))
+            decision.notes.append(.init(executor: executor.id, reason: "remove failed: \(error)", cause: .driver))
         }
     }
 
@@ -363,7 +363,7 @@ struct ExecutorPool: Sendable {
 
     /// Replaces flagged executors once standbys exist, promotes standbys up to `replicas.online`,
     /// and creates executors until online + standby + those on their way reach the targets.
-    mutating func replenish(cause: String, now: Int64, into decision: inout Decision) {
+    mutating func replenish(cause: Cause, now: Int64, into decision: inout Decision) {
         let flagged = executors.values.filter { $0.state == .online && $0.flagged }
             .sorted { ($0.since, $0.id) < ($1.since, $1.id) }
         if !meta.paused {
@@ -409,7 +409,7 @@ struct ExecutorPool: Sendable {
     }
 
     @discardableResult
-    mutating func promote(cause: String, now: Int64, into decision: inout Decision) -> Bool {
+    mutating func promote(cause: Cause, now: Int64, into decision: inout Decision) -> Bool {
         let standby = executors.values.filter { $0.state == .standby }.sorted { $0.id < $1.id }
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
         guard let chosen = settings.selection.pick(from: standby, joining: online, variantTrust: policy.variantTrust,
@@ -421,7 +421,7 @@ struct ExecutorPool: Sendable {
         return true
     }
 
-    mutating func move(_ id: String, to next: ExecutorState, reason: String, cause: String, now: Int64,
+    mutating func move(_ id: String, to next: ExecutorState, reason: String, cause: Cause, now: Int64,
                                into decision: inout Decision) {
         guard var executor = executors[id] else { return }
         precondition(executor.state.canMove(to: next), "illegal move \(executor.state) -> \(next) for \(id)")

@@ -24,7 +24,7 @@ struct ListBook: Sendable, Equatable {
     /// Applies a change; nil when it changes nothing (removing an absent entry, or adding a
     /// permanent one again), so only real changes are stored and published.
     mutating func apply(_ list: ListChange.List, _ op: ListChange.Op, url: String, expiresAt: Int64?,
-                        reason: String, cause: String) -> ListUpdate? {
+                        reason: String, cause: Cause) -> ListUpdate? {
         var book = entries[list, default: [:]]
         switch op {
         case .add:
@@ -37,7 +37,7 @@ struct ListBook: Sendable, Equatable {
             book[url] = nil
         }
         entries[list] = book
-        return ListUpdate(list: list, op: op, url: url, expiresAt: expiresAt, reason: reason, cause: cause)
+        return ListUpdate(list: list, op: op, url: url, expiresAt: expiresAt, reason: reason, cause: cause.text)
     }
 
     /// Entries whose expiry has passed, oldest first.

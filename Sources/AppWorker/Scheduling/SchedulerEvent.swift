@@ -8,7 +8,7 @@ enum SchedulerEvent: Sendable, Equatable {
     case actionSucceeded(DriverAction, endpoint: String?)
     case actionFailed(DriverAction, error: String)
     /// Bring the pools to their targets (start-up, after a host change).
-    case replenish(cause: String)
+    case replenish(cause: Cause)
     /// A host's probe crossed `fall` failures (down) or `rise` successes (up).
     case host(HostReport)
     /// The periodic online check: what the drivers list, compared with the pools.
