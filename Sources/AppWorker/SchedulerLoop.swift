@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Scheduling
 import Shared
 
 /// The worker's single consumer: applies frames and driver results to the executor pool, commits
@@ -77,8 +78,7 @@ final class SchedulerLoop {
         }
         pool = ExecutorPool(settings: settings, executors: snapshot.executors, meta: snapshot.meta,
                             seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
-                            lists: snapshot.lists)
-        pool.healthyHosts.subtract(downHosts)
+                            lists: snapshot.lists, downHosts: downHosts)
         applied = snapshot.applied
         commitCounter = snapshot.commit
         board.appendEvents(snapshot.recentEvents)

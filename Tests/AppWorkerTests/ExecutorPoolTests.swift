@@ -2,6 +2,7 @@ import Foundation
 import Shared
 import Testing
 @testable import AppWorker
+@testable import Scheduling
 
 /// The pure scheduler: every rule of DESIGN section 7 driven with explicit `now` and a fixed seed.
 /// `Fixtures.steady()` is the default app (online 3, standby 2, min_online 2, retain_dirty 2,

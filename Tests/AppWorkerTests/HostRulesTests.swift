@@ -2,6 +2,7 @@ import Foundation
 import Shared
 import Testing
 @testable import AppWorker
+@testable import Scheduling
 
 /// The host rules of the pool (ExecutorPool+Hosts.swift) as a pure state machine.
 @Suite struct HostRulesTests {

@@ -1,4 +1,5 @@
 @testable import AppWorker
+@testable import Scheduling
 @testable import Shared
 
 /// Pure pools for the policy tests: three variants that differ in every trait, one host, driver

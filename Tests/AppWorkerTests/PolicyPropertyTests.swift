@@ -1,4 +1,5 @@
 @testable import AppWorker
+@testable import Scheduling
 import PropertyBased
 @testable import Shared
 import Testing

@@ -1,4 +1,5 @@
 @testable import AppWorker
+@testable import Scheduling
 @testable import Shared
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 @testable import AppWorker
+@testable import Scheduling
 
 /// Shared builders for the pool tests: configs in code, messages through the real validator.
 enum Fixtures {

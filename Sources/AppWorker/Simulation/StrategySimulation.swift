@@ -1,3 +1,4 @@
+import Scheduling
 import Shared
 
 /// The strategy figure of the README: runs the real `ExecutorPool` with each selection strategy

@@ -19,7 +19,7 @@ extension ExecutorPool {
     /// The entries of `lists:` in the app config that the stored lists lack, added permanently
     /// at start. An entry removed from the config is not removed from Redis: send a `list`
     /// message to remove it.
-    mutating func seedConfiguredLists(now: Int64) -> Decision {
+    package mutating func seedConfiguredLists(now: Int64) -> Decision {
         var decision = Decision()
         let configured = settings.policy.configuredLists
         for (list, urls) in [(ListChange.List.blacklist, configured.blacklist), (.whitelist, configured.whitelist)] {

@@ -3,17 +3,18 @@ import Shared
 /// The executors of one app and the rules that move them (DESIGN section 7), as a pure state
 /// machine: `handle` takes an event and the current time and returns the decision to commit.
 /// No I/O happens here, so every rule is tested without Redis or hosts. Rule families live in
-/// extensions in files of their own (`ExecutorPool+*.swift`) and share these helpers.
-struct ExecutorPool: Sendable {
-    struct Settings: Sendable, Equatable {
+/// extensions in files of their own (`ExecutorPool+*.swift`) and share these helpers. The pool's
+/// state is `package internal(set)`: the worker reads it, and only this module's rules write it.
+package struct ExecutorPool: Sendable {
+    package struct Settings: Sendable, Equatable {
         var replicas: Replicas
         var abnormalDissents: Int
         var abnormalWindowMs: Int64
         var selection: StandbySelection
-        var placement: Placement
+        package var placement: Placement
         var policy: PolicySettings
 
-        init(config: AppConfig) {
+        package init(config: AppConfig) {
             replicas = config.replicas
             abnormalDissents = config.scheduling.abnormalDissents
             abnormalWindowMs = config.scheduling.abnormalWindow.milliseconds
@@ -27,17 +28,22 @@ struct ExecutorPool: Sendable {
     }
 
     /// What survives a restart besides the executors: stored in `mimic:{app}:meta`.
-    struct Meta: Sendable, Equatable {
-        var nextExecutorNumber: Int = 1
-        var paused: Bool = false
-        var onlineVersion: Int = 0
+    package struct Meta: Sendable, Equatable {
+        package var nextExecutorNumber: Int = 1
+        package var paused: Bool = false
+        package var onlineVersion: Int = 0
+
+        package init(nextExecutorNumber: Int = 1, paused: Bool = false, onlineVersion: Int = 0) {
+            self.nextExecutorNumber = nextExecutorNumber
+            self.paused = paused
+            self.onlineVersion = onlineVersion
+        }
     }
 
-    let settings: Settings
-    /// Written by the rule families in `ExecutorPool+*.swift`; nothing outside the pool writes it.
-    var executors: [String: Executor]
-    private(set) var meta: Meta
-    var healthyHosts: Set<String>
+    package let settings: Settings
+    package internal(set) var executors: [String: Executor]
+    package internal(set) var meta: Meta
+    package internal(set) var healthyHosts: Set<String>
     var random: SchedulerRandom
     /// Dissent times per executor inside the abnormal window; kept in memory only, so a restart
     /// forgives dissents older than the restart (the persisted count is informational).
@@ -51,30 +57,32 @@ struct ExecutorPool: Sendable {
     /// The weights last published per online executor, to publish again only on real change.
     var publishedWeights: [String: Double]
 
-    init(settings: Settings, executors: [Executor] = [], meta: Meta = .init(), seed: UInt64? = nil,
-         publishedWeights: [String: Double]? = nil, lists: ListBook = .init()) {
+    /// `downHosts`: hosts the store last recorded down; they stay out of placement until a probe
+    /// reports them up.
+    package init(settings: Settings, executors: [Executor] = [], meta: Meta = .init(), seed: UInt64? = nil,
+                 publishedWeights: [String: Double]? = nil, lists: ListBook = .init(), downHosts: Set<String> = []) {
         self.settings = settings
         self.policy.lists = lists
         self.executors = Dictionary(executors.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.meta = meta
-        self.healthyHosts = Set(settings.placement.hosts)
+        self.healthyHosts = Set(settings.placement.hosts).subtracting(downHosts)
         self.random = SchedulerRandom(seed: seed)
         self.publishedWeights = publishedWeights
             ?? Dictionary(executors.filter { $0.state == .online }.map { ($0.id, $0.confidence) },
                           uniquingKeysWith: { a, _ in a })
     }
 
-    func ids(in state: ExecutorState) -> [String] {
+    package func ids(in state: ExecutorState) -> [String] {
         executors.values.filter { $0.state == state }.map(\.id).sorted()
     }
 
-    func count(_ state: ExecutorState) -> Int {
+    package func count(_ state: ExecutorState) -> Int {
         executors.values.reduce(0) { $0 + ($1.state == state ? 1 : 0) }
     }
 
     /// Driver actions an earlier process may have left unfinished (it died mid-action); the
     /// worker re-issues them at start. Create and clean are safe to repeat.
-    var unfinishedActions: [DriverAction] {
+    package var unfinishedActions: [DriverAction] {
         executors.values.sorted { $0.id < $1.id }.compactMap { executor in
             switch executor.state {
             case .initializing: action(.create, executor)
@@ -86,7 +94,7 @@ struct ExecutorPool: Sendable {
 
     // MARK: - Events
 
-    mutating func handle(_ event: SchedulerEvent, now: Int64) -> Decision {
+    package mutating func handle(_ event: SchedulerEvent, now: Int64) -> Decision {
         var decision = Decision()
         switch event {
         case .message(let body, let id):

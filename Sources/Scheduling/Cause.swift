@@ -1,7 +1,7 @@
 /// Why the pool is deciding: recorded as the `cause` of every event a decision writes, and read
 /// by the rules that must tell a driver report or a clock tick from a message. An enum, so that
 /// logic matches a case rather than a string a message id could happen to equal.
-enum Cause: Sendable, Equatable {
+package enum Cause: Sendable, Equatable {
     /// A message, by its id; also the label a caller gives a `replenish` event.
     case message(String)
     /// A driver action finished (succeeded or failed).
@@ -18,7 +18,7 @@ enum Cause: Sendable, Equatable {
     case onlineCheck
 
     /// The `cause` field of the events stream; operators and tests read these exact strings.
-    var text: String {
+    package var text: String {
         switch self {
         case .message(let id): id
         case .driver: "driver"

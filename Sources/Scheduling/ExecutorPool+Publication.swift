@@ -8,7 +8,7 @@ extension ExecutorPool {
 
     /// The online set to publish when membership changed or a weight moved more than
     /// `weightEpsilon` since the last publication; bumps the version so it only grows.
-    mutating func onlinePublication(app: String) -> OnlineView? {
+    package mutating func onlinePublication(app: String) -> OnlineView? {
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
         let changed = Set(online.map(\.id)) != Set(publishedWeights.keys)
             || online.contains { abs(($0.confidence) - (publishedWeights[$0.id] ?? -1)) > Self.weightEpsilon }

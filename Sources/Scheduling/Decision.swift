@@ -1,43 +1,59 @@
 import Shared
 
 /// What one event changed, for the store to commit in one MULTI/EXEC and the actuator to act on.
-struct Decision: Sendable, Equatable {
-    struct Transition: Sendable, Equatable {
-        var executor: String
+package struct Decision: Sendable, Equatable {
+    package struct Transition: Sendable, Equatable {
+        package var executor: String
         /// nil when the executor is new.
-        var from: ExecutorState?
+        package var from: ExecutorState?
         /// nil when the executor is purged for good.
-        var to: ExecutorState?
-        var reason: String
-        var cause: String
+        package var to: ExecutorState?
+        package var reason: String
+        package var cause: String
+
+        package init(executor: String, from: ExecutorState?, to: ExecutorState?, reason: String, cause: String) {
+            self.executor = executor
+            self.from = from
+            self.to = to
+            self.reason = reason
+            self.cause = cause
+        }
     }
 
     /// Something worth an audit event that moved no executor: a refused request, an anomaly kept
     /// online because of `min_online`, a suspected URL.
-    struct Note: Sendable, Equatable {
-        var executor: String?
-        var reason: String
-        var cause: String
+    package struct Note: Sendable, Equatable {
+        package var executor: String?
+        package var reason: String
+        package var cause: String
+
+        package init(executor: String?, reason: String, cause: String) {
+            self.executor = executor
+            self.reason = reason
+            self.cause = cause
+        }
     }
 
-    var transitions: [Transition] = []
-    var notes: [Note] = []
+    package var transitions: [Transition] = []
+    package var notes: [Note] = []
     /// Executors whose hash must be rewritten (state, confidence, dissents, flags...).
-    var touched: Set<String> = []
-    var actions: [DriverAction] = []
+    package var touched: Set<String> = []
+    package var actions: [DriverAction] = []
     /// Black/white list changes to store and publish on `mimic:{app}:lists`.
-    var listChanges: [ListUpdate] = []
+    package var listChanges: [ListUpdate] = []
     /// Scheduling meta (next id, pause flag) changed.
-    var metaChanged = false
+    package var metaChanged = false
     /// Host health to write to `mimic:{app}:host:{name}`.
-    var hostChanges: [HostChange] = []
+    package var hostChanges: [HostChange] = []
 
-    var isEmpty: Bool {
+    package init() {}
+
+    package var isEmpty: Bool {
         transitions.isEmpty && notes.isEmpty && touched.isEmpty && actions.isEmpty && listChanges.isEmpty && !metaChanged
             && hostChanges.isEmpty
     }
 
-    mutating func merge(_ other: Decision) {
+    package mutating func merge(_ other: Decision) {
         transitions += other.transitions
         notes += other.notes
         touched.formUnion(other.touched)
@@ -63,7 +79,7 @@ extension Decision.Note {
 
 /// A probe result for the host's hash; `changed` is false when it only confirms what the pool
 /// already believed (the first report after a start), so `since` is kept.
-struct HostChange: Sendable, Equatable {
-    var report: HostReport
-    var changed: Bool
+package struct HostChange: Sendable, Equatable {
+    package var report: HostReport
+    package var changed: Bool
 }
