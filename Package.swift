@@ -48,10 +48,18 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The worker's scheduling core: `ExecutorPool` and its rules, a pure state machine in a
+        // module of its own so that the compiler, not a comment, keeps the pool's state written
+        // only by its rules (the worker reads it through `package` accessors).
+        .target(
+            name: "Scheduling",
+            dependencies: ["Shared"]
+        ),
         .executableTarget(
             name: "AppWorker",
             dependencies: [
                 "Shared",
+                "Scheduling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -111,7 +119,7 @@ let package = Package(
         ),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport"]),
         .testTarget(name: "AppWorkerTests", dependencies: [
-            "AppWorker", "Shared", "TestSupport",
+            "AppWorker", "Scheduling", "Shared", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

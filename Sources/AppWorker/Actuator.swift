@@ -1,4 +1,5 @@
 import Logging
+import Scheduling
 import Shared
 
 /// Runs driver actions after their decisions are committed: at most `maxParallel` at once, each

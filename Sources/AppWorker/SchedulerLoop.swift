@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Scheduling
 import Shared
 
 /// The worker's single consumer: applies frames and driver results to the executor pool, commits
@@ -77,15 +78,14 @@ final class SchedulerLoop {
         }
         pool = ExecutorPool(settings: settings, executors: snapshot.executors, meta: snapshot.meta,
                             seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
-                            lists: snapshot.lists)
-        pool.healthyHosts.subtract(downHosts)
+                            lists: snapshot.lists, downHosts: downHosts)
         applied = snapshot.applied
         commitCounter = snapshot.commit
         board.appendEvents(snapshot.recentEvents)
         // Actions the previous process may have left half done; collected before refilling so the
         // executors created now are not started twice.
         let unfinished = pool.unfinishedActions
-        var decision = pool.handle(.replenish(cause: "startup"), now: Self.now())
+        var decision = pool.handle(.replenish(cause: .startup), now: Self.now())
         decision.merge(pool.seedConfiguredLists(now: Self.now()))
         logger.info("state loaded", metadata: [
             "executors": "\(snapshot.executors.count)", "applied_seq": "\(applied?.seq ?? 0)",

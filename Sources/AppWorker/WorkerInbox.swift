@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Scheduling
 
 /// Everything the scheduler loop reacts to, in arrival order, consumed by one task only so the
 /// executor pool never needs a lock.

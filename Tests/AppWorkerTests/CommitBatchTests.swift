@@ -2,6 +2,7 @@ import Foundation
 import Shared
 import Testing
 @testable import AppWorker
+@testable import Scheduling
 
 struct CommitBatchTests {
     let keys = RedisKeys(app: "shop")

@@ -2,6 +2,7 @@ import Foundation
 import Shared
 import Testing
 @testable import AppWorker
+@testable import Scheduling
 
 /// The pure scheduler: every rule of DESIGN section 7 driven with explicit `now` and a fixed seed.
 /// `Fixtures.steady()` is the default app (online 3, standby 2, min_online 2, retain_dirty 2,
@@ -13,7 +14,7 @@ struct ExecutorPoolTests {
 
     @Test func startUpReplenishCreatesSpreadOverHostsAndVariants() {
         var pool = F.pool(F.config())
-        let decision = pool.handle(.replenish(cause: "start"), now: 0)
+        let decision = pool.handle(.replenish(cause: .message("start")), now: 0)
         let expected: [(String, String, String)] = [
             ("e1", "v1", "h1"), ("e2", "v2", "h2"), ("e3", "v3", "h1"), ("e4", "v1", "h2"), ("e5", "v2", "h1"),
         ]
@@ -28,12 +29,12 @@ struct ExecutorPoolTests {
         #expect(pool.ids(in: .initializing) == ["e1", "e2", "e3", "e4", "e5"])
         #expect(pool.unfinishedActions == decision.actions)
         // A second replenish has nothing to do: everything is on its way.
-        #expect(pool.handle(.replenish(cause: "again"), now: 1).isEmpty)
+        #expect(pool.handle(.replenish(cause: .message("again")), now: 1).isEmpty)
     }
 
     @Test func createSuccessGoesToStandbyAndPromotesUpToOnlineTarget() throws {
         var pool = F.pool(F.config())
-        let start = pool.handle(.replenish(cause: "start"), now: 0)
+        let start = pool.handle(.replenish(cause: .message("start")), now: 0)
         let first = pool.handle(.actionSucceeded(start.actions[0], endpoint: "10.0.0.1:8080"), now: 10)
         #expect(first.moves("e1") == ["initializing->standby", "standby->online"])
         #expect(first.transitions.map(\.cause) == ["driver", "driver"])
@@ -56,7 +57,7 @@ struct ExecutorPoolTests {
 
     @Test func createFailureGoesOfflineAndIsReplaced() {
         var pool = F.pool(F.config())
-        let start = pool.handle(.replenish(cause: "start"), now: 0)
+        let start = pool.handle(.replenish(cause: .message("start")), now: 0)
         let decision = pool.handle(.actionFailed(start.actions[0], error: "no image"), now: 5)
         #expect(decision.moves("e1") == ["initializing->offline"])
         #expect(pool.executors["e1"]?.reason == "create failed: no image")
@@ -173,7 +174,7 @@ struct ExecutorPoolTests {
 
     @Test func minOnlineGuardFlagsThenReplacesWhenStandbyAppears() throws {
         var pool = F.pool(F.config(online: 2, standby: 1, minOnline: 2))
-        let start = pool.handle(.replenish(cause: "start"), now: 0)
+        let start = pool.handle(.replenish(cause: .message("start")), now: 0)
         #expect(start.actions.map(\.executor) == ["e1", "e2", "e3"])
         _ = pool.handle(.actionSucceeded(start.actions[0], endpoint: "10.0.0.1:80"), now: 1)
         _ = pool.handle(.actionSucceeded(start.actions[1], endpoint: "10.0.0.2:80"), now: 2)
@@ -447,7 +448,7 @@ struct ExecutorPoolTests {
             #expect(pool.count(.online) <= config.replicas.online)
         }
 
-        check(pool.handle(.replenish(cause: "start"), now: 0), step: 0)
+        check(pool.handle(.replenish(cause: .message("start")), now: 0), step: 0)
         var now: Int64 = 0
         for step in 1...400 {
             now += Int64.random(in: 1...5000, using: &random)
@@ -476,7 +477,7 @@ struct ExecutorPoolTests {
             case 8:
                 event = try F.admin(Int.random(in: 0..<4, using: &random) == 0 ? .pause : .resume)
             default:
-                event = .replenish(cause: "tick")
+                event = .replenish(cause: .message("tick"))
             }
             check(pool.handle(event, now: now), step: step)
             _ = pool.onlinePublication(app: "shop")

@@ -2,6 +2,7 @@ import Foundation
 import Shared
 import Testing
 @testable import AppWorker
+@testable import Scheduling
 
 /// The host rules of the pool (ExecutorPool+Hosts.swift) as a pure state machine.
 @Suite struct HostRulesTests {
@@ -90,7 +91,7 @@ import Testing
         // Said once per stall, not once per message: otherwise every message while the hosts are
         // down would carry a second event with its cause.
         for step in 0..<4 {
-            stallNotes += pool.handle(.replenish(cause: "test-\(step)"), now: 60 + Int64(step)).notes
+            stallNotes += pool.handle(.replenish(cause: .message("test-\(step)")), now: 60 + Int64(step)).notes
         }
         #expect(stallNotes.filter { $0.reason == "cannot create executors: no healthy host" }.count == 1)
     }
@@ -137,7 +138,7 @@ import Testing
 
     @Test func aHostWhoseCreatesFailStopsReceivingExecutorsAndAllFailingPausesTheChurn() {
         var pool = Fixtures.pool(Fixtures.config())
-        var decision = pool.handle(.replenish(cause: "start"), now: 0)
+        var decision = pool.handle(.replenish(cause: .message("start")), now: 0)
         let firstOnH1 = decision.actions.filter { $0.host == "h1" }.count
         var now: Int64 = 0
         // Every create on h1 fails, every create on h2 succeeds.
@@ -156,7 +157,7 @@ import Testing
 
         // Both hosts failing: a failure does not start the next create at once.
         var broken = Fixtures.pool(Fixtures.config(hosts: ["h1"]))
-        var pending = broken.handle(.replenish(cause: "start"), now: 0).actions
+        var pending = broken.handle(.replenish(cause: .message("start")), now: 0).actions
         var failures = 0
         while let create = pending.first, failures < 50 {
             pending.removeFirst()

@@ -1,4 +1,5 @@
 @testable import AppWorker
+@testable import Scheduling
 @testable import Shared
 
 /// Pure pools for the policy tests: three variants that differ in every trait, one host, driver
@@ -25,7 +26,7 @@ enum PolicyFixtures {
     /// A pool brought to its targets, every create completed, at time `now`.
     static func filledPool(_ config: AppConfig, now: Int64 = 1_000) -> ExecutorPool {
         var pool = ExecutorPool(settings: .init(config: config), seed: config.scheduling.seed ?? 1)
-        complete(&pool, pool.handle(.replenish(cause: "start"), now: now), now: now)
+        complete(&pool, pool.handle(.replenish(cause: .message("start")), now: now), now: now)
         return pool
     }
 

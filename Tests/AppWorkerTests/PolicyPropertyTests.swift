@@ -1,4 +1,5 @@
 @testable import AppWorker
+@testable import Scheduling
 import PropertyBased
 @testable import Shared
 import Testing
@@ -40,7 +41,7 @@ import Testing
         init(config: AppConfig) {
             self.config = config
             pool = ExecutorPool(settings: .init(config: config), seed: 5)
-            record(pool.handle(.replenish(cause: "start"), now: now))
+            record(pool.handle(.replenish(cause: .message("start")), now: now))
         }
 
         mutating func record(_ decision: Decision) {

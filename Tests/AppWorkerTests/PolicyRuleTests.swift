@@ -1,4 +1,5 @@
 @testable import AppWorker
+@testable import Scheduling
 @testable import Shared
 import Testing
 
@@ -145,12 +146,12 @@ import Testing
             executor("e1", "nginx-php", .online, since: 100), executor("e2", "nginx-php", .online, since: 200),
             executor("e3", "apache-java", .online, since: 100), executor("e4", "caddy-go", .standby, since: 300),
         ], seed: 1)
-        let decision = pool.handle(.replenish(cause: "startup"), now: 1_000)
+        let decision = pool.handle(.replenish(cause: .startup), now: 1_000)
         #expect(decision.transitions.map { "\($0.executor) \($0.from!.rawValue)->\($0.to!.rawValue)" }
             == ["e2 online->standby", "e4 standby->online"], "the newer duplicate steps back")
         #expect(Set(pool.ids(in: .online).map { pool.executors[$0]!.variant }).count == 3)
         // Nothing more to gain: no further swaps.
-        #expect(pool.handle(.replenish(cause: "again"), now: 1_001).transitions.isEmpty)
+        #expect(pool.handle(.replenish(cause: .message("again")), now: 1_001).transitions.isEmpty)
     }
 
     // MARK: Timed scheduling and manual control

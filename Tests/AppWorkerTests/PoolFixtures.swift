@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 @testable import AppWorker
+@testable import Scheduling
 
 /// Shared builders for the pool tests: configs in code, messages through the real validator.
 enum Fixtures {
@@ -76,7 +77,7 @@ enum Fixtures {
     /// 10.0.0.<n>:8080. With the default config: online e1 e2 e3, standby e4 e5.
     static func steady(_ config: AppConfig = config(), seed: UInt64 = 42) -> ExecutorPool {
         var pool = pool(config, seed: seed)
-        let start = pool.handle(.replenish(cause: "start"), now: 0)
+        let start = pool.handle(.replenish(cause: .message("start")), now: 0)
         var now: Int64 = 0
         for action in start.actions where action.kind == .create {
             now += 1

@@ -1,6 +1,7 @@
 import Shared
 import Testing
 @testable import AppWorker
+@testable import Scheduling
 
 struct StandbySelectionTests {
     static let traits: [String: [String: String]] = [

@@ -1,3 +1,4 @@
+import Scheduling
 import Shared
 
 /// Timed scheduling: posts `.rotationDue` into the inbox every `rotate_every`, each period drawn

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Scheduling
 
 /// Every `reconcile_every`, asks each host's driver which executors of the app it runs and posts
 /// the lists to the scheduler loop, which compares them with the pools (DESIGN section 7).

@@ -1,3 +1,5 @@
+import Scheduling
+
 /// HAProxy's fall/rise rule as a value: `fall` failed probes in a row take a host down, `rise`
 /// successful ones bring it up. The state starts unknown, so the first report after a start is
 /// whichever threshold is reached first; the pool ignores a report that confirms what it knows.

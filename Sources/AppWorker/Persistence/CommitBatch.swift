@@ -1,4 +1,5 @@
 import Foundation
+import Scheduling
 import Shared
 
 /// The Redis commands of one commit: everything a batch of events changed, run atomically (one

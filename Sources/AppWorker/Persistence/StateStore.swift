@@ -1,4 +1,5 @@
 import Foundation
+import Scheduling
 import Shared
 
 /// The app's state in Redis: loads it at start and commits batches atomically. All calls go

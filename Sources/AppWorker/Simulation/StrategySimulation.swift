@@ -1,3 +1,4 @@
+import Scheduling
 import Shared
 
 /// The strategy figure of the README: runs the real `ExecutorPool` with each selection strategy
@@ -53,7 +54,7 @@ struct StrategySimulation {
         var stream = SchedulerRandom(seed: seed &+ 1)
         let traitValues = Array(Set(Self.variants.flatMap { $0.traits.map { "\($0.key)=\($0.value)" } })).sorted()
         var now: Int64 = 1_000_000
-        settle(&pool, pool.handle(.replenish(cause: "start"), now: now), now: now)
+        settle(&pool, pool.handle(.replenish(cause: .message("start")), now: now), now: now)
 
         var heterogeneitySum = 0.0
         var vulnerable = 0

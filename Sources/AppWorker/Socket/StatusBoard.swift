@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import Scheduling
 import Shared
 
 /// What the socket's `status` and `executors` ops report. The scheduler loop posts a snapshot

@@ -4,10 +4,10 @@ import Shared
 /// The black and white lists as the scheduler keeps them: URL pattern to expiry (unix ms, nil for
 /// permanent). Mirrored in `mimic:{app}:list:{name}` (members) and `mimic:{app}:list:{name}:expiry`
 /// (sorted set, score = expiry) so a restarted worker still expires what an earlier one added.
-struct ListBook: Sendable, Equatable {
-    private(set) var entries: [ListChange.List: [String: Int64?]] = [:]
+package struct ListBook: Sendable, Equatable {
+    package private(set) var entries: [ListChange.List: [String: Int64?]] = [:]
 
-    init(entries: [ListChange.List: [String: Int64?]] = [:]) {
+    package init(entries: [ListChange.List: [String: Int64?]] = [:]) {
         self.entries = entries
     }
 
@@ -24,7 +24,7 @@ struct ListBook: Sendable, Equatable {
     /// Applies a change; nil when it changes nothing (removing an absent entry, or adding a
     /// permanent one again), so only real changes are stored and published.
     mutating func apply(_ list: ListChange.List, _ op: ListChange.Op, url: String, expiresAt: Int64?,
-                        reason: String, cause: String) -> ListUpdate? {
+                        reason: String, cause: Cause) -> ListUpdate? {
         var book = entries[list, default: [:]]
         switch op {
         case .add:
@@ -37,7 +37,7 @@ struct ListBook: Sendable, Equatable {
             book[url] = nil
         }
         entries[list] = book
-        return ListUpdate(list: list, op: op, url: url, expiresAt: expiresAt, reason: reason, cause: cause)
+        return ListUpdate(list: list, op: op, url: url, expiresAt: expiresAt, reason: reason, cause: cause.text)
     }
 
     /// Entries whose expiry has passed, oldest first.
@@ -73,13 +73,13 @@ struct ListBook: Sendable, Equatable {
 
 /// One stored change of a list, with why it happened: the store writes it, publishes it on
 /// `mimic:{app}:lists` and records it in the events stream.
-struct ListUpdate: Sendable, Equatable {
-    var list: ListChange.List
-    var op: ListChange.Op
-    var url: String
+package struct ListUpdate: Sendable, Equatable {
+    package var list: ListChange.List
+    package var op: ListChange.Op
+    package var url: String
     /// Unix ms when an added entry expires; nil for permanent (and for removals).
-    var expiresAt: Int64?
+    package var expiresAt: Int64?
     /// `waf`/`admin` request, suspected by negative feedback, expired, or configured.
-    var reason: String
-    var cause: String
+    package var reason: String
+    package var cause: String
 }

@@ -4,7 +4,7 @@ import Shared
 /// the lists of the app config, and the entries negative feedback adds.
 extension ExecutorPool {
     /// A `list` message. A TTL of 0 means permanent, like every other 0 duration in the config.
-    mutating func listRequest(_ change: ListChange, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func listRequest(_ change: ListChange, cause: Cause, now: Int64, into decision: inout Decision) {
         let ttl = change.ttl.map(\.milliseconds) ?? 0
         let expiresAt: Int64? = change.op == .add && ttl > 0 ? now + ttl : nil
         guard let update = policy.lists.apply(change.list, change.op, url: change.url, expiresAt: expiresAt,
@@ -19,13 +19,13 @@ extension ExecutorPool {
     /// The entries of `lists:` in the app config that the stored lists lack, added permanently
     /// at start. An entry removed from the config is not removed from Redis: send a `list`
     /// message to remove it.
-    mutating func seedConfiguredLists(now: Int64) -> Decision {
+    package mutating func seedConfiguredLists(now: Int64) -> Decision {
         var decision = Decision()
         let configured = settings.policy.configuredLists
         for (list, urls) in [(ListChange.List.blacklist, configured.blacklist), (.whitelist, configured.whitelist)] {
             for url in urls where !policy.lists.contains(list, url) {
                 if let update = policy.lists.apply(list, .add, url: url, expiresAt: nil,
-                                                   reason: "configured in lists.\(list.rawValue)", cause: "config") {
+                                                   reason: "configured in lists.\(list.rawValue)", cause: .config) {
                     decision.listChanges.append(update)
                 }
             }

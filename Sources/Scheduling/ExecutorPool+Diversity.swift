@@ -5,7 +5,7 @@ import Shared
 /// executors of one build can serve side by side while another build waits in standby, which is
 /// exactly what heterogeneity is meant to prevent. One swap per call puts the waiting build in.
 extension ExecutorPool {
-    mutating func diversify(cause: String, now: Int64, into decision: inout Decision) {
+    mutating func diversify(cause: Cause, now: Int64, into decision: inout Decision) {
         guard !meta.paused, settings.selection.strategy == .heterogeneity else { return }
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
         var perVariant: [String: Int] = [:]

@@ -1,14 +1,14 @@
 /// The scheduler's source of randomness: the system's cryptographic generator, so an attacker
 /// cannot predict which executor serves next, or SplitMix64 from a fixed seed for tests and
 /// reproducible demos (`scheduling.seed`).
-struct SchedulerRandom: RandomNumberGenerator, Sendable {
+package struct SchedulerRandom: RandomNumberGenerator, Sendable {
     private var seeded: UInt64?
 
-    init(seed: UInt64?) {
+    package init(seed: UInt64?) {
         seeded = seed
     }
 
-    mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         guard var state = seeded else {
             var system = SystemRandomNumberGenerator()
             return system.next()

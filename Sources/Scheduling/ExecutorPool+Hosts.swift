@@ -1,9 +1,6 @@
 /// Host rules (DESIGN section 7): a host going down or coming back, and the online check that
 /// compares what the drivers list with what the pools record.
 extension ExecutorPool {
-    static func hostCause(_ host: String) -> String { "host:\(host)" }
-    static let onlineCheckCause = "online-check"
-
     mutating func hostReport(_ report: HostReport, now: Int64, into decision: inout Decision) {
         let wasHealthy = healthyHosts.contains(report.host)
         let changed = wasHealthy != report.up
@@ -24,7 +21,7 @@ extension ExecutorPool {
     mutating func hostDown(_ report: HostReport, now: Int64, into decision: inout Decision) {
         let host = report.host
         healthyHosts.remove(host)
-        let cause = Self.hostCause(host)
+        let cause = Cause.host(host)
         let reason = "host \(host) down after \(report.failures) failed probes (\(report.detail))"
         for executor in executors.values.filter({ $0.host == host }).sorted(by: { $0.id < $1.id }) {
             switch executor.state {
@@ -46,9 +43,9 @@ extension ExecutorPool {
     /// healthy host is failing, a driver failure does not start the next create at once (that
     /// would spin create, fail, create for as long as the host is broken); the online check, a
     /// host change or a message does.
-    func placeableHosts(cause: String) -> Set<String> {
+    func placeableHosts(cause: Cause) -> Set<String> {
         let fewest = healthyHosts.map { failedCreates[$0, default: 0] }.min() ?? 0
-        if fewest >= Self.failingCreates, cause == "driver" { return [] }
+        if fewest >= Self.failingCreates, cause == .driver { return [] }
         return healthyHosts.filter { failedCreates[$0, default: 0] == fewest }
     }
 
@@ -58,7 +55,7 @@ extension ExecutorPool {
         healthyHosts.insert(host)
         // Back from a failure: its earlier create failures say nothing about it now.
         failedCreates[host] = nil
-        let cause = Self.hostCause(host)
+        let cause = Cause.host(host)
         for executor in executors.values.filter({ $0.host == host && $0.state == .offline }).sorted(by: { $0.id < $1.id }) {
             decision.notes.append(.init(executor: executor.id,
                                         reason: "host \(host) up: removing offline executor through the driver",
@@ -71,7 +68,7 @@ extension ExecutorPool {
     /// While one healthy host carries two or more executors more than another, retires a standby
     /// of the fuller host and lets `replenish` create its successor on the emptier one. Online
     /// executors are not touched: they serve, and rotation moves them in time.
-    mutating func spreadStandbys(cause: String, now: Int64, into decision: inout Decision) {
+    mutating func spreadStandbys(cause: Cause, now: Int64, into decision: inout Decision) {
         guard !meta.paused else { return }
         let hosts = settings.placement.hosts.filter(healthyHosts.contains)
         guard hosts.count > 1 else { return }
@@ -95,7 +92,7 @@ extension ExecutorPool {
     /// Compares each healthy host's driver list with the pools: executors running unrecorded are
     /// removed, recorded online/standby ones that do not run are replaced. Every finding is an event.
     mutating func onlineCheck(_ report: OnlineCheckReport, now: Int64, into decision: inout Decision) {
-        let cause = Self.onlineCheckCause
+        let cause = Cause.onlineCheck
         for (host, error) in report.failed.sorted(by: { $0.key < $1.key }) {
             decision.notes.append(.init(executor: nil,
                                         reason: "online check: cannot list executors on host \(host): \(error)",
@@ -124,7 +121,7 @@ extension ExecutorPool {
     }
 
     /// Drops an executor from the pools for good; the transition to "removed" is its event.
-    mutating func purge(_ id: String, reason: String, cause: String, into decision: inout Decision) {
+    mutating func purge(_ id: String, reason: String, cause: Cause, into decision: inout Decision) {
         guard let executor = executors[id] else { return }
         forget(id)
         decision.transitions.append(.init(executor: id, from: executor.state, to: nil, reason: reason, cause: cause))

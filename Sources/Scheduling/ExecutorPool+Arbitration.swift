@@ -1,20 +1,59 @@
 import Shared
 
-/// Arbitration-log negative feedback (DESIGN section 7): when the evidence points at a request
-/// rather than at the executors, the URL is suspected and published to the left bracket's
-/// blacklist instead of ejecting healthy executors. This is the guard against an attacker who
-/// finds a URL that makes every backend look broken and would otherwise empty the online set.
+/// Arbitration results from the right bracket (DESIGN section 7): per-executor confidence and
+/// dissent counting (enough dissents inside the window are an anomaly), per-variant trust, and
+/// the arbitration-log negative feedback: when the evidence points at a request rather than at
+/// the executors, the URL is suspected and published to the left bracket's blacklist instead of
+/// ejecting healthy executors. This is the guard against an attacker who finds a URL that makes
+/// every backend look broken and would otherwise empty the online set.
 extension ExecutorPool {
     /// Confidence and variant trust are multiplied by these on each dissent; forgiving a dissent
     /// divides by them again.
     static let dissentFactor = 0.85
     static let variantDissentFactor = 0.9
 
+    mutating func arbitrate(_ arbitration: Arbitration, cause: Cause, now: Int64, into decision: inout Decision) {
+        let dissenters = Set(arbitration.dissenters)
+        // Half or more dissenting means there was no majority: the request, not the executors, is
+        // suspect, and penalising them would let one crafted URL empty the online set.
+        if !dissenters.isEmpty, dissenters.count * 2 >= arbitration.executors.count {
+            suspect(url: arbitration.url, why: "no majority, \(dissenters.count) of \(arbitration.executors.count) "
+                        + "executors dissented", cause: cause, now: now, into: &decision)
+            return
+        }
+        // Negative feedback: a URL already suspected, or one that now makes several variants
+        // dissent, says nothing about the executors.
+        guard !feedbackAbsorbs(arbitration, dissenters: dissenters, cause: cause, now: now, into: &decision) else {
+            return
+        }
+        for id in arbitration.executors {
+            guard var executor = executors[id] else { continue }
+            adjustVariantTrust(executor.variant, dissented: dissenters.contains(id))
+            if dissenters.contains(id) {
+                executor.confidence = max(0.05, executor.confidence * Self.dissentFactor)
+                var times = dissentTimes[id, default: []].filter { now - $0 < settings.abnormalWindowMs }
+                times.append(now)
+                dissentTimes[id] = times
+                executor.dissents = times.count
+                executors[id] = executor
+                decision.touched.insert(id)
+                if executor.state == .online, times.count >= settings.abnormalDissents {
+                    abnormal(id, reason: "\(times.count) dissents within \(settings.abnormalWindowMs) ms",
+                             cause: cause, now: now, into: &decision)
+                }
+            } else if executor.confidence < 1 {
+                executor.confidence = min(1, executor.confidence + (1 - executor.confidence) * 0.05 + 0.001)
+                executors[id] = executor
+                decision.touched.insert(id)
+            }
+        }
+    }
+
     /// True when the arbitration's dissents are absorbed by the feedback rule: its URL is already
     /// blacklisted, or with this arbitration executors of `feedback.variants` different variants
     /// have dissented on it inside the abnormal window. The earlier dissents on that URL are then
     /// forgiven, so nobody is ejected for them.
-    mutating func feedbackAbsorbs(_ arbitration: Arbitration, dissenters: Set<String>, cause: String, now: Int64,
+    mutating func feedbackAbsorbs(_ arbitration: Arbitration, dissenters: Set<String>, cause: Cause, now: Int64,
                                   into decision: inout Decision) -> Bool {
         guard let url = arbitration.url, !url.isEmpty, !dissenters.isEmpty else { return false }
         if policy.lists.matches(.blacklist, url) {
@@ -46,7 +85,7 @@ extension ExecutorPool {
 
     /// Publishes a suspected URL to the blacklist for `feedback.suspect_ttl` (unless the feature
     /// is off or the URL is whitelisted) and records why; the executors are not penalised.
-    mutating func suspect(url: String?, why: String, cause: String, now: Int64, into decision: inout Decision) {
+    mutating func suspect(url: String?, why: String, cause: Cause, now: Int64, into decision: inout Decision) {
         guard let url, !url.isEmpty else {
             decision.notes.append(.init(executor: nil, reason: "request suspected: \(why); executors not penalised",
                                         cause: cause))

@@ -1,13 +1,18 @@
 import Shared
 
 /// Chooses which standby goes online next (DESIGN section 7, "Selection").
-struct StandbySelection: Sendable, Equatable {
-    var strategy: SelectionStrategy
+package struct StandbySelection: Sendable, Equatable {
+    package var strategy: SelectionStrategy
     /// Variant name to traits, from the app config.
-    var traits: [String: [String: String]]
+    package var traits: [String: [String: String]]
+
+    package init(strategy: SelectionStrategy, traits: [String: [String: String]]) {
+        self.strategy = strategy
+        self.traits = traits
+    }
 
     /// Number of traits on which two variants differ; a trait one of them lacks counts as differing.
-    func distance(_ left: String, _ right: String) -> Int {
+    package func distance(_ left: String, _ right: String) -> Int {
         let a = traits[left] ?? [:]
         let b = traits[right] ?? [:]
         return Set(a.keys).union(b.keys).reduce(0) { $0 + (a[$1] == b[$1] ? 0 : 1) }

@@ -2,9 +2,9 @@ import Shared
 
 /// Decides where a new executor is created: the variant least represented among live executors,
 /// on the healthy host carrying the fewest, so one host or one build never dominates.
-struct Placement: Sendable, Equatable {
+package struct Placement: Sendable, Equatable {
     var variants: [String]
-    var hosts: [String]
+    package var hosts: [String]
 
     func next(live: [Executor], healthyHosts: Set<String>) -> (variant: String, host: String)? {
         let usable = hosts.filter(healthyHosts.contains)

@@ -1,0 +1,66 @@
+import Shared
+
+/// Keeping the pools full (DESIGN section 7): `online` at `replicas.online` and `standby` at
+/// `replicas.standby`, run after every event so each decision leaves the pools on their way to
+/// the targets.
+extension ExecutorPool {
+    /// Replaces flagged executors once standbys exist, promotes standbys up to `replicas.online`,
+    /// and creates executors until online + standby + those on their way reach the targets.
+    mutating func replenish(cause: Cause, now: Int64, into decision: inout Decision) {
+        let flagged = executors.values.filter { $0.state == .online && $0.flagged }
+            .sorted { ($0.since, $0.id) < ($1.since, $1.id) }
+        if !meta.paused {
+            for executor in flagged where count(.standby) > 0 {
+                quarantine(executor.id, reason: executor.reason, cause: cause, now: now, into: &decision)
+                promote(cause: cause, now: now, into: &decision)
+            }
+        }
+        while count(.online) < settings.replicas.online {
+            guard promote(cause: cause, now: now, into: &decision) else { break }
+        }
+        diversify(cause: cause, now: now, into: &decision)
+        let onTheWay = count(.standby) + count(.initializing) + count(.cleaning)
+        let missing = settings.replicas.online + settings.replicas.standby - count(.online) - onTheWay
+        guard missing > 0 else { return }
+        for _ in 0..<missing {
+            let live = executors.values.filter { $0.state != .offline }
+            guard let place = settings.placement.next(live: live, healthyHosts: placeableHosts(cause: cause)) else {
+                let stall = healthyHosts.isEmpty
+                    ? "cannot create executors: no healthy host"
+                    : "creates keep failing on every healthy host; retrying at the next online check, host change "
+                        + "or message"
+                // Said once per stall: while a host is down every message replenishes, and a note
+                // each time would flood the events stream and read as a second effect of the message.
+                if creationStall != stall {
+                    creationStall = stall
+                    decision.notes.append(.init(executor: nil, reason: stall, cause: cause))
+                }
+                return
+            }
+            creationStall = nil
+            let id = "e\(meta.nextExecutorNumber)"
+            meta.nextExecutorNumber += 1
+            decision.metaChanged = true
+            let executor = Executor(id: id, variant: place.variant, host: place.host, state: .initializing,
+                                    since: now, reason: "created to refill the pools")
+            executors[id] = executor
+            decision.transitions.append(.init(executor: id, from: nil, to: .initializing,
+                                              reason: executor.reason, cause: cause))
+            decision.touched.insert(id)
+            decision.actions.append(action(.create, executor))
+        }
+    }
+
+    @discardableResult
+    mutating func promote(cause: Cause, now: Int64, into decision: inout Decision) -> Bool {
+        let standby = executors.values.filter { $0.state == .standby }.sorted { $0.id < $1.id }
+        let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
+        guard let chosen = settings.selection.pick(from: standby, joining: online, variantTrust: policy.variantTrust,
+                                                   random: &random) else {
+            return false
+        }
+        move(chosen.id, to: .online, reason: "selected (\(settings.selection.strategy.rawValue))", cause: cause,
+             now: now, into: &decision)
+        return true
+    }
+}
