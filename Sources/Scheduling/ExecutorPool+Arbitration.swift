@@ -111,7 +111,7 @@ extension ExecutorPool {
                                             + "blacklisted; executors not penalised", cause: cause))
             return
         }
-        if let update = policy.lists.apply(.blacklist, .add, url: url, expiresAt: now + ttl,
+        if let update = policy.lists.apply(.blacklist, .add, url: url, expiresAt: now.saturatingAdding(ttl),
                                            reason: "suspected: \(why)", cause: cause) {
             decision.listChanges.append(update)
         }

@@ -6,7 +6,7 @@ extension ExecutorPool {
     /// A `list` message. A TTL of 0 means permanent, like every other 0 duration in the config.
     mutating func listRequest(_ change: ListChange, cause: Cause, now: Int64, into decision: inout Decision) {
         let ttl = change.ttl.map(\.milliseconds) ?? 0
-        let expiresAt: Int64? = change.op == .add && ttl > 0 ? now + ttl : nil
+        let expiresAt: Int64? = change.op == .add && ttl > 0 ? now.saturatingAdding(ttl) : nil
         guard let update = policy.lists.apply(change.list, change.op, url: change.url, expiresAt: expiresAt,
                                               reason: "list message", cause: cause) else {
             decision.notes.append(.init(executor: nil, reason: "\(change.list.rawValue) \(change.op.rawValue) "

@@ -230,6 +230,14 @@ import Testing
                                                     reason: "released from dirty: dirty_ttl=30s elapsed", cause: "timer"))
     }
 
+    /// Issue 12 finding 1: `now + ttl` trapped the worker for a TTL of Int64.max ms. Validation
+    /// bounds it now; a value that still reaches the pool saturates to "never expires".
+    @Test func aTTLBeyondTheClockSaturatesInsteadOfTrapping() {
+        var pool = F.filledPool(F.config())
+        let added = pool.handle(F.list(.blacklist, .add, "/x", ttl: .milliseconds(Int64.max)), now: 2_000)
+        #expect(added.listChanges.map(\.expiresAt) == [Int64.max])
+    }
+
     @Test func listEntriesWithATTLExpireAndPermanentOnesStay() {
         var pool = F.filledPool(F.config(lists: Lists(blacklist: ["/admin/*"])))
         #expect(pool.seedConfiguredLists(now: 1_000).listChanges.map(\.url) == ["/admin/*"])
