@@ -56,8 +56,8 @@ struct JournalBacklog: Sendable {
     var count: Int { held.count }
     var lastSeq: UInt64 { nextSeq - 1 }
 
-    // Written as a subtraction: every term is in 0...limit-ish, so nothing can overflow
-    // whatever size a caller asks for.
+    // A subtraction: `bytes` and `reservedBytes` are never negative, so unlike a sum it cannot
+    // overflow whatever size a caller asks for.
     private func fits(_ extra: Int) -> Bool { extra <= limit - bytes - reservedBytes }
 
     // MARK: Appending
