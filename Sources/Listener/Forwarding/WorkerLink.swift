@@ -21,7 +21,7 @@ struct LinkStatus: Sendable, Equatable {
 final class WorkerLink: @unchecked Sendable {
     let app: String
     let socketPath: String
-    let journal: AppJournal
+    let journal: any Journal
     private let eventLoop: any EventLoop
     private let logger: Logger
 
@@ -38,7 +38,7 @@ final class WorkerLink: @unchecked Sendable {
     static let batchMessages = 1024
     static let batchBytes = 1 << 20
 
-    init(app: String, socketPath: String, journal: AppJournal, eventLoop: any EventLoop, logger: Logger,
+    init(app: String, socketPath: String, journal: any Journal, eventLoop: any EventLoop, logger: Logger,
          window: Int = 16_384) {
         self.app = app
         self.socketPath = socketPath

@@ -9,7 +9,7 @@ import Shared
 /// to journals, reloads and status. Ingress and supervision sit around it.
 final class ListenerRuntime: Sendable {
     struct AppChannel: Sendable {
-        var journal: AppJournal
+        var journal: any Journal
         var link: WorkerLink
     }
 
@@ -48,7 +48,7 @@ final class ListenerRuntime: Sendable {
     private static func openChannel(app: String, config: ListenerConfig, logger: Logger) throws -> AppChannel {
         var appLogger = logger
         appLogger[metadataKey: "app"] = .string(app)
-        let journal = try AppJournal.open(
+        let journal = try FileJournal.open(
             app: app, directory: config.journalDir + "/" + app,
             options: .init(fsync: config.fsync, maxBacklogBytes: config.maxBacklogBytes), logger: appLogger)
         let link = WorkerLink(app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
@@ -117,7 +117,7 @@ final class ListenerRuntime: Sendable {
 
     var appNames: [String] { state.withLockedValue { $0.channels.keys.sorted() } }
 
-    func journal(for app: String) -> AppJournal? { state.withLockedValue { $0.channels[app]?.journal } }
+    func journal(for app: String) -> (any Journal)? { state.withLockedValue { $0.channels[app]?.journal } }
 
     func channel(for app: String) -> AppChannel? { state.withLockedValue { $0.channels[app] } }
 
@@ -140,7 +140,7 @@ final class ListenerRuntime: Sendable {
             if byApp[message.app] == nil { order.append(message.app) }
             byApp[message.app, default: []].append(message.entry)
         }
-        var journals: [(String, AppJournal)] = []
+        var journals: [(String, any Journal)] = []
         for app in order {
             guard let journal = journal(for: app) else {
                 return .failure(IntakeRejection(status: 404, message: "app: unknown app '\(app)'"))
@@ -157,7 +157,7 @@ final class ListenerRuntime: Sendable {
             }
         }
         // Several apps: reserve room in every journal first, so none is appended unless all can be.
-        var reserved: [(AppJournal, Int)] = []
+        var reserved: [(any Journal, Int)] = []
         for (app, journal) in journals {
             let bytes = byApp[app]!.reduce(0) { $0 + $1.recordSize }
             if case .failure(let rejection) = journal.reserve(bytes) {

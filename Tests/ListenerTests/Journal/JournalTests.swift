@@ -11,8 +11,8 @@ import TestSupport
         directory = try TempDirectory.make(prefix: "journal").path + "/shop"
     }
 
-    func open(_ options: AppJournal.Options = .init(fsync: .batch, maxBacklogBytes: 1 << 30)) throws -> AppJournal {
-        try AppJournal.open(app: "shop", directory: directory, options: options, logger: Logger(label: "test"))
+    func open(_ options: FileJournal.Options = .init(fsync: .batch, maxBacklogBytes: 1 << 30)) throws -> FileJournal {
+        try FileJournal.open(app: "shop", directory: directory, options: options, logger: Logger(label: "test"))
     }
 
     func entry(_ n: Int, padding: Int = 0) -> JournalEntry {
@@ -101,7 +101,7 @@ import TestSupport
     }
 
     @Test func acknowledgedSegmentsAreDeletedAndAckPersisted() async throws {
-        var options = AppJournal.Options(fsync: .batch, maxBacklogBytes: 1 << 30)
+        var options = FileJournal.Options(fsync: .batch, maxBacklogBytes: 1 << 30)
         options.segmentBytes = 2048
         let journal = try open(options)
         for n in 1...200 { _ = try await journal.append([entry(n)]).get() }
@@ -124,7 +124,7 @@ import TestSupport
     }
 
     @Test func everythingAcknowledgedKeepsSeqGrowing() async throws {
-        var options = AppJournal.Options(fsync: .none, maxBacklogBytes: 1 << 30)
+        var options = FileJournal.Options(fsync: .none, maxBacklogBytes: 1 << 30)
         options.segmentBytes = 512
         let journal = try open(options)
         for n in 1...30 { _ = try await journal.append([entry(n)]).get() }
