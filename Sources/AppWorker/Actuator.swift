@@ -17,8 +17,10 @@ actor Actuator {
     private var queue: [DriverAction] = []
     private var known: Set<DriverAction> = []
 
-    init(app: String, drivers: [String: any Driver], maxParallel: Int, inbox: WorkerInbox, logger: Logger,
-         attempts: Int = 3, retryDelay: Duration = .milliseconds(500)) {
+    init(
+        app: String, drivers: [String: any Driver], maxParallel: Int, inbox: WorkerInbox, logger: Logger,
+        attempts: Int = 3, retryDelay: Duration = .milliseconds(500)
+    ) {
         self.app = app
         self.drivers = drivers
         self.maxParallel = max(1, maxParallel)
@@ -67,7 +69,8 @@ actor Actuator {
                 let endpoint = try await withDeadline(
                     driver.actionTimeout,
                     "\(action.kind.rawValue) of \(action.executor) on host \(action.host) gave no answer within "
-                        + "\(DurationText.format(driver.actionTimeout)); check the host's driver endpoint") {
+                        + "\(DurationText.format(driver.actionTimeout)); check the host's driver endpoint"
+                ) {
                     switch action.kind {
                     case .create: return try await driver.create(target) as String?
                     case .clean: return try await driver.clean(target)
@@ -79,10 +82,12 @@ actor Actuator {
                 return .actionSucceeded(action, endpoint: endpoint)
             } catch {
                 lastError = "\(error)"
-                logger.warning("driver action failed", metadata: [
-                    "action": "\(action.kind.rawValue)", "executor": "\(action.executor)", "host": "\(action.host)",
-                    "attempt": "\(attempt)", "error": "\(lastError)",
-                ])
+                logger.warning(
+                    "driver action failed",
+                    metadata: [
+                        "action": "\(action.kind.rawValue)", "executor": "\(action.executor)", "host": "\(action.host)",
+                        "attempt": "\(attempt)", "error": "\(lastError)",
+                    ])
                 if attempt < attempts {
                     try? await Task.sleep(for: delay)
                     delay *= 2

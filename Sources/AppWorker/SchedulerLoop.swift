@@ -21,8 +21,11 @@ final class SchedulerLoop {
     private var commitCounter: Int64 = 0
     private var backoff = Backoff.redisReconnect
 
-    init(config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard, logger: Logger,
-         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil) {
+    init(
+        config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
+        logger: Logger,
+        isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil
+    ) {
         self.webhook = webhook
         self.config = config
         self.settings = settings
@@ -76,9 +79,10 @@ final class SchedulerLoop {
             logger.warning("repairing state sets", metadata: ["findings": "\(snapshot.inconsistencies)"])
             try? await store.repair(snapshot.executors)
         }
-        pool = ExecutorPool(settings: settings, executors: snapshot.executors, meta: snapshot.meta,
-                            seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
-                            lists: snapshot.lists, downHosts: downHosts)
+        pool = ExecutorPool(
+            settings: settings, executors: snapshot.executors, meta: snapshot.meta,
+            seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
+            lists: snapshot.lists, downHosts: downHosts)
         applied = snapshot.applied
         commitCounter = snapshot.commit
         board.appendEvents(snapshot.recentEvents)
@@ -87,10 +91,12 @@ final class SchedulerLoop {
         let unfinished = pool.unfinishedActions
         var decision = pool.handle(.replenish(cause: .startup), now: Self.now())
         decision.merge(pool.seedConfiguredLists(now: Self.now()))
-        logger.info("state loaded", metadata: [
-            "executors": "\(snapshot.executors.count)", "applied_seq": "\(applied?.seq ?? 0)",
-            "resumed_actions": "\(unfinished.count)",
-        ])
+        logger.info(
+            "state loaded",
+            metadata: [
+                "executors": "\(snapshot.executors.count)", "applied_seq": "\(applied?.seq ?? 0)",
+                "resumed_actions": "\(unfinished.count)",
+            ])
         guard await commit([decision], applied: nil) else { return false }
         await actuator.submit(unfinished)
         board.publish(pool: pool, applied: applied)
@@ -107,8 +113,10 @@ final class SchedulerLoop {
             case .replayed:
                 continue
             case .gap(let expected):
-                refusals.append(WorkerRefusal(error: "seq \(frame.seq) skips ahead of applied seq \(expected - 1) "
-                    + "in epoch \(frame.epoch); resend from \(expected)", seq: frame.seq))
+                refusals.append(
+                    WorkerRefusal(
+                        error: "seq \(frame.seq) skips ahead of applied seq \(expected - 1) "
+                            + "in epoch \(frame.epoch); resend from \(expected)", seq: frame.seq))
                 continue
             case .apply:
                 decisions.append(decide(frame.message, seq: frame.seq, now: now))
@@ -129,7 +137,8 @@ final class SchedulerLoop {
         switch message {
         case .valid(let envelope, let body):
             if let app = envelope.app, app != config.app {
-                return Self.rejection(cause: envelope.id, reason: "message for app '\(app)' delivered to '\(config.app)'")
+                return Self.rejection(
+                    cause: envelope.id, reason: "message for app '\(app)' delivered to '\(config.app)'")
             }
             return pool.handle(.message(body, cause: envelope.id), now: now)
         case .invalid(let id, let reason):
@@ -198,16 +207,20 @@ final class SchedulerLoop {
 
     private func log(_ decision: Decision) {
         for transition in decision.transitions {
-            logger.info("transition", metadata: [
-                "executor": "\(transition.executor)", "from": "\(transition.from?.rawValue ?? "none")",
-                "to": "\(transition.to?.rawValue ?? "removed")", "reason": "\(transition.reason)",
-                "cause": "\(transition.cause)",
-            ])
+            logger.info(
+                "transition",
+                metadata: [
+                    "executor": "\(transition.executor)", "from": "\(transition.from?.rawValue ?? "none")",
+                    "to": "\(transition.to?.rawValue ?? "removed")", "reason": "\(transition.reason)",
+                    "cause": "\(transition.cause)",
+                ])
         }
         for note in decision.notes {
-            logger.notice("note", metadata: [
-                "executor": "\(note.executor ?? "-")", "reason": "\(note.reason)", "cause": "\(note.cause)",
-            ])
+            logger.notice(
+                "note",
+                metadata: [
+                    "executor": "\(note.executor ?? "-")", "reason": "\(note.reason)", "cause": "\(note.cause)",
+                ])
         }
     }
 }

@@ -10,7 +10,8 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimic-worker",
         abstract: "Schedules the executors of one app: listens on <run_dir>/<app>.sock, keeps its state in Redis.",
-        discussion: "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. "
+        discussion:
+            "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. "
             + "`mimic-worker simulate-strategies --help`: the selection-strategy simulation.")
 
     @Option(name: .long, help: "The app's YAML config (apps.d/<app>.yaml).")
@@ -64,14 +65,19 @@ struct WorkerCommand: AsyncParsableCommand {
             appConfig.runDir = URL(fileURLWithPath: runDir).standardizedFileURL.path
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
-            throw WorkerFailure("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+            throw WorkerFailure(
+                "--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         JSONLogHandler.bootstrap(app: appConfig.app, level: level)
         let logger = Logger(label: "mimic.worker")
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: WorkerService(config: appConfig), successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(
+                        service: WorkerService(config: appConfig), successTerminationBehavior: .gracefullyShutdownGroup)
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 }

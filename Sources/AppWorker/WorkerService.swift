@@ -26,18 +26,23 @@ struct WorkerService: Service {
         let stopping = NIOLockedValueBox(false)
         let http = HTTPClient.shared
         let drivers = Self.drivers(for: config, http: http)
-        let actuator = Actuator(app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
-                                inbox: inbox, logger: logger)
+        let actuator = Actuator(
+            app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
+            inbox: inbox, logger: logger)
         let webhook = config.brackets.webhook.map { WebhookPublisher(url: $0, logger: logger) }
-        let loop = SchedulerLoop(config: config, settings: .init(config: config), store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
-                                 actuator: actuator, board: board, logger: logger,
-                                 isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
+        let loop = SchedulerLoop(
+            config: config, settings: .init(config: config),
+            store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
+            actuator: actuator, board: board, logger: logger,
+            isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel
         do {
-            server = try await AppSocketServer(path: socket, board: board, inbox: inbox,
-                                                 frameUID: config.listenerUID ?? UInt32(getuid()), logger: logger)
-                .start(group: group)
+            server = try await AppSocketServer(
+                path: socket, board: board, inbox: inbox,
+                frameUID: config.listenerUID ?? UInt32(getuid()), logger: logger
+            )
+            .start(group: group)
         } catch {
             try? await group.shutdownGracefully()
             throw WorkerFailure("\(config.app): cannot listen on \(socket.path): \(error)")

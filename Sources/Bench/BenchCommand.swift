@@ -30,7 +30,8 @@ struct CommonOptions: ParsableArguments {
 
     var resolvedBinDir: String {
         if let binDir { return URL(fileURLWithPath: binDir).standardizedFileURL.path }
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let own =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (own as NSString).deletingLastPathComponent
     }
 

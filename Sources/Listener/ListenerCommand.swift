@@ -8,11 +8,12 @@ import Shared
 struct ListenerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimic-listener",
-        abstract: "Front listener: authenticated ingress, per-app durable journal, forwarding to app workers, supervision.",
+        abstract:
+            "Front listener: authenticated ingress, per-app durable journal, forwarding to app workers, supervision.",
         discussion: """
-        HTTP POST /v1/events and TCP NDJSON in; one journal per app under journal_dir; frames out to
-        <run_dir>/<app>.sock. SIGTERM stops gracefully; SIGHUP re-reads apps_dir.
-        """)
+            HTTP POST /v1/events and TCP NDJSON in; one journal per app under journal_dir; frames out to
+            <run_dir>/<app>.sock. SIGTERM stops gracefully; SIGHUP re-reads apps_dir.
+            """)
 
     @Option(name: .long, help: "Path of listener.yaml.")
     var config: String
@@ -44,12 +45,15 @@ struct ListenerCommand: AsyncParsableCommand {
             try ConfigLoader.loadAppsDirectory(appsDir)
         }
         let http = HTTPIngress.makeApplication(runtime: runtime, logger: logger) { _ in }
-        let tcp = TCPIngress(host: listenerConfig.tcp.host, port: listenerConfig.tcp.port, runtime: runtime,
-                             logger: logger) { _ in }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: core), .init(service: http), .init(service: tcp)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let tcp = TCPIngress(
+            host: listenerConfig.tcp.host, port: listenerConfig.tcp.port, runtime: runtime,
+            logger: logger
+        ) { _ in }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: core), .init(service: http), .init(service: tcp)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         do {
             try await group.run()
         } catch {

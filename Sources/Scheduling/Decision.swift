@@ -49,7 +49,8 @@ package struct Decision: Sendable, Equatable {
     package init() {}
 
     package var isEmpty: Bool {
-        transitions.isEmpty && notes.isEmpty && touched.isEmpty && actions.isEmpty && listChanges.isEmpty && !metaChanged
+        transitions.isEmpty && notes.isEmpty && touched.isEmpty && actions.isEmpty && listChanges.isEmpty
+            && !metaChanged
             && hostChanges.isEmpty
     }
 

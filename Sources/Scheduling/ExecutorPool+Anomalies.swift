@@ -9,14 +9,17 @@ extension ExecutorPool {
     /// A left-bracket health report: down is abnormal at once, degraded only when it repeats.
     mutating func health(_ report: HealthReport, cause: Cause, now: Int64, into decision: inout Decision) {
         guard let executor = executors[report.executor] else {
-            decision.notes.append(.init(executor: report.executor,
-                                        reason: "health report for unknown executor", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: report.executor,
+                    reason: "health report for unknown executor", cause: cause))
             return
         }
         switch report.status {
         case .down:
-            abnormal(executor.id, reason: "reported down by the left bracket", cause: cause, now: now,
-                     into: &decision)
+            abnormal(
+                executor.id, reason: "reported down by the left bracket", cause: cause, now: now,
+                into: &decision)
         case .degraded:
             degraded(executor.id, cause: cause, now: now, into: &decision)
         case .up:
@@ -28,14 +31,17 @@ extension ExecutorPool {
     mutating func alert(_ alert: Alert, cause: Cause, now: Int64, into decision: inout Decision) {
         let targets = alertTargets(alert)
         if targets.isEmpty {
-            decision.notes.append(.init(executor: alert.executor,
-                                        reason: "alert names no known executor (\(alert.address ?? "-"))",
-                                        cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: alert.executor,
+                    reason: "alert names no known executor (\(alert.address ?? "-"))",
+                    cause: cause))
         }
         for id in targets {
             if alert.severity >= .high {
-                abnormal(id, reason: "\(alert.severity.rawValue) alert\(alert.rule.map { " rule \($0)" } ?? "")",
-                         cause: cause, now: now, into: &decision)
+                abnormal(
+                    id, reason: "\(alert.severity.rawValue) alert\(alert.rule.map { " rule \($0)" } ?? "")",
+                    cause: cause, now: now, into: &decision)
             } else {
                 lowSeverityAlert(id, alert: alert, cause: cause, now: now, into: &decision)
             }
@@ -47,31 +53,41 @@ extension ExecutorPool {
         let window = settings.abnormalWindowMs
         let count = PolicyState.count(&policy.degradedTimes, id, now: now, window: window)
         guard threshold > 0, count >= threshold else {
-            decision.notes.append(.init(executor: id, reason: threshold > 0
-                                            ? "degraded report \(count) of \(threshold) within \(window) ms"
-                                            : "degraded report recorded (abnormal.degraded is 0)", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: id,
+                    reason: threshold > 0
+                        ? "degraded report \(count) of \(threshold) within \(window) ms"
+                        : "degraded report recorded (abnormal.degraded is 0)", cause: cause))
             return
         }
         policy.degradedTimes[id] = nil
         abnormal(id, reason: "\(count) degraded reports within \(window) ms", cause: cause, now: now, into: &decision)
     }
 
-    mutating func lowSeverityAlert(_ id: String, alert: Alert, cause: Cause, now: Int64,
-                                   into decision: inout Decision) {
+    mutating func lowSeverityAlert(
+        _ id: String, alert: Alert, cause: Cause, now: Int64,
+        into decision: inout Decision
+    ) {
         let threshold = settings.policy.lowSeverityThreshold
         let window = settings.abnormalWindowMs
         let count = PolicyState.count(&policy.lowAlertTimes, id, now: now, window: window)
-        let what = "\(alert.severity.rawValue) alert\(alert.rule.map { " rule \($0)" } ?? "")"
+        let what =
+            "\(alert.severity.rawValue) alert\(alert.rule.map { " rule \($0)" } ?? "")"
             + "\(alert.kind.map { " \($0)" } ?? "")"
         guard threshold > 0, count >= threshold else {
-            decision.notes.append(.init(executor: id, reason: threshold > 0
-                                            ? "\(what) recorded (\(count) of \(threshold) within \(window) ms)"
-                                            : "\(what) recorded (abnormal.low_severity is 0)", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: id,
+                    reason: threshold > 0
+                        ? "\(what) recorded (\(count) of \(threshold) within \(window) ms)"
+                        : "\(what) recorded (abnormal.low_severity is 0)", cause: cause))
             return
         }
         policy.lowAlertTimes[id] = nil
-        abnormal(id, reason: "\(count) medium/low alerts within \(window) ms, last: \(what)", cause: cause, now: now,
-                 into: &decision)
+        abnormal(
+            id, reason: "\(count) medium/low alerts within \(window) ms, last: \(what)", cause: cause, now: now,
+            into: &decision)
     }
 
     func alertTargets(_ alert: Alert) -> [String] {
@@ -84,8 +100,10 @@ extension ExecutorPool {
 
     /// Replaces an abnormal executor at once, unless that would take online below `min_online`
     /// with no standby to step in: then it stays, flagged, and `replenish` replaces it later.
-    mutating func abnormal(_ id: String, reason: String, cause: Cause, now: Int64,
-                                   into decision: inout Decision) {
+    mutating func abnormal(
+        _ id: String, reason: String, cause: Cause, now: Int64,
+        into decision: inout Decision
+    ) {
         guard var executor = executors[id] else { return }
         switch executor.state {
         case .online:
@@ -94,8 +112,10 @@ extension ExecutorPool {
             move(id, to: .cleaning, reason: "abnormal: \(reason)", cause: cause, now: now, into: &decision)
             return
         case .dirty, .cleaning, .offline:
-            decision.notes.append(.init(executor: id, reason: "abnormal while \(executor.state.rawValue): \(reason)",
-                                        cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: id, reason: "abnormal while \(executor.state.rawValue): \(reason)",
+                    cause: cause))
             return
         }
         if meta.paused || (count(.standby) == 0 && count(.online) - 1 < settings.replicas.minOnline) {
@@ -103,19 +123,25 @@ extension ExecutorPool {
             executor.reason = "abnormal: \(reason)"
             executors[id] = executor
             decision.touched.insert(id)
-            let why = meta.paused
+            let why =
+                meta.paused
                 ? "scheduling is paused"
                 : "replacing it would drop online below min_online=\(settings.replicas.minOnline)"
-            decision.notes.append(.init(executor: id, reason: "abnormal (\(reason)) but kept online: \(why); "
-                                            + "it is replaced as soon as a standby exists", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: id,
+                    reason: "abnormal (\(reason)) but kept online: \(why); "
+                        + "it is replaced as soon as a standby exists", cause: cause))
             return
         }
         quarantine(id, reason: "abnormal: \(reason)", cause: cause, now: now, into: &decision)
     }
 
     /// Online to dirty (kept for forensics, oldest released past `retain_dirty`) or to cleaning.
-    mutating func quarantine(_ id: String, reason: String, cause: Cause, now: Int64,
-                                     into decision: inout Decision) {
+    mutating func quarantine(
+        _ id: String, reason: String, cause: Cause, now: Int64,
+        into decision: inout Decision
+    ) {
         guard settings.replicas.retainDirty > 0 else {
             move(id, to: .cleaning, reason: reason, cause: cause, now: now, into: &decision)
             return
@@ -123,9 +149,10 @@ extension ExecutorPool {
         move(id, to: .dirty, reason: reason, cause: cause, now: now, into: &decision)
         let dirty = executors.values.filter { $0.state == .dirty }.sorted { ($0.since, $0.id) < ($1.since, $1.id) }
         for released in dirty.prefix(max(0, dirty.count - settings.replicas.retainDirty)) {
-            move(released.id, to: .cleaning,
-                 reason: "released from dirty: more than retain_dirty=\(settings.replicas.retainDirty) kept",
-                 cause: cause, now: now, into: &decision)
+            move(
+                released.id, to: .cleaning,
+                reason: "released from dirty: more than retain_dirty=\(settings.replicas.retainDirty) kept",
+                cause: cause, now: now, into: &decision)
         }
     }
 }

@@ -17,8 +17,10 @@ extension ExecutorPool {
         // Half or more dissenting means there was no majority: the request, not the executors, is
         // suspect, and penalising them would let one crafted URL empty the online set.
         if !dissenters.isEmpty, dissenters.count * 2 >= arbitration.executors.count {
-            suspect(url: arbitration.url, why: "no majority, \(dissenters.count) of \(arbitration.executors.count) "
-                        + "executors dissented", cause: cause, now: now, into: &decision)
+            suspect(
+                url: arbitration.url,
+                why: "no majority, \(dissenters.count) of \(arbitration.executors.count) "
+                    + "executors dissented", cause: cause, now: now, into: &decision)
             return
         }
         // Negative feedback: a URL already suspected, or one that now makes several variants
@@ -38,8 +40,9 @@ extension ExecutorPool {
                 executors[id] = executor
                 decision.touched.insert(id)
                 if executor.state == .online, times.count >= settings.abnormalDissents {
-                    abnormal(id, reason: "\(times.count) dissents within \(settings.abnormalWindowMs) ms",
-                             cause: cause, now: now, into: &decision)
+                    abnormal(
+                        id, reason: "\(times.count) dissents within \(settings.abnormalWindowMs) ms",
+                        cause: cause, now: now, into: &decision)
                 }
             } else if executor.confidence < 1 {
                 executor.confidence = min(1, executor.confidence + (1 - executor.confidence) * 0.05 + 0.001)
@@ -53,12 +56,17 @@ extension ExecutorPool {
     /// blacklisted, or with this arbitration executors of `feedback.variants` different variants
     /// have dissented on it inside the abnormal window. The earlier dissents on that URL are then
     /// forgiven, so nobody is ejected for them.
-    mutating func feedbackAbsorbs(_ arbitration: Arbitration, dissenters: Set<String>, cause: Cause, now: Int64,
-                                  into decision: inout Decision) -> Bool {
+    mutating func feedbackAbsorbs(
+        _ arbitration: Arbitration, dissenters: Set<String>, cause: Cause, now: Int64,
+        into decision: inout Decision
+    ) -> Bool {
         guard let url = arbitration.url, !url.isEmpty, !dissenters.isEmpty else { return false }
         if policy.lists.matches(.blacklist, url) {
-            decision.notes.append(.init(executor: nil, reason: "dissent on blacklisted URL \(url) not counted "
-                                            + "against \(dissenters.sorted().joined(separator: ", "))", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "dissent on blacklisted URL \(url) not counted "
+                        + "against \(dissenters.sorted().joined(separator: ", "))", cause: cause))
             return true
         }
         let window = settings.abnormalWindowMs
@@ -78,8 +86,10 @@ extension ExecutorPool {
         for dissent in earlier {
             forgive(dissent, into: &decision)
         }
-        suspect(url: url, why: "executors of \(variants.count) variants (\(variants.joined(separator: ", "))) "
-                    + "dissented on it within \(window) ms", cause: cause, now: now, into: &decision)
+        suspect(
+            url: url,
+            why: "executors of \(variants.count) variants (\(variants.joined(separator: ", "))) "
+                + "dissented on it within \(window) ms", cause: cause, now: now, into: &decision)
         return true
     }
 
@@ -87,37 +97,53 @@ extension ExecutorPool {
     /// is off or the URL is whitelisted) and records why; the executors are not penalised.
     mutating func suspect(url: String?, why: String, cause: Cause, now: Int64, into decision: inout Decision) {
         guard let url, !url.isEmpty else {
-            decision.notes.append(.init(executor: nil, reason: "request suspected: \(why); executors not penalised",
-                                        cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: nil, reason: "request suspected: \(why); executors not penalised",
+                    cause: cause))
             return
         }
         let feedback = settings.policy.feedback
         if policy.lists.matches(.whitelist, url) {
-            decision.notes.append(.init(executor: nil, reason: "URL \(url) suspected (\(why)) but whitelisted: "
-                                            + "not blacklisted; executors not penalised", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "URL \(url) suspected (\(why)) but whitelisted: "
+                        + "not blacklisted; executors not penalised", cause: cause))
             return
         }
         guard feedback.blacklistSuspects else {
-            decision.notes.append(.init(executor: nil, reason: "URL \(url) suspected (\(why)); executors not "
-                                            + "penalised; not blacklisted (feedback.blacklist_suspects is off)",
-                                        cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "URL \(url) suspected (\(why)); executors not "
+                        + "penalised; not blacklisted (feedback.blacklist_suspects is off)",
+                    cause: cause))
             return
         }
         let ttl = feedback.suspectTTL.milliseconds
         // Under a sustained attack every arbitration suspects the URL again; refresh the entry
         // only when less than half its TTL is left, so the lists channel is not flooded.
         if let expiry = policy.lists.entries[.blacklist]?[url], expiry.map({ $0 - now > ttl / 2 }) ?? true {
-            decision.notes.append(.init(executor: nil, reason: "URL \(url) suspected again (\(why)); already "
-                                            + "blacklisted; executors not penalised", cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "URL \(url) suspected again (\(why)); already "
+                        + "blacklisted; executors not penalised", cause: cause))
             return
         }
-        if let update = policy.lists.apply(.blacklist, .add, url: url, expiresAt: now.saturatingAdding(ttl),
-                                           reason: "suspected: \(why)", cause: cause) {
+        if let update = policy.lists.apply(
+            .blacklist, .add, url: url, expiresAt: now.saturatingAdding(ttl),
+            reason: "suspected: \(why)", cause: cause)
+        {
             decision.listChanges.append(update)
         }
-        decision.notes.append(.init(executor: nil, reason: "URL \(url) suspected (\(why)); blacklisted for "
-                                        + "\(DurationText.format(feedback.suspectTTL)); executors not penalised",
-                                    cause: cause))
+        decision.notes.append(
+            .init(
+                executor: nil,
+                reason: "URL \(url) suspected (\(why)); blacklisted for "
+                    + "\(DurationText.format(feedback.suspectTTL)); executors not penalised",
+                cause: cause))
     }
 
     /// Takes back one dissent recorded against an executor for a URL found suspect later.

@@ -17,12 +17,16 @@ extension ExecutorPool {
         let duplicate = online.filter { (perVariant[$0.variant] ?? 0) > 1 }
             .min { ($0.confidence, -$0.since, $0.id) < ($1.confidence, -$1.since, $1.id) }
         guard let duplicate, !waiting.isEmpty,
-              let chosen = settings.selection.pick(from: waiting, joining: online.filter { $0.id != duplicate.id },
-                                                   variantTrust: policy.variantTrust, random: &random) else { return }
-        move(duplicate.id, to: .standby,
-             reason: "stepped back: variant \(duplicate.variant) twice online while \(chosen.variant) waits",
-             cause: cause, now: now, into: &decision)
-        move(chosen.id, to: .online, reason: "selected (heterogeneity): variant \(chosen.variant) not online",
-             cause: cause, now: now, into: &decision)
+            let chosen = settings.selection.pick(
+                from: waiting, joining: online.filter { $0.id != duplicate.id },
+                variantTrust: policy.variantTrust, random: &random)
+        else { return }
+        move(
+            duplicate.id, to: .standby,
+            reason: "stepped back: variant \(duplicate.variant) twice online while \(chosen.variant) waits",
+            cause: cause, now: now, into: &decision)
+        move(
+            chosen.id, to: .online, reason: "selected (heterogeneity): variant \(chosen.variant) not online",
+            cause: cause, now: now, into: &decision)
     }
 }

@@ -56,10 +56,14 @@ extension ExecutorPool {
         // Back from a failure: its earlier create failures say nothing about it now.
         failedCreates[host] = nil
         let cause = Cause.host(host)
-        for executor in executors.values.filter({ $0.host == host && $0.state == .offline }).sorted(by: { $0.id < $1.id }) {
-            decision.notes.append(.init(executor: executor.id,
-                                        reason: "host \(host) up: removing offline executor through the driver",
-                                        cause: cause))
+        for executor in executors.values.filter({ $0.host == host && $0.state == .offline }).sorted(by: {
+            $0.id < $1.id
+        }) {
+            decision.notes.append(
+                .init(
+                    executor: executor.id,
+                    reason: "host \(host) up: removing offline executor through the driver",
+                    cause: cause))
             decision.actions.append(action(.remove, executor))
         }
         spreadStandbys(cause: cause, now: now, into: &decision)
@@ -80,11 +84,13 @@ extension ExecutorPool {
             let fullest = hosts.max { perHost[$0]! < perHost[$1]! }!
             let emptiest = hosts.min { perHost[$0]! < perHost[$1]! }!
             guard perHost[fullest]! - perHost[emptiest]! > 1,
-                  let retired = executors.values.filter({ $0.host == fullest && $0.state == .standby })
-                      .min(by: { ($0.since, $0.id) < ($1.since, $1.id) }) else { return }
+                let retired = executors.values.filter({ $0.host == fullest && $0.state == .standby })
+                    .min(by: { ($0.since, $0.id) < ($1.since, $1.id) })
+            else { return }
             decision.actions.append(action(.remove, retired))
-            purge(retired.id, reason: "retired from \(fullest) to spread executors over hosts again", cause: cause,
-                  into: &decision)
+            purge(
+                retired.id, reason: "retired from \(fullest) to spread executors over hosts again", cause: cause,
+                into: &decision)
             replenish(cause: cause, now: now, into: &decision)
         }
     }
@@ -94,18 +100,24 @@ extension ExecutorPool {
     mutating func onlineCheck(_ report: OnlineCheckReport, now: Int64, into decision: inout Decision) {
         let cause = Cause.onlineCheck
         for (host, error) in report.failed.sorted(by: { $0.key < $1.key }) {
-            decision.notes.append(.init(executor: nil,
-                                        reason: "online check: cannot list executors on host \(host): \(error)",
-                                        cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "online check: cannot list executors on host \(host): \(error)",
+                    cause: cause))
         }
         for (host, ids) in report.listed.sorted(by: { $0.key < $1.key }) where healthyHosts.contains(host) {
             let listed = Set(ids)
             for id in listed.sorted() where executors[id]?.host != host {
-                decision.notes.append(.init(executor: id,
-                                            reason: "online check: \(id) runs on host \(host) but is not recorded; removing it",
-                                            cause: cause))
-                decision.actions.append(DriverAction(kind: .remove, executor: id, variant: executors[id]?.variant ?? "",
-                                                     host: host))
+                decision.notes.append(
+                    .init(
+                        executor: id,
+                        reason: "online check: \(id) runs on host \(host) but is not recorded; removing it",
+                        cause: cause))
+                decision.actions.append(
+                    DriverAction(
+                        kind: .remove, executor: id, variant: executors[id]?.variant ?? "",
+                        host: host))
             }
             let missing = executors.values.filter {
                 $0.host == host && ($0.state == .online || $0.state == .standby) && $0.since < report.startedAt
@@ -113,9 +125,11 @@ extension ExecutorPool {
             }
             for executor in missing.sorted(by: { $0.id < $1.id }) {
                 // Cleaning, not dirty: there is nothing left to examine, and cleaning recreates it.
-                move(executor.id, to: .cleaning,
-                     reason: "abnormal: recorded \(executor.state.rawValue) but not running on host \(host) (online check)",
-                     cause: cause, now: now, into: &decision)
+                move(
+                    executor.id, to: .cleaning,
+                    reason:
+                        "abnormal: recorded \(executor.state.rawValue) but not running on host \(host) (online check)",
+                    cause: cause, now: now, into: &decision)
             }
         }
     }

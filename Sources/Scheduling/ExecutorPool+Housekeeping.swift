@@ -17,16 +17,19 @@ extension ExecutorPool {
         let due = executors.values.filter { $0.state == .dirty && now - $0.since >= ttl }
             .sorted { ($0.since, $0.id) < ($1.since, $1.id) }
         for executor in due {
-            move(executor.id, to: .cleaning,
-                 reason: "released from dirty: dirty_ttl=\(DurationText.format(.milliseconds(ttl))) elapsed",
-                 cause: .timer, now: now, into: &decision)
+            move(
+                executor.id, to: .cleaning,
+                reason: "released from dirty: dirty_ttl=\(DurationText.format(.milliseconds(ttl))) elapsed",
+                cause: .timer, now: now, into: &decision)
         }
     }
 
     mutating func expireListEntries(now: Int64, into decision: inout Decision) {
         for entry in policy.lists.expired(now: now) {
-            if let update = policy.lists.apply(entry.list, .remove, url: entry.url, expiresAt: nil, reason: "expired",
-                                               cause: .timer) {
+            if let update = policy.lists.apply(
+                entry.list, .remove, url: entry.url, expiresAt: nil, reason: "expired",
+                cause: .timer)
+            {
                 decision.listChanges.append(update)
             }
         }

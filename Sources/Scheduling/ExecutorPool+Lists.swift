@@ -7,10 +7,16 @@ extension ExecutorPool {
     mutating func listRequest(_ change: ListChange, cause: Cause, now: Int64, into decision: inout Decision) {
         let ttl = change.ttl.map(\.milliseconds) ?? 0
         let expiresAt: Int64? = change.op == .add && ttl > 0 ? now.saturatingAdding(ttl) : nil
-        guard let update = policy.lists.apply(change.list, change.op, url: change.url, expiresAt: expiresAt,
-                                              reason: "list message", cause: cause) else {
-            decision.notes.append(.init(executor: nil, reason: "\(change.list.rawValue) \(change.op.rawValue) "
-                                            + "\(change.url): no change", cause: cause))
+        guard
+            let update = policy.lists.apply(
+                change.list, change.op, url: change.url, expiresAt: expiresAt,
+                reason: "list message", cause: cause)
+        else {
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "\(change.list.rawValue) \(change.op.rawValue) "
+                        + "\(change.url): no change", cause: cause))
             return
         }
         decision.listChanges.append(update)
@@ -24,8 +30,10 @@ extension ExecutorPool {
         let configured = settings.policy.configuredLists
         for (list, urls) in [(ListChange.List.blacklist, configured.blacklist), (.whitelist, configured.whitelist)] {
             for url in urls where !policy.lists.contains(list, url) {
-                if let update = policy.lists.apply(list, .add, url: url, expiresAt: nil,
-                                                   reason: "configured in lists.\(list.rawValue)", cause: .config) {
+                if let update = policy.lists.apply(
+                    list, .add, url: url, expiresAt: nil,
+                    reason: "configured in lists.\(list.rawValue)", cause: .config)
+                {
                     decision.listChanges.append(update)
                 }
             }

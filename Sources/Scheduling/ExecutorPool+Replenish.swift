@@ -25,7 +25,8 @@ extension ExecutorPool {
         for _ in 0..<missing {
             let live = executors.values.filter { $0.state != .offline }
             guard let place = settings.placement.next(live: live, healthyHosts: placeableHosts(cause: cause)) else {
-                let stall = healthyHosts.isEmpty
+                let stall =
+                    healthyHosts.isEmpty
                     ? "cannot create executors: no healthy host"
                     : "creates keep failing on every healthy host; retrying at the next online check, host change "
                         + "or message"
@@ -41,11 +42,14 @@ extension ExecutorPool {
             let id = "e\(meta.nextExecutorNumber)"
             meta.nextExecutorNumber += 1
             decision.metaChanged = true
-            let executor = Executor(id: id, variant: place.variant, host: place.host, state: .initializing,
-                                    since: now, reason: "created to refill the pools")
+            let executor = Executor(
+                id: id, variant: place.variant, host: place.host, state: .initializing,
+                since: now, reason: "created to refill the pools")
             executors[id] = executor
-            decision.transitions.append(.init(executor: id, from: nil, to: .initializing,
-                                              reason: executor.reason, cause: cause))
+            decision.transitions.append(
+                .init(
+                    executor: id, from: nil, to: .initializing,
+                    reason: executor.reason, cause: cause))
             decision.touched.insert(id)
             decision.actions.append(action(.create, executor))
         }
@@ -55,12 +59,16 @@ extension ExecutorPool {
     mutating func promote(cause: Cause, now: Int64, into decision: inout Decision) -> Bool {
         let standby = executors.values.filter { $0.state == .standby }.sorted { $0.id < $1.id }
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
-        guard let chosen = settings.selection.pick(from: standby, joining: online, variantTrust: policy.variantTrust,
-                                                   random: &random) else {
+        guard
+            let chosen = settings.selection.pick(
+                from: standby, joining: online, variantTrust: policy.variantTrust,
+                random: &random)
+        else {
             return false
         }
-        move(chosen.id, to: .online, reason: "selected (\(settings.selection.strategy.rawValue))", cause: cause,
-             now: now, into: &decision)
+        move(
+            chosen.id, to: .online, reason: "selected (\(settings.selection.strategy.rawValue))", cause: cause,
+            now: now, into: &decision)
         return true
     }
 }

@@ -12,8 +12,10 @@ extension ExecutorPool {
 
     mutating func timedRotation(now: Int64, into decision: inout Decision) {
         guard !meta.paused else {
-            decision.notes.append(.init(executor: nil, reason: "timed rotation skipped: scheduling is paused",
-                                        cause: .timer))
+            decision.notes.append(
+                .init(
+                    executor: nil, reason: "timed rotation skipped: scheduling is paused",
+                    cause: .timer))
             return
         }
         let every = settings.policy.rotateEveryMs
@@ -21,14 +23,18 @@ extension ExecutorPool {
         // of that to the last rotation were queued, not timed.
         let shortest = Int64(Double(every) * (1 - settings.policy.rotateJitter) / 2)
         if let last = policy.lastTimedRotation, now - last < shortest {
-            decision.notes.append(.init(executor: nil, reason: "timed rotation skipped: the last one was "
-                                            + "\(now - last) ms ago (ticks queued while the loop was blocked)",
-                                        cause: .timer))
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "timed rotation skipped: the last one was "
+                        + "\(now - last) ms ago (ticks queued while the loop was blocked)",
+                    cause: .timer))
             return
         }
         policy.lastTimedRotation = now
-        rotate(reason: "timed rotation (rotate_every=\(DurationText.format(.milliseconds(every))) with jitter)",
-               cause: .timer, now: now, into: &decision)
+        rotate(
+            reason: "timed rotation (rotate_every=\(DurationText.format(.milliseconds(every))) with jitter)",
+            cause: .timer, now: now, into: &decision)
     }
 
     /// Takes the longest-online executor out for cleaning, if a standby can take its place.
@@ -38,8 +44,10 @@ extension ExecutorPool {
             return
         }
         guard count(.standby) > 0 else {
-            decision.notes.append(.init(executor: oldest.id, reason: "rotation skipped: no standby ready",
-                                        cause: cause))
+            decision.notes.append(
+                .init(
+                    executor: oldest.id, reason: "rotation skipped: no standby ready",
+                    cause: cause))
             return
         }
         move(oldest.id, to: .cleaning, reason: reason, cause: cause, now: now, into: &decision)

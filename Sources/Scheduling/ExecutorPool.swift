@@ -21,8 +21,9 @@ package struct ExecutorPool: Sendable {
             selection = StandbySelection(
                 strategy: config.scheduling.strategy,
                 traits: Dictionary(config.variants.map { ($0.name, $0.traits) }, uniquingKeysWith: { a, _ in a }))
-            placement = Placement(variants: config.variants.map(\.name),
-                                  hosts: config.hosts.map(\.name))
+            placement = Placement(
+                variants: config.variants.map(\.name),
+                hosts: config.hosts.map(\.name))
             policy = PolicySettings(config: config)
         }
     }
@@ -59,17 +60,21 @@ package struct ExecutorPool: Sendable {
 
     /// `downHosts`: hosts the store last recorded down; they stay out of placement until a probe
     /// reports them up.
-    package init(settings: Settings, executors: [Executor] = [], meta: Meta = .init(), seed: UInt64? = nil,
-                 publishedWeights: [String: Double]? = nil, lists: ListBook = .init(), downHosts: Set<String> = []) {
+    package init(
+        settings: Settings, executors: [Executor] = [], meta: Meta = .init(), seed: UInt64? = nil,
+        publishedWeights: [String: Double]? = nil, lists: ListBook = .init(), downHosts: Set<String> = []
+    ) {
         self.settings = settings
         self.policy.lists = lists
         self.executors = Dictionary(executors.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.meta = meta
         self.healthyHosts = Set(settings.placement.hosts).subtracting(downHosts)
         self.random = SchedulerRandom(seed: seed)
-        self.publishedWeights = publishedWeights
-            ?? Dictionary(executors.filter { $0.state == .online }.map { ($0.id, $0.confidence) },
-                          uniquingKeysWith: { a, _ in a })
+        self.publishedWeights =
+            publishedWeights
+            ?? Dictionary(
+                executors.filter { $0.state == .online }.map { ($0.id, $0.confidence) },
+                uniquingKeysWith: { a, _ in a })
     }
 
     package func ids(in state: ExecutorState) -> [String] {
@@ -146,8 +151,10 @@ package struct ExecutorPool: Sendable {
 
     // MARK: - Helpers the rule families share
 
-    mutating func move(_ id: String, to next: ExecutorState, reason: String, cause: Cause, now: Int64,
-                       into decision: inout Decision) {
+    mutating func move(
+        _ id: String, to next: ExecutorState, reason: String, cause: Cause, now: Int64,
+        into decision: inout Decision
+    ) {
         guard var executor = executors[id] else { return }
         precondition(executor.state.canMove(to: next), "illegal move \(executor.state) -> \(next) for \(id)")
         decision.transitions.append(.init(executor: id, from: executor.state, to: next, reason: reason, cause: cause))

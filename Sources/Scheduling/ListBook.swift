@@ -23,8 +23,10 @@ package struct ListBook: Sendable, Equatable {
 
     /// Applies a change; nil when it changes nothing (removing an absent entry, or adding a
     /// permanent one again), so only real changes are stored and published.
-    mutating func apply(_ list: ListChange.List, _ op: ListChange.Op, url: String, expiresAt: Int64?,
-                        reason: String, cause: Cause) -> ListUpdate? {
+    mutating func apply(
+        _ list: ListChange.List, _ op: ListChange.Op, url: String, expiresAt: Int64?,
+        reason: String, cause: Cause
+    ) -> ListUpdate? {
         var book = entries[list, default: [:]]
         switch op {
         case .add:

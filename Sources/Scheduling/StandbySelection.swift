@@ -23,8 +23,10 @@ package struct StandbySelection: Sendable, Equatable {
     /// by variant trust, then confidence, then at random. `round_robin`: the one waiting longest.
     /// `variantTrust` (0.1...1 per variant, 1 when absent) also weights the random draws, so a variant
     /// whose executors dissent often is chosen less; round robin ignores it, being a fixed order.
-    func pick(from candidates: [Executor], joining online: [Executor], variantTrust: [String: Double] = [:],
-              random: inout SchedulerRandom) -> Executor? {
+    func pick(
+        from candidates: [Executor], joining online: [Executor], variantTrust: [String: Double] = [:],
+        random: inout SchedulerRandom
+    ) -> Executor? {
         guard !candidates.isEmpty else { return nil }
         func trust(_ executor: Executor) -> Double { variantTrust[executor.variant] ?? 1 }
         switch strategy {
@@ -51,8 +53,10 @@ package struct StandbySelection: Sendable, Equatable {
 
     /// A draw proportional to `weight`; uniform when every weight is equal, so an untroubled fleet
     /// keeps the plain random choice.
-    static func weighted(_ candidates: [Executor], weight: (Executor) -> Double,
-                         random: inout SchedulerRandom) -> Executor? {
+    static func weighted(
+        _ candidates: [Executor], weight: (Executor) -> Double,
+        random: inout SchedulerRandom
+    ) -> Executor? {
         let weights = candidates.map { max(0, weight($0)) }
         let total = weights.reduce(0, +)
         guard total > 0, Set(weights).count > 1 else { return candidates.randomElement(using: &random) }

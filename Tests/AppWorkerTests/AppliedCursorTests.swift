@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AppWorker
 
 /// The worker's position in the listener's journal: new frames applied once, replays acknowledged

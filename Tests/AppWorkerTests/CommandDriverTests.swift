@@ -1,10 +1,11 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import AppWorker
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Real processes: small bash hooks in a temporary directory.
@@ -28,11 +29,14 @@ struct CommandDriverTests {
             return path
         }
 
-        func driver(create: [String] = ["/bin/true"], clean: [String] = ["/bin/true"],
-                    remove: [String] = ["/bin/true"], list: [String] = ["/bin/true"],
-                    timeout: Duration = .seconds(10)) -> CommandDriver {
-            CommandDriver(app: "shop", host: "h1",
-                          hooks: CommandHooks(timeout: timeout, create: create, clean: clean, remove: remove, list: list))
+        func driver(
+            create: [String] = ["/bin/true"], clean: [String] = ["/bin/true"],
+            remove: [String] = ["/bin/true"], list: [String] = ["/bin/true"],
+            timeout: Duration = .seconds(10)
+        ) -> CommandDriver {
+            CommandDriver(
+                app: "shop", host: "h1",
+                hooks: CommandHooks(timeout: timeout, create: create, clean: clean, remove: remove, list: list))
         }
     }
 
@@ -44,7 +48,9 @@ struct CommandDriverTests {
 
     @Test func createReturnsLastStdoutLine() async throws {
         let hooks = try Hooks()
-        let create = try hooks.script("create.sh", """
+        let create = try hooks.script(
+            "create.sh",
+            """
             echo "pulling image for $2"
             echo "starting"
             echo "  127.0.0.1:9001  "
@@ -55,7 +61,9 @@ struct CommandDriverTests {
 
     @Test func nonZeroExitThrowsWithStderr() async throws {
         let hooks = try Hooks()
-        let create = try hooks.script("create.sh", """
+        let create = try hooks.script(
+            "create.sh",
+            """
             echo "half done"
             echo "boom: image v1 not found" >&2
             exit 3
@@ -88,7 +96,9 @@ struct CommandDriverTests {
     @Test func hangingHookIsKilledWithItsWholeProcessGroup() async throws {
         let hooks = try Hooks()
         let pidFile = "\(hooks.dir)/child.pid"
-        let create = try hooks.script("hang.sh", """
+        let create = try hooks.script(
+            "hang.sh",
+            """
             sleep 30 &
             echo $! > '\(pidFile)'
             sleep 30
@@ -116,7 +126,8 @@ struct CommandDriverTests {
     static func isRunning(_ pid: pid_t) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
         return state != "Z" && state != "X"
     }
@@ -143,20 +154,26 @@ struct CommandDriverTests {
         let out = "\(hooks.dir)/args.txt"
         let canary = "\(hooks.dir)/canary"
         try "alive".write(toFile: canary, atomically: true, encoding: .utf8)
-        let create = try hooks.script("create.sh", """
+        let create = try hooks.script(
+            "create.sh",
+            """
             printf '%s\\n' "$#" "$1" "$2" "$3" "$4" "$5" > '\(out)'
             echo 127.0.0.1:8080
             """)
         let variant = "v1; rm -rf '\(canary)' $(touch '\(hooks.dir)/pwned') `id`"
-        let driver = hooks.driver(create: [create, "{app}", "{executor}", "{variant}", "{host}", "--name=mimic-{app}-{executor}"])
+        let driver = hooks.driver(create: [
+            create, "{app}", "{executor}", "{variant}", "{host}", "--name=mimic-{app}-{executor}",
+        ])
         let endpoint = try await driver.create(DriverTarget(app: "shop", executor: "e7", variant: variant, host: "h1"))
         #expect(endpoint == "127.0.0.1:8080")
-        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.prefix(6) == ["5", "shop", "e7", Substring(variant), "h1", "--name=mimic-shop-e7"])
         #expect(FileManager.default.fileExists(atPath: canary))
         #expect(!FileManager.default.fileExists(atPath: "\(hooks.dir)/pwned"))
-        #expect(CommandDriver.substitute(["{executor}{executor}", "x{host}y", "{unknown}"], target)
-            == ["e7e7", "xh1y", "{unknown}"])
+        #expect(
+            CommandDriver.substitute(["{executor}{executor}", "x{host}y", "{unknown}"], target)
+                == ["e7e7", "xh1y", "{unknown}"])
     }
 
     @Test func cleanReturnsEndpointOnlyWhenPrinted() async throws {

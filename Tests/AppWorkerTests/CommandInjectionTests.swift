@@ -1,7 +1,8 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
+
 @testable import AppWorker
 
 /// No argument or shell injection through the command driver (issue 8). Hooks get argv, never a
@@ -17,9 +18,11 @@ struct CommandInjectionTests {
         let hook = dir + "/remove.sh"
         try "#!/bin/sh\ntouch \(marker)\n".write(toFile: hook, atomically: true, encoding: .utf8)
         chmod(hook, 0o755)
-        let driver = CommandDriver(app: "shop", host: "h1",
-                                   hooks: CommandHooks(timeout: .seconds(30), create: [hook], clean: [hook],
-                                                       remove: [hook, "{executor}", "{variant}", "{host}"], list: [hook]))
+        let driver = CommandDriver(
+            app: "shop", host: "h1",
+            hooks: CommandHooks(
+                timeout: .seconds(30), create: [hook], clean: [hook],
+                remove: [hook, "{executor}", "{variant}", "{host}"], list: [hook]))
         let hostile = [
             DriverTarget(app: "shop", executor: "e1; touch \(dir)/pwned", variant: "v1", host: "h1"),
             DriverTarget(app: "shop", executor: "$(touch \(dir)/pwned)", variant: "v1", host: "h1"),
@@ -39,8 +42,9 @@ struct CommandInjectionTests {
     }
 
     @Test func shellTextInAnArgumentStaysLiteral() {
-        let argv = CommandDriver.substitute(["/bin/echo", "{app}-{executor}"],
-                                            DriverTarget(app: "shop", executor: "e1", variant: "", host: ""))
+        let argv = CommandDriver.substitute(
+            ["/bin/echo", "{app}-{executor}"],
+            DriverTarget(app: "shop", executor: "e1", variant: "", host: ""))
         #expect(argv == ["/bin/echo", "shop-e1"])
     }
 
@@ -48,8 +52,9 @@ struct CommandInjectionTests {
     /// and no hook runs for it.
     @Test func messageBodiesDoNotReachHooks() throws {
         let redis = try RedisServer()
-        let worker = try WorkerFixture(redis: redis, online: 1, standby: 0, minOnline: 1, retainDirty: 0,
-                                       scheduling: "scheduling: { seed: 42 }")
+        let worker = try WorkerFixture(
+            redis: redis, online: 1, standby: 0, minOnline: 1, retainDirty: 0,
+            scheduling: "scheduling: { seed: 42 }")
         try worker.start()
         #expect(try eventually { try worker.members("online").count == 1 })
         let pwned = worker.directory.appendingPathComponent("pwned").path
@@ -58,11 +63,15 @@ struct CommandInjectionTests {
         var seq = 0
         for executor in hostile {
             seq += 1
-            _ = try client.request(deliveryFrame(epoch: "inject", seq: seq, source: "admin", type: "set_state",
-                                                 body: ["executor": executor, "state": "cleaning"]))
+            _ = try client.request(
+                deliveryFrame(
+                    epoch: "inject", seq: seq, source: "admin", type: "set_state",
+                    body: ["executor": executor, "state": "cleaning"]))
             seq += 1
-            _ = try client.request(deliveryFrame(epoch: "inject", seq: seq, source: "waf", type: "alert",
-                                                 body: ["executor": executor, "severity": "critical"]))
+            _ = try client.request(
+                deliveryFrame(
+                    epoch: "inject", seq: seq, source: "waf", type: "alert",
+                    body: ["executor": executor, "severity": "critical"]))
         }
         #expect(try worker.appliedSeq() == seq)
         Thread.sleep(forTimeInterval: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import AppWorker
 @testable import Scheduling
 
@@ -31,25 +32,37 @@ struct CommitBatchTests {
         let expected: [[String]] = [
             ["SREM", "mimic:shop:state:online", "e2"],
             ["SADD", "mimic:shop:state:dirty", "e2"],
-            xadd(["kind", "transition", "executor", "e2", "from", "online", "to", "dirty", "reason", reason,
-                  "cause", "msg-7", "time", "500"]),
+            xadd([
+                "kind", "transition", "executor", "e2", "from", "online", "to", "dirty", "reason", reason,
+                "cause", "msg-7", "time", "500",
+            ]),
             ["SREM", "mimic:shop:state:standby", "e5"],
             ["SADD", "mimic:shop:state:online", "e5"],
-            xadd(["kind", "transition", "executor", "e5", "from", "standby", "to", "online",
-                  "reason", "selected (heterogeneity)", "cause", "msg-7", "time", "500"]),
+            xadd([
+                "kind", "transition", "executor", "e5", "from", "standby", "to", "online",
+                "reason", "selected (heterogeneity)", "cause", "msg-7", "time", "500",
+            ]),
             ["SADD", "mimic:shop:state:initializing", "e6"],
-            xadd(["kind", "transition", "executor", "e6", "from", "none", "to", "initializing", "reason", create,
-                  "cause", "msg-7", "time", "500"]),
+            xadd([
+                "kind", "transition", "executor", "e6", "from", "none", "to", "initializing", "reason", create,
+                "cause", "msg-7", "time", "500",
+            ]),
             xadd(["kind", "note", "executor", "", "reason", "suspect /x", "cause", "msg-7", "time", "500"]),
-            ["HSET", "mimic:shop:exec:e2", "id", "e2", "variant", "v2", "host", "h2", "endpoint", "10.0.0.2:8080",
-             "state", "dirty", "since", "500", "confidence", "1.0000", "dissents", "0", "reason", reason,
-             "flagged", "0"],
-            ["HSET", "mimic:shop:exec:e5", "id", "e5", "variant", "v2", "host", "h1", "endpoint", "10.0.0.5:8080",
-             "state", "online", "since", "500", "confidence", "1.0000", "dissents", "0",
-             "reason", "selected (heterogeneity)", "flagged", "0"],
-            ["HSET", "mimic:shop:exec:e6", "id", "e6", "variant", "v3", "host", "h2", "endpoint", "",
-             "state", "initializing", "since", "500", "confidence", "1.0000", "dissents", "0", "reason", create,
-             "flagged", "0"],
+            [
+                "HSET", "mimic:shop:exec:e2", "id", "e2", "variant", "v2", "host", "h2", "endpoint", "10.0.0.2:8080",
+                "state", "dirty", "since", "500", "confidence", "1.0000", "dissents", "0", "reason", reason,
+                "flagged", "0",
+            ],
+            [
+                "HSET", "mimic:shop:exec:e5", "id", "e5", "variant", "v2", "host", "h1", "endpoint", "10.0.0.5:8080",
+                "state", "online", "since", "500", "confidence", "1.0000", "dissents", "0",
+                "reason", "selected (heterogeneity)", "flagged", "0",
+            ],
+            [
+                "HSET", "mimic:shop:exec:e6", "id", "e6", "variant", "v3", "host", "h2", "endpoint", "",
+                "state", "initializing", "since", "500", "confidence", "1.0000", "dissents", "0", "reason", create,
+                "flagged", "0",
+            ],
             ["HSET", "mimic:shop:meta", "next_executor", "7", "paused", "0", "online_version", "2", "commit", "9"],
         ]
         #expect(Array(commands.prefix(expected.count)) == expected)
@@ -68,34 +81,44 @@ struct CommitBatchTests {
         var pool = Fixtures.steady()
         _ = try pool.handle(Fixtures.setState("e2", "offline"), now: 100)
         var decision = pool.handle(.actionSucceeded(Fixtures.action(.remove, pool, "e2"), endpoint: nil), now: 200)
-        decision.listChanges += pool.handle(.message(.list(ListChangeFixture.blacklistAdd), cause: "m-list"), now: 200)
+        decision.listChanges +=
+            pool.handle(.message(.list(ListChangeFixture.blacklistAdd), cause: "m-list"), now: 200)
             .listChanges
         var batch = CommitBatch(keys: keys)
         batch.record(decision, now: 200)
         batch.finish(pool: pool, publication: nil, applied: nil, commit: 3)
-        #expect(batch.commands == [
-            ["SREM", "mimic:shop:state:offline", "e2"],
-            xadd(["kind", "transition", "executor", "e2", "from", "offline", "to", "removed",
-                  "reason", "removed from h2", "cause", "driver", "time", "200"]),
-            ["SADD", "mimic:shop:list:blacklist", "/admin/*"],
-            ["ZADD", "mimic:shop:list:blacklist:expiry", "3600200", "/admin/*"],
-            ["PUBLISH", "mimic:shop:lists",
-             #"{"cause":"m-list","expires_at":3600200,"list":"blacklist","op":"add","reason":"list message","url":"/admin/*"}"#],
-            xadd(["kind", "list", "list", "blacklist", "op", "add", "url", "/admin/*", "expires_at", "3600200",
-                  "reason", "list message", "cause", "m-list", "time", "200"]),
-            ["DEL", "mimic:shop:exec:e2"],
-            ["HSET", "mimic:shop:meta", "next_executor", "7", "paused", "0", "online_version", "0", "commit", "3"],
-        ])
+        #expect(
+            batch.commands == [
+                ["SREM", "mimic:shop:state:offline", "e2"],
+                xadd([
+                    "kind", "transition", "executor", "e2", "from", "offline", "to", "removed",
+                    "reason", "removed from h2", "cause", "driver", "time", "200",
+                ]),
+                ["SADD", "mimic:shop:list:blacklist", "/admin/*"],
+                ["ZADD", "mimic:shop:list:blacklist:expiry", "3600200", "/admin/*"],
+                [
+                    "PUBLISH", "mimic:shop:lists",
+                    #"{"cause":"m-list","expires_at":3600200,"list":"blacklist","op":"add","reason":"list message","url":"/admin/*"}"#,
+                ],
+                xadd([
+                    "kind", "list", "list", "blacklist", "op", "add", "url", "/admin/*", "expires_at", "3600200",
+                    "reason", "list message", "cause", "m-list", "time", "200",
+                ]),
+                ["DEL", "mimic:shop:exec:e2"],
+                ["HSET", "mimic:shop:meta", "next_executor", "7", "paused", "0", "online_version", "0", "commit", "3"],
+            ])
     }
 
     @Test func hostChangesAreEventsAndEveryEventIsKeptForTheSocket() {
         var decision = Decision()
         decision.hostChanges = [
-            HostChange(report: HostReport(host: "h1", up: false, failures: 3, detail: "connect refused"), changed: true),
+            HostChange(
+                report: HostReport(host: "h1", up: false, failures: 3, detail: "connect refused"), changed: true),
             // A report that changes nothing updates the hash but is no event.
             HostChange(report: HostReport(host: "h2", up: true, failures: 0, detail: "ok"), changed: false),
         ]
-        decision.notes.append(.init(executor: nil, reason: "cannot create executors: no healthy host", cause: "host:h1"))
+        decision.notes.append(
+            .init(executor: nil, reason: "cannot create executors: no healthy host", cause: "host:h1"))
         var batch = CommitBatch(keys: keys)
         batch.record(decision, now: 900)
         let hostEvent = ["kind", "host", "host", "h1", "to", "down", "reason", "connect refused", "time", "900"]
@@ -133,9 +156,14 @@ struct CommitBatchTests {
 
 enum ListChangeFixture {
     static var blacklistAdd: ListChange {
-        guard case .list(let change) = try! Fixtures.body(
-            .admin, .list, ["list": .string("blacklist"), "op": .string("add"), "url": .string("/admin/*"),
-                            "ttl": .string("1h")]) else { fatalError("not a list change") }
+        guard
+            case .list(let change) = try! Fixtures.body(
+                .admin, .list,
+                [
+                    "list": .string("blacklist"), "op": .string("add"), "url": .string("/admin/*"),
+                    "ttl": .string("1h"),
+                ])
+        else { fatalError("not a list change") }
         return change
     }
 }

@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
+
 @testable import AppWorker
 
 /// The docker driver over real HTTP against `DockerEngineStandIn` (the Engine cannot run here).
@@ -10,12 +11,16 @@ import TestSupport
 struct DockerDriverTests {
     static let image = "reg/shop:nginx-php"
 
-    static func driver(_ engine: DockerEngineStandIn, endpoint: String? = nil, timeout: Duration = .seconds(5),
-                       app: String = "shop") -> DockerDriver {
-        let host = HostConfig(name: "node1", address: "10.0.0.11", driver: .docker,
-                              docker: endpoint ?? "tcp://127.0.0.1:\(engine.port)",
-                              env: ["DB_HOST": "10.0.0.5", "MODE": "host"], dockerTimeout: timeout)
-        let variant = Variant(name: "nginx-php", traits: [:], image: image, ports: [80, 9000], env: ["MODE": "variant"])
+    static func driver(
+        _ engine: DockerEngineStandIn, endpoint: String? = nil, timeout: Duration = .seconds(5),
+        app: String = "shop"
+    ) -> DockerDriver {
+        let host = HostConfig(
+            name: "node1", address: "10.0.0.11", driver: .docker,
+            docker: endpoint ?? "tcp://127.0.0.1:\(engine.port)",
+            env: ["DB_HOST": "10.0.0.5", "MODE": "host"], dockerTimeout: timeout)
+        let variant = Variant(
+            name: "nginx-php", traits: [:], image: image, ports: [80, 9000], env: ["MODE": "variant"])
         return DockerDriver(app: app, host: host, variants: ["nginx-php": variant], http: HTTPClient.shared)
     }
 
@@ -33,7 +38,9 @@ struct DockerDriverTests {
         #expect(container.labels == ["mimic.app": "shop", "mimic.executor": "e1", "mimic.variant": "nginx-php"])
         #expect(container.env == ["DB_HOST=10.0.0.5", "MODE=variant"], "variant env overrides host env")
         #expect(container.exposed == ["80/tcp", "9000/tcp"])
-        #expect(endpoint == "10.0.0.11:\(container.published["80/tcp"]!)", "host address + port published for the first port")
+        #expect(
+            endpoint == "10.0.0.11:\(container.published["80/tcp"]!)",
+            "host address + port published for the first port")
         #expect(engine.requests.contains("POST /v1.41/containers/mimic-shop-e1/start"))
     }
 
@@ -45,8 +52,9 @@ struct DockerDriverTests {
         _ = try await driver.create(Self.target("e2"))
         engine.add(name: "mimic-blog-e1", image: Self.image, labels: ["mimic.app": "blog", "mimic.executor": "e1"])
         engine.add(name: "unrelated", image: "redis", labels: [:])
-        engine.add(name: "mimic-shop-e9", image: Self.image, labels: ["mimic.app": "shop", "mimic.executor": "e9"],
-                   running: false)
+        engine.add(
+            name: "mimic-shop-e9", image: Self.image, labels: ["mimic.app": "shop", "mimic.executor": "e9"],
+            running: false)
         #expect(try await driver.list().sorted() == ["e1", "e2", "e9"], "stopped containers count: they exist")
 
         let before = try #require(engine.container(named: "mimic-shop-e1"))
@@ -98,7 +106,8 @@ struct DockerDriverTests {
         let start = await #expect(throws: DriverError.self) { try await driver.create(Self.target("e1")) }
         #expect(start?.description.contains("start of e1 failed with HTTP 500: driver failed programming") == true)
 
-        engine.inject("DELETE", "/containers/mimic-shop-e1", .status(409, "removal of container e1 is already in progress"))
+        engine.inject(
+            "DELETE", "/containers/mimic-shop-e1", .status(409, "removal of container e1 is already in progress"))
         let remove = await #expect(throws: DriverError.self) { try await driver.remove(Self.target("e1")) }
         #expect(remove?.description.contains("remove of e1 failed with HTTP 409: removal of container") == true)
 
@@ -133,6 +142,8 @@ struct DockerDriverTests {
         defer { engine.shutdown() }
         engine.add(name: "hand-made", image: Self.image, labels: ["mimic.app": "shop", "mimic.executor": "Not An Id"])
         let error = await #expect(throws: DriverError.self) { try await Self.driver(engine).list() }
-        #expect(error?.description.contains("container /hand-made has label mimic.app=shop but no valid mimic.executor") == true)
+        #expect(
+            error?.description.contains("container /hand-made has label mimic.app=shop but no valid mimic.executor")
+                == true)
     }
 }

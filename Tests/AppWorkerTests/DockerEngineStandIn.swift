@@ -42,7 +42,8 @@ final class DockerEngineStandIn: @unchecked Sendable {
         port = tcp.localAddress?.port ?? 0
         channels.append(tcp)
         if let unixSocket {
-            channels.append(try bootstrap().bind(unixDomainSocketPath: unixSocket, cleanupExistingSocketFile: true).wait())
+            channels.append(
+                try bootstrap().bind(unixDomainSocketPath: unixSocket, cleanupExistingSocketFile: true).wait())
         }
     }
 
@@ -67,8 +68,9 @@ final class DockerEngineStandIn: @unchecked Sendable {
     func add(name: String, image: String, labels: [String: String], running: Bool = true) {
         lock.withLock {
             let id = Self.newID()
-            containers[id] = Container(id: id, name: name, image: image, labels: labels, env: [], exposed: [],
-                                       running: running)
+            containers[id] = Container(
+                id: id, name: name, image: image, labels: labels, env: [], exposed: [],
+                running: running)
         }
     }
 
@@ -98,7 +100,9 @@ final class DockerEngineStandIn: @unchecked Sendable {
         let (path, query) = Self.split(uri)
         return lock.withLock { () -> (Int, String?)? in
             log.append("\(method) \(uri)")
-            if let index = faults.firstIndex(where: { $0.method == method && path.contains($0.path) && $0.remaining > 0 }) {
+            if let index = faults.firstIndex(where: {
+                $0.method == method && path.contains($0.path) && $0.remaining > 0
+            }) {
                 faults[index].remaining -= 1
                 switch faults[index].fault {
                 case .hang: return nil
@@ -140,8 +144,12 @@ final class DockerEngineStandIn: @unchecked Sendable {
         case ("DELETE", 2, "containers"):
             guard let id = resolve(parts[1]) else { return (404, Self.message("No such container: \(parts[1])")) }
             if containers[id]!.running, query["force"] != "true", query["force"] != "1" {
-                return (409, Self.message("You cannot remove a running container \(id). Stop the container before "
-                    + "attempting removal or force remove"))
+                return (
+                    409,
+                    Self.message(
+                        "You cannot remove a running container \(id). Stop the container before "
+                            + "attempting removal or force remove")
+                )
             }
             containers[id] = nil
             return (204, nil)
@@ -152,12 +160,18 @@ final class DockerEngineStandIn: @unchecked Sendable {
 
     private func create(name: String, body: Data) -> (Int, String?) {
         guard let spec = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let image = spec["Image"] as? String else {
+            let image = spec["Image"] as? String
+        else {
             return (400, Self.message("config cannot be empty in order to create a container"))
         }
         if let existing = containers.values.first(where: { $0.name == name }) {
-            return (409, Self.message("Conflict. The container name \"/\(name)\" is already in use by container "
-                + "\"\(existing.id)\". You have to remove (or rename) that container to be able to reuse that name."))
+            return (
+                409,
+                Self.message(
+                    "Conflict. The container name \"/\(name)\" is already in use by container "
+                        + "\"\(existing.id)\". You have to remove (or rename) that container to be able to reuse that name."
+                )
+            )
         }
         guard images.contains(image) else { return (404, Self.message("No such image: \(image)")) }
         let id = Self.newID()
@@ -177,15 +191,22 @@ final class DockerEngineStandIn: @unchecked Sendable {
             wanted = parsed["label"] ?? []
         }
         let matching = containers.values.filter { container in
-            (all || container.running) && wanted.allSatisfy { filter in
-                let pair = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                return pair.count == 2 ? container.labels[pair[0]] == pair[1] : container.labels[pair[0]] != nil
-            }
+            (all || container.running)
+                && wanted.allSatisfy { filter in
+                    let pair = filter.split(separator: "=", maxSplits: 1).map(String.init)
+                    return pair.count == 2 ? container.labels[pair[0]] == pair[1] : container.labels[pair[0]] != nil
+                }
         }
-        return (200, Self.json(matching.sorted { $0.name < $1.name }.map { container -> [String: Any] in
-            ["Id": container.id, "Names": ["/\(container.name)"], "Image": container.image,
-             "Labels": container.labels, "State": container.running ? "running" : "exited"]
-        }))
+        return (
+            200,
+            Self.json(
+                matching.sorted { $0.name < $1.name }.map { container -> [String: Any] in
+                    [
+                        "Id": container.id, "Names": ["/\(container.name)"], "Image": container.image,
+                        "Labels": container.labels, "State": container.running ? "running" : "exited",
+                    ]
+                })
+        )
     }
 
     private func inspect(_ container: Container) -> [String: Any] {
@@ -197,10 +218,12 @@ final class DockerEngineStandIn: @unchecked Sendable {
                 ports[port] = NSNull()
             }
         }
-        return ["Id": container.id, "Name": "/\(container.name)",
-                "Config": ["Image": container.image, "Labels": container.labels, "Env": container.env],
-                "State": ["Running": container.running, "Status": container.running ? "running" : "exited"],
-                "NetworkSettings": ["Ports": ports]]
+        return [
+            "Id": container.id, "Name": "/\(container.name)",
+            "Config": ["Image": container.image, "Labels": container.labels, "Env": container.env],
+            "State": ["Running": container.running, "Status": container.running ? "running" : "exited"],
+            "NetworkSettings": ["Ports": ports],
+        ]
     }
 
     private func withContainer(_ reference: String, _ body: (inout Container) -> (Int, String?)) -> (Int, String?) {
@@ -226,8 +249,9 @@ final class DockerEngineStandIn: @unchecked Sendable {
     private static func message(_ text: String) -> String { json(["message": text]) }
 
     private static func json(_ object: Any) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(),
-               as: UTF8.self)
+        String(
+            decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(),
+            as: UTF8.self)
     }
 }
 
@@ -259,8 +283,9 @@ private final class StandInHandler: ChannelInboundHandler, @unchecked Sendable {
             headers.add(name: "Api-Version", value: "1.41")
             headers.add(name: "Content-Type", value: text == "OK" ? "text/plain; charset=utf-8" : "application/json")
             headers.add(name: "Content-Length", value: "\(text?.utf8.count ?? 0)")
-            let response = HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status),
-                                            headers: headers)
+            let response = HTTPResponseHead(
+                version: head.version, status: HTTPResponseStatus(statusCode: status),
+                headers: headers)
             context.write(wrapOutboundOut(.head(response)), promise: nil)
             if let text { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil) }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The real worker process driving two docker hosts, each a `DockerEngineStandIn` (the Engine
 /// cannot run here) reached over tcp://. Assertions read Redis and the stand-ins' containers.
@@ -8,7 +8,9 @@ import TestSupport
 struct DockerWorkerTests {
     @Test func theWorkerFillsItsPoolsWithLabelledContainersAndTheOnlineCheckRepairsThem() throws {
         let images: Set<String> = ["reg/shop:nginx-php", "reg/shop:apache-java"]
-        let engines = ["node1": try DockerEngineStandIn(images: images), "node2": try DockerEngineStandIn(images: images)]
+        let engines = [
+            "node1": try DockerEngineStandIn(images: images), "node2": try DockerEngineStandIn(images: images),
+        ]
         defer { engines.values.forEach { $0.shutdown() } }
         let redis = try RedisServer()
         let worker = try WorkerFixture(redis: redis)
@@ -55,16 +57,22 @@ struct DockerWorkerTests {
         let online = try worker.members("online").sorted()[0]
         let host = try #require(try worker.hash("mimic:shop:exec:\(online)")["host"])
         engines[host]!.delete(named: "mimic-shop-\(online)")
-        engines[host]!.add(name: "mimic-shop-e99", image: "reg/shop:nginx-php",
-                           labels: ["mimic.app": "shop", "mimic.executor": "e99"])
-        #expect(try eventually(timeout: 5) { engines[host]!.container(named: "mimic-shop-e99") == nil }, "orphan removed")
-        #expect(try eventually(timeout: 5) {
-            try worker.events().contains { $0["executor"] == online && $0["from"] == "online" && $0["to"] == "cleaning"
-                && $0["cause"] == "online-check" }
-        })
-        #expect(try eventually(timeout: 5) {
-            try worker.members("online").count == 3 && worker.members("standby").count == 2
-                && engines[host]!.container(named: "mimic-shop-\(online)")?.running == true
-        }, "the missing executor was recreated from its image and the online set is whole")
+        engines[host]!.add(
+            name: "mimic-shop-e99", image: "reg/shop:nginx-php",
+            labels: ["mimic.app": "shop", "mimic.executor": "e99"])
+        #expect(
+            try eventually(timeout: 5) { engines[host]!.container(named: "mimic-shop-e99") == nil }, "orphan removed")
+        #expect(
+            try eventually(timeout: 5) {
+                try worker.events().contains {
+                    $0["executor"] == online && $0["from"] == "online" && $0["to"] == "cleaning"
+                        && $0["cause"] == "online-check"
+                }
+            })
+        #expect(
+            try eventually(timeout: 5) {
+                try worker.members("online").count == 3 && worker.members("standby").count == 2
+                    && engines[host]!.container(named: "mimic-shop-\(online)")?.running == true
+            }, "the missing executor was recreated from its image and the online set is whole")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `{"op":"events"}` on the app socket: the newest committed events, the same as the Redis stream's
 /// tail, still there after a kill -9 and restart (read back from the stream), bounded in length.
@@ -35,13 +35,15 @@ struct EventsOpTests {
         // keeps: it keeps the newest.
         let client = try worker.connect()
         for seq in 1...110 {
-            let frame = deliveryFrame(epoch: "ev", seq: seq, id: "bad-\(seq)", source: "admin", type: "no_such_type", body: [:])
+            let frame = deliveryFrame(
+                epoch: "ev", seq: seq, id: "bad-\(seq)", source: "admin", type: "no_such_type", body: [:])
             #expect(try client.request(frame)["ack"] as? Int == seq)
         }
-        #expect(try eventually {
-            let stream = try worker.events()
-            let events = try socketEvents(worker)
-            return stream.count > 100 && events == Array(stream.suffix(100))
-        }, "the op answers the newest 100 events")
+        #expect(
+            try eventually {
+                let stream = try worker.events()
+                let events = try socketEvents(worker)
+                return stream.count > 100 && events == Array(stream.suffix(100))
+            }, "the op answers the newest 100 events")
     }
 }

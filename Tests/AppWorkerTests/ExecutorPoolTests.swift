@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import AppWorker
 @testable import Scheduling
 
@@ -18,11 +19,15 @@ struct ExecutorPoolTests {
         let expected: [(String, String, String)] = [
             ("e1", "v1", "h1"), ("e2", "v2", "h2"), ("e3", "v3", "h1"), ("e4", "v1", "h2"), ("e5", "v2", "h1"),
         ]
-        #expect(decision.actions == expected.map { DriverAction(kind: .create, executor: $0.0, variant: $0.1, host: $0.2) })
-        #expect(decision.transitions == expected.map {
-            Decision.Transition(executor: $0.0, from: nil, to: .initializing, reason: "created to refill the pools",
-                                cause: "start")
-        })
+        #expect(
+            decision.actions == expected.map { DriverAction(kind: .create, executor: $0.0, variant: $0.1, host: $0.2) })
+        #expect(
+            decision.transitions
+                == expected.map {
+                    Decision.Transition(
+                        executor: $0.0, from: nil, to: .initializing, reason: "created to refill the pools",
+                        cause: "start")
+                })
         #expect(decision.touched == Set(expected.map(\.0)))
         #expect(decision.metaChanged)
         #expect(pool.meta.nextExecutorNumber == 6)
@@ -109,12 +114,18 @@ struct ExecutorPoolTests {
 
     @Test func noMajorityPenalisesNobody() throws {
         var pool = F.steady()
-        let decision = try pool.handle(F.arbitration(["e1", "e2", "e3"], dissenters: ["e1", "e2"], url: "/login"),
-                                       now: 100)
+        let decision = try pool.handle(
+            F.arbitration(["e1", "e2", "e3"], dissenters: ["e1", "e2"], url: "/login"),
+            now: 100)
         #expect(decision.transitions.isEmpty)
         #expect(decision.touched.isEmpty)
-        #expect(decision.notes == [.init(executor: nil, reason: "URL /login suspected (no majority, 2 of 3 executors "
-                                            + "dissented); blacklisted for 1h; executors not penalised", cause: "arb")])
+        #expect(
+            decision.notes == [
+                .init(
+                    executor: nil,
+                    reason: "URL /login suspected (no majority, 2 of 3 executors "
+                        + "dissented); blacklisted for 1h; executors not penalised", cause: "arb")
+            ])
         #expect(decision.listChanges.map(\.url) == ["/login"], "the URL goes to the blacklist instead")
         for id in ["e1", "e2", "e3"] {
             #expect(pool.executors[id]?.confidence == 1.0)
@@ -165,8 +176,13 @@ struct ExecutorPoolTests {
         // Each counts towards scheduling.abnormal.low_severity (default 5).
         for (count, decision) in [(1, byId), (2, byAddress)] {
             #expect(decision.transitions.isEmpty)
-            #expect(decision.notes == [.init(executor: "e2", reason: "\(severity) alert rule 942100 recorded "
-                                                + "(\(count) of 5 within 60000 ms)", cause: "alert")])
+            #expect(
+                decision.notes == [
+                    .init(
+                        executor: "e2",
+                        reason: "\(severity) alert rule 942100 recorded "
+                            + "(\(count) of 5 within 60000 ms)", cause: "alert")
+                ])
         }
         #expect(pool.executors["e2"]?.state == .online)
         #expect(pool.executors["e2"]?.flagged == false)
@@ -216,8 +232,9 @@ struct ExecutorPoolTests {
     @Test func setStateStandbyToOnlineRotatesLongestOnlineOut() throws {
         var pool = F.steady()
         let decision = try pool.handle(F.setState("e4", "online"), now: 100)
-        #expect(decision.transitions.map { "\($0.executor):\($0.from!.rawValue)->\($0.to!.rawValue)" }
-            == ["e1:online->cleaning", "e4:standby->online"])
+        #expect(
+            decision.transitions.map { "\($0.executor):\($0.from!.rawValue)->\($0.to!.rawValue)" }
+                == ["e1:online->cleaning", "e4:standby->online"])
         #expect(decision.actions == [DriverAction(kind: .clean, executor: "e1", variant: "v1", host: "h1")])
         #expect(pool.executors["e4"]?.reason == "operator: set_state online")
         #expect(pool.ids(in: .online) == ["e2", "e3", "e4"])
@@ -245,9 +262,13 @@ struct ExecutorPoolTests {
         _ = try pool.handle(F.setState("e2", "offline"), now: 100)
         let decision = try pool.handle(F.setState("e2", "online"), now: 200)
         #expect(decision.transitions.isEmpty)
-        #expect(decision.notes == [.init(executor: "e2",
-                                         reason: "set_state refused: offline -> online is not allowed (from offline: cleaning)",
-                                         cause: "admin")])
+        #expect(
+            decision.notes == [
+                .init(
+                    executor: "e2",
+                    reason: "set_state refused: offline -> online is not allowed (from offline: cleaning)",
+                    cause: "admin")
+            ])
         #expect(pool.executors["e2"]?.state == .offline)
         let unknown = try pool.handle(F.setState("e42", "offline"), now: 300)
         #expect(unknown.notes.map(\.reason) == ["set_state refused: unknown executor"])
@@ -334,12 +355,18 @@ struct ExecutorPoolTests {
         var pool = F.steady()
         _ = try pool.handle(F.setState("e2", "offline"), now: 100)
         let decision = pool.handle(.actionSucceeded(F.action(.remove, pool, "e2"), endpoint: nil), now: 200)
-        #expect(decision.transitions == [.init(executor: "e2", from: .offline, to: nil, reason: "removed from h2",
-                                               cause: "driver")])
+        #expect(
+            decision.transitions == [
+                .init(
+                    executor: "e2", from: .offline, to: nil, reason: "removed from h2",
+                    cause: "driver")
+            ])
         #expect(decision.touched.contains("e2"))
         #expect(pool.executors["e2"] == nil)
-        let failed = pool.handle(.actionFailed(DriverAction(kind: .remove, executor: "e3", variant: "v3", host: "h1"),
-                                               error: "busy"), now: 300)
+        let failed = pool.handle(
+            .actionFailed(
+                DriverAction(kind: .remove, executor: "e3", variant: "v3", host: "h1"),
+                error: "busy"), now: 300)
         #expect(failed.notes.map(\.reason) == ["remove failed: busy"])
         #expect(pool.executors["e3"]?.state == .online)
     }
@@ -371,11 +398,12 @@ struct ExecutorPoolTests {
         let first = try #require(firstMaybe)
         #expect(first.app == "shop")
         #expect(first.version == 1)
-        #expect(first.online == [
-            .init(id: "e1", endpoint: "10.0.0.1:8080", variant: "v1", weight: 1.0),
-            .init(id: "e2", endpoint: "10.0.0.2:8080", variant: "v2", weight: 1.0),
-            .init(id: "e3", endpoint: "10.0.0.3:8080", variant: "v3", weight: 1.0),
-        ])
+        #expect(
+            first.online == [
+                .init(id: "e1", endpoint: "10.0.0.1:8080", variant: "v1", weight: 1.0),
+                .init(id: "e2", endpoint: "10.0.0.2:8080", variant: "v2", weight: 1.0),
+                .init(id: "e3", endpoint: "10.0.0.3:8080", variant: "v3", weight: 1.0),
+            ])
         #expect(pool.publishAgain() == nil)
 
         let all = ["e1", "e2", "e3"]
@@ -428,8 +456,10 @@ struct ExecutorPoolTests {
                     #expect(!everSeen.contains(transition.executor), "id \(transition.executor) reused at step \(step)")
                     everSeen.insert(transition.executor)
                 } else {
-                    #expect(known[transition.executor] == transition.from,
-                            "step \(step): \(transition.executor) moved from \(String(describing: transition.from)) but was \(String(describing: known[transition.executor]))")
+                    #expect(
+                        known[transition.executor] == transition.from,
+                        "step \(step): \(transition.executor) moved from \(String(describing: transition.from)) but was \(String(describing: known[transition.executor]))"
+                    )
                 }
                 if let from = transition.from, let to = transition.to {
                     #expect(from.canMove(to: to), "step \(step): illegal \(from) -> \(to)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Broken hooks and Redis outages with real processes. Assertions read Redis and socket replies.
 @Suite(.serialized, .startsProcesses)
@@ -10,7 +10,8 @@ struct FailureBehaviourTests {
         let dir = try TempDirectory.make(prefix: "mimic-hooks")
         let examples = BuiltProducts.packageRoot.appendingPathComponent("examples/hooks")
         for file in try FileManager.default.contentsOfDirectory(atPath: examples.path) {
-            try FileManager.default.copyItem(at: examples.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: examples.appendingPathComponent(file), to: dir.appendingPathComponent(file))
         }
         let create = dir.appendingPathComponent("create.sh").path
         try FileManager.default.removeItem(atPath: create)
@@ -20,8 +21,9 @@ struct FailureBehaviourTests {
     }
 
     static func health(_ seq: Int, epoch: String = "ep") -> [String: Any] {
-        deliveryFrame(epoch: epoch, seq: seq, source: "left_bracket", type: "health",
-                      body: ["executor": "ghost-\(seq)", "status": "up"])
+        deliveryFrame(
+            epoch: epoch, seq: seq, source: "left_bracket", type: "health",
+            body: ["executor": "ghost-\(seq)", "status": "up"])
     }
 
     static func line(_ object: [String: Any]) -> String {
@@ -44,8 +46,9 @@ struct FailureBehaviourTests {
     ])
     func aBrokenCreateHookEndsOfflineWithItsErrorAndNeverStallsAcks(hook: String, reason: String) throws {
         let redis = try RedisServer()
-        let worker = try WorkerFixture(redis: redis, online: 1, standby: 0, minOnline: 1,
-                                       hooksDir: try Self.hooks(create: hook), hookTimeout: "1s")
+        let worker = try WorkerFixture(
+            redis: redis, online: 1, standby: 0, minOnline: 1,
+            hooksDir: try Self.hooks(create: hook), hookTimeout: "1s")
         try worker.start()
         #expect(try eventually { try worker.members("initializing").count == 1 })
         // While the hook runs (or hangs), messages are still committed and acknowledged at once.
@@ -77,9 +80,10 @@ struct FailureBehaviourTests {
         Thread.sleep(forTimeInterval: 1)
         #expect(ChildProcess.isAlive(worker.pid), "it waits, it does not exit")
         try redis.start()
-        #expect(try eventually(timeout: 20) {
-            try worker.members("online").count == 3 && worker.members("standby").count == 2
-        })
+        #expect(
+            try eventually(timeout: 20) {
+                try worker.members("online").count == 3 && worker.members("standby").count == 2
+            })
         #expect(try worker.status()["redis"] as? String == "up")
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Host failures with real processes: the worker, Redis, executor processes started by the
 /// example hooks, and one TCP listener process per host as the probe target, killed and started
@@ -13,14 +13,17 @@ struct HostFailureTests {
 
     /// Six executors, three per host (placement balances hosts), so whatever the online ones on
     /// the failing host, the other host holds as many standbys to replace them at once.
-    static func twoHostWorker(redis: RedisServer, targets: [String: ProbeTarget],
-                              extra: String = "") throws -> WorkerFixture {
+    static func twoHostWorker(
+        redis: RedisServer, targets: [String: ProbeTarget],
+        extra: String = ""
+    ) throws -> WorkerFixture {
         var probes: [String: String] = [:]
         for (host, target) in targets {
             probes[host] = "{ tcp: \"127.0.0.1:\(target.port)\", interval: 200ms, fall: \(fall), rise: \(rise) }"
         }
-        return try WorkerFixture(redis: redis, standby: 3, probes: probes,
-                                 scheduling: "scheduling: { seed: 42, rotate_every: 0 }\n" + extra)
+        return try WorkerFixture(
+            redis: redis, standby: 3, probes: probes,
+            scheduling: "scheduling: { seed: 42, rotate_every: 0 }\n" + extra)
     }
 
     static func hostOf(_ worker: WorkerFixture, _ id: String) throws -> String? {
@@ -66,21 +69,32 @@ struct HostFailureTests {
         let events = try worker.events()
         for id in purgedOnLocal1 {
             #expect(try worker.hash("mimic:shop:exec:\(id)").isEmpty, "\(id) removed from the pools")
-            #expect(events.contains { $0["executor"] == id && $0["to"] == "removed" && $0["cause"] == "host:local1"
-                && $0["reason"]?.hasPrefix("purged: host local1 down") == true })
+            #expect(
+                events.contains {
+                    $0["executor"] == id && $0["to"] == "removed" && $0["cause"] == "host:local1"
+                        && $0["reason"]?.hasPrefix("purged: host local1 down") == true
+                })
         }
         for id in onlineOnLocal1 {
-            #expect(events.contains { $0["executor"] == id && $0["from"] == "online" && $0["to"] == "offline"
-                && $0["cause"] == "host:local1" })
+            #expect(
+                events.contains {
+                    $0["executor"] == id && $0["from"] == "online" && $0["to"] == "offline"
+                        && $0["cause"] == "host:local1"
+                })
             #expect(try worker.hash("mimic:shop:exec:\(id)")["state"] == "offline")
         }
-        let downAt = events.first { $0["to"] == "offline" && $0["cause"] == "host:local1" }?["time"].flatMap { Int64($0) }
-        let promotions = events.filter { $0["from"] == "standby" && $0["to"] == "online" && $0["cause"] == "host:local1" }
+        let downAt = events.first { $0["to"] == "offline" && $0["cause"] == "host:local1" }?["time"].flatMap {
+            Int64($0)
+        }
+        let promotions = events.filter {
+            $0["from"] == "standby" && $0["to"] == "online" && $0["cause"] == "host:local1"
+        }
         #expect(promotions.count == onlineOnLocal1.count, "local2's standbys stepped in, in the host-down transaction")
         #expect(promotions.allSatisfy { $0["time"].flatMap { Int64($0) } == downAt })
         let detectedMs = Int((downAt ?? 0) - Int64(killedAt.timeIntervalSince1970 * 1000))
-        print("measured: host down detected and replaced in \(detectedMs) ms (seen in Redis after \(replacedMs) ms) "
-            + "(probe interval 200ms, fall \(Self.fall))")
+        print(
+            "measured: host down detected and replaced in \(detectedMs) ms (seen in Redis after \(replacedMs) ms) "
+                + "(probe interval 200ms, fall \(Self.fall))")
         #expect(try eventually { try worker.members("standby").count == 3 }, "standbys refilled on local2")
 
         // Host up: its offline executors are removed through the driver, the pools spread again.
@@ -90,21 +104,24 @@ struct HostFailureTests {
             try worker.members("offline").isEmpty
         }
         #expect(cleaned, "offline executors removed within rise*interval + hook time")
-        print("measured: host up detected and its offline executors removed in "
-            + "\(Int(Date().timeIntervalSince(upAt) * 1000)) ms")
+        print(
+            "measured: host up detected and its offline executors removed in "
+                + "\(Int(Date().timeIntervalSince(upAt) * 1000)) ms")
         #expect(try worker.hash("mimic:shop:host:local1")["status"] == "up")
         let afterUp = try worker.events()
         for id in onlineOnLocal1 {
             #expect(afterUp.contains { $0["executor"] == id && $0["from"] == "offline" && $0["to"] == "removed" })
             #expect(try worker.hash("mimic:shop:exec:\(id)").isEmpty)
-            #expect(!FileManager.default.fileExists(atPath: "\(worker.executorDir)/shop/local1/\(id).pid"),
-                    "its process was stopped by the remove hook")
+            #expect(
+                !FileManager.default.fileExists(atPath: "\(worker.executorDir)/shop/local1/\(id).pid"),
+                "its process was stopped by the remove hook")
         }
-        #expect(try eventually {
-            let live = try worker.members("online").union(worker.members("standby"))
-            return try live.count == 6 && worker.members("standby").count == 3
-                && live.contains { try Self.hostOf(worker, $0) == "local1" }
-        }, "pools full and spread over both hosts again")
+        #expect(
+            try eventually {
+                let live = try worker.members("online").union(worker.members("standby"))
+                return try live.count == 6 && worker.members("standby").count == 3
+                    && live.contains { try Self.hostOf(worker, $0) == "local1" }
+            }, "pools full and spread over both hosts again")
     }
 
     @Test func orphanAndMissingExecutorsAreFoundByTheOnlineCheck() throws {
@@ -117,10 +134,12 @@ struct HostFailureTests {
         // example hooks keep their executors (pid file in the host's directory).
         let hostDir = "\(worker.executorDir)/shop/local1"
         let server = BuiltProducts.packageRoot.appendingPathComponent("examples/executor/variant_server.py").path
-        let stray = try ChildProcess.spawn(executable: "/usr/bin/env", arguments: [
-            "python3", server, "--app", "shop", "--executor", "stray-1", "--variant", "nginx-php",
-            "--port-file", "\(hostDir)/stray-1.port",
-        ])
+        let stray = try ChildProcess.spawn(
+            executable: "/usr/bin/env",
+            arguments: [
+                "python3", server, "--app", "shop", "--executor", "stray-1", "--variant", "nginx-php",
+                "--port-file", "\(hostDir)/stray-1.port",
+            ])
         defer { ChildProcess.kill(stray) }
         let strayPid = "\(hostDir)/stray-1.pid"
         try "\(stray)\n".write(toFile: strayPid, atomically: true, encoding: .utf8)
@@ -136,23 +155,32 @@ struct HostFailureTests {
         }
 
         #expect(try eventually(timeout: 5) { !FileManager.default.fileExists(atPath: strayPid) }, "orphan removed")
-        #expect(try eventually(timeout: 5) {
-            try worker.events().contains { $0["executor"] == "stray-1" && $0["cause"] == "online-check"
-                && $0["reason"]?.contains("runs on host local1 but is not recorded; removing it") == true }
-        })
-        #expect(try eventually(timeout: 5) {
-            let events = try worker.events()
-            return [online, standby].allSatisfy { id in
-                events.contains { $0["executor"] == id && $0["to"] == "cleaning" && $0["cause"] == "online-check"
-                    && $0["reason"]?.contains("not running on host") == true }
-            }
-        })
+        #expect(
+            try eventually(timeout: 5) {
+                try worker.events().contains {
+                    $0["executor"] == "stray-1" && $0["cause"] == "online-check"
+                        && $0["reason"]?.contains("runs on host local1 but is not recorded; removing it") == true
+                }
+            })
+        #expect(
+            try eventually(timeout: 5) {
+                let events = try worker.events()
+                return [online, standby].allSatisfy { id in
+                    events.contains {
+                        $0["executor"] == id && $0["to"] == "cleaning" && $0["cause"] == "online-check"
+                            && $0["reason"]?.contains("not running on host") == true
+                    }
+                }
+            })
         // Both are restored from their clean image and the online set is whole again.
         let settled = try eventually(timeout: 10) {
             try worker.members("online").count == 3 && worker.members("standby").count == 2
                 && worker.members("cleaning").isEmpty
         }
         #expect(settled)
-        #expect(try worker.events().contains { $0["executor"] == online && $0["from"] == "online" && $0["to"] == "cleaning" })
+        #expect(
+            try worker.events().contains {
+                $0["executor"] == online && $0["from"] == "online" && $0["to"] == "cleaning"
+            })
     }
 }

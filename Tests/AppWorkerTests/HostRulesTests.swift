@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import AppWorker
 @testable import Scheduling
 
@@ -30,7 +31,10 @@ import Testing
         #expect(!pool.healthyHosts.contains("h1"))
         for id in standbyOnH1 {
             #expect(pool.executors[id] == nil, "\(id) purged")
-            #expect(decision.transitions.contains { $0.executor == id && $0.to == nil && $0.reason.hasPrefix("purged: host h1 down") })
+            #expect(
+                decision.transitions.contains {
+                    $0.executor == id && $0.to == nil && $0.reason.hasPrefix("purged: host h1 down")
+                })
         }
         for id in onlineOnH1 {
             #expect(pool.executors[id]?.state == .offline)
@@ -38,10 +42,16 @@ import Testing
         }
         #expect(decision.transitions.filter { $0.to == .offline }.allSatisfy { $0.cause == "host:h1" })
         // Replacements: everything live or on its way is on h2 now.
-        #expect(pool.executors.values.filter { $0.state != .offline && $0.state != .dirty }.allSatisfy { $0.host == "h2" })
+        #expect(
+            pool.executors.values.filter { $0.state != .offline && $0.state != .dirty }.allSatisfy { $0.host == "h2" })
         #expect(decision.actions.filter { $0.kind == .create }.allSatisfy { $0.host == "h2" })
-        #expect(decision.hostChanges == [HostChange(report: HostReport(host: "h1", up: false, failures: 3,
-                                                                        detail: "connect refused"), changed: true)])
+        #expect(
+            decision.hostChanges == [
+                HostChange(
+                    report: HostReport(
+                        host: "h1", up: false, failures: 3,
+                        detail: "connect refused"), changed: true)
+            ])
         let online = pool.count(.online)
         let standby = pool.count(.standby)
         #expect(online + standby + pool.count(.initializing) + pool.count(.cleaning) >= 5)
@@ -61,7 +71,8 @@ import Testing
         var now: Int64 = 100
         while let executor = pool.executors.values.first(where: { $0.state == .initializing }) {
             now += 1
-            _ = pool.handle(.actionSucceeded(Fixtures.action(.create, pool, executor.id), endpoint: "10.0.0.99:1"), now: now)
+            _ = pool.handle(
+                .actionSucceeded(Fixtures.action(.create, pool, executor.id), endpoint: "10.0.0.99:1"), now: now)
         }
         let offline = Self.on(pool, "h1", .offline)
         #expect(!offline.isEmpty)
@@ -110,28 +121,37 @@ import Testing
         listed[host]!.append("e77")
         // A live executor's id listed on the wrong host is a stray copy there, not the executor.
         let other = host == "h1" ? "h2" : "h1"
-        let elsewhere = pool.executors.values.first { $0.host == host && $0.id != missingOnline && $0.id != missingStandby }!.id
+        let elsewhere = pool.executors.values.first {
+            $0.host == host && $0.id != missingOnline && $0.id != missingStandby
+        }!.id
         listed[other]!.append(elsewhere)
 
-        let decision = pool.handle(.onlineCheck(OnlineCheckReport(listed: listed, failed: [:], startedAt: 1000)), now: 1001)
+        let decision = pool.handle(
+            .onlineCheck(OnlineCheckReport(listed: listed, failed: [:], startedAt: 1000)), now: 1001)
         let removals = decision.actions.filter { $0.kind == .remove }
         #expect(Set(removals.map { "\($0.executor)@\($0.host)" }) == ["e77@\(host)", "\(elsewhere)@\(other)"])
         #expect(decision.notes.contains { $0.executor == "e77" && $0.reason.contains("not recorded; removing it") })
         #expect(decision.moves(missingOnline).first == "online->cleaning")
         #expect(decision.moves(missingStandby).first == "standby->cleaning")
-        #expect(decision.transitions.contains { $0.executor == missingOnline && $0.reason.contains("not running on host") })
+        #expect(
+            decision.transitions.contains { $0.executor == missingOnline && $0.reason.contains("not running on host") })
         #expect(pool.count(.online) == 3, "a standby replaced the missing online executor")
 
         // Removing the stray copy must not delete the live executor of that id.
-        _ = pool.handle(.actionSucceeded(DriverAction(kind: .remove, executor: elsewhere, variant: "", host: other),
-                                         endpoint: nil), now: 1100)
+        _ = pool.handle(
+            .actionSucceeded(
+                DriverAction(kind: .remove, executor: elsewhere, variant: "", host: other),
+                endpoint: nil), now: 1100)
         #expect(pool.executors[elsewhere] != nil)
     }
 
     @Test func onlineCheckLeavesRecentChangesAndFailedListsAlone() {
         var pool = Fixtures.steady()
-        let decision = pool.handle(.onlineCheck(OnlineCheckReport(listed: ["h1": [], "h2": []], failed: ["h3": "boom"],
-                                                                  startedAt: 0)), now: 10)
+        let decision = pool.handle(
+            .onlineCheck(
+                OnlineCheckReport(
+                    listed: ["h1": [], "h2": []], failed: ["h3": "boom"],
+                    startedAt: 0)), now: 10)
         #expect(decision.transitions.isEmpty, "every executor changed after the lists were taken")
         #expect(decision.notes.contains { $0.reason == "online check: cannot list executors on host h3: boom" })
     }
@@ -146,7 +166,8 @@ import Testing
             guard let create = decision.actions.first(where: { $0.kind == .create }) else { break }
             now += 1
             decision.actions.removeAll { $0 == create }
-            let next = create.host == "h1"
+            let next =
+                create.host == "h1"
                 ? pool.handle(.actionFailed(create, error: "boom"), now: now)
                 : pool.handle(.actionSucceeded(create, endpoint: "10.0.0.1:80"), now: now)
             decision.merge(next)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import AppWorker
 
 /// Replays fuzz/corpus/inbound-line (the `make fuzz` target for the worker's line parser) in the

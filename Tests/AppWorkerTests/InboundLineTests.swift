@@ -1,5 +1,6 @@
 import Shared
 import Testing
+
 @testable import AppWorker
 
 struct InboundLineTests {
@@ -24,7 +25,8 @@ struct InboundLineTests {
     }
 
     @Test func validFrame() {
-        let line = #"{"epoch":"j-1","seq":12,"msg":{"id":"r-1","app":"shop","source":"right_bracket","type":"arbitration","body":{"url":"/a","executors":["e1","e2","e3"],"dissenters":["e2"]}}}"#
+        let line =
+            #"{"epoch":"j-1","seq":12,"msg":{"id":"r-1","app":"shop","source":"right_bracket","type":"arbitration","body":{"url":"/a","executors":["e1","e2","e3"],"dissenters":["e2"]}}}"#
         guard case .frame(let frame) = parse(line) else {
             Issue.record("expected a frame")
             return
@@ -70,7 +72,8 @@ struct InboundLineTests {
 
     @Test func invalidEnvelopeWithoutId() {
         guard case .frame(let frame) = parse(#"{"epoch":"j-1","seq":6,"msg":{"app":"shop"}}"#),
-              case .invalid(let id, _) = frame.message else {
+            case .invalid(let id, _) = frame.message
+        else {
             Issue.record("expected an invalid frame")
             return
         }

@@ -11,16 +11,23 @@ enum PolicyFixtures {
         Variant(name: "caddy-go", traits: ["os": "alpine", "web": "caddy", "lang": "go"]),
     ]
 
-    static func config(online: Int = 3, standby: Int = 2, minOnline: Int = 2, retainDirty: Int = 1,
-                       dirtyTTL: Duration = .zero, scheduling: Scheduling = Scheduling(seed: 1),
-                       lists: Lists = .init()) -> AppConfig {
-        AppConfig(app: "shop", redis: RedisSettings(),
-                  replicas: Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
-                                     dirtyTTL: dirtyTTL),
-                  variants: variants,
-                  hosts: [HostConfig(name: "h1", address: "127.0.0.1", driver: .command,
-                                     command: CommandHooks(create: ["c"], clean: ["c"], remove: ["r"], list: ["l"]))],
-                  scheduling: scheduling, lists: lists)
+    static func config(
+        online: Int = 3, standby: Int = 2, minOnline: Int = 2, retainDirty: Int = 1,
+        dirtyTTL: Duration = .zero, scheduling: Scheduling = Scheduling(seed: 1),
+        lists: Lists = .init()
+    ) -> AppConfig {
+        AppConfig(
+            app: "shop", redis: RedisSettings(),
+            replicas: Replicas(
+                online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
+                dirtyTTL: dirtyTTL),
+            variants: variants,
+            hosts: [
+                HostConfig(
+                    name: "h1", address: "127.0.0.1", driver: .command,
+                    command: CommandHooks(create: ["c"], clean: ["c"], remove: ["r"], list: ["l"]))
+            ],
+            scheduling: scheduling, lists: lists)
     }
 
     /// A pool brought to its targets, every create completed, at time `now`.
@@ -47,22 +54,32 @@ enum PolicyFixtures {
     }
 
     static func arbitration(_ executors: [String], dissenters: [String], url: String? = "/login") -> SchedulerEvent {
-        .message(.arbitration(Arbitration(requestId: nil, url: url, method: "GET", executors: executors,
-                                          dissenters: dissenters)), cause: "arb")
+        .message(
+            .arbitration(
+                Arbitration(
+                    requestId: nil, url: url, method: "GET", executors: executors,
+                    dissenters: dissenters)), cause: "arb")
     }
 
     static func health(_ executor: String, _ status: HealthReport.Status, cause: String = "hb") -> SchedulerEvent {
         .message(.health(HealthReport(executor: executor, status: status, latencyMs: nil)), cause: cause)
     }
 
-    static func alert(_ executor: String? = nil, address: String? = nil, _ severity: Severity,
-                      cause: String = "alert") -> SchedulerEvent {
-        .message(.alert(Alert(executor: executor, address: address, severity: severity, rule: "942100", kind: nil,
-                              url: "/x")), cause: cause)
+    static func alert(
+        _ executor: String? = nil, address: String? = nil, _ severity: Severity,
+        cause: String = "alert"
+    ) -> SchedulerEvent {
+        .message(
+            .alert(
+                Alert(
+                    executor: executor, address: address, severity: severity, rule: "942100", kind: nil,
+                    url: "/x")), cause: cause)
     }
 
-    static func list(_ list: ListChange.List, _ op: ListChange.Op, _ url: String, ttl: Duration? = nil,
-                     cause: String = "list") -> SchedulerEvent {
+    static func list(
+        _ list: ListChange.List, _ op: ListChange.Op, _ url: String, ttl: Duration? = nil,
+        cause: String = "list"
+    ) -> SchedulerEvent {
         .message(.list(ListChange(list: list, op: op, url: url, ttl: ttl)), cause: cause)
     }
 }

@@ -1,8 +1,9 @@
+import PropertyBased
+import Testing
+
 @testable import AppWorker
 @testable import Scheduling
-import PropertyBased
 @testable import Shared
-import Testing
 
 /// Random message sequences against the pure pool (x-sheep/swift-property-based): every integer
 /// of the input is one step (its remainder picks the kind of event, the rest its arguments), so
@@ -18,12 +19,14 @@ import Testing
         mutating func apply(_ decision: Decision) {
             for transition in decision.transitions {
                 if let from = transition.from {
-                    #expect(members[from, default: []].contains(transition.executor),
-                            "\(transition.executor) left \(from.rawValue) without being in it")
+                    #expect(
+                        members[from, default: []].contains(transition.executor),
+                        "\(transition.executor) left \(from.rawValue) without being in it")
                     members[from, default: []].remove(transition.executor)
                 } else {
-                    #expect(!members.values.contains { $0.contains(transition.executor) },
-                            "\(transition.executor) created while already in a state")
+                    #expect(
+                        !members.values.contains { $0.contains(transition.executor) },
+                        "\(transition.executor) created while already in a state")
                 }
                 if let to = transition.to { members[to, default: []].insert(transition.executor) }
             }
@@ -72,21 +75,35 @@ import Testing
                     anomaly = true
                 }
             case 2:
-                event = F.arbitration(online, dissenters: Array(online.prefix((online.count + 1) / 2)), url: "/u\(arg % 4)")
+                event = F.arbitration(
+                    online, dissenters: Array(online.prefix((online.count + 1) / 2)), url: "/u\(arg % 4)")
                 anomaly = true
             case 3:
-                if let id = executor(arg) { event = F.health(id, .down); anomaly = true }
+                if let id = executor(arg) {
+                    event = F.health(id, .down)
+                    anomaly = true
+                }
             case 4:
-                if let id = executor(arg) { event = F.health(id, .degraded); anomaly = true }
+                if let id = executor(arg) {
+                    event = F.health(id, .degraded)
+                    anomaly = true
+                }
             case 5:
-                if let id = executor(arg) { event = F.alert(id, arg % 2 == 0 ? .high : .critical); anomaly = true }
+                if let id = executor(arg) {
+                    event = F.alert(id, arg % 2 == 0 ? .high : .critical)
+                    anomaly = true
+                }
             case 6:
-                if let id = executor(arg) { event = F.alert(id, arg % 2 == 0 ? .low : .medium); anomaly = true }
+                if let id = executor(arg) {
+                    event = F.alert(id, arg % 2 == 0 ? .low : .medium)
+                    anomaly = true
+                }
             case 7:
                 if let id = executor(arg) {
                     let targets: [SetStateRequest.Target] = [.online, .offline, .standby, .cleaning]
-                    event = .message(.setState(SetStateRequest(executor: id, state: targets[(arg / 7) % 4], reason: nil)),
-                                     cause: "ops")
+                    event = .message(
+                        .setState(SetStateRequest(executor: id, state: targets[(arg / 7) % 4], reason: nil)),
+                        cause: "ops")
                 }
             case 8:
                 event = .message(.rotate, cause: "ops")
@@ -100,12 +117,15 @@ import Testing
             case 12, 13:
                 if !pending.isEmpty {
                     let action = pending.remove(at: arg % pending.count)
-                    event = kind == 12 ? .actionSucceeded(action, endpoint: "127.0.0.1:\(9000 + arg % 100)")
+                    event =
+                        kind == 12
+                        ? .actionSucceeded(action, endpoint: "127.0.0.1:\(9000 + arg % 100)")
                         : .actionFailed(action, error: "simulated")
                 }
             default:
-                event = F.list(arg % 2 == 0 ? .blacklist : .whitelist, arg % 3 == 0 ? .remove : .add, "/u\(arg % 4)",
-                               ttl: .seconds(Int64(arg % 5)))
+                event = F.list(
+                    arg % 2 == 0 ? .blacklist : .whitelist, arg % 3 == 0 ? .remove : .add, "/u\(arg % 4)",
+                    ttl: .seconds(Int64(arg % 5)))
             }
             if let event { record(pool.handle(event, now: now)) }
             return anomaly
@@ -136,10 +156,12 @@ import Testing
         let standby = (shape / 4) % 4
         let minOnline = 1 + (shape / 16) % online
         let retainDirty = (shape / 64) % 3
-        return F.config(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
-                        dirtyTTL: .seconds(Int64((shape / 192) % 3) * 60),
-                        scheduling: Scheduling(abnormalDissents: 2, abnormalWindow: .seconds(30), seed: 5,
-                                               abnormalDegraded: 2, abnormalLowSeverity: 2))
+        return F.config(
+            online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
+            dirtyTTL: .seconds(Int64((shape / 192) % 3) * 60),
+            scheduling: Scheduling(
+                abnormalDissents: 2, abnormalWindow: .seconds(30), seed: 5,
+                abnormalDegraded: 2, abnormalLowSeverity: 2))
     }
 
     /// List requests, suspicions and housekeeping ticks in random order: the Redis commands the
@@ -173,10 +195,14 @@ import Testing
                 let decision: Decision
                 switch value % 4 {
                 case 0: decision = pool.handle(.housekeeping, now: now)
-                case 1: decision = pool.handle(F.arbitration(online, dissenters: Array(online.prefix(2)), url: url), now: now)
+                case 1:
+                    decision = pool.handle(
+                        F.arbitration(online, dissenters: Array(online.prefix(2)), url: url), now: now)
                 default:
-                    decision = pool.handle(F.list(value % 3 == 0 ? .whitelist : .blacklist, value % 7 == 0 ? .remove : .add,
-                                                  url, ttl: .milliseconds(Int64(value % 4) * 1_500)), now: now)
+                    decision = pool.handle(
+                        F.list(
+                            value % 3 == 0 ? .whitelist : .blacklist, value % 7 == 0 ? .remove : .add,
+                            url, ttl: .milliseconds(Int64(value % 4) * 1_500)), now: now)
                 }
                 store(decision, now: now)
                 if value % 4 == 0 {

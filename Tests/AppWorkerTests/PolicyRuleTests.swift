@@ -1,7 +1,8 @@
+import Testing
+
 @testable import AppWorker
 @testable import Scheduling
 @testable import Shared
-import Testing
 
 /// One test per scheduling rule of issue 4, on the pure pool: event in, decision and state out.
 @Suite struct PolicyRuleTests {
@@ -10,8 +11,11 @@ import Testing
     // MARK: Abnormal scheduling
 
     @Test func degradedReportsCountTowardsAbnormalInsideTheWindow() {
-        var pool = F.filledPool(F.config(scheduling: Scheduling(abnormalWindow: .seconds(10), seed: 1,
-                                                                abnormalDegraded: 3)))
+        var pool = F.filledPool(
+            F.config(
+                scheduling: Scheduling(
+                    abnormalWindow: .seconds(10), seed: 1,
+                    abnormalDegraded: 3)))
         let target = pool.ids(in: .online)[0]
         _ = pool.handle(F.health(target, .degraded), now: 2_000)
         // The first report left the window: this is again one of three, not two.
@@ -20,7 +24,8 @@ import Testing
         _ = pool.handle(F.health(target, .degraded), now: 14_000)
         let third = pool.handle(F.health(target, .degraded, cause: "hb-3"), now: 15_000)
         #expect(pool.executors[target]?.state == .dirty)
-        #expect(third.transitions.first { $0.executor == target }?.reason == "abnormal: 3 degraded reports within 10000 ms")
+        #expect(
+            third.transitions.first { $0.executor == target }?.reason == "abnormal: 3 degraded reports within 10000 ms")
         #expect(third.transitions.first { $0.executor == target }?.cause == "hb-3")
         #expect(pool.count(.online) == 3, "a standby took its place in the same decision")
     }
@@ -63,7 +68,9 @@ import Testing
         // The moment the new standby is ready, the flagged executor is replaced.
         let ready = F.complete(&pool, first, now: 3_000)
         #expect(pool.executors[online[1]]?.state == .dirty)
-        #expect(pool.executors[online[0]]?.state == .standby, "the older dirty one was released (retain_dirty=1) and cleaned")
+        #expect(
+            pool.executors[online[0]]?.state == .standby,
+            "the older dirty one was released (retain_dirty=1) and cleaned")
         #expect(ready.contains { $0.transitions.contains { $0.executor == online[1] && $0.from == .online } })
         #expect(pool.count(.online) == 2)
     }
@@ -73,10 +80,14 @@ import Testing
     @Test func noMajorityBlacklistsTheURLAndPenalisesNobody() {
         var pool = F.filledPool(F.config())
         let online = pool.ids(in: .online)
-        let decision = pool.handle(F.arbitration(online, dissenters: Array(online.prefix(2)), url: "/crafted"), now: 5_000)
-        #expect(decision.listChanges == [ListUpdate(
-            list: .blacklist, op: .add, url: "/crafted", expiresAt: 5_000 + 3_600_000,
-            reason: "suspected: no majority, 2 of 3 executors dissented", cause: "arb")])
+        let decision = pool.handle(
+            F.arbitration(online, dissenters: Array(online.prefix(2)), url: "/crafted"), now: 5_000)
+        #expect(
+            decision.listChanges == [
+                ListUpdate(
+                    list: .blacklist, op: .add, url: "/crafted", expiresAt: 5_000 + 3_600_000,
+                    reason: "suspected: no majority, 2 of 3 executors dissented", cause: "arb")
+            ])
         #expect(online.allSatisfy { pool.executors[$0]?.confidence == 1 && pool.executors[$0]?.state == .online })
     }
 
@@ -121,34 +132,44 @@ import Testing
         let online = pool.ids(in: .online)
         let noisy = pool.executors[online[0]]!.variant
         for time in 0..<8 {
-            _ = pool.handle(F.arbitration(online, dissenters: [online[0]], url: "/u\(time)"), now: 2_000 + Int64(time) * 100_000)
+            _ = pool.handle(
+                F.arbitration(online, dissenters: [online[0]], url: "/u\(time)"), now: 2_000 + Int64(time) * 100_000)
         }
         #expect((pool.policy.variantTrust[noisy] ?? 1) < 0.5)
         // Among equally distant standbys, the trusted variant wins every draw.
-        let selection = StandbySelection(strategy: .heterogeneity,
-                                         traits: Dictionary(uniqueKeysWithValues: F.variants.map { ($0.name, $0.traits) }))
+        let selection = StandbySelection(
+            strategy: .heterogeneity,
+            traits: Dictionary(uniqueKeysWithValues: F.variants.map { ($0.name, $0.traits) }))
         let others = F.variants.map(\.name).filter { $0 != noisy }
-        let candidates = [Executor(id: "a", variant: noisy, host: "h1", state: .standby, since: 0, reason: ""),
-                          Executor(id: "b", variant: others[0], host: "h1", state: .standby, since: 0, reason: "")]
+        let candidates = [
+            Executor(id: "a", variant: noisy, host: "h1", state: .standby, since: 0, reason: ""),
+            Executor(id: "b", variant: others[0], host: "h1", state: .standby, since: 0, reason: ""),
+        ]
         let joining = [Executor(id: "c", variant: others[1], host: "h1", state: .online, since: 0, reason: "")]
         var random = SchedulerRandom(seed: 3)
         for _ in 0..<20 {
-            #expect(selection.pick(from: candidates, joining: joining, variantTrust: pool.policy.variantTrust,
-                                   random: &random)?.id == "b")
+            #expect(
+                selection.pick(
+                    from: candidates, joining: joining, variantTrust: pool.policy.variantTrust,
+                    random: &random)?.id == "b")
         }
     }
 
     @Test func aVariantWaitingInStandbyReplacesADuplicateOnline() {
         func executor(_ id: String, _ variant: String, _ state: ExecutorState, since: Int64) -> Executor {
-            Executor(id: id, variant: variant, host: "h1", endpoint: "127.0.0.1:1", state: state, since: since, reason: "")
+            Executor(
+                id: id, variant: variant, host: "h1", endpoint: "127.0.0.1:1", state: state, since: since, reason: "")
         }
-        var pool = ExecutorPool(settings: .init(config: F.config(standby: 1)), executors: [
-            executor("e1", "nginx-php", .online, since: 100), executor("e2", "nginx-php", .online, since: 200),
-            executor("e3", "apache-java", .online, since: 100), executor("e4", "caddy-go", .standby, since: 300),
-        ], seed: 1)
+        var pool = ExecutorPool(
+            settings: .init(config: F.config(standby: 1)),
+            executors: [
+                executor("e1", "nginx-php", .online, since: 100), executor("e2", "nginx-php", .online, since: 200),
+                executor("e3", "apache-java", .online, since: 100), executor("e4", "caddy-go", .standby, since: 300),
+            ], seed: 1)
         let decision = pool.handle(.replenish(cause: .startup), now: 1_000)
-        #expect(decision.transitions.map { "\($0.executor) \($0.from!.rawValue)->\($0.to!.rawValue)" }
-            == ["e2 online->standby", "e4 standby->online"], "the newer duplicate steps back")
+        #expect(
+            decision.transitions.map { "\($0.executor) \($0.from!.rawValue)->\($0.to!.rawValue)" }
+                == ["e2 online->standby", "e4 standby->online"], "the newer duplicate steps back")
         #expect(Set(pool.ids(in: .online).map { pool.executors[$0]!.variant }).count == 3)
         // Nothing more to gain: no further swaps.
         #expect(pool.handle(.replenish(cause: .message("again")), now: 1_001).transitions.isEmpty)
@@ -160,9 +181,12 @@ import Testing
         var pool = F.filledPool(F.config())
         let oldest = pool.ids(in: .online).min { (pool.executors[$0]!.since, $0) < (pool.executors[$1]!.since, $1) }!
         let decision = pool.handle(.rotationDue, now: 10_000)
-        #expect(decision.transitions.first == Decision.Transition(executor: oldest, from: .online, to: .cleaning,
-                                                    reason: "timed rotation (rotate_every=10m with jitter)",
-                                                    cause: "timer"))
+        #expect(
+            decision.transitions.first
+                == Decision.Transition(
+                    executor: oldest, from: .online, to: .cleaning,
+                    reason: "timed rotation (rotate_every=10m with jitter)",
+                    cause: "timer"))
         #expect(pool.count(.online) == 3)
 
         _ = pool.handle(.message(.pause, cause: "ops-1"), now: 11_000)
@@ -205,13 +229,17 @@ import Testing
         let decision = pool.handle(.message(.setState(request), cause: "ops"), now: 5_000)
         #expect(pool.executors[standby]?.state == .online)
         #expect(pool.executors[oldest]?.state == .cleaning)
-        #expect(decision.transitions.first { $0.executor == oldest }?.reason == "rotated out: operator put \(standby) online")
+        #expect(
+            decision.transitions.first { $0.executor == oldest }?.reason
+                == "rotated out: operator put \(standby) online")
         #expect(pool.count(.online) == 3)
 
         let illegal = SetStateRequest(executor: oldest, state: .online, reason: nil)
         let refused = pool.handle(.message(.setState(illegal), cause: "ops-2"), now: 5_100)
         #expect(pool.executors[oldest]?.state == .cleaning)
-        #expect(refused.notes.first?.reason == "set_state refused: cleaning -> online is not allowed (from cleaning: initializing, offline)")
+        #expect(
+            refused.notes.first?.reason
+                == "set_state refused: cleaning -> online is not allowed (from cleaning: initializing, offline)")
     }
 
     // MARK: Dirty TTL and lists
@@ -226,8 +254,11 @@ import Testing
         #expect(pool.handle(.housekeeping, now: 40_000).transitions.isEmpty)
         _ = pool.handle(.message(.resume, cause: "ops"), now: 40_000)
         let released = pool.handle(.housekeeping, now: 40_001)
-        #expect(released.transitions.first == Decision.Transition(executor: target, from: .dirty, to: .cleaning,
-                                                    reason: "released from dirty: dirty_ttl=30s elapsed", cause: "timer"))
+        #expect(
+            released.transitions.first
+                == Decision.Transition(
+                    executor: target, from: .dirty, to: .cleaning,
+                    reason: "released from dirty: dirty_ttl=30s elapsed", cause: "timer"))
     }
 
     /// Issue 12 finding 1: `now + ttl` trapped the worker for a TTL of Int64.max ms. Validation
@@ -243,15 +274,23 @@ import Testing
         #expect(pool.seedConfiguredLists(now: 1_000).listChanges.map(\.url) == ["/admin/*"])
         #expect(pool.seedConfiguredLists(now: 1_001).listChanges.isEmpty, "already stored")
         let added = pool.handle(F.list(.blacklist, .add, "/wp-login.php", ttl: .seconds(2)), now: 2_000)
-        #expect(added.listChanges == [ListUpdate(list: .blacklist, op: .add, url: "/wp-login.php", expiresAt: 4_000,
-                                                 reason: "list message", cause: "list")])
+        #expect(
+            added.listChanges == [
+                ListUpdate(
+                    list: .blacklist, op: .add, url: "/wp-login.php", expiresAt: 4_000,
+                    reason: "list message", cause: "list")
+            ])
         let again = pool.handle(F.list(.whitelist, .remove, "/absent"), now: 2_100)
         #expect(again.listChanges.isEmpty)
         #expect(again.notes.map(\.reason) == ["whitelist remove /absent: no change"])
         #expect(pool.handle(.housekeeping, now: 3_999).listChanges.isEmpty)
         let expired = pool.handle(.housekeeping, now: 4_000)
-        #expect(expired.listChanges == [ListUpdate(list: .blacklist, op: .remove, url: "/wp-login.php", expiresAt: nil,
-                                                   reason: "expired", cause: "timer")])
+        #expect(
+            expired.listChanges == [
+                ListUpdate(
+                    list: .blacklist, op: .remove, url: "/wp-login.php", expiresAt: nil,
+                    reason: "expired", cause: "timer")
+            ])
         #expect(pool.policy.lists.contains(.blacklist, "/admin/*"))
         #expect(!pool.policy.lists.contains(.blacklist, "/wp-login.php"))
         #expect(pool.policy.lists.matches(.blacklist, "/admin/users"))

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+
 @testable import AppWorker
 @testable import Scheduling
 
@@ -11,10 +12,12 @@ enum Fixtures {
         "v3": ["os": "linux", "web": "caddy", "lang": "go"],
     ]
 
-    static func config(online: Int = 3, standby: Int = 2, minOnline: Int = 2, retainDirty: Int = 2,
-                       hosts: [String] = ["h1", "h2"], variants: [String] = ["v1", "v2", "v3"],
-                       strategy: SelectionStrategy = .heterogeneity, dissents: Int = 3,
-                       window: Duration = .seconds(60), seed: UInt64? = 42) -> AppConfig {
+    static func config(
+        online: Int = 3, standby: Int = 2, minOnline: Int = 2, retainDirty: Int = 2,
+        hosts: [String] = ["h1", "h2"], variants: [String] = ["v1", "v2", "v3"],
+        strategy: SelectionStrategy = .heterogeneity, dissents: Int = 3,
+        window: Duration = .seconds(60), seed: UInt64? = 42
+    ) -> AppConfig {
         AppConfig(
             app: "shop", redis: RedisSettings(),
             replicas: Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty),
@@ -27,29 +30,40 @@ enum Fixtures {
         ExecutorPool(settings: .init(config: config), seed: seed)
     }
 
-    static func body(_ source: Source, _ type: MessageType, _ fields: [String: JSONValue] = [:],
-                     app: String? = "shop") throws -> MessageBody {
+    static func body(
+        _ source: Source, _ type: MessageType, _ fields: [String: JSONValue] = [:],
+        app: String? = "shop"
+    ) throws -> MessageBody {
         try Envelope(id: "m", app: app, source: source, type: type, body: .object(fields)).validated()
     }
 
-    static func message(_ source: Source, _ type: MessageType, _ fields: [String: JSONValue] = [:],
-                        app: String? = "shop", cause: String = "msg") throws -> SchedulerEvent {
+    static func message(
+        _ source: Source, _ type: MessageType, _ fields: [String: JSONValue] = [:],
+        app: String? = "shop", cause: String = "msg"
+    ) throws -> SchedulerEvent {
         .message(try body(source, type, fields, app: app), cause: cause)
     }
 
-    static func arbitration(_ executors: [String], dissenters: [String], url: String = "/x",
-                            cause: String = "arb") throws -> SchedulerEvent {
-        try message(.rightBracket, .arbitration,
-                    ["url": .string(url), "executors": .array(executors.map { .string($0) }),
-                     "dissenters": .array(dissenters.map { .string($0) })], cause: cause)
+    static func arbitration(
+        _ executors: [String], dissenters: [String], url: String = "/x",
+        cause: String = "arb"
+    ) throws -> SchedulerEvent {
+        try message(
+            .rightBracket, .arbitration,
+            [
+                "url": .string(url), "executors": .array(executors.map { .string($0) }),
+                "dissenters": .array(dissenters.map { .string($0) }),
+            ], cause: cause)
     }
 
     static func health(_ executor: String, _ status: String, cause: String = "health") throws -> SchedulerEvent {
         try message(.leftBracket, .health, ["executor": .string(executor), "status": .string(status)], cause: cause)
     }
 
-    static func alert(executor: String? = nil, address: String? = nil, severity: String,
-                      source: Source = .waf, cause: String = "alert") throws -> SchedulerEvent {
+    static func alert(
+        executor: String? = nil, address: String? = nil, severity: String,
+        source: Source = .waf, cause: String = "alert"
+    ) throws -> SchedulerEvent {
         var fields: [String: JSONValue] = ["severity": .string(severity), "rule": .string("942100")]
         if let executor { fields["executor"] = .string(executor) }
         if let address { fields["address"] = .string(address) }

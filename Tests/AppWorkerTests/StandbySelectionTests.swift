@@ -1,5 +1,6 @@
 import Shared
 import Testing
+
 @testable import AppWorker
 @testable import Scheduling
 
@@ -12,8 +13,9 @@ struct StandbySelectionTests {
     ]
 
     func executor(_ id: String, _ variant: String, since: Int64 = 0, confidence: Double = 1) -> Executor {
-        Executor(id: id, variant: variant, host: "h1", state: .standby, since: since, confidence: confidence,
-                 reason: "test")
+        Executor(
+            id: id, variant: variant, host: "h1", state: .standby, since: since, confidence: confidence,
+            reason: "test")
     }
 
     func selection(_ strategy: SelectionStrategy) -> StandbySelection {
@@ -26,7 +28,7 @@ struct StandbySelectionTests {
         #expect(s.distance("a", "b") == 1)
         #expect(s.distance("a", "c") == 4)
         #expect(s.distance("b", "c") == 3)
-        #expect(s.distance("c", "d") == 1)   // d lacks db
+        #expect(s.distance("c", "d") == 1)  // d lacks db
         #expect(s.distance("a", "d") == 4)
         #expect(s.distance("a", "unknown") == 4)
         #expect(s.distance("unknown", "other") == 0)
@@ -47,8 +49,10 @@ struct StandbySelectionTests {
         var random = SchedulerRandom(seed: seed)
         let online = [executor("o1", "a")]
         // c and d are both at distance 4 from a; the more trusted one wins.
-        let candidates = [executor("low", "c", confidence: 0.6), executor("high", "d", confidence: 0.9),
-                          executor("near", "b", confidence: 1.0)]
+        let candidates = [
+            executor("low", "c", confidence: 0.6), executor("high", "d", confidence: 0.9),
+            executor("near", "b", confidence: 1.0),
+        ]
         #expect(selection(.heterogeneity).pick(from: candidates, joining: online, random: &random)?.id == "high")
     }
 
@@ -93,8 +97,10 @@ struct StandbySelectionTests {
 
     @Test func roundRobinPicksLongestWaiting() {
         var random = SchedulerRandom(seed: 1)
-        let candidates = [executor("e7", "c", since: 300), executor("e9", "a", since: 100),
-                          executor("e3", "d", since: 100), executor("e1", "b", since: 200)]
+        let candidates = [
+            executor("e7", "c", since: 300), executor("e9", "a", since: 100),
+            executor("e3", "d", since: 100), executor("e1", "b", since: 200),
+        ]
         let s = selection(.roundRobin)
         // Oldest since first, id breaks the tie; distance and confidence do not matter.
         #expect(s.pick(from: candidates, joining: [executor("o", "a")], random: &random)?.id == "e3")
@@ -122,9 +128,11 @@ struct StandbySelectionTests {
 
     @Test func placementSpreadsOverVariantsAndHealthyHosts() {
         let placement = Placement(variants: ["a", "b", "c"], hosts: ["h1", "h2", "h3"])
-        let live = [Executor(id: "e1", variant: "a", host: "h1", state: .online, since: 0, reason: ""),
-                    Executor(id: "e2", variant: "b", host: "h1", state: .online, since: 0, reason: ""),
-                    Executor(id: "e3", variant: "a", host: "h2", state: .standby, since: 0, reason: "")]
+        let live = [
+            Executor(id: "e1", variant: "a", host: "h1", state: .online, since: 0, reason: ""),
+            Executor(id: "e2", variant: "b", host: "h1", state: .online, since: 0, reason: ""),
+            Executor(id: "e3", variant: "a", host: "h2", state: .standby, since: 0, reason: ""),
+        ]
         let next = placement.next(live: live, healthyHosts: ["h1", "h2", "h3"])
         #expect(next?.variant == "c")
         #expect(next?.host == "h3")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The worker as a real process over its real socket, with a real Redis and real executor
 /// processes started by the example hooks. Assertions read Redis and socket replies only.
@@ -57,8 +57,10 @@ struct WorkerEndToEndTests {
         let suspect = online[0]
         let socket = try worker.connect()
         for seq in 1...3 {
-            try socket.sendJSON(deliveryFrame(epoch: "ep-a", seq: seq, source: "right_bracket", type: "arbitration",
-                                              body: ["url": "/login", "executors": online, "dissenters": [suspect]]))
+            try socket.sendJSON(
+                deliveryFrame(
+                    epoch: "ep-a", seq: seq, source: "right_bracket", type: "arbitration",
+                    body: ["url": "/login", "executors": online, "dissenters": [suspect]]))
         }
         var lastAck = 0
         while lastAck < 3, let reply = socket.readJSON() { lastAck = reply["ack"] as? Int ?? lastAck }
@@ -85,8 +87,9 @@ struct WorkerEndToEndTests {
         // Health reports for an unknown executor each leave exactly one note event: a precise
         // counter of how often each message took effect.
         func frame(_ seq: Int) -> [String: Any] {
-            deliveryFrame(epoch: "ep-k", seq: seq, source: "left_bracket", type: "health",
-                          body: ["executor": "ghost-\(seq)", "status": "up"])
+            deliveryFrame(
+                epoch: "ep-k", seq: seq, source: "left_bracket", type: "health",
+                body: ["executor": "ghost-\(seq)", "status": "up"])
         }
         var socket = try worker.connect()
         for seq in 1...50 { try socket.sendJSON(frame(seq)) }
@@ -116,9 +119,12 @@ struct WorkerEndToEndTests {
         #expect(appliedAtKill >= 60 && appliedAtKill <= 3060)
         try worker.start()
         socket = try worker.connect()
-        try socket.send((1...3060).map { seq -> String in
-            String(decoding: try! JSONSerialization.data(withJSONObject: frame(seq), options: [.sortedKeys]), as: UTF8.self)
-        }.joined(separator: "\n"))
+        try socket.send(
+            (1...3060).map { seq -> String in
+                String(
+                    decoding: try! JSONSerialization.data(withJSONObject: frame(seq), options: [.sortedKeys]),
+                    as: UTF8.self)
+            }.joined(separator: "\n"))
         ack = 0
         while ack < 3060, let reply = socket.readJSON(timeout: 30) { ack = reply["ack"] as? Int ?? ack }
         #expect(ack == 3060)
@@ -138,8 +144,9 @@ struct WorkerEndToEndTests {
         try worker.start()
         let socket = try worker.connect()
         func health(_ epoch: String, _ seq: Int) -> [String: Any] {
-            deliveryFrame(epoch: epoch, seq: seq, id: "\(epoch)-\(seq)", source: "left_bracket", type: "health",
-                          body: ["executor": "ghost", "status": "up"])
+            deliveryFrame(
+                epoch: epoch, seq: seq, id: "\(epoch)-\(seq)", source: "left_bracket", type: "health",
+                body: ["executor": "ghost", "status": "up"])
         }
         try socket.sendJSON(health("one", 1))
         #expect(socket.readJSON()?["ack"] as? Int == 1)
@@ -164,8 +171,10 @@ struct WorkerEndToEndTests {
         try socket.send(#"{"epoch":"e","msg":{}}"#)
         #expect((socket.readJSON()?["error"] as? String)?.contains("seq") == true)
         // An invalid envelope still occupies its seq: recorded as rejected, acknowledged.
-        try socket.sendJSON(deliveryFrame(epoch: "e", seq: 1, id: "bad-1", source: "right_bracket", type: "health",
-                                          body: [:]))
+        try socket.sendJSON(
+            deliveryFrame(
+                epoch: "e", seq: 1, id: "bad-1", source: "right_bracket", type: "health",
+                body: [:]))
         #expect(socket.readJSON()?["ack"] as? Int == 1)
         let rejected = try worker.events().filter { $0["cause"] == "bad-1" }
         #expect(rejected.count == 1)
@@ -178,9 +187,11 @@ struct WorkerEndToEndTests {
         let worker = try WorkerFixture(redis: redis)
         // A stale socket file: bound once, its process gone.
         try FileManager.default.createDirectory(atPath: worker.runDir, withIntermediateDirectories: true)
-        try ChildProcess.run(executable: "/usr/bin/python3", arguments: [
-            "-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])", worker.socketPath,
-        ])
+        try ChildProcess.run(
+            executable: "/usr/bin/python3",
+            arguments: [
+                "-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])", worker.socketPath,
+            ])
         #expect(FileManager.default.fileExists(atPath: worker.socketPath))
         try worker.start()
         let attributes = try FileManager.default.attributesOfItem(atPath: worker.socketPath)
@@ -208,8 +219,9 @@ struct WorkerEndToEndTests {
         let path = dir.appendingPathComponent("shop.yaml").path
         try "app: shop\nredis: { db: 1 }\nreplicas: { online: three, standby: 1, min_online: 1 }\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try ChildProcess.runCapturing(executable: try BuiltProducts.path("mimic-worker"),
-                                                   arguments: ["--config", path])
+        let result = try ChildProcess.runCapturing(
+            executable: try BuiltProducts.path("mimic-worker"),
+            arguments: ["--config", path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("\(path):3:21: replicas.online: expected an integer"))
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The bench binary runs and ends with its machine-readable line. Deliberately tiny and with no
 /// assertion on any figure: timed assertions do not belong in `make test` (see `make bench`).
@@ -11,8 +11,10 @@ import TestSupport
     }
 
     @Test func throughputOverTCPPrintsResultLine() throws {
-        let output = try runBench(["throughput", "--runs", "1", "--messages", "600", "--apps", "1",
-                                   "--connections", "1", "--transport", "tcp"])
+        let output = try runBench([
+            "throughput", "--runs", "1", "--messages", "600", "--apps", "1",
+            "--connections", "1", "--transport", "tcp",
+        ])
         let last = output.lastNonEmptyLine
         #expect(last.hasPrefix("RESULT mode=throughput "))
         #expect(last.contains("applied_per_s="))
@@ -22,15 +24,16 @@ import TestSupport
         // Through ChildProcess, so the bench (and the listener and workers it starts) gets a clean
         // signal mask. The RESULT line is on stdout; stderr only goes into a failure's message.
         let bin = URL(fileURLWithPath: try BuiltProducts.path("mimic-listener")).deletingLastPathComponent().path
-        let result = try ChildProcess.runCapturing(executable: try BuiltProducts.path("mimic-bench"),
-                                                   arguments: arguments + ["--bin-dir", bin])
+        let result = try ChildProcess.runCapturing(
+            executable: try BuiltProducts.path("mimic-bench"),
+            arguments: arguments + ["--bin-dir", bin])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         return result.stdout
     }
 }
 
-private extension String {
-    var lastNonEmptyLine: String {
+extension String {
+    fileprivate var lastNonEmptyLine: String {
         split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map(String.init) ?? ""
     }
 }

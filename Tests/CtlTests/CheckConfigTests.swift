@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the built `mimicctl` as an operator would.
 @Suite struct CheckConfigTests {
@@ -24,7 +24,8 @@ import TestSupport
 
     private func fleet(_ files: [String: String]) throws -> URL {
         let dir = try TempDirectory.make(prefix: "ctl-check")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("apps.d"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("apps.d"), withIntermediateDirectories: true)
         for (name, text) in files {
             try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -69,20 +70,24 @@ import TestSupport
         let result = try check(["check-config", apps])
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr == [
-            "\(apps)/blog.yaml:8:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid)",
-            "\(apps)/shop.yaml:3:21: replicas.online: expected an integer",
-        ])
+        #expect(
+            result.stderr == [
+                "\(apps)/blog.yaml:8:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid)",
+                "\(apps)/shop.yaml:3:21: replicas.online: expected an integer",
+            ])
     }
 
     @Test func badListenerIsReported() throws {
-        let dir = try fleet(["listener.yaml": Self.listener.replacingOccurrences(of: "\"ops-token-0123456789\"", with: "abc")])
+        let dir = try fleet([
+            "listener.yaml": Self.listener.replacingOccurrences(of: "\"ops-token-0123456789\"", with: "abc")
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try check(["check-config", dir.path])
         #expect(result.status == 2)
-        #expect(result.stderr == [
-            "\(dir.path)/listener.yaml:3:25: tokens[0].token: token too short (at least 16 characters)",
-        ])
+        #expect(
+            result.stderr == [
+                "\(dir.path)/listener.yaml:3:25: tokens[0].token: token too short (at least 16 characters)"
+            ])
     }
 
     @Test func usageErrorExitsTwo() throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// `mimicctl compose` output, validated by Debian's `docker-compose config` (the v1 tool: it
 /// parses, merges and checks the files without a Docker engine) and checked value by value.
@@ -45,7 +45,8 @@ import TestSupport
 
         init(_ files: [String: String]) throws {
             dir = try TempDirectory.make(prefix: "ctl-compose")
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent("apps.d"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent("apps.d"), withIntermediateDirectories: true)
             for (name, text) in files {
                 try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
             }
@@ -65,7 +66,8 @@ import TestSupport
             let arguments = files.flatMap { ["-f", "\(out)/\($0)"] } + ["config"]
             let result = try ChildProcess.runCapturing(executable: compose, arguments: arguments)
             guard result.status == 0 else {
-                throw TestSupportError("docker-compose \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+                throw TestSupportError(
+                    "docker-compose \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
             }
             let json = try ChildProcess.run(
                 executable: "/usr/bin/python3",
@@ -98,7 +100,9 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: fleet.dir) }
         let result = try fleet.compose(["--listener", fleet.listener])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.lines.first == "wrote 6 files to \(fleet.out): fleet.compose.yml, listener.yaml, 2 apps (blog, shop)")
+        #expect(
+            result.lines.first == "wrote 6 files to \(fleet.out): fleet.compose.yml, listener.yaml, 2 apps (blog, shop)"
+        )
 
         // The fleet alone, each app's file alone, each app with the fleet, and everything.
         let fleetOnly = try fleet.config(["fleet.compose.yml"])
@@ -106,40 +110,56 @@ import TestSupport
         _ = try fleet.config(["blog.compose.yml"])
         let shopWithFleet = try fleet.config(["fleet.compose.yml", "shop.compose.yml"])
         let all = try fleet.config(["fleet.compose.yml", "shop.compose.yml", "blog.compose.yml"])
-        #expect(Set((all["services"] as? [String: Any] ?? [:]).keys) == ["redis", "listener", "worker-shop", "worker-blog"])
+        #expect(
+            Set((all["services"] as? [String: Any] ?? [:]).keys) == ["redis", "listener", "worker-shop", "worker-blog"])
 
         let redis = try service(fleetOnly, "redis")
         let redisCommand = redis["command"] as? [String] ?? []
         #expect(redisCommand.starts(with: ["redis-server", "--appendonly", "yes"]))
-        #expect(volumes(redis).contains { $0["source"] as? String == "redis-data" && $0["target"] as? String == "/data" })
+        #expect(
+            volumes(redis).contains { $0["source"] as? String == "redis-data" && $0["target"] as? String == "/data" })
 
         let listener = try service(fleetOnly, "listener")
         #expect(listener["image"] as? String == "mimic-scheduler:latest")
         #expect(listener["command"] as? [String] == ["mimic-listener", "--config", "/etc/mimic/listener.yaml"])
         #expect(listener["ports"] as? [String] == ["0.0.0.0:8600:7600/tcp", "127.0.0.1:8601:7601/tcp"])
         let listenerMounts = volumes(listener)
-        #expect(listenerMounts.contains { $0["source"] as? String == "\(fleet.out)/listener.yaml" && $0["read_only"] as? Bool == true })
+        #expect(
+            listenerMounts.contains {
+                $0["source"] as? String == "\(fleet.out)/listener.yaml" && $0["read_only"] as? Bool == true
+            })
         #expect(listenerMounts.contains { $0["source"] as? String == "run" && $0["target"] as? String == "/run/mimic" })
-        #expect(listenerMounts.contains { $0["source"] as? String == "journal" && $0["target"] as? String == "/var/lib/mimic/journal" })
+        #expect(
+            listenerMounts.contains {
+                $0["source"] as? String == "journal" && $0["target"] as? String == "/var/lib/mimic/journal"
+            })
 
         let worker = try service(shopWithFleet, "worker-shop")
         #expect(worker["image"] as? String == "mimic-scheduler:latest")
-        #expect(worker["command"] as? [String] == ["mimic-worker", "--config", "/etc/mimic/apps.d/shop.yaml", "--run-dir", "/run/mimic"])
+        #expect(
+            worker["command"] as? [String] == [
+                "mimic-worker", "--config", "/etc/mimic/apps.d/shop.yaml", "--run-dir", "/run/mimic",
+            ])
         #expect(worker["restart"] as? String == "unless-stopped")
         #expect(worker["init"] as? Bool == true)
         #expect(worker["stop_grace_period"] as? String == "30s")
         #expect((worker["labels"] as? [String: Any])?["mimic.redis-db"] as? String == "1")
-        #expect((worker["healthcheck"] as? [String: Any])?["test"] as? [String] == ["CMD", "mimicctl", "ping", "shop", "--run-dir", "/run/mimic"])
+        #expect(
+            (worker["healthcheck"] as? [String: Any])?["test"] as? [String] == [
+                "CMD", "mimicctl", "ping", "shop", "--run-dir", "/run/mimic",
+            ])
         let workerMounts = volumes(worker)
-        #expect(workerMounts.contains {
-            $0["type"] as? String == "bind" && $0["source"] as? String == "\(fleet.out)/apps.d/shop.yaml"
-                && $0["target"] as? String == "/etc/mimic/apps.d/shop.yaml" && $0["read_only"] as? Bool == true
-        })
+        #expect(
+            workerMounts.contains {
+                $0["type"] as? String == "bind" && $0["source"] as? String == "\(fleet.out)/apps.d/shop.yaml"
+                    && $0["target"] as? String == "/etc/mimic/apps.d/shop.yaml" && $0["read_only"] as? Bool == true
+            })
         #expect(workerMounts.contains { $0["source"] as? String == "run" && $0["target"] as? String == "/run/mimic" })
 
         // The listener and the workers meet on one named volume and network, whichever files are used.
         for config in [fleetOnly, shopWithFleet, try fleet.config(["blog.compose.yml"])] {
-            #expect(((config["volumes"] as? [String: Any])?["run"] as? [String: Any])?["name"] as? String == "mimic-run")
+            #expect(
+                ((config["volumes"] as? [String: Any])?["run"] as? [String: Any])?["name"] as? String == "mimic-run")
             #expect(((config["networks"] as? [String: Any])?["mimic"] as? [String: Any])?["name"] as? String == "mimic")
         }
 
@@ -162,10 +182,13 @@ import TestSupport
     @Test func theAppsDirDefaultsToTheListenersAndPasswordsCarryOver() throws {
         let fleet = try Fleet([
             "listener.yaml": Self.listenerYAML,
-            "apps.d/shop.yaml": Self.app("shop", db: 1).replacingOccurrences(of: "  db: 1", with: "  db: 1\n  password: \"s3cret\"") ,
+            "apps.d/shop.yaml": Self.app("shop", db: 1).replacingOccurrences(
+                of: "  db: 1", with: "  db: 1\n  password: \"s3cret\""),
         ])
         defer { try? FileManager.default.removeItem(at: fleet.dir) }
-        let result = try Ctl.run(["compose", "--out", fleet.out, "--templates", fleet.templates, "--listener", fleet.listener])
+        let result = try Ctl.run([
+            "compose", "--out", fleet.out, "--templates", fleet.templates, "--listener", fleet.listener,
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.lines.first?.hasSuffix("1 app (shop)") == true)
         #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.password == "s3cret")
@@ -175,7 +198,9 @@ import TestSupport
     }
 
     @Test func removedAppsLoseTheirGeneratedFiles() throws {
-        let fleet = try Fleet(["apps.d/shop.yaml": Self.app("shop", db: 1), "apps.d/blog.yaml": Self.app("blog", db: 2)])
+        let fleet = try Fleet([
+            "apps.d/shop.yaml": Self.app("shop", db: 1), "apps.d/blog.yaml": Self.app("blog", db: 2),
+        ])
         defer { try? FileManager.default.removeItem(at: fleet.dir) }
         #expect(try fleet.compose().status == 0)
         try FileManager.default.removeItem(atPath: fleet.apps + "/blog.yaml")
@@ -191,22 +216,31 @@ import TestSupport
 
     @Test func appsThatCannotShareOneRedisAreRefused() throws {
         // Different Redis servers, same db index: fine for the apps dir, not for the fleet's one Redis.
-        let fleet = try Fleet(["apps.d/shop.yaml": Self.app("shop", db: 1), "apps.d/blog.yaml": Self.app("blog", db: 1, port: 6391)])
+        let fleet = try Fleet([
+            "apps.d/shop.yaml": Self.app("shop", db: 1), "apps.d/blog.yaml": Self.app("blog", db: 1, port: 6391),
+        ])
         defer { try? FileManager.default.removeItem(at: fleet.dir) }
         let result = try fleet.compose()
         #expect(result.status == 2)
-        #expect(result.stderr == "mimicctl: \(fleet.apps)/shop.yaml: redis.db 1 is also app blog's; the fleet's one Redis needs a distinct db per app\n")
+        #expect(
+            result.stderr
+                == "mimicctl: \(fleet.apps)/shop.yaml: redis.db 1 is also app blog's; the fleet's one Redis needs a distinct db per app\n"
+        )
         #expect(!FileManager.default.fileExists(atPath: fleet.out))
     }
 
     @Test func badInputsExitTwo() throws {
-        let fleet = try Fleet(["apps.d/shop.yaml": Self.app("shop", db: 1).replacingOccurrences(of: "db: 1", with: "db: one")])
+        let fleet = try Fleet([
+            "apps.d/shop.yaml": Self.app("shop", db: 1).replacingOccurrences(of: "db: 1", with: "db: one")
+        ])
         defer { try? FileManager.default.removeItem(at: fleet.dir) }
         let badApp = try fleet.compose()
         #expect(badApp.status == 2)
         #expect(badApp.stderr == "mimicctl: \(fleet.apps)/shop.yaml:6:7: redis.db: expected an integer\n")
 
-        let noTemplates = try Ctl.run(["compose", "--apps", fleet.apps, "--out", fleet.out, "--templates", fleet.dir.path + "/none"])
+        let noTemplates = try Ctl.run([
+            "compose", "--apps", fleet.apps, "--out", fleet.out, "--templates", fleet.dir.path + "/none",
+        ])
         #expect(noTemplates.status == 2)
         #expect(noTemplates.stderr.contains("--templates \(fleet.dir.path)/none: no such directory"))
 

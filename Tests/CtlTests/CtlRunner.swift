@@ -30,7 +30,8 @@ struct CtlResult {
 
 enum Ctl {
     static func run(_ arguments: [String], stdin: String? = nil) throws -> CtlResult {
-        let result = try ChildProcess.runCapturing(executable: BuiltProducts.path("mimicctl"), arguments: arguments, stdin: stdin)
+        let result = try ChildProcess.runCapturing(
+            executable: BuiltProducts.path("mimicctl"), arguments: arguments, stdin: stdin)
         return CtlResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `status`, `worker restart` and `send` against a real `mimic-listener` supervising a real
 /// `mimic-worker` (example hooks, real Redis), driven only through the built `mimicctl`.
@@ -40,17 +40,17 @@ import TestSupport
         }
         try app.write(toFile: appsDir + "/shop.yaml", atomically: true, encoding: .utf8)
         try """
-            http: { host: 127.0.0.1, port: \(httpPort) }
-            tcp: { host: 127.0.0.1, port: \(tcpPort) }
-            apps_dir: ./apps.d
-            run_dir: ./run
-            journal_dir: ./journal
-            tokens:
-              - { name: ops, token: "\(Self.opsToken)", sources: ["*"], apps: ["*"] }
-              - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: [shop] }
-            supervise: { enabled: true, worker: "\(try BuiltProducts.path("mimic-worker"))" }
+        http: { host: 127.0.0.1, port: \(httpPort) }
+        tcp: { host: 127.0.0.1, port: \(tcpPort) }
+        apps_dir: ./apps.d
+        run_dir: ./run
+        journal_dir: ./journal
+        tokens:
+          - { name: ops, token: "\(Self.opsToken)", sources: ["*"], apps: ["*"] }
+          - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: [shop] }
+        supervise: { enabled: true, worker: "\(try BuiltProducts.path("mimic-worker"))" }
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         pid = try ChildProcess.spawn(
             executable: try BuiltProducts.path("mimic-listener"), arguments: ["--config", config],
             environment: ["MIMIC_EXECUTOR_DIR": directory.appendingPathComponent("executors").path],
@@ -70,8 +70,11 @@ import TestSupport
         // Every stand-in executor has its port file under `executors/` on its command line: this
         // also catches one a hook started after its pid file was read (it outlived a run once).
         _ = try? ChildProcess.runCapturing(executable: "/usr/bin/pkill", arguments: ["-9", "-f", executors + "/"])
-        for file in (FileManager.default.enumerator(atPath: executors)?.allObjects as? [String]) ?? [] where file.hasSuffix(".pid") {
-            if let text = try? String(contentsOfFile: executors + "/" + file, encoding: .utf8), let child = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        for file in (FileManager.default.enumerator(atPath: executors)?.allObjects as? [String]) ?? []
+        where file.hasSuffix(".pid") {
+            if let text = try? String(contentsOfFile: executors + "/" + file, encoding: .utf8),
+                let child = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 Foundation.kill(child, SIGKILL)
             }
         }
@@ -92,7 +95,8 @@ import TestSupport
         let table = try Ctl.run(["status", "--config", config])
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.lines.first?.split(separator: " ", omittingEmptySubsequences: true).first == "APP")
-        let row = try #require(table.lines.dropFirst().first).split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let row = try #require(table.lines.dropFirst().first).split(separator: " ", omittingEmptySubsequences: true)
+            .map(String.init)
         #expect(Array(row.prefix(4)) == ["shop", "up", "running", "\(pid)"])
         // The owner of the socket, as the kernel sees it, is the pid the listener reports.
         let sockets = try Ctl.run(["sockets", "--config", config, "--json"]).json()["sockets"] as? [[String: Any]]
@@ -103,7 +107,9 @@ import TestSupport
         let before = try #require(try workerPID())
         let refused = try Ctl.run(["worker", "restart", "shop", "--listener", url, "--token", Self.wafToken])
         #expect(refused.status == 1)
-        #expect(refused.stderr.hasPrefix("mimicctl: listener refused to restart the worker of app shop: 403 "), "\(refused.stderr)")
+        #expect(
+            refused.stderr.hasPrefix("mimicctl: listener refused to restart the worker of app shop: 403 "),
+            "\(refused.stderr)")
         #expect(try workerPID() == before)
 
         let restarted = try Ctl.run(["worker", "restart", "shop", "--config", config, "--token-name", "ops"])
@@ -121,12 +127,15 @@ import TestSupport
     }
 
     @Test func sendDeliversAMessageThatTakesEffect() throws {
-        let online = try #require(eventually(timeout: 30) {
-            (try? redis.cliRaw(["SCARD", "mimic:shop:state:online"], db: 1))?.first == "2"
-        } ? try redis.cliRaw(["SMEMBERS", "mimic:shop:state:online"], db: 1).sorted().first : nil)
-        let sent = try Ctl.run(["send", "--config", config, "--token-name", "ops", "--app", "shop", "--source", "admin",
-                                "--type", "set_state", "--id", "ctl-send-1",
-                                "--body", #"{"executor":"\#(online)","state":"offline","reason":"mimicctl test"}"#])
+        let online = try #require(
+            eventually(timeout: 30) {
+                (try? redis.cliRaw(["SCARD", "mimic:shop:state:online"], db: 1))?.first == "2"
+            } ? try redis.cliRaw(["SMEMBERS", "mimic:shop:state:online"], db: 1).sorted().first : nil)
+        let sent = try Ctl.run([
+            "send", "--config", config, "--token-name", "ops", "--app", "shop", "--source", "admin",
+            "--type", "set_state", "--id", "ctl-send-1",
+            "--body", #"{"executor":"\#(online)","state":"offline","reason":"mimicctl test"}"#,
+        ])
         #expect(sent.status == 0, "\(sent.stderr)")
         #expect(sent.stdout == "accepted 1\n")
         let offline = eventually(timeout: 15) {
@@ -137,14 +146,23 @@ import TestSupport
         #expect(events.contains { ($0["fields"] as? [String: String])?["cause"] == "ctl-send-1" })
 
         // From stdin, an array; and a refusal is exit 1 with the listener's reason.
-        let batch = try Ctl.run(["send", "--listener", url, "--token", Self.opsToken],
-                                stdin: #"[{"id":"p1","app":"shop","source":"admin","type":"pause","body":{}},{"id":"r1","app":"shop","source":"admin","type":"resume","body":{}}]"#)
+        let batch = try Ctl.run(
+            ["send", "--listener", url, "--token", Self.opsToken],
+            stdin:
+                #"[{"id":"p1","app":"shop","source":"admin","type":"pause","body":{}},{"id":"r1","app":"shop","source":"admin","type":"resume","body":{}}]"#
+        )
         #expect(batch.status == 0, "\(batch.stderr)")
         #expect(batch.stdout == "accepted 2\n")
-        let forbidden = try Ctl.run(["send", "--listener", url, "--token", Self.wafToken, "--app", "shop", "--source", "admin", "--type", "rotate"])
+        let forbidden = try Ctl.run([
+            "send", "--listener", url, "--token", Self.wafToken, "--app", "shop", "--source", "admin", "--type",
+            "rotate",
+        ])
         #expect(forbidden.status == 1)
         #expect(forbidden.stderr.hasPrefix("mimicctl: listener refused the message: 403 "), "\(forbidden.stderr)")
-        let json = try Ctl.run(["send", "--listener", url, "--token", Self.opsToken, "--app", "shop", "--source", "admin", "--type", "rotate", "--json"])
+        let json = try Ctl.run([
+            "send", "--listener", url, "--token", Self.opsToken, "--app", "shop", "--source", "admin", "--type",
+            "rotate", "--json",
+        ])
         #expect(json.status == 0)
         #expect(try json.json()["status"] as? Int == 202)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Exit codes of DESIGN section 9: 2 with a one-line reason for usage and config errors, 1 with a
 /// clear reason when the listener cannot be reached.
@@ -13,10 +13,21 @@ import TestSupport
             (["worker", "reboot", "shop"], "unexpected arguments: 'reboot', 'shop'"),
             (["status", "--listener", "ftp://example.org"], "only http:// is supported"),
             (["send", "--source", "admin"], "give both --source and --type"),
-            (["send", "--app", "shop", "--source", "robot", "--type", "rotate", "--token", "t"], "--source robot: expected one of left_bracket, right_bracket, waf, firewall, admin"),
-            (["send", "--app", "shop", "--source", "admin", "--type", "set_state", "--body", "{\"executor\":\"e1\"}", "--token", "t"],
-             "message: body.state: required"),
-            (["send", "--app", "shop", "--source", "admin", "--type", "rotate", "--body", "[1]", "--token", "t"], "--body: expected a JSON object"),
+            (
+                ["send", "--app", "shop", "--source", "robot", "--type", "rotate", "--token", "t"],
+                "--source robot: expected one of left_bracket, right_bracket, waf, firewall, admin"
+            ),
+            (
+                [
+                    "send", "--app", "shop", "--source", "admin", "--type", "set_state", "--body",
+                    "{\"executor\":\"e1\"}", "--token", "t",
+                ],
+                "message: body.state: required"
+            ),
+            (
+                ["send", "--app", "shop", "--source", "admin", "--type", "rotate", "--body", "[1]", "--token", "t"],
+                "--body: expected a JSON object"
+            ),
         ]
         for (arguments, reason) in cases {
             let result = try Ctl.run(arguments)
@@ -28,11 +39,15 @@ import TestSupport
 
     @Test func envelopesFromStdinAreCheckedBeforeSending() throws {
         let port = try FreePort.take()
-        let broken = try Ctl.run(["send", "--listener", "http://127.0.0.1:\(port)", "--token", "t"],
-                                 stdin: #"[{"id":"a1","app":"shop","source":"admin","type":"rotate","body":{}},{"id":"a2","app":"shop","source":"admin","type":"nap","body":{}}]"#)
+        let broken = try Ctl.run(
+            ["send", "--listener", "http://127.0.0.1:\(port)", "--token", "t"],
+            stdin:
+                #"[{"id":"a1","app":"shop","source":"admin","type":"rotate","body":{}},{"id":"a2","app":"shop","source":"admin","type":"nap","body":{}}]"#
+        )
         #expect(broken.status == 2)
         #expect(broken.stderr.hasPrefix("mimicctl: stdin envelope #1: type:"), "\(broken.stderr)")
-        let notJSON = try Ctl.run(["send", "--listener", "http://127.0.0.1:\(port)", "--token", "t"], stdin: "rotate shop")
+        let notJSON = try Ctl.run(
+            ["send", "--listener", "http://127.0.0.1:\(port)", "--token", "t"], stdin: "rotate shop")
         #expect(notJSON.status == 2)
         #expect(notJSON.stderr == "mimicctl: stdin: not JSON; expected an envelope object or an array of them\n")
     }
@@ -45,7 +60,10 @@ import TestSupport
             .write(toFile: config, atomically: true, encoding: .utf8)
         let none = try Ctl.run(["worker", "restart", "shop", "--config", config])
         #expect(none.status == 2)
-        #expect(none.stderr == "mimicctl: worker restart needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml\n")
+        #expect(
+            none.stderr
+                == "mimicctl: worker restart needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml\n"
+        )
         let unknown = try Ctl.run(["worker", "restart", "shop", "--config", config, "--token-name", "waf"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "mimicctl: --token-name waf: no such token in \(config) (have: ops)\n")
@@ -54,14 +72,17 @@ import TestSupport
     @Test func unreachableListenerExitsOneWithTheReason() throws {
         let port = try FreePort.take()
         let url = "http://127.0.0.1:\(port)"
-        let reason = "mimicctl: cannot reach the listener at \(url): connection refused; is mimic-listener running? (check --listener or http: in listener.yaml)\n"
+        let reason =
+            "mimicctl: cannot reach the listener at \(url): connection refused; is mimic-listener running? (check --listener or http: in listener.yaml)\n"
         let status = try Ctl.run(["status", "--listener", url])
         #expect(status.status == 1)
         #expect(status.stderr == reason)
         let restart = try Ctl.run(["worker", "restart", "shop", "--listener", url, "--token", "ops-token-0123456789"])
         #expect(restart.status == 1)
         #expect(restart.stderr == reason)
-        let send = try Ctl.run(["send", "--listener", url, "--token", "t", "--app", "shop", "--source", "admin", "--type", "pause"])
+        let send = try Ctl.run([
+            "send", "--listener", url, "--token", "t", "--app", "shop", "--source", "admin", "--type", "pause",
+        ])
         #expect(send.status == 1)
         #expect(send.stderr == reason)
 

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// `sockets`, `ping`, `executors` and `events` against a real `mimic-worker` (with the example
 /// hooks starting real executor processes) and its real Redis.
@@ -44,17 +44,27 @@ import TestSupport
 
         let table = try Ctl.run(["sockets", "--run-dir", worker.runDir])
         #expect(table.status == 0)
-        #expect(table.lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["APP", "STATE", "PID", "WORKER"])
-        #expect(table.lines.contains { $0.hasPrefix("ghost") && $0.contains("stale") && $0.contains("connection refused") })
-        #expect(table.lines.contains { $0.hasPrefix("shop") && $0.contains("listening") && $0.contains(" \(worker.pid) ")
-                                       && $0.contains("redis up, online 3, standby 2") })
+        #expect(
+            table.lines.first?.split(separator: " ", omittingEmptySubsequences: true) == [
+                "APP", "STATE", "PID", "WORKER",
+            ])
+        #expect(
+            table.lines.contains { $0.hasPrefix("ghost") && $0.contains("stale") && $0.contains("connection refused") })
+        #expect(
+            table.lines.contains {
+                $0.hasPrefix("shop") && $0.contains("listening") && $0.contains(" \(worker.pid) ")
+                    && $0.contains("redis up, online 3, standby 2")
+            })
 
         let pong = try Ctl.run(["ping", "shop", "--run-dir", worker.runDir])
         #expect(pong.status == 0)
         #expect(pong.stdout == "shop: pong\n")
         let stale = try Ctl.run(["ping", "ghost", "--run-dir", worker.runDir])
         #expect(stale.status == 1)
-        #expect(stale.stderr == "mimicctl: app ghost: \(worker.runDir)/ghost.sock: stale socket (connection refused: no process listens on it)\n")
+        #expect(
+            stale.stderr
+                == "mimicctl: app ghost: \(worker.runDir)/ghost.sock: stale socket (connection refused: no process listens on it)\n"
+        )
     }
 
     @Test func executorsFromTheWorkerThenFromRedisWhenItIsDown() throws {
@@ -116,14 +126,17 @@ import TestSupport
         let human = try Ctl.run(["events", "shop", "--apps-dir", appsDir, "--count", "1"])
         let newest = try #require(recorded.last)
         #expect(human.lines.count == 1)
-        #expect(human.lines.first?.hasSuffix("\(newest["executor"] ?? "?") \(newest["from"] ?? "?") -> \(newest["to"] ?? "?"): \(newest["reason"] ?? "")"
-                                             + (newest["cause"].map { $0.isEmpty ? "" : " (cause \($0))" } ?? "")) == true)
+        #expect(
+            human.lines.first?.hasSuffix(
+                "\(newest["executor"] ?? "?") \(newest["from"] ?? "?") -> \(newest["to"] ?? "?"): \(newest["reason"] ?? "")"
+                    + (newest["cause"].map { $0.isEmpty ? "" : " (cause \($0))" } ?? "")) == true)
 
         // A follower sees a transition the worker commits after it started.
         let log = worker.directory.appendingPathComponent("follow.log").path
-        let follower = try ChildProcess.spawn(executable: try BuiltProducts.path("mimicctl"),
-                                              arguments: ["events", "shop", "--apps-dir", appsDir, "--follow", "--count", "1", "--json"],
-                                              logFile: log)
+        let follower = try ChildProcess.spawn(
+            executable: try BuiltProducts.path("mimicctl"),
+            arguments: ["events", "shop", "--apps-dir", appsDir, "--follow", "--count", "1", "--json"],
+            logFile: log)
         defer { ChildProcess.stop(follower) }
         // The newest existing event is printed first; after it the follower is blocked in XREAD.
         let following = eventually(timeout: 10) {
@@ -132,14 +145,17 @@ import TestSupport
         #expect(following)
         let target = try #require(try worker.members("online").sorted().first)
         let socket = try worker.connect()
-        try socket.sendJSON(deliveryFrame(epoch: "ctl-test", seq: 1, id: "ctl-offline-1", source: "admin", type: "set_state",
-                                          body: ["executor": target, "state": "offline", "reason": "operator test"]))
+        try socket.sendJSON(
+            deliveryFrame(
+                epoch: "ctl-test", seq: 1, id: "ctl-offline-1", source: "admin", type: "set_state",
+                body: ["executor": target, "state": "offline", "reason": "operator test"]))
         #expect(socket.readJSON()?["ack"] as? Int == 1)
         let seen = eventually(timeout: 15) {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             return text.split(separator: "\n").contains { line in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let fields = object["fields"] as? [String: String] else { return false }
+                    let fields = object["fields"] as? [String: String]
+                else { return false }
                 return fields["executor"] == target && fields["from"] == "online" && fields["to"] == "offline"
                     && fields["cause"] == "ctl-offline-1"
             }
@@ -156,7 +172,9 @@ import TestSupport
         #expect(noConfig.stderr == "mimicctl: --config \(dir.path)/listener.yaml: no such file\n")
         let unknownApp = try Ctl.run(["events", "nope", "--apps-dir", dir.path])
         #expect(unknownApp.status == 2)
-        #expect(unknownApp.stderr == "mimicctl: app nope: no \(dir.path)/nope.yaml; check the app name or pass --apps-dir\n")
+        #expect(
+            unknownApp.stderr == "mimicctl: app nope: no \(dir.path)/nope.yaml; check the app name or pass --apps-dir\n"
+        )
         let noRunDir = try Ctl.run(["sockets", "--run-dir", dir.path + "/run"])
         #expect(noRunDir.status == 1)
         #expect(noRunDir.stderr.contains("run dir \(dir.path)/run cannot be read"))

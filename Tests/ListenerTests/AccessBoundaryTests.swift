@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// Who may act where (issue 8): token scopes by source and app, admin-only worker control,
 /// hashed tokens, socket and run-dir modes, and no secret in the logs.
@@ -20,29 +20,42 @@ import TestSupport
         let shopPID = try #require(try fixture.workerPID("shop"))
 
         // A waf token cannot send admin messages, over HTTP or TCP, alone or hidden in an array.
-        let wafAdmin = try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "w1"), token: ListenerFixture.wafToken)
+        let wafAdmin = try fixture.http(
+            "POST", "/v1/events", body: Messages.rotate("shop", id: "w1"), token: ListenerFixture.wafToken)
         #expect(wafAdmin.status == 403)
-        let hidden = try fixture.http("POST", "/v1/events", body: "[" + Self.wafList("shop", id: "w2") + "," + Self.setState("shop", id: "w3") + "]",
-                                      token: ListenerFixture.wafToken)
+        let hidden = try fixture.http(
+            "POST", "/v1/events",
+            body: "[" + Self.wafList("shop", id: "w2") + "," + Self.setState("shop", id: "w3") + "]",
+            token: ListenerFixture.wafToken)
         #expect(hidden.status == 403 && hidden.json["index"] as? Int == 1)
         let tcp = try LineSocket(tcpPort: fixture.tcpPort)
         try tcp.sendLines(["{\"auth\":\"\(ListenerFixture.wafToken)\"}", Messages.rotate("blog", id: "w4")])
         #expect(tcp.readJSON()?["code"] as? Int == 403)
         // ... nor restart, stop or start a worker.
         for action in ["restart", "stop", "start"] {
-            #expect(try fixture.http("POST", "/v1/apps/shop/worker/\(action)", token: ListenerFixture.wafToken).status == 403)
+            #expect(
+                try fixture.http("POST", "/v1/apps/shop/worker/\(action)", token: ListenerFixture.wafToken).status
+                    == 403)
         }
         #expect(try fixture.http("POST", "/v1/apps/shop/worker/restart", token: nil).status == 401)
         #expect(try fixture.http("POST", "/v1/apps/shop/worker/restart", token: "made-up-token-00000000").status == 401)
         #expect(try fixture.workerPID("shop") == shopPID)
 
         // A token scoped to shop cannot touch blog: neither messages nor its worker.
-        #expect(try fixture.http("POST", "/v1/events", body: Messages.rotate("blog", id: "s1"), token: ListenerFixture.shopOnlyToken).status == 403)
+        #expect(
+            try fixture.http(
+                "POST", "/v1/events", body: Messages.rotate("blog", id: "s1"), token: ListenerFixture.shopOnlyToken
+            ).status == 403)
         let blogPID = try #require(try fixture.workerPID("blog"))
-        #expect(try fixture.http("POST", "/v1/apps/blog/worker/restart", token: ListenerFixture.shopOnlyToken).status == 403)
+        #expect(
+            try fixture.http("POST", "/v1/apps/blog/worker/restart", token: ListenerFixture.shopOnlyToken).status == 403
+        )
         #expect(try fixture.workerPID("blog") == blogPID)
         // But it may act on shop.
-        #expect(try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "s3"), token: ListenerFixture.shopOnlyToken).status == 202)
+        #expect(
+            try fixture.http(
+                "POST", "/v1/events", body: Messages.rotate("shop", id: "s3"), token: ListenerFixture.shopOnlyToken
+            ).status == 202)
 
         // Nothing refused took effect: only s3 on shop, nothing on blog.
         #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == 1 })
@@ -53,11 +66,17 @@ import TestSupport
         let fixture = try ListenerFixture(apps: ["shop", "blog"])
         try fixture.start(apps: ["shop", "blog"])
         let token = ListenerFixture.hashedToken
-        #expect(try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "h1"), token: token).status == 202)
+        #expect(
+            try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "h1"), token: token).status == 202)
         // The digest itself is not a token.
-        #expect(try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "h2"), token: ListenerFixture.hashedTokenSHA256).status == 401)
-        #expect(try fixture.http("POST", "/v1/events", body: Messages.health("blog", id: "h3"), token: token).status == 403)
-        #expect(try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "h4"), token: token).status == 403)
+        #expect(
+            try fixture.http(
+                "POST", "/v1/events", body: Messages.health("shop", id: "h2"), token: ListenerFixture.hashedTokenSHA256
+            ).status == 401)
+        #expect(
+            try fixture.http("POST", "/v1/events", body: Messages.health("blog", id: "h3"), token: token).status == 403)
+        #expect(
+            try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "h4"), token: token).status == 403)
         let tcp = try LineSocket(tcpPort: fixture.tcpPort)
         try tcp.sendLines(["{\"auth\":\"\(token)\"}", Messages.health("shop", id: "h5")])
         #expect(tcp.readJSON()?["ok"] as? String == "h5")
@@ -79,7 +98,8 @@ import TestSupport
         try fixture.start(apps: ["shop"])
         // Exercise every path that handles a token: good, unknown, wrong scope, TCP auth, worker control.
         for token in ListenerFixture.allTokens + ["wrong-token-but-secret-000"] {
-            _ = try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "l-\(token.prefix(4))"), token: token)
+            _ = try fixture.http(
+                "POST", "/v1/events", body: Messages.rotate("shop", id: "l-\(token.prefix(4))"), token: token)
             _ = try fixture.http("POST", "/v1/apps/shop/worker/restart", token: token)
             let tcp = try LineSocket(tcpPort: fixture.tcpPort)
             try tcp.sendLines(["{\"auth\":\"\(token)\"}", Messages.health("shop", id: "t-\(token.prefix(4))")])

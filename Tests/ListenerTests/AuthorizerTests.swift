@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Listener
 
 @Suite struct AuthorizerTests {
@@ -22,9 +23,13 @@ import Testing
 
     @Test func scopesBySourceAndApp() {
         #expect(authorizer.decide(token: 0, source: "waf", app: "blog") == .allowed)
-        #expect(authorizer.decide(token: 0, source: "admin", app: "blog") == .forbidden("token 'waf-1' may not send as source 'admin'"))
+        #expect(
+            authorizer.decide(token: 0, source: "admin", app: "blog")
+                == .forbidden("token 'waf-1' may not send as source 'admin'"))
         #expect(authorizer.decide(token: 1, source: "admin", app: "shop") == .allowed)
-        #expect(authorizer.decide(token: 1, source: "admin", app: "blog") == .forbidden("token 'ops' may not send to app 'blog'"))
+        #expect(
+            authorizer.decide(token: 1, source: "admin", app: "blog")
+                == .forbidden("token 'ops' may not send to app 'blog'"))
         #expect(authorizer.isAdmin(token: 1, app: "shop"))
         #expect(!authorizer.isAdmin(token: 0, app: "shop"))
         #expect(authorizer.decide(token: 2, source: "firewall", app: "x") == .allowed)

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// `make run` as a whole (scripts/run-demo.sh): its private Redis, the listener supervising the
 /// example apps' workers, the host agents, the executors the example hooks start, the demo
@@ -20,9 +20,11 @@ struct DemoHostOutageTests {
 
         /// One line per value; an empty value is an empty line (hash fields such as `reason` can be empty).
         func cli(_ db: Int, _ arguments: [String]) throws -> [String] {
-            var lines = try ChildProcess.run(executable: "/usr/bin/redis-cli",
-                                             arguments: ["-p", "\(redisPort)", "-n", "\(db)", "--raw"] + arguments)
-                .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = try ChildProcess.run(
+                executable: "/usr/bin/redis-cli",
+                arguments: ["-p", "\(redisPort)", "-n", "\(db)", "--raw"] + arguments
+            )
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
             return lines
         }
@@ -57,7 +59,8 @@ struct DemoHostOutageTests {
         var found: [pid_t: String] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry), pid != getpid(), ChildProcess.isAlive(pid),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { continue }
             let line = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
             if line.contains(text) { found[pid] = line }
         }
@@ -69,35 +72,41 @@ struct DemoHostOutageTests {
         var parent: [pid_t: pid_t] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
             if fields.count > 1, let ppid = pid_t(fields[1]) { parent[pid] = ppid }
         }
-        return Set(parent.keys.filter { pid in
-            var current: pid_t? = pid
-            while let p = current, p > 1 {
-                if p == root { return true }
-                current = parent[p]
-            }
-            return false
-        })
+        return Set(
+            parent.keys.filter { pid in
+                var current: pid_t? = pid
+                while let p = current, p > 1 {
+                    if p == root { return true }
+                    current = parent[p]
+                }
+                return false
+            })
     }
 
-    @Test func theDemoCrashesHostLocal2TheWorkersReplaceItsExecutorsAndCleanUpWhenItReturnsAndCtrlCStopsEverything() throws {
+    @Test func theDemoCrashesHostLocal2TheWorkersReplaceItsExecutorsAndCleanUpWhenItReturnsAndCtrlCStopsEverything()
+        throws
+    {
         let directory = try TempDirectory.make(prefix: "mimic-demo")
         let demoDir = directory.appendingPathComponent("var").path
         let ports = try (0..<5).map { _ in try FreePort.take() }
         let binDir = URL(fileURLWithPath: try BuiltProducts.path("mimic-worker")).deletingLastPathComponent().path
         let script = BuiltProducts.packageRoot.appendingPathComponent("scripts/run-demo.sh").path
         // ChildProcess starts it with no signal blocked or ignored, as from a terminal, so SIGINT reaches it.
-        let pid = try ChildProcess.spawn(executable: "/bin/bash", arguments: [script], environment: [
-            "MIMIC_BIN_DIR": binDir, "MIMIC_DEMO_DIR": demoDir,
-            "MIMIC_DEMO_REDIS_PORT": "\(ports[0])", "MIMIC_DEMO_HTTP_PORT": "\(ports[1])",
-            "MIMIC_DEMO_TCP_PORT": "\(ports[2])", "MIMIC_DEMO_AGENT1_PORT": "\(ports[3])",
-            "MIMIC_DEMO_AGENT2_PORT": "\(ports[4])",
-            "MIMIC_DEMO_HOST_DOWN_AFTER": "\(Self.downAfter)", "MIMIC_DEMO_HOST_DOWN_FOR": "\(Self.downFor)",
-        ], logFile: directory.appendingPathComponent("demo.out").path)
+        let pid = try ChildProcess.spawn(
+            executable: "/bin/bash", arguments: [script],
+            environment: [
+                "MIMIC_BIN_DIR": binDir, "MIMIC_DEMO_DIR": demoDir,
+                "MIMIC_DEMO_REDIS_PORT": "\(ports[0])", "MIMIC_DEMO_HTTP_PORT": "\(ports[1])",
+                "MIMIC_DEMO_TCP_PORT": "\(ports[2])", "MIMIC_DEMO_AGENT1_PORT": "\(ports[3])",
+                "MIMIC_DEMO_AGENT2_PORT": "\(ports[4])",
+                "MIMIC_DEMO_HOST_DOWN_AFTER": "\(Self.downAfter)", "MIMIC_DEMO_HOST_DOWN_FOR": "\(Self.downFor)",
+            ], logFile: directory.appendingPathComponent("demo.out").path)
         let demo = Demo(directory: directory, redisPort: ports[0], pid: pid)
         var stopped = false
         defer {
@@ -127,8 +136,10 @@ struct DemoHostOutageTests {
         let down = try eventually(timeout: Self.downAfter + 20, interval: 0.1) {
             let status = try demo.hostStatus("shop", 1, "local2")
             if status == "up" {
-                onLocal2BeforeCrash = max(onLocal2BeforeCrash, try demo.executors("shop", 1).values
-                    .filter { $0.host == "local2" && ($0.state == "online" || $0.state == "standby") }.count)
+                onLocal2BeforeCrash = max(
+                    onLocal2BeforeCrash,
+                    try demo.executors("shop", 1).values
+                        .filter { $0.host == "local2" && ($0.state == "online" || $0.state == "standby") }.count)
             }
             return status == "down"
         }
@@ -171,17 +182,19 @@ struct DemoHostOutageTests {
 
         // Back: every app sees local2 up and removes its offline executors there.
         for (app, db) in Self.apps {
-            #expect(try eventually(timeout: 20, interval: 0.1) { try demo.hostStatus(app, db, "local2") == "up" },
-                    "\(app) sees local2 up again: \(demo.log)")
+            #expect(
+                try eventually(timeout: 20, interval: 0.1) { try demo.hostStatus(app, db, "local2") == "up" },
+                "\(app) sees local2 up again: \(demo.log)")
             let cleaned = try eventually(timeout: 20, interval: 0.2) {
                 try !demo.executors(app, db).values.contains { $0.host == "local2" && $0.state == "offline" }
             }
             let left = try demo.executors(app, db)
             #expect(cleaned, "\(app): no offline executor left on local2: \(left)")
         }
-        #expect(try eventually(timeout: 20, interval: 0.2) {
-            try demo.executors("shop", 1).values.filter { $0.state == "online" }.count == 3
-        })
+        #expect(
+            try eventually(timeout: 20, interval: 0.2) {
+                try demo.executors("shop", 1).values.filter { $0.state == "online" }.count == 3
+            })
 
         // Ctrl-C: every process the demo started stops, including restarted agents and the
         // executors the hooks started in their own sessions.

@@ -5,7 +5,10 @@ import Testing
 /// The intake's fast path (FastJSON + `Envelope(json:)`) must agree with JSONDecoder or decline.
 @Suite struct EnvelopeFastPathTests {
     func both(_ text: String) -> (fast: Envelope?, slow: Envelope?) {
-        (FastJSON.parse(Array(text.utf8)).flatMap(Envelope.init(json:)), try? JSONDecoder().decode(Envelope.self, from: Data(text.utf8)))
+        (
+            FastJSON.parse(Array(text.utf8)).flatMap(Envelope.init(json:)),
+            try? JSONDecoder().decode(Envelope.self, from: Data(text.utf8))
+        )
     }
 
     @Test func agreesWithJSONDecoderWhenItAccepts() {

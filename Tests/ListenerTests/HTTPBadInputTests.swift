@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Bad input at the HTTP door (issue 8): each case gets a clear answer (or a closed connection for
 /// a client that never finishes its request), the listener stays up, and what was accepted before
@@ -27,18 +27,23 @@ import TestSupport
         #expect(try post(fixture, Self.wellFormed).status == 202)
 
         // Duplicate keys: decided to reject, the sender cannot know which value would count.
-        let duplicate = "{\"id\":\"d1\",\"app\":\"shop\",\"app\":\"blog\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"status\":\"up\"}}"
+        let duplicate =
+            "{\"id\":\"d1\",\"app\":\"shop\",\"app\":\"blog\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"status\":\"up\"}}"
         let dupReply = try post(fixture, duplicate)
         #expect(dupReply.status == 400)
         #expect((dupReply.json["error"] as? String)?.contains("duplicate key \"app\"") == true)
         // Also inside the body, and spelled with an escape.
-        let escapedDuplicate = "{\"id\":\"d2\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"\\u0065xecutor\":\"e2\",\"status\":\"up\"}}"
+        let escapedDuplicate =
+            "{\"id\":\"d2\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"\\u0065xecutor\":\"e2\",\"status\":\"up\"}}"
         #expect(try post(fixture, escapedDuplicate).status == 400)
 
         // Deep nesting inside the body.
         // (100 levels fit in the fixture's max_message_bytes of 4096, so the depth is what is refused.)
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        let deepReply = try post(fixture, "{\"id\":\"n1\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"status\":\"up\",\"x\":\(deep)}}")
+        let deepReply = try post(
+            fixture,
+            "{\"id\":\"n1\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"status\":\"up\",\"x\":\(deep)}}"
+        )
         #expect(deepReply.status == 400)
         #expect((deepReply.json["error"] as? String)?.contains("nested deeper") == true)
         // Deep nesting of the top-level array itself.
@@ -56,11 +61,14 @@ import TestSupport
     @Test func invalidUTF8IsRefused() throws {
         let fixture = try ListenerFixture(apps: ["shop"])
         try fixture.start(apps: ["shop"])
-        var bytes = Array("{\"id\":\"u1\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"".utf8)
+        var bytes = Array(
+            "{\"id\":\"u1\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\""
+                .utf8)
         bytes += [0xC3, 0x28, 0xFF, 0xFE]
         bytes += Array("\",\"status\":\"up\"}}".utf8)
         let client = try RawTCP(port: fixture.httpPort)
-        let head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ListenerFixture.adminToken)\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ListenerFixture.adminToken)\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
         client.send(Array(head.utf8) + bytes)
         let answer = client.drain(timeout: 10)
         #expect(RawTCP.httpStatus(answer.text) == 400)
@@ -78,10 +86,13 @@ import TestSupport
         #expect(manyReply.status == 413)
         // A body announced past the byte limit is refused before it is read.
         let big = try RawTCP(port: fixture.httpPort)
-        big.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ListenerFixture.adminToken)\r\nContent-Length: \(64 << 20)\r\n\r\n[")
+        big.send(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ListenerFixture.adminToken)\r\nContent-Length: \(64 << 20)\r\n\r\n["
+        )
         #expect(RawTCP.httpStatus(big.drain(timeout: 5).text) == 413)
         // One element past max_message_bytes (4096 in the fixture) rejects the whole array.
-        let fat = "{\"id\":\"fat\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"status\":\"up\",\"pad\":\"\(String(repeating: "x", count: 5000))\"}}"
+        let fat =
+            "{\"id\":\"fat\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\",\"status\":\"up\",\"pad\":\"\(String(repeating: "x", count: 5000))\"}}"
         let mixed = try post(fixture, "[" + Messages.health("shop", id: "fine") + "," + fat + "]")
         #expect(mixed.status == 413)
         #expect(mixed.json["index"] as? Int == 1)
@@ -122,7 +133,9 @@ import TestSupport
         #expect(elapsed < 15, "cut after \(elapsed)s; the deadline is 10s")
         // A slow body is cut the same way.
         let slowBody = try RawTCP(port: fixture.httpPort)
-        slowBody.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ListenerFixture.adminToken)\r\nContent-Length: 100000\r\n\r\n{")
+        slowBody.send(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ListenerFixture.adminToken)\r\nContent-Length: 100000\r\n\r\n{"
+        )
         #expect(slowBody.drain(timeout: 15).closed)
         try stillServes(fixture, id: "ok-after-slowloris")
     }

@@ -1,16 +1,21 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import Listener
 
 @Suite struct IntakeTests {
-    let app = AppConfig(app: "shop", redis: .init(db: 1), replicas: .init(online: 1, standby: 0, minOnline: 1, retainDirty: 0),
-                        variants: [.init(name: "v", traits: [:])],
-                        hosts: [.init(name: "n1", address: "10.0.0.11", driver: .command)], scheduling: .init())
-    let blog = AppConfig(app: "blog", redis: .init(db: 2), replicas: .init(online: 1, standby: 0, minOnline: 1, retainDirty: 0),
-                         variants: [.init(name: "v", traits: [:])],
-                         hosts: [.init(name: "n2", address: "10.0.0.12", driver: .command),
-                                 .init(name: "n3", address: "10.0.0.99", driver: .command)], scheduling: .init())
+    let app = AppConfig(
+        app: "shop", redis: .init(db: 1), replicas: .init(online: 1, standby: 0, minOnline: 1, retainDirty: 0),
+        variants: [.init(name: "v", traits: [:])],
+        hosts: [.init(name: "n1", address: "10.0.0.11", driver: .command)], scheduling: .init())
+    let blog = AppConfig(
+        app: "blog", redis: .init(db: 2), replicas: .init(online: 1, standby: 0, minOnline: 1, retainDirty: 0),
+        variants: [.init(name: "v", traits: [:])],
+        hosts: [
+            .init(name: "n2", address: "10.0.0.12", driver: .command),
+            .init(name: "n3", address: "10.0.0.99", driver: .command),
+        ], scheduling: .init())
     var shared: AppConfig {
         var copy = app
         copy.app = "wiki"
@@ -19,10 +24,13 @@ import Testing
     }
 
     var intake: EnvelopeIntake {
-        EnvelopeIntake(maxMessageBytes: 300,
-                       authorizer: Authorizer(tokens: [.init(name: "waf", token: "t", sources: ["waf"], apps: ["*"]),
-                                                       .init(name: "ops", token: "o", sources: ["admin"], apps: ["shop"])]),
-                       directory: AppDirectory(apps: [app, blog, shared]))
+        EnvelopeIntake(
+            maxMessageBytes: 300,
+            authorizer: Authorizer(tokens: [
+                .init(name: "waf", token: "t", sources: ["waf"], apps: ["*"]),
+                .init(name: "ops", token: "o", sources: ["admin"], apps: ["shop"]),
+            ]),
+            directory: AppDirectory(apps: [app, blog, shared]))
     }
 
     func admit(_ text: String, token: Int = 0) -> Result<IntakeMessage, IntakeRejection> {
@@ -35,7 +43,8 @@ import Testing
     }
 
     @Test func acceptsAndKeepsBytesOnOneLine() throws {
-        let text = "{\"id\":\"a1\",\"app\":\"shop\",\n\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"executor\":\"e1\",\"severity\":\"high\"}}"
+        let text =
+            "{\"id\":\"a1\",\"app\":\"shop\",\n\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"executor\":\"e1\",\"severity\":\"high\"}}"
         let message = try admit(text).get()
         #expect(message.app == "shop" && message.id == "a1")
         #expect(!message.entry.envelope.contains(0x0A))
@@ -43,11 +52,19 @@ import Testing
     }
 
     @Test func routesAlertsByAddress() throws {
-        let message = try admit("{\"id\":\"a2\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"10.0.0.12\",\"severity\":\"high\"}}").get()
+        let message = try admit(
+            "{\"id\":\"a2\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"10.0.0.12\",\"severity\":\"high\"}}"
+        ).get()
         #expect(message.app == "blog")
         #expect(String(decoding: message.entry.envelope, as: UTF8.self).contains("\"app\":\"blog\""))
-        #expect(status("{\"id\":\"a3\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"10.9.9.9\",\"severity\":\"high\"}}") == 404)
-        #expect(status("{\"id\":\"a4\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"10.0.0.99\",\"severity\":\"high\"}}") == 400)
+        #expect(
+            status(
+                "{\"id\":\"a3\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"10.9.9.9\",\"severity\":\"high\"}}"
+            ) == 404)
+        #expect(
+            status(
+                "{\"id\":\"a4\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"10.0.0.99\",\"severity\":\"high\"}}"
+            ) == 400)
     }
 
     @Test func rejectsWithTheRightStatus() {
@@ -56,12 +73,23 @@ import Testing
         #expect(status("{\"app\":\"shop\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{}}") == 400)
         #expect(status("{\"id\":\"x\",\"app\":\"shop\",\"source\":\"nobody\",\"type\":\"alert\",\"body\":{}}") == 400)
         #expect(status("{\"id\":\"x\",\"app\":\"shop\",\"source\":\"waf\",\"type\":\"rotate\",\"body\":{}}") == 400)
-        #expect(status("{\"id\":\"x\",\"app\":\"nope\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"executor\":\"e\",\"severity\":\"low\"}}") == 404)
+        #expect(
+            status(
+                "{\"id\":\"x\",\"app\":\"nope\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"executor\":\"e\",\"severity\":\"low\"}}"
+            ) == 404)
         #expect(status("{\"id\":\"x\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}") == 403)
-        #expect(status("{\"id\":\"x\",\"app\":\"blog\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}", token: 1) == 403)
-        #expect(status("{\"id\":\"x\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}", token: 1) == nil)
-        #expect(status("{\"id\":\"x\",\"app\":\"shop\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"executor\":\"\(String(repeating: "e", count: 300))\",\"severity\":\"low\"}}") == 413)
-        if case .failure(let rejection) = admit("{\"app\":\"shop\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{}}") {
+        #expect(
+            status("{\"id\":\"x\",\"app\":\"blog\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}", token: 1)
+                == 403)
+        #expect(
+            status("{\"id\":\"x\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}", token: 1)
+                == nil)
+        #expect(
+            status(
+                "{\"id\":\"x\",\"app\":\"shop\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"executor\":\"\(String(repeating: "e", count: 300))\",\"severity\":\"low\"}}"
+            ) == 413)
+        if case .failure(let rejection) = admit("{\"app\":\"shop\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{}}")
+        {
             #expect(rejection.message == "id: required")
         }
     }

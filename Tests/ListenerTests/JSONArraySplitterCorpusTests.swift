@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Listener
 
 /// Replays fuzz/corpus/json-array (the `make fuzz` target for the listener's array splitter) in

@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// Issue 3's end-to-end tests: real redis-server, real mimic-listener and mimic-worker processes,
 /// real sockets. Assertions are on HTTP answers, Redis state and pids.
 @Suite(.serialized, .startsProcesses) struct ListenerEndToEndTests {
     /// Sends `messages` over one TCP connection and returns the answers, in order.
-    func sendTCP(_ fixture: ListenerFixture, _ messages: [String], token: String = ListenerFixture.adminToken) throws -> [[String: Any]] {
+    func sendTCP(_ fixture: ListenerFixture, _ messages: [String], token: String = ListenerFixture.adminToken) throws
+        -> [[String: Any]]
+    {
         let client = try LineSocket(tcpPort: fixture.tcpPort)
         try client.sendLines(["{\"auth\":\"\(token)\"}"] + messages)
         var answers: [[String: Any]] = []
@@ -61,7 +63,9 @@ import TestSupport
         let blogFlowed = try eventually(timeout: 10, interval: 0.02) { try fixture.ackedSeq("blog") >= 6000 }
         #expect(blogFlowed)
         let whileDown = try fixture.appsStatus()
-        #expect((whileDown["shop"]?["worker"] as? [String: Any])?["connected"] as? Bool == false, "shop was down while blog's acks flowed")
+        #expect(
+            (whileDown["shop"]?["worker"] as? [String: Any])?["connected"] as? Bool == false,
+            "shop was down while blog's acks flowed")
         #expect(try fixture.ackedSeq("shop") <= 5000)
         try FileManager.default.removeItem(atPath: shopSocket)
         for app in ["shop", "blog"] {
@@ -76,9 +80,12 @@ import TestSupport
             try fixture.appliedSeq("shop") == perApp && fixture.appliedSeq("blog") == perApp
         }
         let done = Date()
-        #expect(applied, "shop \((try? fixture.appliedSeq("shop")) ?? -1), blog \((try? fixture.appliedSeq("blog")) ?? -1)")
-        print("20,000 messages: accepted in \(accepted.timeIntervalSince(started)) s, applied in \(done.timeIntervalSince(started)) s "
-              + "(\(Int(Double(2 * perApp) / done.timeIntervalSince(started))) msgs/s end to end, through curl and one TCP client)")
+        #expect(
+            applied, "shop \((try? fixture.appliedSeq("shop")) ?? -1), blog \((try? fixture.appliedSeq("blog")) ?? -1)")
+        print(
+            "20,000 messages: accepted in \(accepted.timeIntervalSince(started)) s, applied in \(done.timeIntervalSince(started)) s "
+                + "(\(Int(Double(2 * perApp) / done.timeIntervalSince(started))) msgs/s end to end, through curl and one TCP client)"
+        )
         let newShopPID = try fixture.workerPID("shop")
         #expect(newShopPID != nil && newShopPID != shopPID)
         #expect(try fixture.workerPID("blog") == blogPID)
@@ -117,7 +124,9 @@ import TestSupport
         #expect(answers.count == total - 1000 && answers.allSatisfy { $0["ok"] != nil })
         let retried = try fixture.http("POST", "/v1/events", body: "[" + all[0..<10].joined(separator: ",") + "]")
         #expect(retried.status == 202)
-        #expect(try eventually(timeout: 30) { try fixture.appliedSeq("shop") == total }, "applied \((try? fixture.appliedSeq("shop")) ?? -1)")
+        #expect(
+            try eventually(timeout: 30) { try fixture.appliedSeq("shop") == total },
+            "applied \((try? fixture.appliedSeq("shop")) ?? -1)")
         Thread.sleep(forTimeInterval: 0.5)
         #expect(try fixture.appliedSeq("shop") == total)
         let ids = Set((0..<total).map { "k-\($0)" })
@@ -131,11 +140,18 @@ import TestSupport
         try fixture.start(apps: ["shop"])
         let stop = try fixture.http("POST", "/v1/apps/shop/worker/stop")
         #expect(stop.status == 200, "\(stop.body)")
-        #expect(try eventually { try fixture.appsStatus()["shop"]?["worker"].flatMap { ($0 as? [String: Any])?["connected"] as? Bool } == false })
+        #expect(
+            try eventually {
+                try fixture.appsStatus()["shop"]?["worker"].flatMap { ($0 as? [String: Any])?["connected"] as? Bool }
+                    == false
+            })
         var accepted = 0
         var refused: ListenerFixture.HTTPReply?
         for index in 0..<1000 {
-            let reply = try fixture.http("POST", "/v1/events", body: "[" + (0..<20).map { Messages.health("shop", id: "b-\(index)-\($0)") }.joined(separator: ",") + "]")
+            let reply = try fixture.http(
+                "POST", "/v1/events",
+                body: "[" + (0..<20).map { Messages.health("shop", id: "b-\(index)-\($0)") }.joined(separator: ",")
+                    + "]")
             if reply.status == 202 {
                 accepted += 20
             } else {
@@ -154,7 +170,9 @@ import TestSupport
         #expect(tcp.allSatisfy { $0["ok"] != nil || $0["code"] as? Int == 503 })
         let start = try fixture.http("POST", "/v1/apps/shop/worker/start")
         #expect(start.status == 200)
-        #expect(try eventually(timeout: 30) { try fixture.appliedSeq("shop") == accepted }, "applied \((try? fixture.appliedSeq("shop")) ?? -1) of \(accepted)")
+        #expect(
+            try eventually(timeout: 30) { try fixture.appliedSeq("shop") == accepted },
+            "applied \((try? fixture.appliedSeq("shop")) ?? -1) of \(accepted)")
         #expect(try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "after")).status == 202)
         #expect(try eventually(timeout: 10) { try fixture.appliedSeq("shop") == accepted + 1 })
         #expect(fixture.terminate())
@@ -170,11 +188,30 @@ import TestSupport
         let cases: [(String, String, String?, Int, String)] = [
             ("malformed JSON", "{\"id\":", ListenerFixture.adminToken, 400, "malformed"),
             ("unknown app", Messages.health("nope", id: "x1"), ListenerFixture.adminToken, 404, "unknown app"),
-            ("unknown source", "{\"id\":\"x2\",\"app\":\"shop\",\"source\":\"martian\",\"type\":\"health\",\"body\":{}}", ListenerFixture.adminToken, 400, "source"),
-            ("wrong type for source", "{\"id\":\"x3\",\"app\":\"shop\",\"source\":\"waf\",\"type\":\"rotate\",\"body\":{}}", ListenerFixture.adminToken, 400, "type"),
-            ("missing field", "{\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}", ListenerFixture.adminToken, 400, "id: required"),
-            ("missing body field", "{\"id\":\"x4\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\"}}", ListenerFixture.adminToken, 400, "body.status"),
-            ("oversized", "{\"id\":\"x5\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{\"pad\":\"\(String(repeating: "x", count: 5000))\"}}", ListenerFixture.adminToken, 413, "max_message_bytes"),
+            (
+                "unknown source",
+                "{\"id\":\"x2\",\"app\":\"shop\",\"source\":\"martian\",\"type\":\"health\",\"body\":{}}",
+                ListenerFixture.adminToken, 400, "source"
+            ),
+            (
+                "wrong type for source",
+                "{\"id\":\"x3\",\"app\":\"shop\",\"source\":\"waf\",\"type\":\"rotate\",\"body\":{}}",
+                ListenerFixture.adminToken, 400, "type"
+            ),
+            (
+                "missing field", "{\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}",
+                ListenerFixture.adminToken, 400, "id: required"
+            ),
+            (
+                "missing body field",
+                "{\"id\":\"x4\",\"app\":\"shop\",\"source\":\"left_bracket\",\"type\":\"health\",\"body\":{\"executor\":\"e1\"}}",
+                ListenerFixture.adminToken, 400, "body.status"
+            ),
+            (
+                "oversized",
+                "{\"id\":\"x5\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{\"pad\":\"\(String(repeating: "x", count: 5000))\"}}",
+                ListenerFixture.adminToken, 413, "max_message_bytes"
+            ),
             ("no token", valid, nil, 401, "Bearer"),
             ("wrong token", valid, "not-a-token", 401, "unknown token"),
             ("token for another source", Messages.rotate("shop", id: "x6"), ListenerFixture.wafToken, 403, "source"),
@@ -187,7 +224,10 @@ import TestSupport
             #expect(try post(valid).status == 202, "valid traffic after \(name)")
         }
         // One bad element rejects the whole array, naming its index.
-        let array = "[" + [Messages.health("shop", id: "a-1"), Messages.health("shop", id: "a-2"), "{\"id\":\"a-3\"}"].joined(separator: ",") + "]"
+        let array =
+            "["
+            + [Messages.health("shop", id: "a-1"), Messages.health("shop", id: "a-2"), "{\"id\":\"a-3\"}"].joined(
+                separator: ",") + "]"
         let arrayReply = try post(array)
         #expect(arrayReply.status == 400 && arrayReply.json["index"] as? Int == 2, "\(arrayReply.body)")
 
@@ -233,17 +273,21 @@ import TestSupport
         #expect(try fixture.workerPID("blog") == blogPID)
         #expect(!ChildProcess.isAlive(pid_t(shopPID)))
         let newShopPID = try #require(try fixture.workerPID("shop"))
-        #expect(try eventually { (try fixture.appsStatus()["shop"]?["worker"] as? [String: Any])?["connected"] as? Bool == true })
+        #expect(
+            try eventually {
+                (try fixture.appsStatus()["shop"]?["worker"] as? [String: Any])?["connected"] as? Bool == true
+            })
         let shopConnects = (try fixture.appsStatus()["shop"]?["worker"] as? [String: Any])?["connects"] as? Int
 
         // SIGHUP: wiki added, blog removed, shop untouched (same process, same connection).
         try fixture.addApp("wiki", db: 3)
         try fixture.removeApp("blog")
         ChildProcess.signal(fixture.pid, SIGHUP)
-        #expect(try eventually(timeout: 20) {
-            let apps = try fixture.appsStatus()
-            return apps["blog"] == nil && (apps["wiki"]?["worker"] as? [String: Any])?["connected"] as? Bool == true
-        }, "\(fixture.log())")
+        #expect(
+            try eventually(timeout: 20) {
+                let apps = try fixture.appsStatus()
+                return apps["blog"] == nil && (apps["wiki"]?["worker"] as? [String: Any])?["connected"] as? Bool == true
+            }, "\(fixture.log())")
         #expect(eventually { !ChildProcess.isAlive(pid_t(blogPID)) })
         #expect(try fixture.workerPID("shop") == newShopPID)
         #expect((try fixture.appsStatus()["shop"]?["worker"] as? [String: Any])?["connects"] as? Int == shopConnects)

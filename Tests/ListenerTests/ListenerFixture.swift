@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// A real `mimic-listener` process with its listener.yaml, apps.d, hook scripts and a real Redis;
 /// the listener supervises real `mimic-worker` processes.
@@ -27,8 +27,10 @@ final class ListenerFixture: @unchecked Sendable {
     private(set) var pid: pid_t = 0
     private var dbs: [String: Int] = [:]
 
-    init(apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
-         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:]) throws {
+    init(
+        apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
+        redisAppendOnly: Bool = false, probePorts: [String: Int] = [:]
+    ) throws {
         redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
@@ -39,7 +41,8 @@ final class ListenerFixture: @unchecked Sendable {
         try fm.createDirectory(atPath: hooks, withIntermediateDirectories: true)
         let scripts = [
             // `hooks/hang` present: the hook hangs (the fault battery's "hook hanging"), killed by the timeout.
-            "create.sh": "#!/bin/sh\n[ -f \"$(dirname \"$0\")/hang\" ] && sleep 60\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
+            "create.sh":
+                "#!/bin/sh\n[ -f \"$(dirname \"$0\")/hang\" ] && sleep 60\necho \"127.0.0.1:$(( 20000 + $$ % 20000 ))\"\n",
             "clean.sh": "#!/bin/sh\nexit 0\n",
             "remove.sh": "#!/bin/sh\nexit 0\n",
             "list.sh": "#!/bin/sh\nexit 0\n",
@@ -52,22 +55,22 @@ final class ListenerFixture: @unchecked Sendable {
         for (index, app) in apps.enumerated() { try addApp(app, db: index + 1, probePort: probePorts[app]) }
         let worker = try BuiltProducts.path("mimic-worker")
         let yaml = """
-        http: { host: 127.0.0.1, port: \(httpPort) }
-        tcp: { host: 127.0.0.1, port: \(tcpPort) }
-        apps_dir: ./apps.d
-        run_dir: ./run
-        journal_dir: ./journal
-        fsync: \(fsync)
-        max_message_bytes: \(maxMessageBytes)
-        max_backlog_bytes: \(maxBacklogBytes)
-        tokens:
-          - { name: admin, token: "\(Self.adminToken)", sources: ["*"], apps: ["*"] }
-          - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: ["*"] }
-          - { name: shop-ops, token: "\(Self.shopOnlyToken)", sources: [admin], apps: [shop] }
-          - { name: shop-lb, token_sha256: "\(Self.hashedTokenSHA256)", sources: [left_bracket], apps: [shop] }
-        supervise: { enabled: true, worker: "\(worker)" }
+            http: { host: 127.0.0.1, port: \(httpPort) }
+            tcp: { host: 127.0.0.1, port: \(tcpPort) }
+            apps_dir: ./apps.d
+            run_dir: ./run
+            journal_dir: ./journal
+            fsync: \(fsync)
+            max_message_bytes: \(maxMessageBytes)
+            max_backlog_bytes: \(maxBacklogBytes)
+            tokens:
+              - { name: admin, token: "\(Self.adminToken)", sources: ["*"], apps: ["*"] }
+              - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: ["*"] }
+              - { name: shop-ops, token: "\(Self.shopOnlyToken)", sources: [admin], apps: [shop] }
+              - { name: shop-lb, token_sha256: "\(Self.hashedTokenSHA256)", sources: [left_bracket], apps: [shop] }
+            supervise: { enabled: true, worker: "\(worker)" }
 
-        """
+            """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
@@ -79,18 +82,18 @@ final class ListenerFixture: @unchecked Sendable {
         let hooks = directory.appendingPathComponent("hooks").path
         let probe = probePort.map { "{ tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" }
         let yaml = """
-        app: \(app)
-        redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
-        replicas: { online: 1, standby: 1, min_online: 1, retain_dirty: 0 }
-        variants:
-          - { name: v1, traits: { os: debian } }
-          - { name: v2, traits: { os: centos } }
-        hosts:
-        \(AppConfigText.commandHost("local-\(app)", address: "10.9.\(db).1", hooksDir: hooks, timeout: "5s", probe: probe))
-        scheduling: { seed: 7, rotate_every: 0 }
-        reconcile_every: 0
+            app: \(app)
+            redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
+            replicas: { online: 1, standby: 1, min_online: 1, retain_dirty: 0 }
+            variants:
+              - { name: v1, traits: { os: debian } }
+              - { name: v2, traits: { os: centos } }
+            hosts:
+            \(AppConfigText.commandHost("local-\(app)", address: "10.9.\(db).1", hooksDir: hooks, timeout: "5s", probe: probe))
+            scheduling: { seed: 7, rotate_every: 0 }
+            reconcile_every: 0
 
-        """
+            """
         try yaml.write(toFile: appsDir + "/\(app).yaml", atomically: true, encoding: .utf8)
     }
 
@@ -101,8 +104,9 @@ final class ListenerFixture: @unchecked Sendable {
     /// Starts the listener and waits until every app's worker is connected.
     /// `executable`: another copy of `mimic-listener` (default: the built one).
     func start(apps: [String], executable: String? = nil) throws {
-        pid = try ChildProcess.spawn(executable: try executable ?? BuiltProducts.path("mimic-listener"),
-                                     arguments: ["--config", configPath], logFile: logPath)
+        pid = try ChildProcess.spawn(
+            executable: try executable ?? BuiltProducts.path("mimic-listener"),
+            arguments: ["--config", configPath], logFile: logPath)
         let ready = try eventually(timeout: 30, interval: 0.1) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("listener exited: \(log())") }
             guard let status = try? appsStatus() else { return false }
@@ -130,14 +134,19 @@ final class ListenerFixture: @unchecked Sendable {
     struct HTTPReply {
         var status: Int
         var body: String
-        var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:] }
+        var json: [String: Any] {
+            ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:]
+        }
     }
 
     func http(_ method: String, _ path: String, body: String? = nil, token: String? = adminToken) throws -> HTTPReply {
-        var arguments = ["-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"]
+        var arguments = [
+            "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)",
+        ]
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
         if body != nil { arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
-        let result = try ChildProcess.runCapturing(executable: "/usr/bin/curl", arguments: arguments, stdin: body ?? nil)
+        let result = try ChildProcess.runCapturing(
+            executable: "/usr/bin/curl", arguments: arguments, stdin: body ?? nil)
         guard result.status == 0 else { throw TestSupportError("curl \(method) \(path) failed: \(result.stderr)") }
         var text = result.stdout
         let newline = text.lastIndex(of: "\n")!
@@ -148,7 +157,9 @@ final class ListenerFixture: @unchecked Sendable {
 
     func appsStatus() throws -> [String: [String: Any]] {
         let reply = try http("GET", "/v1/apps", token: nil)
-        guard reply.status == 200, let apps = reply.json["apps"] as? [[String: Any]] else { throw TestSupportError("GET /v1/apps: \(reply.status)") }
+        guard reply.status == 200, let apps = reply.json["apps"] as? [[String: Any]] else {
+            throw TestSupportError("GET /v1/apps: \(reply.status)")
+        }
         var result: [String: [String: Any]] = [:]
         for app in apps { result[app["app"] as! String] = app }
         return result
@@ -196,8 +207,9 @@ final class ListenerFixture: @unchecked Sendable {
         if let names = try? FileManager.default.contentsOfDirectory(atPath: runDir) {
             for name in names where name.hasSuffix(".sock") {
                 if let client = try? LineSocket(path: runDir + "/" + name, timeout: 0.2),
-                   let status = try? client.request(["op": "status"], timeout: 1),
-                   let pid = (status["pid"] as? NSNumber)?.int32Value {
+                    let status = try? client.request(["op": "status"], timeout: 1),
+                    let pid = (status["pid"] as? NSNumber)?.int32Value
+                {
                     Foundation.kill(pid, SIGKILL)
                 }
             }

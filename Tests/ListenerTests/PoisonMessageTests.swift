@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 12, finding 1: one message with an unbounded duration (`ttl` of Int64.max ms) was answered
 /// 202, then trapped the worker on `now + ttl` at every restart: crash loop, acked seq frozen, the
@@ -20,25 +20,32 @@ import TestSupport
         try fixture.start(apps: ["shop"])
         let worker = try #require(try fixture.workerPID("shop"))
 
-        let reply = try fixture.http("POST", "/v1/events", body: Self.listAdd(id: "poison-1", ttl: Self.poisonTTL),
-                                     token: ListenerFixture.wafToken)
+        let reply = try fixture.http(
+            "POST", "/v1/events", body: Self.listAdd(id: "poison-1", ttl: Self.poisonTTL),
+            token: ListenerFixture.wafToken)
         #expect(reply.status == 400, "\(reply.body)")
         let error = reply.json["error"] as? String ?? ""
         #expect(error.contains("body.ttl") && error.contains("at most 365d"), "\(error)")
 
         let client = try LineSocket(tcpPort: fixture.tcpPort)
-        try client.sendLines(["{\"auth\":\"\(ListenerFixture.wafToken)\"}", Self.listAdd(id: "poison-2", ttl: Self.poisonTTL)])
+        try client.sendLines([
+            "{\"auth\":\"\(ListenerFixture.wafToken)\"}", Self.listAdd(id: "poison-2", ttl: Self.poisonTTL),
+        ])
         let answer = client.readJSON() ?? [:]
         #expect(answer["id"] as? String == "poison-2")
         #expect((answer["error"] as? String)?.contains("body.ttl") == true, "\(answer)")
 
         // The app goes on: a bounded TTL is applied, by the same worker process.
-        let fine = try fixture.http("POST", "/v1/events", body: Self.listAdd(id: "fine-1", ttl: "1h"),
-                                    token: ListenerFixture.wafToken)
+        let fine = try fixture.http(
+            "POST", "/v1/events", body: Self.listAdd(id: "fine-1", ttl: "1h"),
+            token: ListenerFixture.wafToken)
         #expect(fine.status == 202, "\(fine.body)")
-        #expect(try eventually(timeout: 10) {
-            try fixture.redis.cliRaw(["SISMEMBER", "mimic:shop:list:blacklist", "/x"], db: fixture.db("shop")) == ["1"]
-        })
+        #expect(
+            try eventually(timeout: 10) {
+                try fixture.redis.cliRaw(["SISMEMBER", "mimic:shop:list:blacklist", "/x"], db: fixture.db("shop")) == [
+                    "1"
+                ]
+            })
         #expect(try fixture.workerPID("shop") == worker, "the worker was not restarted")
         #expect(try fixture.ackedSeq("shop") == 1, "only the bounded message was journaled")
     }
@@ -50,9 +57,11 @@ import TestSupport
         let pid = worker.pid
         let client = try worker.connect()
         let body: [String: Any] = ["list": "blacklist", "op": "add", "url": "/y", "ttl": Self.poisonTTL]
-        try client.sendJSON(deliveryFrame(epoch: "old-release", seq: 1, id: "poison-3", source: "waf", type: "list", body: body))
+        try client.sendJSON(
+            deliveryFrame(epoch: "old-release", seq: 1, id: "poison-3", source: "waf", type: "list", body: body))
         #expect(client.readJSON()?["ack"] as? Int == 1, "acknowledged, so the listener moves on")
-        try client.sendJSON(deliveryFrame(epoch: "old-release", seq: 2, id: "after-3", source: "admin", type: "pause", body: [:]))
+        try client.sendJSON(
+            deliveryFrame(epoch: "old-release", seq: 2, id: "after-3", source: "admin", type: "pause", body: [:]))
         #expect(client.readJSON()?["ack"] as? Int == 2)
         #expect(ChildProcess.isAlive(pid))
         #expect(try worker.appliedSeq() == 2)

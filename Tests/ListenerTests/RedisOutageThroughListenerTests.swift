@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// Redis killed (append-only, so its data survives) or stopped with SIGSTOP while messages stream
 /// through the real listener to the real worker: senders keep being answered from the journal,
@@ -21,7 +21,10 @@ import TestSupport
     func everyMessageTakesEffectOnceAcrossARedisOutage(outage: String) throws {
         let fixture = try ListenerFixture(apps: ["shop"], redisAppendOnly: true)
         try fixture.start(apps: ["shop"])
-        defer { fixture.redis.resume(); _ = fixture.terminate() }
+        defer {
+            fixture.redis.resume()
+            _ = fixture.terminate()
+        }
         let batch = 50
         var sent = 0
         for _ in 0..<10 {

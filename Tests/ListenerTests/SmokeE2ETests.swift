@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 @Suite(.serialized, .startsProcesses) struct SmokeE2ETests {
     @Test func acceptsForwardsAndApplies() throws {
@@ -17,7 +17,9 @@ import TestSupport
         let pid = fixture.pid
         #expect(fixture.terminate())
         #expect(ChildProcess.exitCode(pid) == 0, "SIGTERM stops the listener gracefully with exit 0")
-        #expect(!FileManager.default.fileExists(atPath: fixture.runDir + "/shop.sock") || (try? LineSocket(path: fixture.runDir + "/shop.sock", timeout: 0.2)) == nil,
-                "the supervised worker was stopped too")
+        #expect(
+            !FileManager.default.fileExists(atPath: fixture.runDir + "/shop.sock")
+                || (try? LineSocket(path: fixture.runDir + "/shop.sock", timeout: 0.2)) == nil,
+            "the supervised worker was stopped too")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// Bad input at the TCP NDJSON door (issue 8): a clear error line, the listener stays up, and a
 /// well-behaved client on the same listener is served throughout.
@@ -43,10 +43,10 @@ import TestSupport
         try fixture.start(apps: ["shop"])
         let client = try RawTCP(port: fixture.tcpPort)
         var stream = Array(authLine().utf8)
-        stream += Array((String(repeating: "x", count: 100_000) + "\n").utf8)           // past max_message_bytes (4096)
-        stream += (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }.filter { $0 != 0x0A } + [0x0A] // binary garbage
-        stream += [0xFF, 0xFE, 0x00, 0x7B, 0x0A]                                         // invalid UTF-8 and a NUL
-        stream += Array("{\"id\":\"dup\",\"id\":\"dup2\",\"app\":\"shop\"}\n".utf8)     // duplicate keys
+        stream += Array((String(repeating: "x", count: 100_000) + "\n").utf8)  // past max_message_bytes (4096)
+        stream += (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }.filter { $0 != 0x0A } + [0x0A]  // binary garbage
+        stream += [0xFF, 0xFE, 0x00, 0x7B, 0x0A]  // invalid UTF-8 and a NUL
+        stream += Array("{\"id\":\"dup\",\"id\":\"dup2\",\"app\":\"shop\"}\n".utf8)  // duplicate keys
         stream += Array((Messages.health("shop", id: "good-after-garbage") + "\n").utf8)
         client.send(stream)
         let answer = client.drain(timeout: 5)
@@ -76,7 +76,8 @@ import TestSupport
         #expect(try fixture.http("GET", "/healthz", token: nil).status == 200)
         // After the auth deadline the unauthenticated half is gone; the server still serves.
         Thread.sleep(forTimeInterval: 11)
-        let closed = idle.enumerated().filter { $0.offset % 2 == 1 }.filter { $0.element.drain(timeout: 0.01).closed }.count
+        let closed = idle.enumerated().filter { $0.offset % 2 == 1 }.filter { $0.element.drain(timeout: 0.01).closed }
+            .count
         #expect(closed == 500)
         try validClientWorks(fixture, id: "amid-idle-2")
         #expect(ChildProcess.isAlive(fixture.pid))

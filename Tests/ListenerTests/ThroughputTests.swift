@@ -1,13 +1,16 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// A quick local throughput run (the full benchmark is its own issue): N messages over C pipelined
 /// TCP connections to one app, timed until all are answered ok and until the worker applied them.
 /// Runs only when `MIMIC_BENCH_MESSAGES` is set (e.g. 20000) and `MIMIC_BENCH_CONNECTIONS` (default 2) size it.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["MIMIC_BENCH_MESSAGES"] != nil,
-                              "set MIMIC_BENCH_MESSAGES to run the quick throughput test"), .startsProcesses)
+@Suite(
+    .serialized,
+    .enabled(
+        if: ProcessInfo.processInfo.environment["MIMIC_BENCH_MESSAGES"] != nil,
+        "set MIMIC_BENCH_MESSAGES to run the quick throughput test"), .startsProcesses)
 struct ThroughputTests {
     @Test func tcpIngressToAppliedThroughput() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -31,12 +34,18 @@ struct ThroughputTests {
                     sent = upper
                     // Keep at most two chunks in flight.
                     while answered < sent - chunk {
-                        guard let line = try? client.readLine(timeout: 20), line.hasPrefix("{\"ok\"") else { failures.add(); return }
+                        guard let line = try? client.readLine(timeout: 20), line.hasPrefix("{\"ok\"") else {
+                            failures.add()
+                            return
+                        }
                         answered += 1
                     }
                 }
                 while answered < sent {
-                    guard let line = try? client.readLine(timeout: 20), line.hasPrefix("{\"ok\"") else { failures.add(); return }
+                    guard let line = try? client.readLine(timeout: 20), line.hasPrefix("{\"ok\"") else {
+                        failures.add()
+                        return
+                    }
                     answered += 1
                 }
             } catch {
@@ -48,8 +57,10 @@ struct ThroughputTests {
         let expected = perConnection * connections
         #expect(try eventually(timeout: 120, interval: 0.02) { try fixture.appliedSeq("shop") == expected })
         let applied = Date().timeIntervalSince(started)
-        print("throughput: \(expected) messages over \(connections) TCP connections: accepted (journaled, fsync batch) "
-              + "\(Int(Double(expected) / accepted)) msgs/s, applied by the worker \(Int(Double(expected) / applied)) msgs/s")
+        print(
+            "throughput: \(expected) messages over \(connections) TCP connections: accepted (journaled, fsync batch) "
+                + "\(Int(Double(expected) / accepted)) msgs/s, applied by the worker \(Int(Double(expected) / applied)) msgs/s"
+        )
         #expect(fixture.terminate())
     }
 }
@@ -57,6 +68,14 @@ struct ThroughputTests {
 final class LockedCount: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Shared
 
 @Suite struct AppsDirectoryTests {
@@ -38,11 +39,12 @@ import TestSupport
         do {
             _ = try ConfigLoader.loadAppsDirectory(path)
         } catch {
-            #expect(error.issues.map(\.description) == [
-                "\(path)/store.yaml:1:6: app: does not match the file name (expected store)",
-                "\(path)/wiki.yaml:2:14: redis.db: must be between 0 and 15",
-                "\(path)/shop.yaml:2:14: redis.db: Redis 127.0.0.1:6379 db 3 is already used by app blog (\(path)/blog.yaml)",
-            ])
+            #expect(
+                error.issues.map(\.description) == [
+                    "\(path)/store.yaml:1:6: app: does not match the file name (expected store)",
+                    "\(path)/wiki.yaml:2:14: redis.db: must be between 0 and 15",
+                    "\(path)/shop.yaml:2:14: redis.db: Redis 127.0.0.1:6379 db 3 is already used by app blog (\(path)/blog.yaml)",
+                ])
         }
     }
 

@@ -63,7 +63,8 @@ struct BackoffTests {
     @Test func withoutJitterTheDelayIsTheBase() {
         var backoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(35), jitter: 0)
         var generator = SplitMix64(state: 7)
-        #expect((0..<4).map { _ in backoff.next(using: &generator) } == [10, 20, 35, 35].map { Duration.milliseconds($0) })
+        #expect(
+            (0..<4).map { _ in backoff.next(using: &generator) } == [10, 20, 35, 35].map { Duration.milliseconds($0) })
     }
 
     @Test func longOutagesStayAtTheCap() {

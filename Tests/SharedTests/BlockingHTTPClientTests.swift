@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// The AsyncHTTPClient wrapper against a real server (python3's http.server on a free loopback
 /// port) and against ports that refuse or never answer.
@@ -12,9 +12,12 @@ struct BlockingHTTPClientTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try #"{"apps":[]}"#.write(toFile: directory.path + "/apps.json", atomically: true, encoding: .utf8)
         let port = try FreePort.take()
-        let pid = try ChildProcess.spawn(executable: "/usr/bin/python3",
-                                         arguments: ["-m", "http.server", String(port), "--bind", "127.0.0.1",
-                                                     "--directory", directory.path])
+        let pid = try ChildProcess.spawn(
+            executable: "/usr/bin/python3",
+            arguments: [
+                "-m", "http.server", String(port), "--bind", "127.0.0.1",
+                "--directory", directory.path,
+            ])
         defer {
             ChildProcess.signal(pid, SIGKILL)
             ChildProcess.waitForExit(pid)
@@ -22,7 +25,8 @@ struct BlockingHTTPClientTests {
         #expect(eventually(timeout: 10) { PosixSocket.accepts(PosixSocket.loopback(port: port)) })
 
         let client = BlockingHTTPClient(timeout: 5)
-        let found = try client.request("GET", "http://127.0.0.1:\(port)/apps.json", headers: [("Accept", "application/json")])
+        let found = try client.request(
+            "GET", "http://127.0.0.1:\(port)/apps.json", headers: [("Accept", "application/json")])
         #expect(found.status == 200)
         #expect(found.object?["apps"] as? [Any] != nil)
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The test support's child processes (issue 17): a fixture's redis-server was left running after
 /// `make test` because it inherited the test thread's blocked signal mask and never saw SIGTERM.
@@ -34,9 +34,10 @@ import TestSupport
             ChildProcess.waitForExit(pid)
         }
         // Until the exec the shell still has its own disposition; wait for `sleep` itself.
-        #expect(eventually(timeout: 5) {
-            ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("sleep")
-        })
+        #expect(
+            eventually(timeout: 5) {
+                ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("sleep")
+            })
         let started = Date()
         #expect(!ChildProcess.stop(pid, grace: 1), "not ended by SIGTERM")
         #expect(Date().timeIntervalSince(started) >= 1)
@@ -48,20 +49,24 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("child.log").path
         try "from an earlier run\n".write(toFile: log, atomically: true, encoding: .utf8)
-        let pid = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "pwd; echo \"$MIMIC_CHILD_TEST\"; echo err >&2; exit 3"],
-                                         environment: ["MIMIC_CHILD_TEST": "hello"], logFile: log,
-                                         workingDirectory: directory.path)
+        let pid = try ChildProcess.spawn(
+            executable: "/bin/sh", arguments: ["-c", "pwd; echo \"$MIMIC_CHILD_TEST\"; echo err >&2; exit 3"],
+            environment: ["MIMIC_CHILD_TEST": "hello"], logFile: log,
+            workingDirectory: directory.path)
         #expect(ChildProcess.waitForExit(pid, timeout: 10))
         #expect(ChildProcess.exitCode(pid) == 3)
         // The log starts afresh on every spawn, as a restarted fixture expects.
         let text = try String(contentsOfFile: log, encoding: .utf8)
-        #expect(text == "\(directory.resolvingSymlinksInPath().path)\nhello\nerr\n" || text == "\(directory.path)\nhello\nerr\n", "\(text)")
+        #expect(
+            text == "\(directory.resolvingSymlinksInPath().path)\nhello\nerr\n"
+                || text == "\(directory.path)\nhello\nerr\n", "\(text)")
     }
 
     @Test func runCapturingFeedsStdinAndSeparatesStdoutFromStderr() throws {
         // More than a pipe's buffer each way, so a sequential write-then-read would stall.
         let input = String(repeating: "0123456789abcdef\n", count: 20_000)
-        let result = try ChildProcess.runCapturing(executable: "/bin/sh", arguments: ["-c", "cat; echo oops >&2; exit 4"], stdin: input)
+        let result = try ChildProcess.runCapturing(
+            executable: "/bin/sh", arguments: ["-c", "cat; echo oops >&2; exit 4"], stdin: input)
         #expect(result.status == 4)
         #expect(result.stdout == input)
         #expect(result.stderr == "oops\n")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Shared
 
 /// Every key of both full fixtures given a wrong value in turn (issue 8): each must be refused with
@@ -14,7 +15,9 @@ import Testing
             guard let first = text[colon.upperBound...].first, !"{[\n ".contains(first) else { continue }
             let valueEnd = text[colon.upperBound...].firstIndex { ",}\n".contains($0) } ?? text.endIndex
             var keyStart = colon.lowerBound
-            while keyStart > text.startIndex, text[text.index(before: keyStart)].isLetter || text[text.index(before: keyStart)] == "_" {
+            while keyStart > text.startIndex,
+                text[text.index(before: keyStart)].isLetter || text[text.index(before: keyStart)] == "_"
+            {
                 keyStart = text.index(before: keyStart)
             }
             let line = text[..<colon.lowerBound].filter { $0 == "\n" }.count + 1
@@ -34,18 +37,23 @@ import Testing
                 Issue.record("\(key) (line \(line)) given a mapping still loads")
             } catch {
                 let issues = error.issues.map(\.description)
-                #expect(issues.contains { $0.contains(key) && $0.contains(":\(line):") },
-                        "\(key) (line \(line)): issues do not name it: \(issues)")
+                #expect(
+                    issues.contains { $0.contains(key) && $0.contains(":\(line):") },
+                    "\(key) (line \(line)): issues do not name it: \(issues)")
             }
         }
     }
 
     @Test func everyAppKeyWrongIsNamed() {
-        check(ConfigFixtures.fullApp) { text throws(ConfigErrors) in _ = try ConfigLoader.loadApp(text: text, file: "shop.yaml") }
+        check(ConfigFixtures.fullApp) { text throws(ConfigErrors) in
+            _ = try ConfigLoader.loadApp(text: text, file: "shop.yaml")
+        }
     }
 
     @Test func everyListenerKeyWrongIsNamed() {
-        check(ConfigFixtures.fullListener) { text throws(ConfigErrors) in _ = try ConfigLoader.loadListener(text: text, file: "listener.yaml") }
+        check(ConfigFixtures.fullListener) { text throws(ConfigErrors) in
+            _ = try ConfigLoader.loadListener(text: text, file: "listener.yaml")
+        }
     }
 
     // MARK: keys added by issue 8
@@ -67,7 +75,8 @@ import Testing
 
     @Test func tokenSHA256Loads() throws {
         let config = try ConfigLoader.loadListener(
-            text: tokens("{ name: lb, token_sha256: \"\(Self.hashed.uppercased())\", sources: [left_bracket], apps: [shop] }"),
+            text: tokens(
+                "{ name: lb, token_sha256: \"\(Self.hashed.uppercased())\", sources: [left_bracket], apps: [shop] }"),
             file: "listener.yaml")
         let token = try #require(config.tokens.first)
         #expect(token.token.isEmpty)
@@ -76,16 +85,26 @@ import Testing
     }
 
     @Test func tokenSHA256Errors() {
-        #expect(listenerIssues(tokens("{ name: lb, token_sha256: \"abc\", sources: [waf], apps: [\"*\"] }"))
-            == ["listener.yaml:2:31: tokens[0].token_sha256: expected 64 hex digits (sha256sum of the token, e.g. `printf %s \"$TOKEN\" | sha256sum`)"])
+        #expect(
+            listenerIssues(tokens("{ name: lb, token_sha256: \"abc\", sources: [waf], apps: [\"*\"] }"))
+                == [
+                    "listener.yaml:2:31: tokens[0].token_sha256: expected 64 hex digits (sha256sum of the token, e.g. `printf %s \"$TOKEN\" | sha256sum`)"
+                ])
         let notHex = String(repeating: "g", count: 64)
-        #expect(listenerIssues(tokens("{ name: lb, token_sha256: \(notHex), sources: [waf], apps: [\"*\"] }")).first?
-            .contains("tokens[0].token_sha256: expected 64 hex digits") == true)
-        #expect(listenerIssues(tokens("{ name: lb, token: waf-token-0123456789, token_sha256: \(Self.hashed), sources: [waf], apps: [\"*\"] }"))
-            == ["listener.yaml:2:5: tokens[0]: give token or token_sha256, not both"])
-        #expect(listenerIssues(tokens("{ name: lb, sources: [waf], apps: [\"*\"] }"))
-            == ["listener.yaml:2:5: tokens[0]: token: required (or token_sha256: <64 hex digits>)"])
-        let twice = "tokens:\n  - { name: a, token_sha256: \(Self.hashed), sources: [waf], apps: [\"*\"] }\n"
+        #expect(
+            listenerIssues(tokens("{ name: lb, token_sha256: \(notHex), sources: [waf], apps: [\"*\"] }")).first?
+                .contains("tokens[0].token_sha256: expected 64 hex digits") == true)
+        #expect(
+            listenerIssues(
+                tokens(
+                    "{ name: lb, token: waf-token-0123456789, token_sha256: \(Self.hashed), sources: [waf], apps: [\"*\"] }"
+                ))
+                == ["listener.yaml:2:5: tokens[0]: give token or token_sha256, not both"])
+        #expect(
+            listenerIssues(tokens("{ name: lb, sources: [waf], apps: [\"*\"] }"))
+                == ["listener.yaml:2:5: tokens[0]: token: required (or token_sha256: <64 hex digits>)"])
+        let twice =
+            "tokens:\n  - { name: a, token_sha256: \(Self.hashed), sources: [waf], apps: [\"*\"] }\n"
             + "  - { name: b, token_sha256: \(Self.hashed.uppercased()), sources: [waf], apps: [\"*\"] }\n"
         #expect(listenerIssues(twice) == ["listener.yaml:3:30: tokens[1].token_sha256: same token as tokens[0]"])
     }

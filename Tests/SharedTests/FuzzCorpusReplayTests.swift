@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Shared
 
 /// Replays the fuzz corpora of `make fuzz` through the same code the libFuzzer targets drive
@@ -45,16 +46,17 @@ import TestSupport
     }
 
     /// Shapes the fuzzer and the bad-input tests pointed at: deep, duplicated, escaped, truncated.
-    @Test(arguments: [
-        ("{\"a\":1,\"a\":2}", "duplicate key \"a\" in one object"),
-        ("{\"a\":{\"b\":1,\"\\u0062\":2}}", "duplicate key \"b\" in one object"),
-        ("[{\"a\":1},{\"a\":2}]", nil),
-        ("{\"a\":\"{\\\"a\\\":1,\\\"a\\\":2}\"}", nil),
-        (String(repeating: "[", count: 33), "JSON nested deeper than 32 levels"),
-        (String(repeating: "[", count: 32), nil),
-        ("{\"unterminated", nil),
-        ("}}}]]]", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("{\"a\":1,\"a\":2}", "duplicate key \"a\" in one object"),
+            ("{\"a\":{\"b\":1,\"\\u0062\":2}}", "duplicate key \"b\" in one object"),
+            ("[{\"a\":1},{\"a\":2}]", nil),
+            ("{\"a\":\"{\\\"a\\\":1,\\\"a\\\":2}\"}", nil),
+            (String(repeating: "[", count: 33), "JSON nested deeper than 32 levels"),
+            (String(repeating: "[", count: 32), nil),
+            ("{\"unterminated", nil),
+            ("}}}]]]", nil),
+        ] as [(String, String?)])
     func shapeCheck(_ text: String, _ expected: String?) {
         #expect(JSONShapeCheck.problem(Array(text.utf8)) == expected)
     }

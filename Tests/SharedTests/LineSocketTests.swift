@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// The shared blocking line socket over a socketpair: the test holds the raw peer end and
 /// writes exactly the bytes, pauses and closes each case needs.
@@ -16,7 +16,8 @@ struct LineSocketTests {
         init(bufferBytes: Int = 1 << 16, maximumLineBytes: Int = 1 << 24) {
             var fds: [Int32] = [0, 0]
             precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-            socket = LineSocket(adopting: fds[0], peer: "pair", bufferBytes: bufferBytes, maximumLineBytes: maximumLineBytes)
+            socket = LineSocket(
+                adopting: fds[0], peer: "pair", bufferBytes: bufferBytes, maximumLineBytes: maximumLineBytes)
             peer = fds[1]
         }
 
@@ -24,7 +25,9 @@ struct LineSocketTests {
             let bytes = Array(text.utf8)
             var offset = 0
             while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { Glibc.send(peer, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let written = bytes[offset...].withUnsafeBytes {
+                    Glibc.send(peer, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
                 guard written > 0 else { return }
                 offset += written
             }
@@ -98,8 +101,9 @@ struct LineSocketTests {
         #expect(waited >= .milliseconds(250) && waited < .seconds(3), "waited \(waited)")
         Thread.sleep(forTimeInterval: 0.6)
         pair.send("\n")
-        #expect(try pair.socket.readLine(timeout: 5) == "no newline yet" + String(repeating: "z", count: 10),
-                "a timeout loses none of the bytes read so far")
+        #expect(
+            try pair.socket.readLine(timeout: 5) == "no newline yet" + String(repeating: "z", count: 10),
+            "a timeout loses none of the bytes read so far")
     }
 
     @Test func theReceiveTimeoutEndsABlockingRead() throws {
@@ -158,7 +162,8 @@ struct LineSocketTests {
             try LineSocket(unixPath: missing)
         } throws: { error in
             let failure = error as? SocketFailure
-            return failure?.kind == .missing && failure?.description.hasPrefix("connect \(missing): no such socket file") == true
+            return failure?.kind == .missing
+                && failure?.description.hasPrefix("connect \(missing): no such socket file") == true
         }
 
         let stale = directory.path + "/stale.sock"
@@ -173,6 +178,8 @@ struct LineSocketTests {
         let port = try PosixSocket.freeLoopbackPort()
         #expect {
             try LineSocket(loopbackPort: port)
-        } throws: { ($0 as? SocketFailure)?.description.hasPrefix("connect 127.0.0.1:\(port): connection refused") == true }
+        } throws: {
+            ($0 as? SocketFailure)?.description.hasPrefix("connect 127.0.0.1:\(port): connection refused") == true
+        }
     }
 }

@@ -1,6 +1,6 @@
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Redis client commands", .startsProcesses)
 struct RedisClientTests {
@@ -13,7 +13,8 @@ struct RedisClientTests {
         #expect(try await client.command(["GET", "greeting"]).string == "hello")
         #expect(try await client.command(["GET", "missing"]) == .null)
 
-        #expect(try await client.command(["HSET", "mimic:shop:exec:e1", "state", "online", "dissents", "3"]) == .integer(2))
+        #expect(
+            try await client.command(["HSET", "mimic:shop:exec:e1", "state", "online", "dissents", "3"]) == .integer(2))
         let hash = try await client.command(["HGETALL", "mimic:shop:exec:e1"])
         #expect(hash.dictionary == ["state": "online", "dissents": "3"])
         #expect(try await client.command(["HGET", "mimic:shop:exec:e1", "dissents"]).int == 3)
@@ -22,7 +23,8 @@ struct RedisClientTests {
         let members = try await client.command(["SMEMBERS", "mimic:shop:state:online"]).strings
         #expect(Set(members ?? []) == ["e1", "e2", "e3"])
 
-        let id = try #require(try await client.command(["XADD", "mimic:shop:events", "*", "executor", "e1", "to", "dirty"]).string)
+        let id = try #require(
+            try await client.command(["XADD", "mimic:shop:events", "*", "executor", "e1", "to", "dirty"]).string)
         #expect(id.split(separator: "-").count == 2)
         let entries = try #require(try await client.command(["XRANGE", "mimic:shop:events", "-", "+"]).array)
         #expect(entries.count == 1)
@@ -124,8 +126,11 @@ struct RedisClientTests {
         let error = await #expect(throws: RedisError.self) {
             try await client.transaction([["INCR", "word"], ["SET", "after", "1"]])
         }
-        #expect(error == .transactionFailed(command: 0, message: "ERR value is not an integer or out of range",
-                                            othersApplied: true))
+        #expect(
+            error
+                == .transactionFailed(
+                    command: 0, message: "ERR value is not an integer or out of range",
+                    othersApplied: true))
         #expect(try await client.command(["GET", "after"]).string == "1")
     }
 

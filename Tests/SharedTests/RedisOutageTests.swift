@@ -1,6 +1,6 @@
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 // Serialized: these tests measure timeouts, which parallel load on two cores would distort.
 @Suite("Redis outages", .serialized, .startsProcesses)

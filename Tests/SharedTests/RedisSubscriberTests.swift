@@ -1,6 +1,6 @@
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Redis subscriber", .startsProcesses)
 struct RedisSubscriberTests {
@@ -24,8 +24,11 @@ struct RedisSubscriberTests {
         }
         #expect(received.prefix(100).map(\.text) == (1...100).map { #"{"version":\#($0)}"# })
         #expect(received.prefix(100).allSatisfy { $0.channel == "mimic:shop:online" && $0.pattern == nil })
-        #expect(received[100] == RedisMessage(channel: "mimic:blog:lists", pattern: "mimic:*:lists",
-                                              payload: Array("blacklist add /admin/*".utf8)))
+        #expect(
+            received[100]
+                == RedisMessage(
+                    channel: "mimic:blog:lists", pattern: "mimic:*:lists",
+                    payload: Array("blacklist add /admin/*".utf8)))
         await subscriber.close()
     }
 
@@ -45,8 +48,9 @@ struct RedisSubscriberTests {
 
     @Test func cancellingTheConsumerUnsubscribes() async throws {
         let redis = try RedisServer()
-        let subscriber = try await RedisSubscriber.subscribe(settings: redis.settings, channels: ["c"],
-                                                             pollInterval: .milliseconds(20))
+        let subscriber = try await RedisSubscriber.subscribe(
+            settings: redis.settings, channels: ["c"],
+            pollInterval: .milliseconds(20))
         let consumer = Task {
             for try await _ in subscriber.messages {}
         }

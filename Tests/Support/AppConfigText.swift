@@ -4,8 +4,10 @@ public enum AppConfigText {
     /// One entry of `hosts:` (two-space indent) for a command-driver host whose hooks are
     /// `create.sh`, `clean.sh`, `remove.sh` and `list.sh` in `hooksDir`; `probe` is a flow mapping
     /// such as `{ tcp: "127.0.0.1:9101", interval: 200ms }`.
-    public static func commandHost(_ name: String, address: String = "127.0.0.1", hooksDir: String,
-                                   timeout: String = "10s", probe: String? = nil) -> String {
+    public static func commandHost(
+        _ name: String, address: String = "127.0.0.1", hooksDir: String,
+        timeout: String = "10s", probe: String? = nil
+    ) -> String {
         var text = """
               - name: \(name)
                 address: \(address)

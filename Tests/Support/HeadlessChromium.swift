@@ -40,15 +40,18 @@ public final class HeadlessChromium: @unchecked Sendable {
         let log = profile.appendingPathComponent("chromium.log").path
         let arguments = [
             "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--no-default-browser-check", "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+            "--no-default-browser-check", "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--mute-audio",
             "--remote-debugging-pipe", "--user-data-dir=\(profile.path)",
             "--window-size=\(windowWidth),\(windowHeight)", "about:blank",
         ]
         // Through ChildProcess for its clean signal mask; fds 3 and 4 are the DevTools pipe.
         let child: pid_t
         do {
-            child = try ChildProcess.launch(executable: Self.executable, arguments: arguments,
-                                            newProcessGroup: true, keepFDsBelow: 5) { actions in
+            child = try ChildProcess.launch(
+                executable: Self.executable, arguments: arguments,
+                newProcessGroup: true, keepFDsBelow: 5
+            ) { actions in
                 posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
                 posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
                 posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -72,14 +75,17 @@ public final class HeadlessChromium: @unchecked Sendable {
         let target = try call("Target.createTarget", ["url": url], timeout: timeout)
         guard let targetID = target["targetId"] as? String else { throw TestSupportError("createTarget: \(target)") }
         let attached = try call("Target.attachToTarget", ["targetId": targetID, "flatten": true], timeout: timeout)
-        guard let session = attached["sessionId"] as? String else { throw TestSupportError("attachToTarget: \(attached)") }
+        guard let session = attached["sessionId"] as? String else {
+            throw TestSupportError("attachToTarget: \(attached)")
+        }
         self.session = session
     }
 
     /// The value of a JavaScript expression in the open tab (JSON-compatible values only).
     public func evaluate(_ expression: String, timeout: TimeInterval = 10) throws -> Any? {
-        let reply = try call("Runtime.evaluate", ["expression": expression, "returnByValue": true], timeout: timeout,
-                             inSession: true)
+        let reply = try call(
+            "Runtime.evaluate", ["expression": expression, "returnByValue": true], timeout: timeout,
+            inSession: true)
         if let exception = reply["exceptionDetails"] { throw TestSupportError("\(expression): \(exception)") }
         return (reply["result"] as? [String: Any])?["value"]
     }
@@ -99,8 +105,9 @@ public final class HeadlessChromium: @unchecked Sendable {
         guard let base64 = reply["data"] as? String, let data = Data(base64Encoded: base64) else {
             throw TestSupportError("captureScreenshot: no image")
         }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try data.write(to: URL(fileURLWithPath: path))
     }
 
@@ -122,8 +129,10 @@ public final class HeadlessChromium: @unchecked Sendable {
 
     // MARK: The protocol
 
-    private func call(_ method: String, _ params: [String: Any], timeout: TimeInterval,
-                      inSession: Bool = false) throws -> [String: Any] {
+    private func call(
+        _ method: String, _ params: [String: Any], timeout: TimeInterval,
+        inSession: Bool = false
+    ) throws -> [String: Any] {
         nextID += 1
         let id = nextID
         var message: [String: Any] = ["id": id, "method": method, "params": params]
@@ -136,7 +145,9 @@ public final class HeadlessChromium: @unchecked Sendable {
         var written = 0
         while written < bytes.count {
             let count = bytes[written...].withUnsafeBytes { write(commands, $0.baseAddress, $0.count) }
-            guard count > 0 else { throw TestSupportError("writing to chromium: \(String(cString: strerror(errno))); log: \(log())") }
+            guard count > 0 else {
+                throw TestSupportError("writing to chromium: \(String(cString: strerror(errno))); log: \(log())")
+            }
             written += count
         }
         let deadline = Date().addingTimeInterval(timeout)

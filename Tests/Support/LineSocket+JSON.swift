@@ -69,8 +69,10 @@ extension LineSocket {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-public func eventually(timeout: TimeInterval = 15, interval: TimeInterval = 0.05,
-                       _ condition: () throws -> Bool) rethrows -> Bool {
+public func eventually(
+    timeout: TimeInterval = 15, interval: TimeInterval = 0.05,
+    _ condition: () throws -> Bool
+) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return true }

@@ -71,8 +71,10 @@ public actor MachineGate {
             testCase == nil ? nil : self
         }
 
-        public func provideScope(for test: Test, testCase: Test.Case?,
-                                 performing function: @Sendable () async throws -> Void) async throws {
+        public func provideScope(
+            for test: Test, testCase: Test.Case?,
+            performing function: @Sendable () async throws -> Void
+        ) async throws {
             if MachineGate.held { return try await function() }
             await MachineGate.shared.acquire(exclusive: exclusive)
             trace("enter", test)

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Shared
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 public struct TestSupportError: Error, CustomStringConvertible {
     public var description: String
@@ -42,14 +43,18 @@ public enum ChildProcess {
 
     /// Starts `executable` with stdout and stderr sent to `logFile` (truncated first; /dev/null
     /// when nil), stdin from /dev/null, `environment` merged over ours, and returns its PID.
-    public static func spawn(executable: String, arguments: [String], environment: [String: String]? = nil,
-                             logFile: String? = nil, workingDirectory: String? = nil) throws -> pid_t {
+    public static func spawn(
+        executable: String, arguments: [String], environment: [String: String]? = nil,
+        logFile: String? = nil, workingDirectory: String? = nil
+    ) throws -> pid_t {
         if Test.current != nil && !MachineGate.isHeld {
             // Without the trait a heavy suite could run next to it and starve its time bounds.
             Issue.record("a test that starts processes needs `.startsProcesses` or `.runsAlone` on its suite")
         }
-        return try launch(executable: executable, arguments: arguments, environment: environment,
-                   workingDirectory: workingDirectory) { actions in
+        return try launch(
+            executable: executable, arguments: arguments, environment: environment,
+            workingDirectory: workingDirectory
+        ) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, logFile ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -59,9 +64,11 @@ public enum ChildProcess {
     /// The spawn every child of the test support goes through. `fileActions` sets up fds 0-2 and
     /// any others the child needs below `keepFDsBelow`; everything from there up is closed in the
     /// child. `newProcessGroup`: the child leads a group of its own (killed as a whole with -pid).
-    public static func launch(executable: String, arguments: [String], environment: [String: String]? = nil,
-                              workingDirectory: String? = nil, newProcessGroup: Bool = false, keepFDsBelow: Int32 = 3,
-                              fileActions: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
+    public static func launch(
+        executable: String, arguments: [String], environment: [String: String]? = nil,
+        workingDirectory: String? = nil, newProcessGroup: Bool = false, keepFDsBelow: Int32 = 3,
+        fileActions: (inout posix_spawn_file_actions_t) -> Void
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -168,7 +175,8 @@ public enum ChildProcess {
     public static func run(executable: String, arguments: [String], stdin: String? = nil) throws -> String {
         let result = try runCapturing(executable: executable, arguments: arguments, stdin: stdin)
         guard result.status == 0 else {
-            throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+            throw TestSupportError(
+                "\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
         return result.stdout
     }
@@ -258,7 +266,8 @@ public enum ChildProcess {
 
     private static func isZombie(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
@@ -337,10 +346,11 @@ enum Pipes {
 /// are behind _GNU_SOURCE), looked up at run time.
 enum GlibcSpawnExtensions {
     private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private typealias AddChdir =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 
     private static func symbol(_ name: String) -> UnsafeMutableRawPointer? {
-        dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) // RTLD_DEFAULT
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), name)  // RTLD_DEFAULT
     }
 
     private static let addClosefrom = symbol("posix_spawn_file_actions_addclosefrom_np")
@@ -383,6 +393,7 @@ public enum BuiltProducts {
     }
 
     public static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 }

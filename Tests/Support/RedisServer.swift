@@ -49,16 +49,20 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     public func cli(_ arguments: [String], db: Int = 0) throws -> String {
-        try ChildProcess.run(executable: "/usr/bin/redis-cli",
-                             arguments: ["-p", "\(port)", "-n", "\(db)", "--no-raw"] + arguments)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try ChildProcess.run(
+            executable: "/usr/bin/redis-cli",
+            arguments: ["-p", "\(port)", "-n", "\(db)", "--no-raw"] + arguments
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Raw output (no quoting), one value per line.
     public func cliRaw(_ arguments: [String], db: Int = 0) throws -> [String] {
-        var lines = try ChildProcess.run(executable: "/usr/bin/redis-cli",
-                                         arguments: ["-p", "\(port)", "-n", "\(db)", "--raw"] + arguments)
-            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = try ChildProcess.run(
+            executable: "/usr/bin/redis-cli",
+            arguments: ["-p", "\(port)", "-n", "\(db)", "--raw"] + arguments
+        )
+        .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         return lines
     }
@@ -88,7 +92,8 @@ public final class RedisServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if (try? ChildProcess.run(executable: "/usr/bin/redis-cli", arguments: ["-p", "\(port)", "ping"]))?
-                .contains("PONG") == true {
+                .contains("PONG") == true
+            {
                 return
             }
             usleep(20_000)

@@ -16,10 +16,12 @@ public final class WorkerFixture: @unchecked Sendable {
     public var logPath: String { directory.appendingPathComponent("worker.log").path }
 
     /// `scheduling` is appended to the app file as is, so it may carry other top-level keys too.
-    public init(app: String = "shop", db: Int = 1, redis: RedisServer, online: Int = 3, standby: Int = 2,
-                minOnline: Int = 2, retainDirty: Int = 1, hooksDir: String? = nil, hookTimeout: String = "10s",
-                probes: [String: String] = [:],
-                scheduling: String = "scheduling: { seed: 42, abnormal: { dissents: 3, window: 60s } }") throws {
+    public init(
+        app: String = "shop", db: Int = 1, redis: RedisServer, online: Int = 3, standby: Int = 2,
+        minOnline: Int = 2, retainDirty: Int = 1, hooksDir: String? = nil, hookTimeout: String = "10s",
+        probes: [String: String] = [:],
+        scheduling: String = "scheduling: { seed: 42, abnormal: { dissents: 3, window: 60s } }"
+    ) throws {
         self.app = app
         self.db = db
         self.redis = redis
@@ -29,16 +31,16 @@ public final class WorkerFixture: @unchecked Sendable {
         configPath = directory.appendingPathComponent("\(app).yaml").path
         let hooks = hooksDir ?? BuiltProducts.packageRoot.appendingPathComponent("examples/hooks").path
         var yaml = """
-        app: \(app)
-        redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
-        replicas: { online: \(online), standby: \(standby), min_online: \(minOnline), retain_dirty: \(retainDirty) }
-        variants:
-          - { name: nginx-php, traits: { os: debian, web: nginx, lang: php } }
-          - { name: apache-java, traits: { os: centos, web: apache, lang: java } }
-          - { name: caddy-go, traits: { os: alpine, web: caddy, lang: go } }
-        hosts:
+            app: \(app)
+            redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
+            replicas: { online: \(online), standby: \(standby), min_online: \(minOnline), retain_dirty: \(retainDirty) }
+            variants:
+              - { name: nginx-php, traits: { os: debian, web: nginx, lang: php } }
+              - { name: apache-java, traits: { os: centos, web: apache, lang: java } }
+              - { name: caddy-go, traits: { os: alpine, web: caddy, lang: go } }
+            hosts:
 
-        """
+            """
         for host in ["local1", "local2"] {
             // `probes` maps a host to its probe flow mapping, e.g. `{ tcp: "127.0.0.1:9101", interval: 200ms }`.
             yaml += AppConfigText.commandHost(host, hooksDir: hooks, timeout: hookTimeout, probe: probes[host])
@@ -105,7 +107,8 @@ public final class WorkerFixture: @unchecked Sendable {
         guard let enumerator = FileManager.default.enumerator(atPath: executorDir) else { return }
         for case let file as String in enumerator where file.hasSuffix(".pid") {
             if let text = try? String(contentsOfFile: executorDir + "/" + file, encoding: .utf8),
-               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 Foundation.kill(pid, SIGKILL)
             }
         }
@@ -119,10 +122,14 @@ public final class WorkerFixture: @unchecked Sendable {
 }
 
 /// A delivery frame line of the app socket (DESIGN section 5).
-public func deliveryFrame(epoch: String, seq: Int, app: String = "shop", id: String? = nil,
-                          source: String, type: String, body: [String: Any]) -> [String: Any] {
-    ["epoch": epoch, "seq": seq,
-     "msg": ["id": id ?? "msg-\(seq)", "app": app, "source": source, "type": type, "body": body] as [String: Any]]
+public func deliveryFrame(
+    epoch: String, seq: Int, app: String = "shop", id: String? = nil,
+    source: String, type: String, body: [String: Any]
+) -> [String: Any] {
+    [
+        "epoch": epoch, "seq": seq,
+        "msg": ["id": id ?? "msg-\(seq)", "app": app, "source": source, "type": type, "body": body] as [String: Any],
+    ]
 }
 
 extension WorkerFixture {

@@ -8,7 +8,8 @@ public func fuzzJSONArray(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let ranges = JSONArraySplitter.elements(bytes) {
         var last = 0
         for range in ranges {
-            precondition(range.lowerBound >= last && range.upperBound <= bytes.count, "element range out of order or bounds")
+            precondition(
+                range.lowerBound >= last && range.upperBound <= bytes.count, "element range out of order or bounds")
             precondition(!range.isEmpty, "empty element range")
             last = range.upperBound
         }

@@ -24,8 +24,10 @@ actor WebhookPublisher {
     private var failing = false
     private var closed = false
 
-    init(url: String, logger: Logger, timeout: TimeAmount = .seconds(5),
-         backoff: Backoff = .webhook) {
+    init(
+        url: String, logger: Logger, timeout: TimeAmount = .seconds(5),
+        backoff: Backoff = .webhook
+    ) {
         self.url = url
         self.logger = logger
         self.timeout = timeout
@@ -59,13 +61,15 @@ actor WebhookPublisher {
                 backoff.reset()
                 if failing {
                     failing = false
-                    logger.notice("webhook delivering again", metadata: ["url": "\(url)", "version": "\(view.version)"])
+                    logger.notice(
+                        "webhook delivering again", metadata: ["url": "\(url)", "version": "\(view.version)"])
                 }
             } catch {
                 if !failing {
                     failing = true
-                    logger.error("webhook POST failed; retrying with backoff, newer online sets replace this one",
-                                 metadata: ["url": "\(url)", "version": "\(view.version)", "error": "\(error)"])
+                    logger.error(
+                        "webhook POST failed; retrying with backoff, newer online sets replace this one",
+                        metadata: ["url": "\(url)", "version": "\(view.version)", "error": "\(error)"])
                 }
                 try? await Task.sleep(for: backoff.next())
             }

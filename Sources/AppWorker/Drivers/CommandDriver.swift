@@ -3,9 +3,9 @@ import Shared
 import Subprocess
 
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// Drives a host through argv hooks (DESIGN section 8): no shell, so message contents can never
@@ -24,9 +24,11 @@ struct CommandDriver: Driver {
     func create(_ target: DriverTarget) async throws -> String {
         let output = try await run("create", hooks.create, target)
         guard let line = output.split(whereSeparator: \.isNewline).last.map(String.init),
-              Self.isEndpoint(line.trimmingCharacters(in: .whitespaces)) else {
-            throw DriverError("create hook for \(target.executor) on \(host): last stdout line must be the endpoint "
-                + "host:port, got \(output.isEmpty ? "nothing" : "'\(output.suffix(80))'")")
+            Self.isEndpoint(line.trimmingCharacters(in: .whitespaces))
+        else {
+            throw DriverError(
+                "create hook for \(target.executor) on \(host): last stdout line must be the endpoint "
+                    + "host:port, got \(output.isEmpty ? "nothing" : "'\(output.suffix(80))'")")
         }
         return line.trimmingCharacters(in: .whitespaces)
     }
@@ -58,7 +60,8 @@ struct CommandDriver: Driver {
 
     static func isEndpoint(_ text: String) -> Bool {
         guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
-              let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return false }
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return false }
         return !text[..<colon].contains { $0.isWhitespace }
     }
 
@@ -74,8 +77,10 @@ struct CommandDriver: Driver {
         // Config names may hold any printable text (each is one argv element, so `;` or `$()` stay
         // literal); only an option-like start or control characters are refused.
         for (what, value) in [("variant", target.variant), ("host", target.host)] where !value.isEmpty {
-            if value.hasPrefix("-") || value.utf8.count > 128 || value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-                return "\(what) name '\(value)' must not start with - or hold control characters (at most 128 bytes) to be passed to a hook"
+            if value.hasPrefix("-") || value.utf8.count > 128 || value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            {
+                return
+                    "\(what) name '\(value)' must not start with - or hold control characters (at most 128 bytes) to be passed to a hook"
             }
         }
         return nil
@@ -119,8 +124,9 @@ struct CommandDriver: Driver {
             throw DriverError("\(action) hook on \(host) could not run \(program): \(error)")
         }
         if pid.timedOut {
-            throw DriverError("\(action) hook on \(host) for \(target.executor.isEmpty ? app : target.executor) "
-                + "timed out after \(DurationText.format(timeout)) and was killed")
+            throw DriverError(
+                "\(action) hook on \(host) for \(target.executor.isEmpty ? app : target.executor) "
+                    + "timed out after \(DurationText.format(timeout)) and was killed")
         }
         guard case .exited(0) = result.terminationStatus else {
             let stderr = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)

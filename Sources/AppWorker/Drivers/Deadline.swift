@@ -3,8 +3,10 @@ import Foundation
 /// Runs `operation` but gives up after `limit`, throwing `DriverError(message)`. The operation
 /// runs in a task of its own and is only cancelled, not awaited, on timeout: a driver call that
 /// ignores cancellation (a hung socket, a stuck library call) must not hold its caller too.
-func withDeadline<T: Sendable>(_ limit: Duration, _ message: @autoclosure @escaping @Sendable () -> String,
-                               _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+func withDeadline<T: Sendable>(
+    _ limit: Duration, _ message: @autoclosure @escaping @Sendable () -> String,
+    _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let race = DeadlineRace<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
@@ -58,7 +60,10 @@ private final class DeadlineRace<T: Sendable>: @unchecked Sendable {
         let pending: Pending? = lock.withLock {
             guard result == nil else { return nil }
             result = outcome
-            defer { self.continuation = nil; self.cleanup = nil }
+            defer {
+                self.continuation = nil
+                self.cleanup = nil
+            }
             return (self.continuation, self.cleanup)
         }
         guard let pending else { return false }

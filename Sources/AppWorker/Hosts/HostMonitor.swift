@@ -23,9 +23,11 @@ struct HostMonitor: Sendable {
                 if report.up {
                     logger.notice("host up", metadata: ["host": "\(host)", "probe": "\(report.detail)"])
                 } else {
-                    logger.error("host down; its executors are replaced on other hosts", metadata: [
-                        "host": "\(host)", "failures": "\(report.failures)", "probe": "\(report.detail)",
-                    ])
+                    logger.error(
+                        "host down; its executors are replaced on other hosts",
+                        metadata: [
+                            "host": "\(host)", "failures": "\(report.failures)", "probe": "\(report.detail)",
+                        ])
                 }
                 inbox.post(.schedulerEvent(.host(report)))
             }

@@ -26,8 +26,10 @@ struct OnlineChecker: Sendable {
             for (host, driver) in drivers {
                 group.addTask {
                     do {
-                        let ids = try await withDeadline(driver.actionTimeout,
-                                                         "list on host \(host) gave no answer in time") {
+                        let ids = try await withDeadline(
+                            driver.actionTimeout,
+                            "list on host \(host) gave no answer in time"
+                        ) {
                             try await driver.list()
                         }
                         return (host, .success(ids))

@@ -33,13 +33,17 @@ struct CommitBatch: Sendable {
             if let to = transition.to {
                 commands.append(["SADD", keys.state(to), transition.executor])
             }
-            appendEvent(["kind", "transition", "executor", transition.executor,
-                         "from", transition.from?.rawValue ?? "none", "to", transition.to?.rawValue ?? "removed",
-                         "reason", transition.reason, "cause", transition.cause, "time", "\(now)"])
+            appendEvent([
+                "kind", "transition", "executor", transition.executor,
+                "from", transition.from?.rawValue ?? "none", "to", transition.to?.rawValue ?? "removed",
+                "reason", transition.reason, "cause", transition.cause, "time", "\(now)",
+            ])
         }
         for note in decision.notes {
-            appendEvent(["kind", "note", "executor", note.executor ?? "", "reason", note.reason,
-                         "cause", note.cause, "time", "\(now)"])
+            appendEvent([
+                "kind", "note", "executor", note.executor ?? "", "reason", note.reason,
+                "cause", note.cause, "time", "\(now)",
+            ])
         }
         for update in decision.listChanges {
             let key = keys.list(update.list.rawValue)
@@ -56,19 +60,24 @@ struct CommitBatch: Sendable {
                 commands.append(["SREM", key, update.url])
                 commands.append(["ZREM", expiryKey, update.url])
             }
-            let published = ListPublication(list: update.list.rawValue, op: update.op.rawValue, url: update.url,
-                                            expiresAt: update.expiresAt, reason: update.reason, cause: update.cause)
+            let published = ListPublication(
+                list: update.list.rawValue, op: update.op.rawValue, url: update.url,
+                expiresAt: update.expiresAt, reason: update.reason, cause: update.cause)
             commands.append(["PUBLISH", keys.listsChannel, published.text])
-            appendEvent(["kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
-                         "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
-                         "cause", update.cause, "time", "\(now)"])
+            appendEvent([
+                "kind", "list", "list", update.list.rawValue, "op", update.op.rawValue, "url", update.url,
+                "expires_at", update.expiresAt.map { "\($0)" } ?? "", "reason", update.reason,
+                "cause", update.cause, "time", "\(now)",
+            ])
         }
         for change in decision.hostChanges {
             commands += Self.hostCommands(change, key: keys.host(change.report.host), now: now)
             hasContent = true
             if change.changed {
-                appendEvent(["kind", "host", "host", change.report.host, "to", change.report.up ? "up" : "down",
-                             "reason", change.report.detail, "time", "\(now)"])
+                appendEvent([
+                    "kind", "host", "host", change.report.host, "to", change.report.up ? "up" : "down",
+                    "reason", change.report.detail, "time", "\(now)",
+                ])
             }
         }
         touched.formUnion(decision.touched)
@@ -83,8 +92,10 @@ struct CommitBatch: Sendable {
     }
 
     /// Writes the final values of every touched executor once, however often the batch touched it.
-    mutating func finish(pool: ExecutorPool, publication: OnlineView?, applied: (epoch: String, seq: UInt64)?,
-                         commit: Int64) {
+    mutating func finish(
+        pool: ExecutorPool, publication: OnlineView?, applied: (epoch: String, seq: UInt64)?,
+        commit: Int64
+    ) {
         commitNumber = commit
         for id in touched.sorted() {
             if let executor = pool.executors[id] {
@@ -94,9 +105,11 @@ struct CommitBatch: Sendable {
             }
         }
         touched.removeAll()
-        commands.append(["HSET", keys.meta, "next_executor", "\(pool.meta.nextExecutorNumber)",
-                         "paused", pool.meta.paused ? "1" : "0", "online_version", "\(pool.meta.onlineVersion)",
-                         "commit", "\(commit)"])
+        commands.append([
+            "HSET", keys.meta, "next_executor", "\(pool.meta.nextExecutorNumber)",
+            "paused", pool.meta.paused ? "1" : "0", "online_version", "\(pool.meta.onlineVersion)",
+            "commit", "\(commit)",
+        ])
         if let publication {
             let text = publication.text
             commands.append(["SET", keys.onlineView, text])

@@ -47,16 +47,19 @@ struct StateStore: Sendable {
         let applied = try await hash(keys.applied)
         var publishedWeights: [String: Double]?
         if let view = try await redis.command(["GET", keys.onlineView]).string,
-           let decoded = try? JSONDecoder().decode(OnlineView.self, from: Data(view.utf8)) {
+            let decoded = try? JSONDecoder().decode(OnlineView.self, from: Data(view.utf8))
+        {
             publishedWeights = Dictionary(decoded.online.map { ($0.id, $0.weight) }, uniquingKeysWith: { a, _ in a })
         }
         var lists: [ListChange.List: [String: Int64?]] = [:]
         for list in [ListChange.List.blacklist, .whitelist] {
             var entries: [String: Int64?] = [:]
-            for url in try await redis.command(["SMEMBERS", keys.list(list.rawValue)]).array?.compactMap(\.string) ?? [] {
+            for url in try await redis.command(["SMEMBERS", keys.list(list.rawValue)]).array?.compactMap(\.string) ?? []
+            {
                 entries[url] = .some(nil)
             }
-            let expiries = try await redis.command(["ZRANGE", keys.listExpiry(list.rawValue), "0", "-1", "WITHSCORES"])
+            let expiries =
+                try await redis.command(["ZRANGE", keys.listExpiry(list.rawValue), "0", "-1", "WITHSCORES"])
                 .array?.compactMap(\.string) ?? []
             var index = 0
             while index + 1 < expiries.count {
@@ -68,16 +71,19 @@ struct StateStore: Sendable {
             }
             lists[list] = entries
         }
-        let latest = try await redis.command(["XREVRANGE", keys.events, "+", "-", "COUNT", "\(StatusBoard.recentEventLimit)"])
+        let latest = try await redis.command([
+            "XREVRANGE", keys.events, "+", "-", "COUNT", "\(StatusBoard.recentEventLimit)",
+        ])
         let recentEvents = (latest.array ?? []).reversed().compactMap { entry -> [String]? in
             guard let parts = entry.array, parts.count == 2 else { return nil }
             return parts[1].strings
         }
         return Snapshot(
             executors: executors,
-            meta: ExecutorPool.Meta(nextExecutorNumber: Int(meta["next_executor"] ?? "") ?? 1,
-                                    paused: meta["paused"] == "1",
-                                    onlineVersion: Int(meta["online_version"] ?? "") ?? 0),
+            meta: ExecutorPool.Meta(
+                nextExecutorNumber: Int(meta["next_executor"] ?? "") ?? 1,
+                paused: meta["paused"] == "1",
+                onlineVersion: Int(meta["online_version"] ?? "") ?? 0),
             applied: applied["epoch"].flatMap { epoch in applied["seq"].flatMap(UInt64.init).map { (epoch, $0) } },
             commit: Int64(meta["commit"] ?? "") ?? 0,
             publishedWeights: publishedWeights,

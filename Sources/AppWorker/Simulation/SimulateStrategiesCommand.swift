@@ -6,7 +6,9 @@ import Shared
 struct SimulateStrategiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimic-worker simulate-strategies",
-        abstract: "Runs every selection strategy over the same seeded stream of arbitrations with attacks on chosen traits and prints the comparison table.")
+        abstract:
+            "Runs every selection strategy over the same seeded stream of arbitrations with attacks on chosen traits and prints the comparison table."
+    )
 
     @Option(help: "Arbitrations per strategy.")
     var arbitrations: Int = 100_000
@@ -14,10 +16,12 @@ struct SimulateStrategiesCommand: ParsableCommand {
     @Option(help: "Seed of the pool and of the attack stream.")
     var seed: UInt64 = 7
 
-    @Option(name: .customLong("attack-rate"), help: "Share of arbitrations that carry an attack on the campaign's trait.")
+    @Option(
+        name: .customLong("attack-rate"), help: "Share of arbitrations that carry an attack on the campaign's trait.")
     var attackRate: Double = 0.05
 
-    @Option(name: .customLong("fault-rate"), help: "Share of the other arbitrations in which one random executor dissents.")
+    @Option(
+        name: .customLong("fault-rate"), help: "Share of the other arbitrations in which one random executor dissents.")
     var faultRate: Double = 0.01
 
     @Option(name: .customLong("campaign-length"), help: "Arbitrations per attack campaign (one attacked trait each).")
@@ -33,8 +37,9 @@ struct SimulateStrategiesCommand: ParsableCommand {
     }
 
     func run() {
-        let simulation = StrategySimulation(arbitrations: arbitrations, seed: seed, campaignLength: campaignLength,
-                                            attackRate: attackRate, faultRate: faultRate)
+        let simulation = StrategySimulation(
+            arbitrations: arbitrations, seed: seed, campaignLength: campaignLength,
+            attackRate: attackRate, faultRate: faultRate)
         let results = SelectionStrategy.allCases.map { simulation.run($0) }
         print(simulation.table(results))
     }

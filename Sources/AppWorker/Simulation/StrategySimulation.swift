@@ -44,11 +44,16 @@ struct StrategySimulation {
             app: "sim", redis: RedisSettings(),
             replicas: Replicas(online: 3, standby: 3, minOnline: 2, retainDirty: 0),
             variants: Self.variants,
-            hosts: [HostConfig(name: "sim", address: "127.0.0.1", driver: .command,
-                               command: CommandHooks(create: ["true"], clean: ["true"], remove: ["true"], list: ["true"]))],
+            hosts: [
+                HostConfig(
+                    name: "sim", address: "127.0.0.1", driver: .command,
+                    command: CommandHooks(create: ["true"], clean: ["true"], remove: ["true"], list: ["true"]))
+            ],
             scheduling: Scheduling(strategy: strategy, rotateEvery: .seconds(50), seed: seed))
-        let selection = StandbySelection(strategy: strategy, traits: Dictionary(
-            uniqueKeysWithValues: Self.variants.map { ($0.name, $0.traits) }))
+        let selection = StandbySelection(
+            strategy: strategy,
+            traits: Dictionary(
+                uniqueKeysWithValues: Self.variants.map { ($0.name, $0.traits) }))
         var pool = ExecutorPool(settings: .init(config: config), seed: seed)
         // The attack stream comes from its own generator, so every strategy faces the same one.
         var stream = SchedulerRandom(seed: seed &+ 1)
@@ -85,18 +90,22 @@ struct StrategySimulation {
                 } else {
                     dissenters = compromised
                 }
-            } else if Double.random(in: 0..<1, using: &stream) < faultRate, let faulty = online.randomElement(using: &stream) {
+            } else if Double.random(in: 0..<1, using: &stream) < faultRate,
+                let faulty = online.randomElement(using: &stream)
+            {
                 dissenters = [faulty.id]
             }
-            let arbitration = Arbitration(requestId: "r\(index)", url: url, method: "GET",
-                                          executors: online.map(\.id), dissenters: dissenters)
+            let arbitration = Arbitration(
+                requestId: "r\(index)", url: url, method: "GET",
+                executors: online.map(\.id), dissenters: dissenters)
             let decision = pool.handle(.message(.arbitration(arbitration), cause: "sim-\(index)"), now: now)
             replacements += decision.transitions.filter { $0.from == .online && $0.reason.hasPrefix("abnormal") }.count
             settle(&pool, decision, now: now)
         }
-        return Result(strategy: strategy, heterogeneity: heterogeneitySum / Double(arbitrations),
-                      vulnerableMajority: Double(vulnerable) / Double(arbitrations), attacksWon: attacksWon,
-                      attacks: attacks, replacements: replacements)
+        return Result(
+            strategy: strategy, heterogeneity: heterogeneitySum / Double(arbitrations),
+            vulnerableMajority: Double(vulnerable) / Double(arbitrations), attacksWon: attacksWon,
+            attacks: attacks, replacements: replacements)
     }
 
     /// Completes every driver action the decision asked for, and those that follow from them.
@@ -136,14 +145,16 @@ struct StrategySimulation {
             "|---|---|---|---|---|",
         ]
         for result in results {
-            lines.append("| \(result.strategy.rawValue) | \(Self.format(result.heterogeneity, digits: 3)) | "
-                + "\(Self.format(result.vulnerableMajority * 100, digits: 2)) % | \(result.attacksWon) of \(result.attacks) | "
-                + "\(result.replacements) |")
+            lines.append(
+                "| \(result.strategy.rawValue) | \(Self.format(result.heterogeneity, digits: 3)) | "
+                    + "\(Self.format(result.vulnerableMajority * 100, digits: 2)) % | \(result.attacksWon) of \(result.attacks) | "
+                    + "\(result.replacements) |")
         }
         lines.append("")
-        lines.append("\(arbitrations) arbitrations per strategy, seed \(seed), 3 online + 3 standby over "
-            + "\(Self.variants.count) variants, a timed rotation every \(rotateEvery) arbitrations, a new attacked "
-            + "trait every \(campaignLength), attack rate \(attackRate), fault rate \(faultRate).")
+        lines.append(
+            "\(arbitrations) arbitrations per strategy, seed \(seed), 3 online + 3 standby over "
+                + "\(Self.variants.count) variants, a timed rotation every \(rotateEvery) arbitrations, a new attacked "
+                + "trait every \(campaignLength), attack rate \(attackRate), fault rate \(faultRate).")
         return lines.joined(separator: "\n")
     }
 

@@ -103,9 +103,11 @@ final class AppSocketHandler: ChannelInboundHandler {
                 // stays open for ops.
                 flushFrames(context: context)
                 let who = peerUID.map { "uid \($0)" } ?? "a peer of unknown uid"
-                reply.send(WorkerRefusal(
-                    error: "delivery frames are accepted only from uid \(frameUID) (the listener; listener_uid in the app config), not from \(who)",
-                    seq: frame.seq))
+                reply.send(
+                    WorkerRefusal(
+                        error:
+                            "delivery frames are accepted only from uid \(frameUID) (the listener; listener_uid in the app config), not from \(who)",
+                        seq: frame.seq))
                 return
             }
             pending.append(frame)

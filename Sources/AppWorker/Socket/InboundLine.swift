@@ -58,7 +58,8 @@ enum InboundLine: Sendable {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "\(path(context.codingPath)): \(context.debugDescription)"
         case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "invalid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "invalid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
         default:
             return "\(error)"
         }

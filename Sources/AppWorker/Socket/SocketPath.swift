@@ -24,8 +24,9 @@ struct SocketPath: Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: directory) {
             do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o750])
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o750])
             } catch {
                 throw .cannotPrepare("cannot create run dir \(directory): \(error.localizedDescription)")
             }

@@ -71,9 +71,10 @@ final class StatusBoard: Sendable {
             $0.executors = executors
             $0.paused = pool.meta.paused
             $0.onlineVersion = pool.meta.onlineVersion
-            $0.hosts = Dictionary(uniqueKeysWithValues: pool.settings.placement.hosts.map {
-                ($0, pool.healthyHosts.contains($0) ? "up" : "down")
-            })
+            $0.hosts = Dictionary(
+                uniqueKeysWithValues: pool.settings.placement.hosts.map {
+                    ($0, pool.healthyHosts.contains($0) ? "up" : "down")
+                })
         }
     }
 

@@ -24,7 +24,9 @@ struct AppProbe: Sendable {
     static func fetch(app: String, port: Int) throws -> AppProbe {
         let response = try BlockingHTTPClient(timeout: 30).request("GET", "http://127.0.0.1:\(port)/v1/apps/\(app)")
         guard response.status == 200, let probe = AppProbe(response.object) else {
-            throw BenchFailure("GET /v1/apps/\(app) answered \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
+            throw BenchFailure(
+                "GET /v1/apps/\(app) answered \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))"
+            )
         }
         return probe
     }

@@ -16,8 +16,11 @@ enum Baseline {
             defer { buffer.deallocate() }
             var carried = 0
             while true {
-                guard let count = try? from.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carried...])),
-                      count > 0 else { break }
+                guard
+                    let count = try? from.readAvailable(
+                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[carried...])),
+                    count > 0
+                else { break }
                 let filled = carried + count
                 // Forward up to the last complete line, like a router that frames messages.
                 var last = filled - 1
@@ -25,7 +28,9 @@ enum Baseline {
                 if last >= 0 {
                     try? to.write(UnsafeRawBufferPointer(rebasing: buffer[0...last]))
                     let rest = filled - last - 1
-                    if rest > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + last + 1, byteCount: rest) }
+                    if rest > 0 {
+                        buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + last + 1, byteCount: rest)
+                    }
                     carried = rest
                 } else {
                     carried = filled

@@ -62,11 +62,14 @@ final class BenchEnvironment: @unchecked Sendable {
 
     func startRedis() throws {
         for (index, port) in redisPorts.enumerated() {
-            redisServers.append(try ManagedProcess(
-                name: "redis-server", executable: "/usr/bin/redis-server",
-                arguments: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                            "--dir", directory],
-                logPath: directory + "/redis-\(index).log"))
+            redisServers.append(
+                try ManagedProcess(
+                    name: "redis-server", executable: "/usr/bin/redis-server",
+                    arguments: [
+                        "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", directory,
+                    ],
+                    logPath: directory + "/redis-\(index).log"))
         }
         for port in redisPorts {
             let deadline = monotonicNanos() + 10_000_000_000
@@ -100,7 +103,8 @@ final class BenchEnvironment: @unchecked Sendable {
         var pending = Set(appNames)
         while !pending.isEmpty {
             guard monotonicNanos() < deadline else {
-                throw BenchFailure("not ready after \(timeout) s: \(pending.sorted().prefix(5)); log: \(tail(of: "listener.log"))")
+                throw BenchFailure(
+                    "not ready after \(timeout) s: \(pending.sorted().prefix(5)); log: \(tail(of: "listener.log"))")
             }
             guard listener?.isRunning == true else {
                 throw BenchFailure("listener exited: \(tail(of: "listener.log"))")
@@ -168,59 +172,59 @@ final class BenchEnvironment: @unchecked Sendable {
         case .trivial:
             let hooks = directory + "/hooks"
             return """
-                  create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                  clean: ["\(hooks)/ok.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                  remove: ["\(hooks)/ok.sh", "{app}", "{executor}", "{host}"]
-                  list: ["\(hooks)/ok.sh", "{app}", "{host}"]
-            """
+                      create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
+                      clean: ["\(hooks)/ok.sh", "{app}", "{executor}", "{variant}", "{host}"]
+                      remove: ["\(hooks)/ok.sh", "{app}", "{executor}", "{host}"]
+                      list: ["\(hooks)/ok.sh", "{app}", "{host}"]
+                """
         case .examples:
             let hooks = URL(fileURLWithPath: options.examplesDir).standardizedFileURL.path + "/hooks"
             return """
-                  create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                  clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
-                  remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
-                  list: ["\(hooks)/list.sh", "{app}", "{host}"]
-            """
+                      create: ["\(hooks)/create.sh", "{app}", "{executor}", "{variant}", "{host}"]
+                      clean: ["\(hooks)/clean.sh", "{app}", "{executor}", "{variant}", "{host}"]
+                      remove: ["\(hooks)/remove.sh", "{app}", "{executor}", "{host}"]
+                      list: ["\(hooks)/list.sh", "{app}", "{host}"]
+                """
         }
     }
 
     private func writeApp(_ app: String, db: Int) throws {
         let index = appNames.firstIndex(of: app) ?? 0
         let yaml = """
-        app: \(app)
-        redis: { host: 127.0.0.1, port: \(redisPort(of: app)), db: \(db) }
-        replicas: { online: \(options.online), standby: \(options.standby), min_online: \(max(1, options.online - 1)), retain_dirty: 0 }
-        variants:
-          - { name: nginx-php, traits: { os: debian, web: nginx, lang: php, db: mysql } }
-          - { name: apache-java, traits: { os: centos, web: apache, lang: java, db: postgres } }
-          - { name: caddy-go, traits: { os: alpine, web: caddy, lang: go, db: sqlite } }
-        hosts:
-          - name: local-\(app)
-            address: 10.77.\(index / 250).\(index % 250 + 1)
-            driver: command
-            command:
-              timeout: 10s
-        \(hookCommands())
-        scheduling: { seed: \(db), rotate_every: 0 }
-        reconcile_every: 0
+            app: \(app)
+            redis: { host: 127.0.0.1, port: \(redisPort(of: app)), db: \(db) }
+            replicas: { online: \(options.online), standby: \(options.standby), min_online: \(max(1, options.online - 1)), retain_dirty: 0 }
+            variants:
+              - { name: nginx-php, traits: { os: debian, web: nginx, lang: php, db: mysql } }
+              - { name: apache-java, traits: { os: centos, web: apache, lang: java, db: postgres } }
+              - { name: caddy-go, traits: { os: alpine, web: caddy, lang: go, db: sqlite } }
+            hosts:
+              - name: local-\(app)
+                address: 10.77.\(index / 250).\(index % 250 + 1)
+                driver: command
+                command:
+                  timeout: 10s
+            \(hookCommands())
+            scheduling: { seed: \(db), rotate_every: 0 }
+            reconcile_every: 0
 
-        """
+            """
         try yaml.write(toFile: directory + "/apps.d/\(app).yaml", atomically: true, encoding: .utf8)
     }
 
     private func writeListenerConfig() throws {
         let yaml = """
-        http: { host: 127.0.0.1, port: \(httpPort) }
-        tcp: { host: 127.0.0.1, port: \(tcpPort) }
-        apps_dir: ./apps.d
-        run_dir: ./run
-        journal_dir: ./journal
-        fsync: \(options.fsync)
-        tokens:
-          - { name: bench, token: "\(Self.token)", sources: ["*"], apps: ["*"] }
-        supervise: { enabled: true, worker: "\(options.binDir)/mimic-worker" }
+            http: { host: 127.0.0.1, port: \(httpPort) }
+            tcp: { host: 127.0.0.1, port: \(tcpPort) }
+            apps_dir: ./apps.d
+            run_dir: ./run
+            journal_dir: ./journal
+            fsync: \(options.fsync)
+            tokens:
+              - { name: bench, token: "\(Self.token)", sources: ["*"], apps: ["*"] }
+            supervise: { enabled: true, worker: "\(options.binDir)/mimic-worker" }
 
-        """
+            """
         try yaml.write(toFile: directory + "/listener.yaml", atomically: true, encoding: .utf8)
     }
 
@@ -231,7 +235,8 @@ final class BenchEnvironment: @unchecked Sendable {
         guard let files = FileManager.default.enumerator(atPath: root) else { return }
         for case let file as String in files where file.hasSuffix(".pid") {
             if let text = try? String(contentsOfFile: root + "/" + file, encoding: .utf8),
-               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 kill(pid, SIGTERM)
             }
         }

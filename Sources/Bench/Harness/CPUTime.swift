@@ -5,7 +5,8 @@ import Foundation
 /// what the code costs, and 2 cores / cost is the rate this machine could reach if it were ours.
 func cpuSeconds(pid: Int32) -> Double? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = text.lastIndex(of: ")") else { return nil }
+        let close = text.lastIndex(of: ")")
+    else { return nil }
     // Fields after "(comm)": state is field 3, utime 14, stime 15.
     let fields = text[text.index(after: close)...].split(separator: " ")
     guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
@@ -20,14 +21,16 @@ struct CPUSample {
 
     static func take(_ environment: BenchEnvironment) throws -> CPUSample {
         let workers = try environment.workerPids().values.reduce(0.0) { $0 + (cpuSeconds(pid: $1) ?? 0) }
-        return CPUSample(listener: environment.listener.flatMap { cpuSeconds(pid: $0.pid) } ?? 0,
-                         workers: workers,
-                         redis: environment.redisServers.reduce(0.0) { $0 + (cpuSeconds(pid: $1.pid) ?? 0) })
+        return CPUSample(
+            listener: environment.listener.flatMap { cpuSeconds(pid: $0.pid) } ?? 0,
+            workers: workers,
+            redis: environment.redisServers.reduce(0.0) { $0 + (cpuSeconds(pid: $1.pid) ?? 0) })
     }
 
     static func - (after: CPUSample, before: CPUSample) -> CPUSample {
-        CPUSample(listener: after.listener - before.listener, workers: after.workers - before.workers,
-                  redis: after.redis - before.redis)
+        CPUSample(
+            listener: after.listener - before.listener, workers: after.workers - before.workers,
+            redis: after.redis - before.redis)
     }
 
     var total: Double { listener + workers + redis }

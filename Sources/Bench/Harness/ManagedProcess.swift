@@ -6,8 +6,10 @@ final class ManagedProcess: @unchecked Sendable {
     let process = Process()
     let name: String
 
-    init(name: String, executable: String, arguments: [String], logPath: String,
-         environment: [String: String] = [:], directory: String? = nil) throws {
+    init(
+        name: String, executable: String, arguments: [String], logPath: String,
+        environment: [String: String] = [:], directory: String? = nil
+    ) throws {
         self.name = name
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -67,4 +69,3 @@ func anonymousBytes(pid: Int32) -> Int? {
     }
     return nil
 }
-

@@ -11,8 +11,9 @@ enum Stats {
 
     /// A histogram of nanosecond samples recorded in microseconds (values up to 1 h).
     static func histogram(_ nanos: [UInt64]) -> Histogram<UInt64> {
-        var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
-                                          numberOfSignificantValueDigits: .three)
+        var histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
+            numberOfSignificantValueDigits: .three)
         for value in nanos { _ = histogram.record(max(1, value / 1000)) }
         return histogram
     }

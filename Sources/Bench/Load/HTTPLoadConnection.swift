@@ -23,10 +23,13 @@ final class HTTPLoadConnection: @unchecked Sendable {
     }
 
     func post(_ path: String, token: String, body: [UInt8]) throws -> Response {
-        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\n"
+        let head =
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         try socket.write(Array(head.utf8) + body)
-        guard let statusLine = try socket.readLine() else { throw BenchFailure("HTTP: connection closed before an answer") }
+        guard let statusLine = try socket.readLine() else {
+            throw BenchFailure("HTTP: connection closed before an answer")
+        }
         let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
         var length = 0
         while let line = try socket.readLine() {

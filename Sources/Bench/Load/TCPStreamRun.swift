@@ -39,52 +39,54 @@ final class TCPStreamRun: @unchecked Sendable {
         try socket.write("{\"auth\":\"\(token)\"}\n")
         let credits = DispatchSemaphore(value: max(1, window / chunk))
         let total = stream.count
-        threads.append(JoinableThread("bench-tcp-reader") { [self] in
-            var index = 0
-            socket.forEachLine { line in
-                answerTimes[index] = monotonicNanos()
-                // {"ok":"..."} or {"error":...}
-                if line.count > 5, line[2] == UInt8(ascii: "o"), line[3] == UInt8(ascii: "k") {
-                    oks += 1
-                } else {
-                    errors += 1
-                    if firstError == nil { firstError = String(decoding: line, as: UTF8.self) }
+        threads.append(
+            JoinableThread("bench-tcp-reader") { [self] in
+                var index = 0
+                socket.forEachLine { line in
+                    answerTimes[index] = monotonicNanos()
+                    // {"ok":"..."} or {"error":...}
+                    if line.count > 5, line[2] == UInt8(ascii: "o"), line[3] == UInt8(ascii: "k") {
+                        oks += 1
+                    } else {
+                        errors += 1
+                        if firstError == nil { firstError = String(decoding: line, as: UTF8.self) }
+                    }
+                    index += 1
+                    if index % chunk == 0 || index == total { credits.signal() }
+                    return index < total
                 }
-                index += 1
-                if index % chunk == 0 || index == total { credits.signal() }
-                return index < total
-            }
-            answered = index
-            // Unblocks the sender if the connection died early.
-            for _ in 0..<(total / chunk + 2) { credits.signal() }
-        })
-        threads.append(JoinableThread("bench-tcp-sender") { [self] in
-            let started = monotonicNanos()
-            var lower = 0
-            var chunkIndex = 0
-            stream.bytes.withUnsafeBytes { bytes in
-                while lower < total {
-                    let upper = min(lower + chunk, total)
-                    if let rate {
-                        let due = started + UInt64(Double(lower) / rate * 1e9)
+                answered = index
+                // Unblocks the sender if the connection died early.
+                for _ in 0..<(total / chunk + 2) { credits.signal() }
+            })
+        threads.append(
+            JoinableThread("bench-tcp-sender") { [self] in
+                let started = monotonicNanos()
+                var lower = 0
+                var chunkIndex = 0
+                stream.bytes.withUnsafeBytes { bytes in
+                    while lower < total {
+                        let upper = min(lower + chunk, total)
+                        if let rate {
+                            let due = started + UInt64(Double(lower) / rate * 1e9)
+                            let now = monotonicNanos()
+                            if due > now { usleep(useconds_t((due - now) / 1000)) }
+                        }
+                        credits.wait()
                         let now = monotonicNanos()
-                        if due > now { usleep(useconds_t((due - now) / 1000)) }
+                        for index in lower..<upper { sendTimes[index] = now }
+                        let from = lower == 0 ? 0 : stream.lineEnds[lower - 1]
+                        let to = stream.lineEnds[upper - 1]
+                        do {
+                            try socket.write(UnsafeRawBufferPointer(rebasing: bytes[from..<to]))
+                        } catch {
+                            return
+                        }
+                        lower = upper
+                        chunkIndex += 1
                     }
-                    credits.wait()
-                    let now = monotonicNanos()
-                    for index in lower..<upper { sendTimes[index] = now }
-                    let from = lower == 0 ? 0 : stream.lineEnds[lower - 1]
-                    let to = stream.lineEnds[upper - 1]
-                    do {
-                        try socket.write(UnsafeRawBufferPointer(rebasing: bytes[from..<to]))
-                    } catch {
-                        return
-                    }
-                    lower = upper
-                    chunkIndex += 1
                 }
-            }
-        })
+            })
     }
 
     func join() { for thread in threads { thread.join() } }

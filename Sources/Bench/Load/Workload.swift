@@ -21,16 +21,20 @@ struct Workload: Sendable {
         switch type {
         case .arbitration:
             let list = ids.map { "\"\($0)\"" }.joined(separator: ",")
-            json = #"{"id":"\#(id)","app":"\#(app)","source":"right_bracket","type":"arbitration","body":{"request_id":"r\#(index)","url":"/shop/item/\#(index % 997)","method":"GET","executors":[\#(list)],"dissenters":[]}}"#
+            json =
+                #"{"id":"\#(id)","app":"\#(app)","source":"right_bracket","type":"arbitration","body":{"request_id":"r\#(index)","url":"/shop/item/\#(index % 997)","method":"GET","executors":[\#(list)],"dissenters":[]}}"#
         case .health:
             let executor = ids[index % ids.count]
-            json = #"{"id":"\#(id)","app":"\#(app)","source":"left_bracket","type":"health","body":{"executor":"\#(executor)","status":"up","latency_ms":\#(index % 40)}}"#
+            json =
+                #"{"id":"\#(id)","app":"\#(app)","source":"left_bracket","type":"health","body":{"executor":"\#(executor)","status":"up","latency_ms":\#(index % 40)}}"#
         case .mix:
             if index % 2 == 0 {
                 let executor = ids[index % ids.count]
-                json = #"{"id":"\#(id)","app":"\#(app)","source":"waf","type":"alert","body":{"executor":"\#(executor)","rule":"920350","severity":"low","url":"/q","client_ip":"192.0.2.\#(index % 200)"}}"#
+                json =
+                    #"{"id":"\#(id)","app":"\#(app)","source":"waf","type":"alert","body":{"executor":"\#(executor)","rule":"920350","severity":"low","url":"/q","client_ip":"192.0.2.\#(index % 200)"}}"#
             } else {
-                json = #"{"id":"\#(id)","app":"\#(app)","source":"admin","type":"list","body":{"list":"blacklist","op":"add","url":"/bench/\#(index % 50)/*"}}"#
+                json =
+                    #"{"id":"\#(id)","app":"\#(app)","source":"admin","type":"list","body":{"list":"blacklist","op":"add","url":"/bench/\#(index % 50)/*"}}"#
             }
         }
         return (app, json)

@@ -15,7 +15,9 @@ struct FleetMode: ParsableCommand {
 
     func run() throws {
         print(common.machineLine())
-        print("fleet: \(apps) apps, load \(Int(rate)) msgs/s for \(seconds) s, fsync \(common.fsync), hooks \(common.hooks)")
+        print(
+            "fleet: \(apps) apps, load \(Int(rate)) msgs/s for \(seconds) s, fsync \(common.fsync), hooks \(common.hooks)"
+        )
         var report = Report(mode: "fleet")
         for run in 1...common.runs {
             let environment = try BenchEnvironment(try common.environmentOptions(apps: apps))
@@ -33,7 +35,8 @@ struct FleetMode: ParsableCommand {
             let idleListener = Double(residentBytes(pid: listenerPid) ?? 0) / 1_048_576
             let idlePss = pids.values.compactMap { proportionalBytes(pid: $0) }.map { Double($0) / 1_048_576 }
             let idleAnon = pids.values.compactMap { anonymousBytes(pid: $0) }.map { Double($0) / 1_048_576 }
-            let redisRSS = Double(environment.redisServers.reduce(0) { $0 + (residentBytes(pid: $1.pid) ?? 0) }) / 1_048_576
+            let redisRSS =
+                Double(environment.redisServers.reduce(0) { $0 + (residentBytes(pid: $1.pid) ?? 0) }) / 1_048_576
 
             var executors: [String: [String]] = [:]
             for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }
@@ -45,14 +48,18 @@ struct FleetMode: ParsableCommand {
             var loadListenerMax = 0.0
             while Double(monotonicNanos() - started) / 1e9 < seconds {
                 sleepMillis(250)
-                for pid in pids.values { loadWorkerMax = max(loadWorkerMax, Double(residentBytes(pid: pid) ?? 0) / 1_048_576) }
+                for pid in pids.values {
+                    loadWorkerMax = max(loadWorkerMax, Double(residentBytes(pid: pid) ?? 0) / 1_048_576)
+                }
                 loadListenerMax = max(loadListenerMax, Double(residentBytes(pid: listenerPid) ?? 0) / 1_048_576)
             }
             load.join()
             let watch = try AppliedWatch(environment: environment)
             let appliedAll = try watch.wait(for: load.perApp, timeout: 120)
             let appliedRate = Double(load.oks) / (Double(monotonicNanos() - started) / 1e9)
-            for pid in pids.values { loadWorkerMax = max(loadWorkerMax, Double(residentBytes(pid: pid) ?? 0) / 1_048_576) }
+            for pid in pids.values {
+                loadWorkerMax = max(loadWorkerMax, Double(residentBytes(pid: pid) ?? 0) / 1_048_576)
+            }
             loadListenerMax = max(loadListenerMax, Double(residentBytes(pid: listenerPid) ?? 0) / 1_048_576)
 
             report.add("startup_all_status_s", statusSeconds, unit: "s (every worker answers status)")
@@ -70,12 +77,17 @@ struct FleetMode: ParsableCommand {
             print("run \(run) done")
         }
         report.printTable()
-        report.printResult([("startup_s", "startup_all_status_s"), ("online_s", "startup_all_online_s"),
-                            ("worker_rss_idle_mb", "worker_rss_idle_median_mb"), ("worker_rss_idle_max_mb", "worker_rss_idle_max_mb"),
-                            ("worker_pss_idle_mb", "worker_pss_idle_median_mb"), ("worker_anon_idle_mb", "worker_anon_idle_median_mb"),
-                            ("listener_rss_idle_mb", "listener_rss_idle_mb"), ("worker_rss_load_max_mb", "worker_rss_load_max_mb"),
-                            ("listener_rss_load_mb", "listener_rss_load_max_mb"), ("redis_rss_mb", "redis_rss_mb")],
-                           extra: [("runs", String(common.runs)), ("apps", String(apps))])
+        report.printResult(
+            [
+                ("startup_s", "startup_all_status_s"), ("online_s", "startup_all_online_s"),
+                ("worker_rss_idle_mb", "worker_rss_idle_median_mb"),
+                ("worker_rss_idle_max_mb", "worker_rss_idle_max_mb"),
+                ("worker_pss_idle_mb", "worker_pss_idle_median_mb"),
+                ("worker_anon_idle_mb", "worker_anon_idle_median_mb"),
+                ("listener_rss_idle_mb", "listener_rss_idle_mb"), ("worker_rss_load_max_mb", "worker_rss_load_max_mb"),
+                ("listener_rss_load_mb", "listener_rss_load_max_mb"), ("redis_rss_mb", "redis_rss_mb"),
+            ],
+            extra: [("runs", String(common.runs)), ("apps", String(apps))])
     }
 
     /// Seconds from the listener's start until every app's socket answers `{"op":"status"}`.
@@ -83,14 +95,18 @@ struct FleetMode: ParsableCommand {
         var pending = Set(environment.appNames)
         let deadline = monotonicNanos() + UInt64(timeout * 1e9)
         while !pending.isEmpty {
-            guard monotonicNanos() < deadline else { throw BenchFailure("status not answered by \(pending.count) workers") }
+            guard monotonicNanos() < deadline else {
+                throw BenchFailure("status not answered by \(pending.count) workers")
+            }
             guard environment.listener?.isRunning == true else {
                 throw BenchFailure("listener exited: \(environment.tail(of: "listener.log"))")
             }
             for app in pending {
                 guard let socket = try? LineSocket(unixPath: environment.runDir + "/\(app).sock") else { continue }
                 socket.setReceiveTimeout(0.5)
-                if (try? socket.write("{\"op\":\"status\"}\n")) != nil, let line = try? socket.readLine(), line.contains("\"pid\"") {
+                if (try? socket.write("{\"op\":\"status\"}\n")) != nil, let line = try? socket.readLine(),
+                    line.contains("\"pid\"")
+                {
                     pending.remove(app)
                 }
             }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Shared
 import Histogram
+import Shared
 
 /// Abnormal trigger to publish: under a steady background load, a critical WAF alert naming one
 /// online executor of app b0 is sent every `interval`; the time is taken from just before the
@@ -19,18 +19,21 @@ struct LatencyMode: ParsableCommand {
 
     func run() throws {
         print(common.machineLine())
-        print("latency: background \(Int(rate)) msgs/s over \(apps) apps, trigger every \(intervalMs) ms for \(seconds) s, "
-              + "fsync \(common.fsync), hooks \(common.hooks)")
+        print(
+            "latency: background \(Int(rate)) msgs/s over \(apps) apps, trigger every \(intervalMs) ms for \(seconds) s, "
+                + "fsync \(common.fsync), hooks \(common.hooks)")
         var report = Report(mode: "latency")
         var merged = Stats.histogram([])
         for run in 1...common.runs {
             try common.withEnvironment(apps: apps) { environment in
-                let floor = Stats.histogram(try Baseline.redisPublishLatencies(port: environment.redisPort, samples: 300))
+                let floor = Stats.histogram(
+                    try Baseline.redisPublishLatencies(port: environment.redisPort, samples: 300))
                 var executors: [String: [String]] = [:]
                 for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }
                 let workload = Workload(executors: executors, apps: environment.appNames)
-                let background = TCPLoad(workload: workload, stream: "r\(run)bg", total: Int(rate * (seconds + 1)),
-                                         connections: connections)
+                let background = TCPLoad(
+                    workload: workload, stream: "r\(run)bg", total: Int(rate * (seconds + 1)),
+                    connections: connections)
                 let probe = try TriggerProbe(environment: environment, app: environment.appNames[0])
                 let started = monotonicNanos()
                 try background.start(port: environment.tcpPort, rate: rate)
@@ -50,20 +53,27 @@ struct LatencyMode: ParsableCommand {
                 report.add("background_per_s", backgroundRate, unit: "msgs/s accepted")
                 report.add("redis_publish_p99_ms", Stats.millis(floor, 99), unit: "ms (PUBLISH->subscriber floor)")
                 report.add("p99_to_redis_publish", Stats.millis(histogram, 99) / Stats.millis(floor, 99), unit: "ratio")
-                report.add("p99_to_envoy_10s", Stats.millis(histogram, 99) / 10_000, unit: "ratio to Envoy outlier interval")
+                report.add(
+                    "p99_to_envoy_10s", Stats.millis(histogram, 99) / 10_000, unit: "ratio to Envoy outlier interval")
                 print("run \(run) done")
             }
         }
         report.printTable()
-        print("all runs merged: \(merged.totalCount) triggers, p50 \(Stats.millis(merged, 50)) ms, p99 \(Stats.millis(merged, 99)) ms, "
-              + "p99.9 \(Stats.millis(merged, 99.9)) ms, max \(Double(merged.max) / 1000) ms")
-        report.printResult([("p50_ms", "trigger_p50_ms"), ("p99_ms", "trigger_p99_ms"), ("p999_ms", "trigger_p999_ms"),
-                            ("missed", "missed"), ("background_per_s", "background_per_s"),
-                            ("baseline_p99_ms", "redis_publish_p99_ms"), ("ratio", "p99_to_redis_publish"),
-                            ("ratio_envoy_10s", "p99_to_envoy_10s")],
-                           extra: [("runs", String(common.runs)), ("rate", String(Int(rate))),
-                                   ("merged_p99_ms", Report.format(Stats.millis(merged, 99))),
-                                   ("merged_p999_ms", Report.format(Stats.millis(merged, 99.9)))])
+        print(
+            "all runs merged: \(merged.totalCount) triggers, p50 \(Stats.millis(merged, 50)) ms, p99 \(Stats.millis(merged, 99)) ms, "
+                + "p99.9 \(Stats.millis(merged, 99.9)) ms, max \(Double(merged.max) / 1000) ms")
+        report.printResult(
+            [
+                ("p50_ms", "trigger_p50_ms"), ("p99_ms", "trigger_p99_ms"), ("p999_ms", "trigger_p999_ms"),
+                ("missed", "missed"), ("background_per_s", "background_per_s"),
+                ("baseline_p99_ms", "redis_publish_p99_ms"), ("ratio", "p99_to_redis_publish"),
+                ("ratio_envoy_10s", "p99_to_envoy_10s"),
+            ],
+            extra: [
+                ("runs", String(common.runs)), ("rate", String(Int(rate))),
+                ("merged_p99_ms", Report.format(Stats.millis(merged, 99))),
+                ("merged_p999_ms", Report.format(Stats.millis(merged, 99.9))),
+            ])
     }
 }
 
@@ -89,24 +99,27 @@ final class TriggerProbe: @unchecked Sendable {
         trigger = try LineSocket(loopbackPort: environment.tcpPort)
         trigger.setReceiveTimeout(0.2)
         try trigger.write("{\"auth\":\"\(BenchEnvironment.token)\"}\n")
-        threads.append(JoinableThread("bench-subscriber") { [self] in
-            while !isStopping {
-                guard let reply = try? subscriber.read() else { continue }
-                let now = monotonicNanos()
-                guard let parts = reply.array, parts.count == 3, parts[0].string == "message",
-                      let payload = parts[2].string,
-                      let view = try? JSONDecoder().decode(OnlineView.self, from: Data(payload.utf8)) else { continue }
-                let ids = Set(view.online.map(\.id))
-                condition.lock()
-                publications.append((now, ids))
-                condition.broadcast()
-                condition.unlock()
-            }
-        })
+        threads.append(
+            JoinableThread("bench-subscriber") { [self] in
+                while !isStopping {
+                    guard let reply = try? subscriber.read() else { continue }
+                    let now = monotonicNanos()
+                    guard let parts = reply.array, parts.count == 3, parts[0].string == "message",
+                        let payload = parts[2].string,
+                        let view = try? JSONDecoder().decode(OnlineView.self, from: Data(payload.utf8))
+                    else { continue }
+                    let ids = Set(view.online.map(\.id))
+                    condition.lock()
+                    publications.append((now, ids))
+                    condition.broadcast()
+                    condition.unlock()
+                }
+            })
         // The trigger connection's answers are drained so its window never fills.
-        threads.append(JoinableThread("bench-trigger-answers") { [self] in
-            while !isStopping { _ = try? trigger.readLine() }
-        })
+        threads.append(
+            JoinableThread("bench-trigger-answers") { [self] in
+                while !isStopping { _ = try? trigger.readLine() }
+            })
     }
 
     private var isStopping: Bool {
@@ -135,7 +148,9 @@ final class TriggerProbe: @unchecked Sendable {
                 online = Set(try environment.onlineExecutors(app))
                 continue
             }
-            let line = #"{"id":"trig-\#(run)-\#(index)","app":"\#(app)","source":"waf","type":"alert","body":{"executor":"\#(target)","rule":"942100","severity":"critical","url":"/login","client_ip":"203.0.113.9"}}"# + "\n"
+            let line =
+                #"{"id":"trig-\#(run)-\#(index)","app":"\#(app)","source":"waf","type":"alert","body":{"executor":"\#(target)","rule":"942100","severity":"critical","url":"/login","client_ip":"203.0.113.9"}}"#
+                + "\n"
             let bytes = Array(line.utf8)
             let sent = monotonicNanos()
             try trigger.write(bytes)
@@ -151,7 +166,8 @@ final class TriggerProbe: @unchecked Sendable {
     }
 
     private func waitForPublication(after sent: UInt64, without target: String, timeout: Double)
-        -> (at: UInt64, online: Set<String>)? {
+        -> (at: UInt64, online: Set<String>)?
+    {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }

@@ -18,8 +18,9 @@ struct RecoveryMode: ParsableCommand {
 
     func run() throws {
         print(common.machineLine())
-        print("recovery: \(Int(rate)) msgs/s over \(apps) apps for \(seconds) s, kill -9 worker b0 at \(killAt) s, "
-              + "fsync \(common.fsync), hooks \(common.hooks)")
+        print(
+            "recovery: \(Int(rate)) msgs/s over \(apps) apps for \(seconds) s, kill -9 worker b0 at \(killAt) s, "
+                + "fsync \(common.fsync), hooks \(common.hooks)")
         var report = Report(mode: "recovery")
         for run in 1...common.runs {
             try common.withEnvironment(apps: apps) { environment in
@@ -28,12 +29,15 @@ struct RecoveryMode: ParsableCommand {
             print("run \(run) done")
         }
         report.printTable()
-        report.printResult([("restart_ms", "restarted_after_kill_ms"), ("first_ack_after_start_ms", "first_ack_after_start_ms"),
-                            ("drained_ms", "drained_after_kill_ms"), ("lost", "lost"),
-                            ("other_p99_outage_ms", "other_apps_p99_outage_ms"),
-                            ("other_p99_steady_ms", "other_apps_p99_steady_ms"),
-                            ("ratio_k8s_50s", "drained_to_k8s_50s"), ("ratio_envoy_10s", "drained_to_envoy_10s")],
-                           extra: [("runs", String(common.runs)), ("rate", String(Int(rate)))])
+        report.printResult(
+            [
+                ("restart_ms", "restarted_after_kill_ms"), ("first_ack_after_start_ms", "first_ack_after_start_ms"),
+                ("drained_ms", "drained_after_kill_ms"), ("lost", "lost"),
+                ("other_p99_outage_ms", "other_apps_p99_outage_ms"),
+                ("other_p99_steady_ms", "other_apps_p99_steady_ms"),
+                ("ratio_k8s_50s", "drained_to_k8s_50s"), ("ratio_envoy_10s", "drained_to_envoy_10s"),
+            ],
+            extra: [("runs", String(common.runs)), ("rate", String(Int(rate)))])
     }
 
     private func measure(_ environment: BenchEnvironment, run: Int, into report: inout Report) throws {
@@ -89,7 +93,8 @@ struct RecoveryMode: ParsableCommand {
             guard let from, let to else { return .nan }
             return Double(to - from) / 1e6
         }
-        report.add("restarted_after_kill_ms", millis(killed, restarted), unit: "ms (supervisor backoff 200 ms + jitter)")
+        report.add(
+            "restarted_after_kill_ms", millis(killed, restarted), unit: "ms (supervisor backoff 200 ms + jitter)")
         report.add("first_ack_after_start_ms", millis(restarted, firstAck), unit: "ms (target <= 300)")
         report.add("drained_after_kill_ms", millis(killed, drained), unit: "ms")
         report.add("backlog_at_first_ack", Double(max(0, lastSeqAtFirstAck - ackedAtRestart)), unit: "msgs")

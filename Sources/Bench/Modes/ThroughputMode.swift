@@ -17,10 +17,13 @@ struct ThroughputMode: ParsableCommand {
     @Option(help: "mix | arbitration | health") var kind = "mix"
 
     func run() throws {
-        guard let kind = Workload.Kind(rawValue: kind) else { throw ValidationError("--kind: mix | arbitration | health") }
+        guard let kind = Workload.Kind(rawValue: kind) else {
+            throw ValidationError("--kind: mix | arbitration | health")
+        }
         print(common.machineLine())
-        print("throughput: \(messages) msgs per transport per run, \(apps) apps, \(connections) connections, "
-              + "fsync \(common.fsync), hooks \(common.hooks), kind \(kind.rawValue)")
+        print(
+            "throughput: \(messages) msgs per transport per run, \(apps) apps, \(connections) connections, "
+                + "fsync \(common.fsync), hooks \(common.hooks), kind \(kind.rawValue)")
         var report = Report(mode: "throughput")
         let doTCP = transport != "http"
         let doHTTP = transport != "tcp"
@@ -32,15 +35,19 @@ struct ThroughputMode: ParsableCommand {
             for run in 1...common.runs {
                 if doTCP {
                     let before = try watch.all()
-                    let load = TCPLoad(workload: workload, stream: "r\(run)t", total: messages, connections: connections)
-                    let targets = load.perApp.reduce(into: [String: Int]()) { $0[$1.key] = (before[$1.key] ?? 0) + $1.value }
+                    let load = TCPLoad(
+                        workload: workload, stream: "r\(run)t", total: messages, connections: connections)
+                    let targets = load.perApp.reduce(into: [String: Int]()) {
+                        $0[$1.key] = (before[$1.key] ?? 0) + $1.value
+                    }
                     let cpuBefore = try CPUSample.take(environment)
                     let started = monotonicNanos()
                     try load.start(port: environment.tcpPort)
                     load.join()
                     let accepted = seconds(since: started)
                     guard load.errors == 0, load.oks == messages else {
-                        throw BenchFailure("TCP run \(run): \(load.oks) ok, \(load.errors) errors; first: \(load.firstError ?? "-")")
+                        throw BenchFailure(
+                            "TCP run \(run): \(load.oks) ok, \(load.errors) errors; first: \(load.firstError ?? "-")")
                     }
                     guard try watch.wait(for: targets, timeout: 300) else {
                         throw BenchFailure("TCP run \(run): applied seq did not reach the targets \(targets)")
@@ -52,9 +59,12 @@ struct ThroughputMode: ParsableCommand {
                 }
                 if doHTTP {
                     let before = try watch.all()
-                    let load = HTTPBatchLoad(workload: workload, stream: "r\(run)h", total: messages,
-                                             connections: connections, batch: httpBatch)
-                    let targets = load.perApp.reduce(into: [String: Int]()) { $0[$1.key] = (before[$1.key] ?? 0) + $1.value }
+                    let load = HTTPBatchLoad(
+                        workload: workload, stream: "r\(run)h", total: messages,
+                        connections: connections, batch: httpBatch)
+                    let targets = load.perApp.reduce(into: [String: Int]()) {
+                        $0[$1.key] = (before[$1.key] ?? 0) + $1.value
+                    }
                     let cpuBefore = try CPUSample.take(environment)
                     let started = monotonicNanos()
                     let accepted = load.run(port: environment.httpPort)
@@ -82,8 +92,10 @@ struct ThroughputMode: ParsableCommand {
                     report.add("tcp_applied_to_redis", applied / redis, unit: "ratio")
                 }
                 if doHTTP, doTCP {
-                    report.add("tcp_to_http_applied", report.lastValue("tcp_applied_per_s") / report.lastValue("http_applied_per_s"),
-                               unit: "ratio (target <= 2)")
+                    report.add(
+                        "tcp_to_http_applied",
+                        report.lastValue("tcp_applied_per_s") / report.lastValue("http_applied_per_s"),
+                        unit: "ratio (target <= 2)")
                 }
                 print("run \(run) done")
             }
@@ -98,13 +110,19 @@ struct ThroughputMode: ParsableCommand {
         }
         keys += [("baseline_per_s", "relay_baseline_per_s"), ("redis_per_s", "redis_pipelined_set_per_s")]
         if doTCP {
-            keys += [("ratio", "tcp_applied_to_relay"), ("ratio_redis", "tcp_applied_to_redis"),
-                     ("cpu_us_per_msg", "tcp_cpu_us_per_msg"), ("projected_2core_per_s", "tcp_projected_2core_per_s")]
+            keys += [
+                ("ratio", "tcp_applied_to_relay"), ("ratio_redis", "tcp_applied_to_redis"),
+                ("cpu_us_per_msg", "tcp_cpu_us_per_msg"), ("projected_2core_per_s", "tcp_projected_2core_per_s"),
+            ]
         }
         if doTCP, doHTTP { keys.append(("tcp_to_http", "tcp_to_http_applied")) }
-        report.printResult(keys, extra: [("transport", transport == "both" ? "tcp+http" : transport),
-                                         ("runs", String(common.runs)), ("messages", String(messages)),
-                                         ("apps", String(apps)), ("fsync", common.fsync)])
+        report.printResult(
+            keys,
+            extra: [
+                ("transport", transport == "both" ? "tcp+http" : transport),
+                ("runs", String(common.runs)), ("messages", String(messages)),
+                ("apps", String(apps)), ("fsync", common.fsync),
+            ])
     }
 
     /// CPU cost per message of each process class and the rate 2 dedicated cores would sustain.
@@ -114,7 +132,8 @@ struct ThroughputMode: ParsableCommand {
         report.add("\(prefix)_cpu_us_per_msg_workers", used.workers * perMessage, unit: "CPU µs/msg")
         report.add("\(prefix)_cpu_us_per_msg_redis", used.redis * perMessage, unit: "CPU µs/msg")
         report.add("\(prefix)_cpu_us_per_msg", used.total * perMessage, unit: "CPU µs/msg (all three)")
-        report.add("\(prefix)_projected_2core_per_s", used.total > 0 ? 2 * Double(messages) / used.total : .nan,
-                   unit: "msgs/s if 2 cores were ours")
+        report.add(
+            "\(prefix)_projected_2core_per_s", used.total > 0 ? 2 * Double(messages) / used.total : .nan,
+            unit: "msgs/s if 2 cores were ours")
     }
 }

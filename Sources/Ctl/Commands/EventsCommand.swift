@@ -51,7 +51,9 @@ struct EventsCommand: AsyncParsableCommand {
             last = events.last?.id ?? last
             for event in events.suffix(count) { try show(event) }
             while follow {
-                let reply = try await client.command(["XREAD", "BLOCK", "\(Self.block)", "COUNT", "100", "STREAMS", key, last])
+                let reply = try await client.command([
+                    "XREAD", "BLOCK", "\(Self.block)", "COUNT", "100", "STREAMS", key, last,
+                ])
                 // XREAD answers [[key, entries]], or nil when the block timed out.
                 for stream in reply.array ?? [] {
                     for event in Self.entries(stream.array?.last ?? .null) {
@@ -63,13 +65,15 @@ struct EventsCommand: AsyncParsableCommand {
             await client.close()
         } catch let error as RedisError {
             await client.close()
-            throw CtlFailure.runtime("app \(app): reading \(key) from Redis \(redis.host):\(redis.port) db \(redis.db) failed: \(error)")
+            throw CtlFailure.runtime(
+                "app \(app): reading \(key) from Redis \(redis.host):\(redis.port) db \(redis.db) failed: \(error)")
         }
     }
 
     private static func entries(_ reply: RedisReply) -> [Event] {
         (reply.array ?? []).compactMap { entry in
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let flat = parts[1].strings else { return nil }
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let flat = parts[1].strings
+            else { return nil }
             var fields: [(String, String)] = []
             for index in stride(from: 0, to: flat.count - 1, by: 2) { fields.append((flat[index], flat[index + 1])) }
             return Event(id: id, fields: fields)
@@ -79,9 +83,12 @@ struct EventsCommand: AsyncParsableCommand {
     private func show(_ event: Event) throws {
         let time = Output.timestamp(milliseconds: event.milliseconds)
         if format.json {
-            let object: [String: Any] = ["id": event.id, "time": time,
-                                         "fields": Dictionary(event.fields, uniquingKeysWith: { _, last in last })]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let object: [String: Any] = [
+                "id": event.id, "time": time,
+                "fields": Dictionary(event.fields, uniquingKeysWith: { _, last in last }),
+            ]
+            let data = try JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("\(time)  \(Self.describe(event))")
@@ -97,7 +104,8 @@ struct EventsCommand: AsyncParsableCommand {
         let reason = event.field("reason") ?? ""
         switch event.field("kind") {
         case "transition":
-            return "\(event.field("executor") ?? "?") \(event.field("from") ?? "?") -> \(event.field("to") ?? "?"): \(reason)\(cause)"
+            return
+                "\(event.field("executor") ?? "?") \(event.field("from") ?? "?") -> \(event.field("to") ?? "?"): \(reason)\(cause)"
         case "note":
             let executor = event.field("executor").flatMap { $0.isEmpty ? nil : "\($0): " } ?? ""
             return "note \(executor)\(reason)\(cause)"

@@ -9,7 +9,8 @@ struct ExecutorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executors",
         abstract: "Show one app's executors by state: host, variant, endpoint, confidence, time in state.",
-        discussion: "From the worker's socket; from the app's Redis DB (found via apps_dir) when the worker does not answer.")
+        discussion:
+            "From the worker's socket; from the app's Redis DB (found via apps_dir) when the worker does not answer.")
 
     @Argument(help: "The app.")
     var app: String
@@ -51,7 +52,9 @@ struct ExecutorsCommand: AsyncParsableCommand {
         let confidence = String(format: "%.2f", row.confidence)
         let age: String = row.since > 0 ? Output.age(sinceMilliseconds: row.since) : "-"
         let reason: String = row.flagged ? "FLAGGED " + row.reason : row.reason
-        return [row.state.rawValue, row.id, row.variant, row.host, endpoint, confidence, String(row.dissents), age, reason]
+        return [
+            row.state.rawValue, row.id, row.variant, row.host, endpoint, confidence, String(row.dissents), age, reason,
+        ]
     }
 
     private func load() async throws -> (rows: [Executor], source: String) {
@@ -104,7 +107,10 @@ enum RedisExecutors {
         let hashes = try await client.pipeline(ids.map { ["HGETALL", keys.executor($0)] })
         return zip(ids, hashes).compactMap { (id: String, reply: RedisReply) -> Executor? in
             guard let executor = Executor(hash: reply.dictionary ?? [:]) else {
-                FileHandle.standardError.write(Data("mimicctl: executor \(id) is in a state set but its hash \(keys.executor(id)) is missing or unreadable\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "mimicctl: executor \(id) is in a state set but its hash \(keys.executor(id)) is missing or unreadable\n"
+                            .utf8))
                 return nil
             }
             return executor

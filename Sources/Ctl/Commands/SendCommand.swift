@@ -16,10 +16,14 @@ struct SendCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "The app the message is for.") var app: String?
-    @Option(help: ArgumentHelp("left_bracket, right_bracket, waf, firewall or admin.", valueName: "source")) var source: String?
-    @Option(help: ArgumentHelp("health, arbitration, alert, list, set_state, rotate, pause or resume.", valueName: "type")) var type: String?
+    @Option(help: ArgumentHelp("left_bracket, right_bracket, waf, firewall or admin.", valueName: "source")) var source:
+        String?
+    @Option(
+        help: ArgumentHelp("health, arbitration, alert, list, set_state, rotate, pause or resume.", valueName: "type"))
+    var type: String?
     @Option(help: ArgumentHelp("The message body as a JSON object.", valueName: "json")) var body: String = "{}"
-    @Option(help: ArgumentHelp("Message id, unique per app and source (default: generated).", valueName: "id")) var id: String?
+    @Option(help: ArgumentHelp("Message id, unique per app and source (default: generated).", valueName: "id")) var id:
+        String?
 
     @OptionGroup var config: ConfigOption
     @OptionGroup var listener: ListenerOptions
@@ -47,10 +51,12 @@ struct SendCommand: AsyncParsableCommand {
             throw CtlFailure.usage("give both --source and --type, or neither and an envelope on stdin")
         }
         guard Source(rawValue: source) != nil else {
-            throw CtlFailure.usage("--source \(source): expected one of \(Source.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CtlFailure.usage(
+                "--source \(source): expected one of \(Source.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard MessageType(rawValue: type) != nil else {
-            throw CtlFailure.usage("--type \(type): expected one of \(MessageType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CtlFailure.usage(
+                "--type \(type): expected one of \(MessageType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let bodyObject = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
             throw CtlFailure.usage("--body: expected a JSON object, got \(body.prefix(80))")
@@ -67,10 +73,13 @@ struct SendCommand: AsyncParsableCommand {
 
     private func fromStdin() throws -> [UInt8] {
         if app != nil || id != nil || body != "{}" {
-            throw CtlFailure.usage("--app, --id and --body build a message with --source and --type; without those the envelope comes from stdin")
+            throw CtlFailure.usage(
+                "--app, --id and --body build a message with --source and --type; without those the envelope comes from stdin"
+            )
         }
         guard isatty(STDIN_FILENO) == 0 else {
-            throw CtlFailure.usage("no message: give --source and --type (and --app, --body), or pipe an envelope on stdin")
+            throw CtlFailure.usage(
+                "no message: give --source and --type (and --app, --body), or pipe an envelope on stdin")
         }
         let data = FileHandle.standardInput.readDataToEndOfFile()
         guard let parsed = try? JSONSerialization.jsonObject(with: data) else {
@@ -99,7 +108,8 @@ struct SendCommand: AsyncParsableCommand {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw CtlFailure.usage("\(label): \(path.isEmpty ? "" : path + ": ")\(context.debugDescription)")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw CtlFailure.usage("\(label): \(context.codingPath.map(\.stringValue).joined(separator: ".")): wrong type")
+            throw CtlFailure.usage(
+                "\(label): \(context.codingPath.map(\.stringValue).joined(separator: ".")): wrong type")
         } catch {
             throw CtlFailure.usage("\(label): not an envelope: \(error)")
         }

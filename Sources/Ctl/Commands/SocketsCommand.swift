@@ -8,7 +8,9 @@ struct SocketsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sockets",
         abstract: "List the app sockets in run_dir: owner pid, listening or stale, the worker's status.",
-        discussion: "The owner pid comes from /proc/net/unix and /proc/<pid>/fd (what `ss -xlp` shows); processes of other users are only visible as root, and then the pid the worker reports is shown.")
+        discussion:
+            "The owner pid comes from /proc/net/unix and /proc/<pid>/fd (what `ss -xlp` shows); processes of other users are only visible as root, and then the pid the worker reports is shown."
+    )
 
     @OptionGroup var config: ConfigOption
     @OptionGroup var local: RunDirOption
@@ -29,7 +31,8 @@ struct SocketsCommand: AsyncParsableCommand {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: runDir)
         } catch {
-            throw CtlFailure.runtime("run dir \(runDir) cannot be read; are the listener and workers started with this run_dir?")
+            throw CtlFailure.runtime(
+                "run dir \(runDir) cannot be read; are the listener and workers started with this run_dir?")
         }
         let listening = SocketOwners.listeningInodes()
         let paths = names.filter { $0.hasSuffix(".sock") }.sorted().map { runDir + "/" + $0 }

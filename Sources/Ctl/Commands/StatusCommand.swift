@@ -17,7 +17,10 @@ struct StatusCommand: AsyncParsableCommand {
         if format.json { return try Output.printJSON(raw) }
         guard !apps.isEmpty else { return print("no apps (the listener's apps_dir is empty)") }
         let rows: [[String]] = apps.map(cells)
-        print(Output.table(["APP", "WORKER", "STATE", "PID", "RESTARTS", "BACKLOG", "BYTES", "DELIVERED/ACKED", "IN/ACK PER S"], rows))
+        print(
+            Output.table(
+                ["APP", "WORKER", "STATE", "PID", "RESTARTS", "BACKLOG", "BYTES", "DELIVERED/ACKED", "IN/ACK PER S"],
+                rows))
     }
 
     private func cells(_ app: ListenerAPI.AppStatus) -> [String] {
@@ -26,7 +29,10 @@ struct StatusCommand: AsyncParsableCommand {
         let restarts: String = app.restarts.map { String($0) } ?? "-"
         let seqs = "\(app.deliveredSeq)/\(app.ackedSeq)"
         let rates = String(format: "%.1f/%.1f", app.acceptedPerSecond, app.ackedPerSecond)
-        return [app.app, up, app.workerState, pid, restarts, String(app.backlogMessages), byteCount(app.backlogBytes), seqs, rates]
+        return [
+            app.app, up, app.workerState, pid, restarts, String(app.backlogMessages), byteCount(app.backlogBytes), seqs,
+            rates,
+        ]
     }
 
     private func byteCount(_ bytes: Int) -> String {

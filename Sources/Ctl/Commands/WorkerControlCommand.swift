@@ -16,13 +16,15 @@ struct WorkerControlCommand: AsyncParsableCommand {
     }
 
     struct Stop: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop the app's worker (SIGTERM, SIGKILL after 5 s); messages keep being journaled.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop the app's worker (SIGTERM, SIGKILL after 5 s); messages keep being journaled.")
         @OptionGroup var target: WorkerTarget
         func run() async throws { try target.perform("stop") }
     }
 
     struct Restart: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Restart the app's worker; it resumes from the last acknowledged message.")
+        static let configuration = CommandConfiguration(
+            abstract: "Restart the app's worker; it resumes from the last acknowledged message.")
         @OptionGroup var target: WorkerTarget
         func run() async throws { try target.perform("restart") }
     }

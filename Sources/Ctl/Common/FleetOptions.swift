@@ -16,7 +16,8 @@ struct ConfigOption: ParsableArguments {
         let path = config ?? Self.defaultPath
         guard FileManager.default.fileExists(atPath: path) else {
             if config != nil { throw CtlFailure.usage("--config \(path): no such file") }
-            throw CtlFailure.usage("no \(path) to find \(purpose): run from the fleet's directory or pass --config FILE")
+            throw CtlFailure.usage(
+                "no \(path) to find \(purpose): run from the fleet's directory or pass --config FILE")
         }
         do throws(ConfigErrors) {
             return try ConfigLoader.loadListener(path: path)
@@ -29,13 +30,17 @@ struct ConfigOption: ParsableArguments {
 
 /// How to reach the listener's HTTP API and which token to present.
 struct ListenerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The listener's base URL (default: http host and port of --config).", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The listener's base URL (default: http host and port of --config).", valueName: "url"))
     var listener: String?
 
     @Option(name: .long, help: ArgumentHelp("Bearer token (default: $MIMIC_TOKEN).", valueName: "token"))
     var token: String?
 
-    @Option(name: .customLong("token-name"), help: ArgumentHelp("Use the token of this name from --config.", valueName: "name"))
+    @Option(
+        name: .customLong("token-name"),
+        help: ArgumentHelp("Use the token of this name from --config.", valueName: "name"))
     var tokenName: String?
 
     func baseURL(_ config: ConfigOption) throws -> HTTPEndpoint {
@@ -54,21 +59,27 @@ struct ListenerOptions: ParsableArguments {
             let tokens = try config.load(neededFor: "token '\(tokenName)'").tokens
             guard let match = tokens.first(where: { $0.name == tokenName }) else {
                 let names = tokens.map(\.name).joined(separator: ", ")
-                throw CtlFailure.usage("--token-name \(tokenName): no such token in \(config.config ?? ConfigOption.defaultPath) (have: \(names.isEmpty ? "none" : names))")
+                throw CtlFailure.usage(
+                    "--token-name \(tokenName): no such token in \(config.config ?? ConfigOption.defaultPath) (have: \(names.isEmpty ? "none" : names))"
+                )
             }
             guard match.tokenSHA256 == nil else {
-                throw CtlFailure.usage("--token-name \(tokenName): listener.yaml holds only its sha256; pass --token or set MIMIC_TOKEN")
+                throw CtlFailure.usage(
+                    "--token-name \(tokenName): listener.yaml holds only its sha256; pass --token or set MIMIC_TOKEN")
             }
             return match.token
         }
         if let token = ProcessInfo.processInfo.environment["MIMIC_TOKEN"], !token.isEmpty { return token }
-        throw CtlFailure.usage("\(purpose) needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml")
+        throw CtlFailure.usage(
+            "\(purpose) needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml")
     }
 }
 
 /// Where the app sockets are, for commands that talk to workers directly.
 struct RunDirOption: ParsableArguments {
-    @Option(name: .customLong("run-dir"), help: ArgumentHelp("Directory of the <app>.sock files (default: run_dir of --config).", valueName: "dir"))
+    @Option(
+        name: .customLong("run-dir"),
+        help: ArgumentHelp("Directory of the <app>.sock files (default: run_dir of --config).", valueName: "dir"))
     var runDir: String?
 
     func resolveRunDir(_ config: ConfigOption) throws -> String {
@@ -79,7 +90,9 @@ struct RunDirOption: ParsableArguments {
 
 /// Where the app configs are, for commands that read an app's Redis directly.
 struct AppsDirOption: ParsableArguments {
-    @Option(name: .customLong("apps-dir"), help: ArgumentHelp("Directory of the <app>.yaml files (default: apps_dir of --config).", valueName: "dir"))
+    @Option(
+        name: .customLong("apps-dir"),
+        help: ArgumentHelp("Directory of the <app>.yaml files (default: apps_dir of --config).", valueName: "dir"))
     var appsDir: String?
 
     /// The app's config, loaded strictly: its Redis settings are how `events` and `executors` find

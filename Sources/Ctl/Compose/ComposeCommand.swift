@@ -16,16 +16,21 @@ struct ComposeCommand: AsyncParsableCommand {
             One app's worker:      docker compose -f deploy/fleet.compose.yml -f deploy/shop.compose.yml restart worker-shop
             """)
 
-    @Option(help: ArgumentHelp("Directory of the <app>.yaml files (default: apps_dir of --listener, else ./apps.d).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Directory of the <app>.yaml files (default: apps_dir of --listener, else ./apps.d).", valueName: "dir"))
     var apps: String?
 
     @Option(help: ArgumentHelp("Where to write the compose files.", valueName: "dir"))
     var out: String = "./deploy"
 
-    @Option(help: ArgumentHelp("Directory of fleet.compose.yml.mustache and app.compose.yml.mustache.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp("Directory of fleet.compose.yml.mustache and app.compose.yml.mustache.", valueName: "dir"))
     var templates: String = "./compose-templates"
 
-    @Option(help: ArgumentHelp("listener.yaml whose tokens, limits and published address the fleet uses.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "listener.yaml whose tokens, limits and published address the fleet uses.", valueName: "file"))
     var listener: String?
 
     @Option(help: "The image built from the Dockerfile (docker build -t IMAGE .).")
@@ -65,21 +70,32 @@ struct ComposeCommand: AsyncParsableCommand {
         for app in appConfigs {
             let text = try String(contentsOfFile: app.sourceFile, encoding: .utf8)
             try write(try ContainerConfig.app(app, text: text), to: "\(appsOut)/\(app.app).yaml", &written)
-            try write(try render(library, "app.compose.yml", context.app(app)), to: "\(out)/\(app.app).compose.yml", &written)
+            try write(
+                try render(library, "app.compose.yml", context.app(app)), to: "\(out)/\(app.app).compose.yml", &written)
         }
         try write(try ContainerConfig.listener(listenerConfig), to: "\(out)/listener.yaml", &written)
-        try write(try render(library, "fleet.compose.yml", context.fleet(appConfigs)), to: "\(out)/fleet.compose.yml", &written)
+        try write(
+            try render(library, "fleet.compose.yml", context.fleet(appConfigs)), to: "\(out)/fleet.compose.yml",
+            &written)
         removeLeftovers(keeping: Set(written))
 
         for app in appConfigs where app.hosts.contains(where: { $0.driver == .command }) {
-            warn("app \(app.app): command-driver hooks run inside the worker container; relative hook paths resolve against \(ContainerConfig.appsDir), so add the hooks to the image or mount them")
+            warn(
+                "app \(app.app): command-driver hooks run inside the worker container; relative hook paths resolve against \(ContainerConfig.appsDir), so add the hooks to the image or mount them"
+            )
         }
         if listenerConfig == nil {
-            warn("no --listener: \(out)/listener.yaml has no tokens, so the listener will refuse every sender; pass --listener listener.yaml")
+            warn(
+                "no --listener: \(out)/listener.yaml has no tokens, so the listener will refuse every sender; pass --listener listener.yaml"
+            )
         }
-        print("wrote \(written.count) files to \(out): fleet.compose.yml, listener.yaml, "
-              + "\(appConfigs.count) app\(appConfigs.count == 1 ? "" : "s") (\(appConfigs.map(\.app).joined(separator: ", ")))")
-        print("up: docker compose -f \(out)/fleet.compose.yml" + appConfigs.map { " -f \(out)/\($0.app).compose.yml" }.joined() + " up -d")
+        print(
+            "wrote \(written.count) files to \(out): fleet.compose.yml, listener.yaml, "
+                + "\(appConfigs.count) app\(appConfigs.count == 1 ? "" : "s") (\(appConfigs.map(\.app).joined(separator: ", ")))"
+        )
+        print(
+            "up: docker compose -f \(out)/fleet.compose.yml"
+                + appConfigs.map { " -f \(out)/\($0.app).compose.yml" }.joined() + " up -d")
     }
 
     private func loadApps(_ dir: String) throws -> [AppConfig] {
@@ -104,13 +120,17 @@ struct ComposeCommand: AsyncParsableCommand {
     private func loadTemplates() async throws -> MustacheLibrary {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: templates, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CtlFailure.usage("--templates \(templates): no such directory (the repository's compose-templates/, or pass --templates)")
+            throw CtlFailure.usage(
+                "--templates \(templates): no such directory (the repository's compose-templates/, or pass --templates)"
+            )
         }
         let library: MustacheLibrary
         do {
             library = try await MustacheLibrary(directory: templates)
         } catch let error as MustacheLibrary.ParserError {
-            throw CtlFailure.usage("\(templates)/\(error.filename):\(error.context.lineNumber):\(error.context.columnNumber): \(error.error)")
+            throw CtlFailure.usage(
+                "\(templates)/\(error.filename):\(error.context.lineNumber):\(error.context.columnNumber): \(error.error)"
+            )
         }
         for name in ["fleet.compose.yml", "app.compose.yml"] where library.getTemplate(named: name) == nil {
             throw CtlFailure.usage("\(templates)/\(name).mustache: missing")
@@ -124,13 +144,16 @@ struct ComposeCommand: AsyncParsableCommand {
         var owners: [Int: String] = [:]
         for app in configs {
             if let other = owners[app.redis.db] {
-                throw CtlFailure.usage("\(app.sourceFile): redis.db \(app.redis.db) is also app \(other)'s; the fleet's one Redis needs a distinct db per app")
+                throw CtlFailure.usage(
+                    "\(app.sourceFile): redis.db \(app.redis.db) is also app \(other)'s; the fleet's one Redis needs a distinct db per app"
+                )
             }
             owners[app.redis.db] = app.app
         }
         let passwords = Set(configs.map { $0.redis.password ?? "" })
         if passwords.count > 1 {
-            throw CtlFailure.usage("\(dir): apps differ in redis.password; the fleet's one Redis has one password (or none) for all")
+            throw CtlFailure.usage(
+                "\(dir): apps differ in redis.password; the fleet's one Redis has one password (or none) for all")
         }
     }
 
@@ -158,8 +181,9 @@ struct ComposeCommand: AsyncParsableCommand {
             for name in (try? fileManager.contentsOfDirectory(atPath: dir)) ?? [] {
                 let path = "\(dir)/\(name)"
                 guard !written.contains(path), name.hasSuffix(".compose.yml") || name.hasSuffix(".yaml"),
-                      let head = try? String(contentsOfFile: path, encoding: .utf8).prefix(40),
-                      head.hasPrefix("# Generated by `mimicctl compose`") else { continue }
+                    let head = try? String(contentsOfFile: path, encoding: .utf8).prefix(40),
+                    head.hasPrefix("# Generated by `mimicctl compose`")
+                else { continue }
                 try? fileManager.removeItem(atPath: path)
             }
         }

@@ -17,8 +17,10 @@ struct ComposeContext {
     private func array(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
 
     private var shared: [String: Any] {
-        ["image": quoted(image), "stopGrace": quoted(stopGrace), "runDir": quoted(ContainerConfig.runDir),
-         "runVolume": quoted(runVolume), "network": quoted(name)]
+        [
+            "image": quoted(image), "stopGrace": quoted(stopGrace), "runDir": quoted(ContainerConfig.runDir),
+            "runVolume": quoted(runVolume), "network": quoted(name),
+        ]
     }
 
     func fleet(_ apps: [AppConfig]) -> [String: Any] {

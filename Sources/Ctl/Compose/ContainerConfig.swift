@@ -50,14 +50,18 @@ enum ContainerConfig {
 
     /// `key` of a line `key: ...` at column 0; nil for indented lines, comments and sequence items.
     private static func topLevelKey(_ line: String) -> String? {
-        guard let first = line.first, first.isLetter || first == "_" || first == "\"" || first == "'" else { return nil }
+        guard let first = line.first, first.isLetter || first == "_" || first == "\"" || first == "'" else {
+            return nil
+        }
         guard let colon = line.firstIndex(of: ":") else { return nil }
         return line[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
     }
 
     private static func redisFlow(_ redis: RedisSettings) -> String {
-        var fields = ["host: \(redisHost)", "port: \(redisPort)", "db: \(redis.db)",
-                      "password: \(redis.password.map(quoted) ?? "null")"]
+        var fields = [
+            "host: \(redisHost)", "port: \(redisPort)", "db: \(redis.db)",
+            "password: \(redis.password.map(quoted) ?? "null")",
+        ]
         if redis.connectTimeout != .seconds(2) {
             fields.append("connect_timeout: \(DurationText.format(redis.connectTimeout))")
         }
@@ -70,7 +74,9 @@ enum ContainerConfig {
         do throws(ConfigErrors) {
             loaded = try ConfigLoader.loadApp(text: text, file: file)
         } catch {
-            throw CtlFailure.usage("\(original.sourceFile): the in-container copy does not load (\(error.issues.first?.description ?? "")); write the file's top level in block style (one `key:` per line)")
+            throw CtlFailure.usage(
+                "\(original.sourceFile): the in-container copy does not load (\(error.issues.first?.description ?? "")); write the file's top level in block style (one `key:` per line)"
+            )
         }
         var expected = original
         expected.redis.host = redisHost
@@ -79,16 +85,22 @@ enum ContainerConfig {
         expected.sourceFile = loaded.sourceFile
         // Relative hook paths resolve against the config's directory, which differs in the
         // container; everything else about the hosts must be unchanged.
-        let withoutHooks = { (hosts: [HostConfig]) in hosts.map { host -> HostConfig in
-            var host = host
-            host.command = host.command.map { CommandHooks(timeout: $0.timeout, create: [], clean: [], remove: [], list: []) }
-            return host
-        } }
+        let withoutHooks = { (hosts: [HostConfig]) in
+            hosts.map { host -> HostConfig in
+                var host = host
+                host.command = host.command.map {
+                    CommandHooks(timeout: $0.timeout, create: [], clean: [], remove: [], list: [])
+                }
+                return host
+            }
+        }
         expected.hosts = withoutHooks(expected.hosts)
         var comparable = loaded
         comparable.hosts = withoutHooks(loaded.hosts)
         guard comparable == expected else {
-            throw CtlFailure.usage("\(original.sourceFile): rewriting redis and run_dir for the container changed other settings; write the file's top level in block style (one `key:` per line)")
+            throw CtlFailure.usage(
+                "\(original.sourceFile): rewriting redis and run_dir for the container changed other settings; write the file's top level in block style (one `key:` per line)"
+            )
         }
     }
 
@@ -116,23 +128,29 @@ enum ContainerConfig {
             lines.append("tokens:")
             for token in config.tokens {
                 // A hashed entry stays hashed: the generated file must not need the plaintext.
-                let secret = token.tokenSHA256.map { "token_sha256: \"\($0.map { String(format: "%02x", $0) }.joined())\"" }
+                let secret =
+                    token.tokenSHA256.map { "token_sha256: \"\($0.map { String(format: "%02x", $0) }.joined())\"" }
                     ?? "token: \(quoted(token.token))"
-                lines.append("  - { name: \(quoted(token.name)), \(secret), sources: \(list(token.sources)), apps: \(list(token.apps)) }")
+                lines.append(
+                    "  - { name: \(quoted(token.name)), \(secret), sources: \(list(token.sources)), apps: \(list(token.apps)) }"
+                )
             }
         }
         let text = lines.joined(separator: "\n") + "\n"
         do throws(ConfigErrors) {
             _ = try ConfigLoader.loadListener(text: text, file: "/etc/mimic/listener.yaml")
         } catch {
-            throw CtlFailure.runtime("the generated listener.yaml does not load: \(error.issues.first?.description ?? "")")
+            throw CtlFailure.runtime(
+                "the generated listener.yaml does not load: \(error.issues.first?.description ?? "")")
         }
         return text
     }
 
     /// A JSON string is a valid YAML double-quoted scalar, whatever it contains.
     static func quoted(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes]))
+            ?? Data("[\"\"]".utf8)
         return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
     }
 

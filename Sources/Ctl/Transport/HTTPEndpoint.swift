@@ -14,7 +14,9 @@ struct HTTPEndpoint: CustomStringConvertible {
     }
 
     init(url: String) throws {
-        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host, !host.isEmpty else {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host,
+            !host.isEmpty
+        else {
             throw CtlFailure.usage("--listener \(url): expected a URL like http://127.0.0.1:7600")
         }
         guard scheme == "http" else {
@@ -33,16 +35,21 @@ struct HTTPEndpoint: CustomStringConvertible {
     static let timeout: TimeInterval = 10
 
     /// One request to the listener; a failure is the operator's one line, saying where it went.
-    func request(_ method: String, _ path: String, token: String? = nil, json body: [UInt8]? = nil) throws -> BlockingHTTPClient.Response {
+    func request(_ method: String, _ path: String, token: String? = nil, json body: [UInt8]? = nil) throws
+        -> BlockingHTTPClient.Response
+    {
         var headers = [("Accept", "application/json"), ("User-Agent", "mimicctl")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         // Content-Length: 0 on a bodiless POST: servers may refuse a POST without a length (411).
         let payload = body ?? (method == "POST" ? [] : nil)
         do throws(SocketFailure) {
-            return try BlockingHTTPClient(timeout: Self.timeout).request(method, "\(self)\(path)", headers: headers, body: payload)
-        } catch where error.operation == "connect" {
-            throw CtlFailure.runtime("cannot reach the listener at \(self): \(error.reason); is mimic-listener running? (check --listener or http: in listener.yaml)")
+            return try BlockingHTTPClient(timeout: Self.timeout).request(
+                method, "\(self)\(path)", headers: headers, body: payload)
+        } catch  where error.operation == "connect" {
+            throw CtlFailure.runtime(
+                "cannot reach the listener at \(self): \(error.reason); is mimic-listener running? (check --listener or http: in listener.yaml)"
+            )
         } catch {
             throw CtlFailure.runtime("listener at \(self): \(method) \(path) failed: \(error.reason)")
         }

@@ -43,7 +43,8 @@ struct ListenerAPI {
     func apps() throws -> (raw: [String: Any], apps: [AppStatus]) {
         let response = try endpoint.request("GET", "/v1/apps")
         guard response.status == 200, let object = response.object, let apps = object["apps"] as? [[String: Any]] else {
-            throw CtlFailure.runtime("listener at \(endpoint): GET /v1/apps answered \(response.status): \(response.errorText)")
+            throw CtlFailure.runtime(
+                "listener at \(endpoint): GET /v1/apps answered \(response.status): \(response.errorText)")
         }
         return (object, apps.map(AppStatus.init))
     }
@@ -52,7 +53,8 @@ struct ListenerAPI {
     func worker(_ action: String, app: String, token: String) throws -> [String: Any] {
         let response = try endpoint.request("POST", "/v1/apps/\(app)/worker/\(action)", token: token)
         guard response.status == 200, let object = response.object else {
-            throw CtlFailure.runtime("listener refused to \(action) the worker of app \(app): \(response.status) \(response.errorText)")
+            throw CtlFailure.runtime(
+                "listener refused to \(action) the worker of app \(app): \(response.status) \(response.errorText)")
         }
         return object
     }

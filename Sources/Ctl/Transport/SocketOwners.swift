@@ -22,13 +22,19 @@ enum SocketOwners {
 
     /// The pids holding any of these socket inodes open.
     static func pids(holding inodes: Set<String>) -> [String: Int] {
-        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [:] }
+        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+            return [:]
+        }
         var owners: [String: Int] = [:]
         for entry in entries {
-            guard let pid = Int(entry), let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(entry)/fd") else { continue }
+            guard let pid = Int(entry),
+                let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(entry)/fd")
+            else { continue }
             for fd in fds {
-                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/fd/\(fd)"),
-                      target.hasPrefix("socket:[") else { continue }
+                guard
+                    let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/fd/\(fd)"),
+                    target.hasPrefix("socket:[")
+                else { continue }
                 let inode = String(target.dropFirst("socket:[".count).dropLast())
                 if inodes.contains(inode), owners[inode] == nil { owners[inode] = pid }
             }

@@ -61,9 +61,12 @@ extension WorkerStatus {
         let online = counts["online", default: 0]
         let standby = counts["standby", default: 0]
         var text = "redis \(redis), online \(online), standby \(standby)"
-        let others = counts.filter { !["online", "standby"].contains($0.key) && $0.value > 0 }.sorted { $0.key < $1.key }
+        let others = counts.filter { !["online", "standby"].contains($0.key) && $0.value > 0 }.sorted {
+            $0.key < $1.key
+        }
         for (state, count) in others { text += ", \(state) \(count)" }
-        text += ", applied \(applied.map { String($0.seq) } ?? "-"), up \(Output.duration(seconds: Int64(uptimeSeconds)))"
+        text +=
+            ", applied \(applied.map { String($0.seq) } ?? "-"), up \(Output.duration(seconds: Int64(uptimeSeconds)))"
         if paused { text += ", paused" }
         return text
     }

@@ -38,8 +38,10 @@ final class WorkerLink: @unchecked Sendable {
     static let batchMessages = 1024
     static let batchBytes = 1 << 20
 
-    init(app: String, socketPath: String, journal: any Journal, eventLoop: any EventLoop, logger: Logger,
-         window: Int = 16_384) {
+    init(
+        app: String, socketPath: String, journal: any Journal, eventLoop: any EventLoop, logger: Logger,
+        window: Int = 16_384
+    ) {
         self.app = app
         self.socketPath = socketPath
         self.journal = journal
@@ -93,7 +95,10 @@ final class WorkerLink: @unchecked Sendable {
                 connecting = false
                 switch result {
                 case .success(let channel):
-                    guard !stopped else { channel.close(promise: nil); return }
+                    guard !stopped else {
+                        channel.close(promise: nil)
+                        return
+                    }
                     self.channel = channel
                     backoff.reset()
                     cursor.connected(acked: journal.ackedSeqNow)
@@ -101,7 +106,9 @@ final class WorkerLink: @unchecked Sendable {
                         $0.connected = true
                         $0.connects += 1
                     }
-                    logger.info("connected to worker", metadata: ["socket": .string(socketPath), "replay_from": "\(cursor.nextToSend)"])
+                    logger.info(
+                        "connected to worker",
+                        metadata: ["socket": .string(socketPath), "replay_from": "\(cursor.nextToSend)"])
                     channel.closeFuture.whenComplete { [self] _ in disconnected(channel) }
                     pump()
                 case .failure:
@@ -123,8 +130,11 @@ final class WorkerLink: @unchecked Sendable {
     private func scheduleReconnect() {
         guard !stopped else { return }
         let delay = backoff.next()
-        eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000
-                                                + delay.components.attoseconds / 1_000_000_000)) { [self] in
+        eventLoop.scheduleTask(
+            in: .nanoseconds(
+                Int64(delay.components.seconds) * 1_000_000_000
+                    + delay.components.attoseconds / 1_000_000_000)
+        ) { [self] in
             connect()
         }
     }
@@ -136,8 +146,9 @@ final class WorkerLink: @unchecked Sendable {
         var wrote = false
         var last: UInt64 = 0
         while cursor.room > 0 {
-            let batch = journal.records(from: cursor.nextToSend, maxCount: min(cursor.room, Self.batchMessages),
-                                        maxBytes: Self.batchBytes)
+            let batch = journal.records(
+                from: cursor.nextToSend, maxCount: min(cursor.room, Self.batchMessages),
+                maxBytes: Self.batchBytes)
             guard let final = batch.last else { break }
             var bytes = 0
             for record in batch { bytes += frames.frameSize(envelopeBytes: record.envelope.count) }

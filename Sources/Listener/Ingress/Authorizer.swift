@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import Shared
 
 /// Bearer-token decisions (DESIGN section 4): who is calling, and may they send this.
@@ -95,5 +96,3 @@ struct Authorizer: Sendable {
         return difference == 0
     }
 }
-
-import Foundation

@@ -25,8 +25,10 @@ struct EnvelopeIntake: Sendable {
     func admit(_ raw: some Collection<UInt8>, token: Int) -> Result<IntakeMessage, IntakeRejection> {
         let bytes = Array(raw)
         guard bytes.count <= maxMessageBytes else {
-            return .failure(IntakeRejection(status: 413, message: "message is \(bytes.count) bytes; max_message_bytes is \(maxMessageBytes)",
-                                            id: Self.peekID(bytes)))
+            return .failure(
+                IntakeRejection(
+                    status: 413, message: "message is \(bytes.count) bytes; max_message_bytes is \(maxMessageBytes)",
+                    id: Self.peekID(bytes)))
         }
         if let problem = JSONShapeCheck.problem(bytes) {
             return .failure(IntakeRejection(status: 400, message: problem, id: nil))
@@ -58,10 +60,17 @@ struct EnvelopeIntake: Sendable {
             switch directory.route(address: address) {
             case .app(let found): app = found
             case .none:
-                return .failure(IntakeRejection(status: 404, message: "body.address: no app has a host at '\(address)'; set app", id: envelope.id))
+                return .failure(
+                    IntakeRejection(
+                        status: 404, message: "body.address: no app has a host at '\(address)'; set app",
+                        id: envelope.id))
             case .ambiguous(let apps):
-                return .failure(IntakeRejection(status: 400, message: "body.address: '\(address)' is a host of several apps (\(apps.joined(separator: ", "))); set app",
-                                                id: envelope.id))
+                return .failure(
+                    IntakeRejection(
+                        status: 400,
+                        message:
+                            "body.address: '\(address)' is a host of several apps (\(apps.joined(separator: ", "))); set app",
+                        id: envelope.id))
             }
         } else {
             return .failure(IntakeRejection(status: 400, message: "app: required", id: envelope.id))
@@ -70,7 +79,10 @@ struct EnvelopeIntake: Sendable {
             return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))
         }
         guard directory.contains(app) else {
-            return .failure(IntakeRejection(status: 404, message: "app: unknown app '\(app)'; add apps.d/\(app).yaml and send SIGHUP", id: envelope.id))
+            return .failure(
+                IntakeRejection(
+                    status: 404, message: "app: unknown app '\(app)'; add apps.d/\(app).yaml and send SIGHUP",
+                    id: envelope.id))
         }
         if case .forbidden(let reason) = authorizer.decide(token: token, source: envelope.source.rawValue, app: app) {
             return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))

@@ -17,8 +17,10 @@ enum HTTPIngress {
     /// Envelopes per request: one request is one journal batch and one reply, so keep it bounded.
     static let maxArrayElements = 10_000
 
-    static func makeApplication(runtime: ListenerRuntime, logger: Logger,
-                                onBound: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
+    static func makeApplication(
+        runtime: ListenerRuntime, logger: Logger,
+        onBound: @escaping @Sendable (Int) -> Void
+    ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         router.post("/v1/events") { request, _ -> Response in
             var request = request
@@ -39,15 +41,17 @@ enum HTTPIngress {
             return json(200, status)
         }
         router.post("/v1/apps/:app/worker/:action") { request, context -> Response in
-            await workerAction(request, app: context.parameters.get("app") ?? "",
-                               action: context.parameters.get("action") ?? "", runtime: runtime)
+            await workerAction(
+                request, app: context.parameters.get("app") ?? "",
+                action: context.parameters.get("action") ?? "", runtime: runtime)
         }
         router.get("/healthz") { _, _ -> Response in
             json(200, ["status": "ok", "apps": runtime.appNames.count])
         }
         router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: await runtime.metricsText())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: await runtime.metricsText())))
         }
         router.get("/v1/situation") { request, _ -> Response in
             let app = request.uri.queryParameters.get("app")
@@ -62,25 +66,32 @@ enum HTTPIngress {
             return json(200, await SituationReport.build(runtime: runtime, only: app, eventLimit: eventLimit))
         }
         if !SituationPageFiles.isPresent {
-            logger.warning("situational-awareness page files are missing; GET / answers 404",
-                           metadata: ["expected": .string(SituationPageFiles.directory),
-                                      "fix": "copy the \(SituationPageFiles.bundleName) folder of the build next to mimic-listener"])
+            logger.warning(
+                "situational-awareness page files are missing; GET / answers 404",
+                metadata: [
+                    "expected": .string(SituationPageFiles.directory),
+                    "fix": "copy the \(SituationPageFiles.bundleName) folder of the build next to mimic-listener",
+                ])
         }
         // The page's files are only looked up for requests no route answered (404).
-        router.add(middleware: FileMiddleware(SituationPageFiles.directory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
-                                              searchForIndexHtml: true, logger: logger))
+        router.add(
+            middleware: FileMiddleware(
+                SituationPageFiles.directory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+                searchForIndexHtml: true, logger: logger))
         var quiet = logger
         quiet.logLevel = .warning
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestDeadlineHandler(limit: requestDeadline)],
             idleTimeout: requestDeadline,
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes,
-                                            maxHeaderFieldCount: 100))
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes,
+                maxHeaderFieldCount: 100))
         return Application(
             router: router,
             server: .http1(configuration: http1),
-            configuration: .init(address: .hostname(runtime.config.http.host, port: runtime.config.http.port),
-                                 serverName: "mimic-listener"),
+            configuration: .init(
+                address: .hostname(runtime.config.http.host, port: runtime.config.http.port),
+                serverName: "mimic-listener"),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? runtime.config.http.port) },
             logger: quiet)
     }
@@ -101,7 +112,8 @@ enum HTTPIngress {
         // Refuse an announced oversize body before reading a byte of it.
         if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
             runtime.counters.rejected(413)
-            return json(413, ["error": "request body of \(announced) bytes is larger than \(limit) bytes; split the array"])
+            return json(
+                413, ["error": "request body of \(announced) bytes is larger than \(limit) bytes; split the array"])
         }
         let body: [UInt8]
         do {
@@ -120,7 +132,8 @@ enum HTTPIngress {
             }
             guard ranges.count <= maxArrayElements else {
                 runtime.counters.rejected(413)
-                return json(413, ["error": "array of \(ranges.count) envelopes; at most \(maxArrayElements) per request"])
+                return json(
+                    413, ["error": "array of \(ranges.count) envelopes; at most \(maxArrayElements) per request"])
             }
             guard !ranges.isEmpty else {
                 runtime.counters.rejected(400)
@@ -155,12 +168,18 @@ enum HTTPIngress {
         }
     }
 
-    static func workerAction(_ request: Request, app: String, action: String, runtime: ListenerRuntime) async -> Response {
-        guard case .known(let token) = runtime.authorizer.identify(Authorizer.bearerToken(request.headers[.authorization])) else {
+    static func workerAction(_ request: Request, app: String, action: String, runtime: ListenerRuntime) async
+        -> Response
+    {
+        guard
+            case .known(let token) = runtime.authorizer.identify(
+                Authorizer.bearerToken(request.headers[.authorization]))
+        else {
             return json(401, ["error": "Authorization: Bearer <admin token> required"])
         }
         guard runtime.authorizer.isAdmin(token: token, app: app) else {
-            return json(403, ["error": "token '\(runtime.authorizer.tokenName(token))' is not an admin token for app '\(app)'"])
+            return json(
+                403, ["error": "token '\(runtime.authorizer.tokenName(token))' is not an admin token for app '\(app)'"])
         }
         guard let supervisor = runtime.supervisor else {
             return json(409, ["error": "supervise.enabled is false: workers are started outside the listener"])
@@ -191,15 +210,17 @@ enum HTTPIngress {
     static func json(_ status: Int, _ value: some Encodable) -> Response {
         var buffer = ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
         buffer.writeStaticString("\n")
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: buffer))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: buffer))
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         var buffer = ByteBuffer(bytes: data)
         buffer.writeStaticString("\n")
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: buffer))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: buffer))
     }
 }

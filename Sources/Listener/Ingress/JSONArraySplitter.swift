@@ -19,7 +19,13 @@ enum JSONArraySplitter {
         while index < bytes.count {
             let byte = bytes[index]
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 index += 1
                 continue
             }
@@ -33,7 +39,11 @@ enum JSONArraySplitter {
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if depth == 0 {
                     guard byte == UInt8(ascii: "]") else { return nil }
-                    if let begin = start { result.append(begin..<trimEnd(bytes, index)) } else if !result.isEmpty { return nil }
+                    if let begin = start {
+                        result.append(begin..<trimEnd(bytes, index))
+                    } else if !result.isEmpty {
+                        return nil
+                    }
                     closed = true
                     index += 1
                     while index < bytes.count, isWhitespace(bytes[index]) { index += 1 }

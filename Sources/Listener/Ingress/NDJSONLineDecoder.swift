@@ -50,7 +50,9 @@ struct NDJSONLineDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
         // A last line without its newline is a truncated message: it is not answered.
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
         return .needMoreData

@@ -23,7 +23,8 @@ struct TCPIngress: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLine)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLine)))
                     try channel.pipeline.syncOperations.addHandler(TCPSession(runtime: runtime))
                 }
             }
@@ -63,7 +64,10 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         authTimer = context.eventLoop.scheduleTask(in: Self.authDeadline) {
             let (session, context) = loopBound.value
-            if session.token == nil { session.refuse(context, "no {\"auth\":\"<token>\"} line within \(Self.authDeadline.nanoseconds / 1_000_000_000)s") }
+            if session.token == nil {
+                session.refuse(
+                    context, "no {\"auth\":\"<token>\"} line within \(Self.authDeadline.nanoseconds / 1_000_000_000)s")
+            }
         }
         context.fireChannelActive()
     }
@@ -78,7 +82,11 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         switch unwrapInboundIn(data) {
         case .tooLong(let bytes):
             guard token != nil else { return refuse(context, "first line must be {\"auth\":\"<token>\"}") }
-            answer(allocate(), JSONText.error("message is \(bytes) bytes; max_message_bytes is \(runtime.config.maxMessageBytes)", id: nil, code: 413))
+            answer(
+                allocate(),
+                JSONText.error(
+                    "message is \(bytes) bytes; max_message_bytes is \(runtime.config.maxMessageBytes)", id: nil,
+                    code: 413))
         case .line(let line):
             guard line.readableBytes > 0 else { return }
             guard let token else { return authenticate(context, line) }
@@ -144,7 +152,9 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         let eventLoop = context.eventLoop
         for (app, items) in byApp {
             guard let journal = runtime.journal(for: app) else {
-                for item in items { answer(item.slot, JSONText.error("app: unknown app '\(app)'", id: item.message.id, code: 404)) }
+                for item in items {
+                    answer(item.slot, JSONText.error("app: unknown app '\(app)'", id: item.message.id, code: 404))
+                }
                 continue
             }
             let counters = runtime.counters
@@ -158,7 +168,9 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
                     case .failure(let rejection):
                         let (status, message) = ListenerRuntime.describe(rejection, app: app)
                         counters.rejected(status, count: items.count)
-                        for item in items { session.answer(item.slot, JSONText.error(message, id: item.message.id, code: status)) }
+                        for item in items {
+                            session.answer(item.slot, JSONText.error(message, id: item.message.id, code: status))
+                        }
                     }
                     session.flushAnswers(context)
                 }

@@ -44,8 +44,10 @@ final class FileJournal: Journal, @unchecked Sendable {
     private let writer: SegmentWriter
     private var ackCursor: AckCursor
 
-    private init(app: String, directory: String, epoch: String, options: Options, logger: Logger,
-                 backlog: JournalBacklog, writer: SegmentWriter) {
+    private init(
+        app: String, directory: String, epoch: String, options: Options, logger: Logger,
+        backlog: JournalBacklog, writer: SegmentWriter
+    ) {
         self.app = app
         self.directory = directory
         self.epoch = epoch
@@ -74,13 +76,16 @@ final class FileJournal: Journal, @unchecked Sendable {
         let files = try JournalSegment.list(in: directory)
         for (index, file) in files.enumerated() {
             let scan = try JournalSegment.scan(path: file.path, firstSeq: file.firstSeq)
-            let action = try recovery.add(path: file.path, firstSeq: file.firstSeq, scan: scan,
-                                          isLast: index == files.count - 1)
+            let action = try recovery.add(
+                path: file.path, firstSeq: file.firstSeq, scan: scan,
+                isLast: index == files.count - 1)
             if case .cutTail(let reason, let keptBytes, let cutBytes) = action {
-                logger.warning("journal tail cut", metadata: [
-                    "segment": .string(file.path), "reason": .string(reason),
-                    "kept_bytes": "\(keptBytes)", "cut_bytes": "\(cutBytes)",
-                ])
+                logger.warning(
+                    "journal tail cut",
+                    metadata: [
+                        "segment": .string(file.path), "reason": .string(reason),
+                        "kept_bytes": "\(keptBytes)", "cut_bytes": "\(cutBytes)",
+                    ])
                 guard truncate(file.path, off_t(keptBytes)) == 0 else {
                     throw JournalOpenError(message: "\(file.path): cannot cut the torn tail (errno \(errno))")
                 }
@@ -88,13 +93,16 @@ final class FileJournal: Journal, @unchecked Sendable {
         }
         let outcome = try recovery.finish()
         if let misnamed = outcome.misnamedEmptySegment { unlink(misnamed.path) }
-        let backlog = JournalBacklog(limit: options.maxBacklogBytes, nextSeq: outcome.nextSeq, acked: outcome.acked,
-                                     unacknowledged: outcome.unacknowledged, recent: outcome.recent)
-        let writer = try SegmentWriter(directory: directory, epoch: meta.epoch, fsync: options.fsync,
-                                       segmentBytes: options.segmentBytes, segments: outcome.segments,
-                                       nextSeq: outcome.nextSeq)
-        let journal = FileJournal(app: app, directory: directory, epoch: meta.epoch, options: options, logger: logger,
-                                  backlog: backlog, writer: writer)
+        let backlog = JournalBacklog(
+            limit: options.maxBacklogBytes, nextSeq: outcome.nextSeq, acked: outcome.acked,
+            unacknowledged: outcome.unacknowledged, recent: outcome.recent)
+        let writer = try SegmentWriter(
+            directory: directory, epoch: meta.epoch, fsync: options.fsync,
+            segmentBytes: options.segmentBytes, segments: outcome.segments,
+            nextSeq: outcome.nextSeq)
+        let journal = FileJournal(
+            app: app, directory: directory, epoch: meta.epoch, options: options, logger: logger,
+            backlog: backlog, writer: writer)
         let thread = Thread { [journal] in journal.writerLoop() }
         thread.name = "journal-\(app)"
         thread.start()
@@ -118,8 +126,10 @@ final class FileJournal: Journal, @unchecked Sendable {
         condition.unlock()
     }
 
-    func append(_ entries: [JournalEntry], reserved: Int,
-                completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void) {
+    func append(
+        _ entries: [JournalEntry], reserved: Int,
+        completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void
+    ) {
         condition.lock()
         backlog.release(reserved)
         if closing {
@@ -170,10 +180,11 @@ final class FileJournal: Journal, @unchecked Sendable {
     func snapshot() -> JournalSnapshot {
         condition.lock()
         defer { condition.unlock() }
-        return JournalSnapshot(epoch: epoch, lastSeq: backlog.lastSeq, durableSeq: backlog.durableSeq,
-                               ackedSeq: backlog.ackedSeq, backlogMessages: backlog.count, backlogBytes: backlog.bytes,
-                               segments: segmentCount, appendedTotal: backlog.appendedTotal,
-                               duplicatesTotal: backlog.duplicatesTotal)
+        return JournalSnapshot(
+            epoch: epoch, lastSeq: backlog.lastSeq, durableSeq: backlog.durableSeq,
+            ackedSeq: backlog.ackedSeq, backlogMessages: backlog.count, backlogBytes: backlog.bytes,
+            segments: segmentCount, appendedTotal: backlog.appendedTotal,
+            duplicatesTotal: backlog.duplicatesTotal)
     }
 
     /// Writes what is queued, persists the acknowledged seq and stops the writer thread.

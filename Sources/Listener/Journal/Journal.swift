@@ -16,8 +16,9 @@ protocol Journal: AnyObject, Sendable {
     /// Appends the entries, all or none, releasing `reserved` bytes from `reserve`; `completion`
     /// runs once they are durable. Entries whose key is already journaled are answered as
     /// accepted and not appended again.
-    func append(_ entries: [JournalEntry], reserved: Int,
-                completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void)
+    func append(
+        _ entries: [JournalEntry], reserved: Int,
+        completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void)
     func snapshot() -> JournalSnapshot
     /// Writes what is queued and stops; later appends are refused as `.closed`.
     func close()
@@ -34,8 +35,10 @@ protocol Journal: AnyObject, Sendable {
 }
 
 extension Journal {
-    func append(_ entries: [JournalEntry],
-                completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void) {
+    func append(
+        _ entries: [JournalEntry],
+        completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void
+    ) {
         append(entries, reserved: 0, completion: completion)
     }
 

@@ -15,7 +15,8 @@ struct JournalMeta: Codable, Equatable {
         do {
             return try JSONDecoder().decode(JournalMeta.self, from: data)
         } catch {
-            throw JournalOpenError(message: "\(path): not a journal meta file (\(error)); move it away to start a new epoch")
+            throw JournalOpenError(
+                message: "\(path): not a journal meta file (\(error)); move it away to start a new epoch")
         }
     }
 
@@ -28,8 +29,12 @@ struct JournalMeta: Codable, Equatable {
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
         close(fd)
-        guard written == data.count, synced == 0 else { throw JournalOpenError(message: "\(temp): write failed (errno \(errno))") }
-        guard rename(temp, path) == 0 else { throw JournalOpenError(message: "\(path): rename failed (errno \(errno))") }
+        guard written == data.count, synced == 0 else {
+            throw JournalOpenError(message: "\(temp): write failed (errno \(errno))")
+        }
+        guard rename(temp, path) == 0 else {
+            throw JournalOpenError(message: "\(path): rename failed (errno \(errno))")
+        }
         Self.syncDirectory((path as NSString).deletingLastPathComponent)
     }
 

@@ -55,16 +55,20 @@ struct JournalRecord: Sendable, Equatable {
         let available = bytes.count - offset
         guard available >= headerSize else { return .incomplete }
         let bodyLength = Int(readLE(UInt32.self, bytes, offset))
-        guard bodyLength >= 2, bodyLength <= maxBodySize else { return .corrupt("record length \(bodyLength) out of range") }
+        guard bodyLength >= 2, bodyLength <= maxBodySize else {
+            return .corrupt("record length \(bodyLength) out of range")
+        }
         guard available >= headerSize + bodyLength else { return .incomplete }
         let storedCRC = readLE(UInt32.self, bytes, offset + 4)
-        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + headerSize + bodyLength)]))
+        let crc = CRC32C.checksum(
+            UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + headerSize + bodyLength)]))
         guard crc == storedCRC else { return .corrupt("checksum mismatch") }
         let seq = readLE(UInt64.self, bytes, offset + 8)
         let keyLength = Int(readLE(UInt16.self, bytes, offset + 16))
         guard 2 + keyLength <= bodyLength else { return .corrupt("key length \(keyLength) out of range") }
         let keyStart = offset + headerSize + 2
-        let key = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(keyStart + keyLength)]), as: UTF8.self)
+        let key = String(
+            decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(keyStart + keyLength)]), as: UTF8.self)
         let envelope = Array(bytes[(keyStart + keyLength)..<(offset + headerSize + bodyLength)])
         return .record(JournalRecord(seq: seq, key: key, envelope: envelope), size: headerSize + bodyLength)
     }
@@ -74,7 +78,9 @@ struct JournalRecord: Sendable, Equatable {
         withUnsafeBytes(of: &little) { out.append(contentsOf: $0) }
     }
 
-    private static func readLE<T: FixedWidthInteger>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer, _ offset: Int) -> T {
+    private static func readLE<T: FixedWidthInteger>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer, _ offset: Int)
+        -> T
+    {
         var value = T.zero
         withUnsafeMutableBytes(of: &value) { target in
             target.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + MemoryLayout<T>.size)]))

@@ -44,12 +44,15 @@ struct SegmentRecovery {
         var action = Action.keep
         if let problem = scan.problem {
             guard isLast else {
-                throw JournalOpenError(message: "\(path): \(problem) at byte \(scan.validBytes) of a closed segment; the journal needs repair")
+                throw JournalOpenError(
+                    message:
+                        "\(path): \(problem) at byte \(scan.validBytes) of a closed segment; the journal needs repair")
             }
             action = .cutTail(reason: problem, keptBytes: scan.validBytes, cutBytes: scan.fileBytes - scan.validBytes)
         }
         if let previous = lastRecordSeq, let first = scan.records.first, first.seq != previous + 1 {
-            throw JournalOpenError(message: "\(path): starts at seq \(first.seq) after \(previous); the journal needs repair")
+            throw JournalOpenError(
+                message: "\(path): starts at seq \(first.seq) after \(previous); the journal needs repair")
         }
         // Seq 0 is never written: a file named so is not one of ours, and `firstSeq - 1` below
         // must not trap on it.
@@ -61,8 +64,10 @@ struct SegmentRecovery {
             if record.seq > acked { unacknowledged.append(record) }
         }
         if let last = scan.records.last { lastRecordSeq = last.seq }
-        segments.append(JournalSegment(firstSeq: firstSeq, path: path,
-                                       lastSeq: scan.records.last?.seq ?? (firstSeq - 1), size: scan.validBytes))
+        segments.append(
+            JournalSegment(
+                firstSeq: firstSeq, path: path,
+                lastSeq: scan.records.last?.seq ?? (firstSeq - 1), size: scan.validBytes))
         return action
     }
 
@@ -87,8 +92,9 @@ struct SegmentRecovery {
         if let last = segments.last, last.size == 0, last.firstSeq != nextSeq {
             misnamed = segments.removeLast()
         }
-        return Outcome(nextSeq: nextSeq, acked: acked, segments: segments, unacknowledged: unacknowledged,
-                       recent: recent, misnamedEmptySegment: misnamed)
+        return Outcome(
+            nextSeq: nextSeq, acked: acked, segments: segments, unacknowledged: unacknowledged,
+            recent: recent, misnamedEmptySegment: misnamed)
     }
 }
 

@@ -21,8 +21,10 @@ final class SegmentWriter {
 
     /// Opens the active segment: the last of `segments`, or a new one named `nextSeq` when there
     /// is none or the last is full.
-    init(directory: String, epoch: String, fsync: ListenerConfig.FsyncPolicy, segmentBytes: Int,
-         segments: [JournalSegment], nextSeq: UInt64) throws {
+    init(
+        directory: String, epoch: String, fsync: ListenerConfig.FsyncPolicy, segmentBytes: Int,
+        segments: [JournalSegment], nextSeq: UInt64
+    ) throws {
         self.directory = directory
         self.epoch = epoch
         self.fsync = fsync
@@ -36,10 +38,12 @@ final class SegmentWriter {
 
     /// Writes `batches` (each one append call, in seq order) with as few `write(2)` as the fsync
     /// policy allows; returns the last seq written (0 when there was none).
-    func write<Batches: Collection>(_ batches: Batches) -> Result<UInt64, Failure> where Batches.Element == [JournalRecord] {
+    func write<Batches: Collection>(_ batches: Batches) -> Result<UInt64, Failure>
+    where Batches.Element == [JournalRecord] {
         var buffer: [UInt8] = []
         // One allocation for the batch (reserving per record would copy the buffer each time).
-        buffer.reserveCapacity(batches.reduce(0) { total, records in total + records.reduce(0) { $0 + $1.encodedSize } })
+        buffer.reserveCapacity(
+            batches.reduce(0) { total, records in total + records.reduce(0) { $0 + $1.encodedSize } })
         var lastSeq: UInt64 = 0
         for records in batches {
             guard let first = records.first else { continue }

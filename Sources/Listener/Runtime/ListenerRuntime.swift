@@ -31,17 +31,20 @@ final class ListenerRuntime: Sendable {
         self.config = config
         self.logger = logger
         self.authorizer = Authorizer(tokens: config.tokens)
-        try FileManager.default.createDirectory(atPath: config.runDir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(
+            atPath: config.runDir, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o750])
         try FileManager.default.createDirectory(atPath: config.journalDir, withIntermediateDirectories: true)
         var channels: [String: AppChannel] = [:]
         for app in apps {
             channels[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
         }
         self.state = NIOLockedValueBox(State(directory: AppDirectory(apps: apps), channels: channels))
-        self.supervisor = config.supervise.enabled
-            ? WorkerSupervisor(workerExecutable: WorkerSupervisor.resolveExecutable(config.supervise.worker),
-                               runDir: config.runDir, logger: logger)
+        self.supervisor =
+            config.supervise.enabled
+            ? WorkerSupervisor(
+                workerExecutable: WorkerSupervisor.resolveExecutable(config.supervise.worker),
+                runDir: config.runDir, logger: logger)
             : nil
     }
 
@@ -51,8 +54,9 @@ final class ListenerRuntime: Sendable {
         let journal = try FileJournal.open(
             app: app, directory: config.journalDir + "/" + app,
             options: .init(fsync: config.fsync, maxBacklogBytes: config.maxBacklogBytes), logger: appLogger)
-        let link = WorkerLink(app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
-                              eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger)
+        let link = WorkerLink(
+            app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger)
         return AppChannel(journal: journal, link: link)
     }
 
@@ -86,7 +90,8 @@ final class ListenerRuntime: Sendable {
             do {
                 added[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
             } catch {
-                logger.error("cannot open journal of new app", metadata: ["new_app": .string(app.app), "error": "\(error)"])
+                logger.error(
+                    "cannot open journal of new app", metadata: ["new_app": .string(app.app), "error": "\(error)"])
             }
         }
         let removed: [String: AppChannel] = state.withLockedValue { state in
@@ -107,12 +112,14 @@ final class ListenerRuntime: Sendable {
                 await supervisor.add(app: name, configPath: app.sourceFile)
             }
         }
-        logger.info("apps reloaded", metadata: ["added": "\(added.keys.sorted())", "removed": "\(removed.keys.sorted())"])
+        logger.info(
+            "apps reloaded", metadata: ["added": "\(added.keys.sorted())", "removed": "\(removed.keys.sorted())"])
     }
 
     var intake: EnvelopeIntake {
-        EnvelopeIntake(maxMessageBytes: config.maxMessageBytes, authorizer: authorizer,
-                       directory: state.withLockedValue { $0.directory })
+        EnvelopeIntake(
+            maxMessageBytes: config.maxMessageBytes, authorizer: authorizer,
+            directory: state.withLockedValue { $0.directory })
     }
 
     var appNames: [String] { state.withLockedValue { $0.channels.keys.sorted() } }
@@ -213,18 +220,21 @@ final class ListenerRuntime: Sendable {
         let worker: AppStatus.Worker
         if let supervisor, let status = await supervisor.status(app: name) {
             worker = AppStatus.Worker(
-                connected: link.connected, connects: link.connects, state: status.state, pid: status.pid.map { Int($0) },
+                connected: link.connected, connects: link.connects, state: status.state,
+                pid: status.pid.map { Int($0) },
                 restarts: status.restarts, lastExit: status.lastExit,
                 up: status.state == "running" || (status.state == "crash_loop" && status.pid != nil))
         } else {
-            worker = AppStatus.Worker(connected: link.connected, connects: link.connects, state: "unsupervised", pid: nil,
-                                      restarts: 0, lastExit: nil, up: link.connected)
+            worker = AppStatus.Worker(
+                connected: link.connected, connects: link.connects, state: "unsupervised", pid: nil,
+                restarts: 0, lastExit: nil, up: link.connected)
         }
         return AppStatus(
             app: name, worker: worker,
-            journal: AppStatus.Journal(epoch: journal.epoch, lastSeq: journal.lastSeq,
-                                       backlogMessages: journal.backlogMessages, backlogBytes: journal.backlogBytes,
-                                       segments: journal.segments),
+            journal: AppStatus.Journal(
+                epoch: journal.epoch, lastSeq: journal.lastSeq,
+                backlogMessages: journal.backlogMessages, backlogBytes: journal.backlogBytes,
+                segments: journal.segments),
             lastDeliveredSeq: max(link.lastDeliveredSeq, journal.ackedSeq), lastAckedSeq: journal.ackedSeq,
             rates: AppStatus.Rates(acceptedPerSecond: rates.accepted, ackedPerSecond: rates.acked))
     }
@@ -244,18 +254,27 @@ final class ListenerRuntime: Sendable {
             let journal = channel.journal.snapshot()
             let link = channel.link.status
             let label = "{app=\"\(name)\"}"
-            lines["mimic_listener_journal_last_seq", default: []].append("mimic_listener_journal_last_seq\(label) \(journal.lastSeq)")
-            lines["mimic_listener_acked_seq", default: []].append("mimic_listener_acked_seq\(label) \(journal.ackedSeq)")
-            lines["mimic_listener_delivered_seq", default: []].append("mimic_listener_delivered_seq\(label) \(link.lastDeliveredSeq)")
-            lines["mimic_listener_backlog_messages", default: []].append("mimic_listener_backlog_messages\(label) \(journal.backlogMessages)")
-            lines["mimic_listener_backlog_bytes", default: []].append("mimic_listener_backlog_bytes\(label) \(journal.backlogBytes)")
-            lines["mimic_listener_worker_connected", default: []].append("mimic_listener_worker_connected\(label) \(link.connected ? 1 : 0)")
+            lines["mimic_listener_journal_last_seq", default: []].append(
+                "mimic_listener_journal_last_seq\(label) \(journal.lastSeq)")
+            lines["mimic_listener_acked_seq", default: []].append(
+                "mimic_listener_acked_seq\(label) \(journal.ackedSeq)")
+            lines["mimic_listener_delivered_seq", default: []].append(
+                "mimic_listener_delivered_seq\(label) \(link.lastDeliveredSeq)")
+            lines["mimic_listener_backlog_messages", default: []].append(
+                "mimic_listener_backlog_messages\(label) \(journal.backlogMessages)")
+            lines["mimic_listener_backlog_bytes", default: []].append(
+                "mimic_listener_backlog_bytes\(label) \(journal.backlogBytes)")
+            lines["mimic_listener_worker_connected", default: []].append(
+                "mimic_listener_worker_connected\(label) \(link.connected ? 1 : 0)")
             if let supervisor, let status = await supervisor.status(app: name) {
-                lines["mimic_listener_worker_restarts_total", default: []].append("mimic_listener_worker_restarts_total\(label) \(status.restarts)")
+                lines["mimic_listener_worker_restarts_total", default: []].append(
+                    "mimic_listener_worker_restarts_total\(label) \(status.restarts)")
             }
         }
         for (metric, values) in lines.sorted(by: { $0.key < $1.key }) {
-            out += "# TYPE \(metric) \(metric.hasSuffix("_total") ? "counter" : "gauge")\n" + values.joined(separator: "\n") + "\n"
+            out +=
+                "# TYPE \(metric) \(metric.hasSuffix("_total") ? "counter" : "gauge")\n"
+                + values.joined(separator: "\n") + "\n"
         }
         return out
     }

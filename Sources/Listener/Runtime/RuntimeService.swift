@@ -20,7 +20,9 @@ struct RuntimeService: Service {
                         let apps = try loadApps()
                         await runtime.reload(apps: apps)
                     } catch {
-                        logger.error("SIGHUP: apps_dir not reloaded; fix it and send SIGHUP again", metadata: ["error": "\(error)"])
+                        logger.error(
+                            "SIGHUP: apps_dir not reloaded; fix it and send SIGHUP again",
+                            metadata: ["error": "\(error)"])
                     }
                 }
             }

@@ -9,7 +9,8 @@ enum SituationPageFiles {
     static let bundleName = "mimic-scheduler_Listener.resources"
 
     static var directory: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent()
             .appendingPathComponent(bundleName).appendingPathComponent("Page").path

@@ -36,8 +36,10 @@ enum SituationReport {
         var lines: Result<[String], WorkerSocketQuery.Failure>
     }
 
-    private static func situation(_ status: AppStatus, answer: Result<[String], WorkerSocketQuery.Failure>,
-                                  eventLimit: Int) -> AppSituation {
+    private static func situation(
+        _ status: AppStatus, answer: Result<[String], WorkerSocketQuery.Failure>,
+        eventLimit: Int
+    ) -> AppSituation {
         var situation = AppSituation(status: status)
         let lines: [String]
         switch answer {
@@ -64,8 +66,10 @@ enum SituationReport {
         var description: String
     }
 
-    private static func decode<Answer: Decodable>(_ type: Answer.Type, _ line: String, question: SocketOp,
-                                                  app: String) throws(Unreadable) -> Answer {
+    private static func decode<Answer: Decodable>(
+        _ type: Answer.Type, _ line: String, question: SocketOp,
+        app: String
+    ) throws(Unreadable) -> Answer {
         let data = Data(line.utf8)
         if let refusal = try? JSONDecoder().decode(WorkerRefusal.self, from: data) {
             throw Unreadable(description: "worker of app \(app) refused \(question.rawValue): \(refusal.error)")
@@ -73,8 +77,9 @@ enum SituationReport {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw Unreadable(description: "worker of app \(app) answered \(question.rawValue) with something that is "
-                + "not its answer (\(error)): \(line.prefix(120))")
+            throw Unreadable(
+                description: "worker of app \(app) answered \(question.rawValue) with something that is "
+                    + "not its answer (\(error)): \(line.prefix(120))")
         }
     }
 }

@@ -16,7 +16,9 @@ enum WorkerSocketQuery {
     /// 6.3.1 `-O` a child closure that returns `(name, try await …)` from inside `do`/`catch` is
     /// miscompiled (results lost, then a bad pointer dereference; see docs/compiler-defects.md).
     /// Keeping the throwing out of the callers keeps them out of that construct.
-    static func ask(socketPath: String, ops: [SocketOp], timeout: TimeAmount = .seconds(1)) async -> Result<[String], Failure> {
+    static func ask(socketPath: String, ops: [SocketOp], timeout: TimeAmount = .seconds(1)) async -> Result<
+        [String], Failure
+    > {
         do {
             return .success(try await exchange(socketPath: socketPath, ops: ops, timeout: timeout))
         } catch {
@@ -24,7 +26,9 @@ enum WorkerSocketQuery {
         }
     }
 
-    private static func exchange(socketPath: String, ops: [SocketOp], timeout: TimeAmount) async throws(Failure) -> [String] {
+    private static func exchange(socketPath: String, ops: [SocketOp], timeout: TimeAmount) async throws(Failure)
+        -> [String]
+    {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -58,7 +62,8 @@ enum WorkerSocketQuery {
             }
         }
         guard answers.count == ops.count else {
-            throw Failure(description: "worker socket \(socketPath): no answer within \(timeout.nanoseconds / 1_000_000) ms")
+            throw Failure(
+                description: "worker socket \(socketPath): no answer within \(timeout.nanoseconds / 1_000_000) ms")
         }
         return answers
     }

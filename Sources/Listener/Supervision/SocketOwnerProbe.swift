@@ -10,11 +10,14 @@ enum SocketOwnerProbe {
     static let answerTimeout: TimeAmount = .seconds(5)
 
     static func ownerPID(socketPath: String) async -> pid_t? {
-        guard case .success(let lines) = await WorkerSocketQuery.ask(socketPath: socketPath, ops: [.status],
-                                                                     timeout: answerTimeout),
-              let line = lines.first,
-              let status = try? JSONDecoder().decode(WorkerStatus.self, from: Data(line.utf8)),
-              let pid = Int32(exactly: status.pid), pid > 0, kill(pid, 0) == 0 else { return nil }
+        guard
+            case .success(let lines) = await WorkerSocketQuery.ask(
+                socketPath: socketPath, ops: [.status],
+                timeout: answerTimeout),
+            let line = lines.first,
+            let status = try? JSONDecoder().decode(WorkerStatus.self, from: Data(line.utf8)),
+            let pid = Int32(exactly: status.pid), pid > 0, kill(pid, 0) == 0
+        else { return nil }
         return pid
     }
 }

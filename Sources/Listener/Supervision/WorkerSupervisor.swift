@@ -151,8 +151,9 @@ actor WorkerSupervisor {
             state = slot.policy.isCrashLooping(currentUptime: nil) ? "crash_loop" : "backoff"
         }
         let pid = pid(slot)
-        return WorkerProcessStatus(state: state, pid: pid, restarts: slot.restarts, lastExit: slot.lastExit,
-                            uptimeSeconds: pid != nil ? uptime.map { Double($0.milliseconds) / 1000 } : nil)
+        return WorkerProcessStatus(
+            state: state, pid: pid, restarts: slot.restarts, lastExit: slot.lastExit,
+            uptimeSeconds: pid != nil ? uptime.map { Double($0.milliseconds) / 1000 } : nil)
     }
 
     // MARK: Processes
@@ -168,7 +169,8 @@ actor WorkerSupervisor {
         process.standardOutput = FileHandle.standardError
         process.standardError = FileHandle.standardError
         process.terminationHandler = { [weak self] finished in
-            let reason = finished.terminationReason == .uncaughtSignal
+            let reason =
+                finished.terminationReason == .uncaughtSignal
                 ? "signal \(finished.terminationStatus)" : "exit \(finished.terminationStatus)"
             Task { await self?.exited(app: app, generation: generation, reason: reason) }
         }
@@ -177,7 +179,8 @@ actor WorkerSupervisor {
             slot.process = process
             slot.startedAt = .now
             slots[app] = slot
-            logger.info("worker started", metadata: ["worker_app": .string(app), "pid": "\(process.processIdentifier)"])
+            logger.info(
+                "worker started", metadata: ["worker_app": .string(app), "pid": "\(process.processIdentifier)"])
         } catch {
             slots[app] = slot
             logger.error("cannot start worker", metadata: ["worker_app": .string(app), "error": "\(error)"])
@@ -194,7 +197,8 @@ actor WorkerSupervisor {
         slot.lastExit = reason
         slots[app] = slot
         if slot.wanted {
-            logger.warning("worker exited; restarting", metadata: ["worker_app": .string(app), "reason": .string(reason)])
+            logger.warning(
+                "worker exited; restarting", metadata: ["worker_app": .string(app), "reason": .string(reason)])
             scheduleRestart(app, uptime: uptime, reason: reason)
         } else {
             logger.info("worker stopped", metadata: ["worker_app": .string(app), "reason": .string(reason)])
@@ -205,8 +209,12 @@ actor WorkerSupervisor {
         guard var slot = slots[app], slot.wanted else { return }
         let delay = slot.policy.exited(uptime: uptime, draw: Double.random(in: 0..<1))
         if slot.policy.isCrashLooping(currentUptime: nil) {
-            logger.error("worker crash loop", metadata: ["worker_app": .string(app), "failures": "\(slot.policy.quickFailures)",
-                                                         "last_exit": .string(reason)])
+            logger.error(
+                "worker crash loop",
+                metadata: [
+                    "worker_app": .string(app), "failures": "\(slot.policy.quickFailures)",
+                    "last_exit": .string(reason),
+                ])
         }
         slot.restartTask?.cancel()
         slot.restartTask = Task { [weak self] in

@@ -12,8 +12,9 @@ public struct Backoff: Sendable, Equatable {
     public private(set) var attempt = 0
 
     public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double) {
-        precondition(initial > .zero && maximum >= initial && multiplier >= 1 && (0...1).contains(jitter),
-                     "Backoff needs 0 < initial <= maximum, multiplier >= 1, jitter in 0...1")
+        precondition(
+            initial > .zero && maximum >= initial && multiplier >= 1 && (0...1).contains(jitter),
+            "Backoff needs 0 < initial <= maximum, multiplier >= 1, jitter in 0...1")
         self.initial = initial
         self.maximum = maximum
         self.multiplier = multiplier
@@ -30,7 +31,9 @@ public struct Backoff: Sendable, Equatable {
     public static var workerLink: Backoff { Backoff(initial: .milliseconds(50), maximum: .seconds(2), jitter: 0.5) }
 
     /// The listener restarting a worker that exited: 200 ms doubling to 30 s, anywhere in the upper half.
-    public static var workerRestart: Backoff { Backoff(initial: .milliseconds(200), maximum: .seconds(30), jitter: 0.5) }
+    public static var workerRestart: Backoff {
+        Backoff(initial: .milliseconds(200), maximum: .seconds(30), jitter: 0.5)
+    }
 
     /// The un-jittered delay for a given attempt (0-based).
     public func baseDelay(attempt: Int) -> Duration {

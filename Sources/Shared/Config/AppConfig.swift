@@ -52,8 +52,10 @@ public struct RedisSettings: Sendable, Equatable {
     public var password: String?
     public var connectTimeout: Duration
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, db: Int = 0, password: String? = nil,
-                connectTimeout: Duration = .seconds(2)) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 6379, db: Int = 0, password: String? = nil,
+        connectTimeout: Duration = .seconds(2)
+    ) {
         self.host = host
         self.port = port
         self.db = db
@@ -91,8 +93,10 @@ public struct Variant: Sendable, Equatable {
     /// Environment for the variant's containers (docker driver); overrides the host's `env`.
     public var env: [String: String]
 
-    public init(name: String, traits: [String: String], image: String? = nil, ports: [Int] = [],
-                env: [String: String] = [:]) {
+    public init(
+        name: String, traits: [String: String], image: String? = nil, ports: [Int] = [],
+        env: [String: String] = [:]
+    ) {
         self.name = name
         self.traits = traits
         self.image = image
@@ -121,9 +125,11 @@ public struct HostConfig: Sendable, Equatable {
     /// `command.timeout` instead.
     public var dockerTimeout: Duration
 
-    public init(name: String, address: String, driver: DriverKind, docker: String? = nil,
-                command: CommandHooks? = nil, probe: Probe? = nil, env: [String: String] = [:],
-                dockerTimeout: Duration = .seconds(60)) {
+    public init(
+        name: String, address: String, driver: DriverKind, docker: String? = nil,
+        command: CommandHooks? = nil, probe: Probe? = nil, env: [String: String] = [:],
+        dockerTimeout: Duration = .seconds(60)
+    ) {
         self.name = name
         self.address = address
         self.driver = driver
@@ -195,10 +201,12 @@ public struct Scheduling: Sendable, Equatable {
     public var rotateJitter: Double
     public var feedback: Feedback
 
-    public init(strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
-                abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil,
-                abnormalDegraded: Int = 3, abnormalLowSeverity: Int = 5, rotateJitter: Double = 0.2,
-                feedback: Feedback = .init()) {
+    public init(
+        strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
+        abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil,
+        abnormalDegraded: Int = 3, abnormalLowSeverity: Int = 5, rotateJitter: Double = 0.2,
+        feedback: Feedback = .init()
+    ) {
         self.strategy = strategy
         self.rotateEvery = rotateEvery
         self.abnormalDissents = abnormalDissents

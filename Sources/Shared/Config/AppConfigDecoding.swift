@@ -10,10 +10,14 @@ extension ConfigDecoder {
     static let hookPlaceholders = ["app", "executor", "variant", "host"]
 
     func appConfig(_ root: YamlNode) -> DecodedApp? {
-        guard let top = mapping(root, "", keys: [
-            "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
-            "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid",
-        ]) else { return nil }
+        guard
+            let top = mapping(
+                root, "",
+                keys: [
+                    "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
+                    "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid",
+                ])
+        else { return nil }
 
         let app = top.required("app") { node, path -> String? in
             guard let name = string(node, path) else { return nil }
@@ -27,10 +31,13 @@ extension ConfigDecoder {
         let replicas = top.required("replicas", replicaCounts)
         let variants = top.required("variants", variantList)
         let hosts = top.required("hosts", hostList)
-        let scheduling = top.section("scheduling", keys: [
-            "strategy", "rotate_every", "rotate_jitter", "abnormal", "feedback", "seed",
-        ])
-            .flatMap(schedulingSettings)
+        let scheduling = top.section(
+            "scheduling",
+            keys: [
+                "strategy", "rotate_every", "rotate_jitter", "abnormal", "feedback", "seed",
+            ]
+        )
+        .flatMap(schedulingSettings)
         let brackets = top.section("brackets", keys: ["webhook"]).flatMap { section in
             section.nullable("webhook", httpURL).map { Brackets(webhook: $0) }
         }
@@ -50,17 +57,21 @@ extension ConfigDecoder {
             requireImagesForDocker(variants: variants, hosts: hosts, in: top)
         }
         guard let app, let redis, let replicas, let variants, let hosts, let scheduling, let brackets, let lists,
-              let runDir, let maxParallelActions, let reconcileEvery, let listenerUID else { return nil }
+            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID
+        else { return nil }
         let config = AppConfig(
             app: app, redis: redis, replicas: replicas, variants: variants, hosts: hosts, scheduling: scheduling,
             brackets: brackets, lists: lists, runDir: runDir, maxParallelActions: maxParallelActions,
             reconcileEvery: reconcileEvery, listenerUID: listenerUID < 0 ? nil : UInt32(listenerUID), sourceFile: file)
-        return DecodedApp(config: config, appMark: top.value("app")?.mark ?? root.mark,
-                          redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)
+        return DecodedApp(
+            config: config, appMark: top.value("app")?.mark ?? root.mark,
+            redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)
     }
 
     private func redisSettings(_ node: YamlNode, _ path: String) -> RedisSettings? {
-        guard let map = mapping(node, path, keys: ["host", "port", "db", "password", "connect_timeout"]) else { return nil }
+        guard let map = mapping(node, path, keys: ["host", "port", "db", "password", "connect_timeout"]) else {
+            return nil
+        }
         let host = map.optional("host", default: "127.0.0.1", nonEmptyString)
         let port = map.optional("port", default: 6379) { int($0, $1, min: 1, max: 65535) }
         let db = map.required("db") { int($0, $1, min: 0, max: 15) }
@@ -80,12 +91,14 @@ extension ConfigDecoder {
         let dirtyTTL = map.optional("dirty_ttl", default: .zero, duration)
         guard let online, let standby, let minOnline, let retainDirty, let dirtyTTL else { return nil }
         guard minOnline <= online else {
-            report(map.value("min_online")?.mark ?? node.mark, map.path("min_online"),
-                   "must not be greater than online (\(online))")
+            report(
+                map.value("min_online")?.mark ?? node.mark, map.path("min_online"),
+                "must not be greater than online (\(online))")
             return nil
         }
-        return Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
-                        dirtyTTL: dirtyTTL)
+        return Replicas(
+            online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty,
+            dirtyTTL: dirtyTTL)
     }
 
     private func variantList(_ node: YamlNode, _ path: String) -> [Variant]? {
@@ -97,7 +110,9 @@ extension ConfigDecoder {
         var firstIndex: [String: Int] = [:]
         let variants = items.enumerated().map { index, item -> Variant? in
             let itemPath = ConfigPath.index(path, index)
-            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image", "ports", "env"]) else { return nil }
+            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image", "ports", "env"]) else {
+                return nil
+            }
             let name = map.required("name", nonEmptyString)
             let traits = map.optional("traits", default: [:], stringMap)
             let image = map.nullable("image", nonEmptyString)
@@ -105,8 +120,9 @@ extension ConfigDecoder {
             let env = map.optional("env", default: [:], environment)
             if let name {
                 if let first = firstIndex[name] {
-                    report(map.value("name")?.mark ?? item.mark, map.path("name"),
-                           "duplicate variant name (also \(ConfigPath.index(path, first)))")
+                    report(
+                        map.value("name")?.mark ?? item.mark, map.path("name"),
+                        "duplicate variant name (also \(ConfigPath.index(path, first)))")
                     return nil
                 }
                 firstIndex[name] = index
@@ -128,8 +144,9 @@ extension ConfigDecoder {
             let itemPath = ConfigPath.index(path, index)
             guard let host = hostConfig(item, itemPath) else { return nil }
             if let first = firstIndex[host.name] {
-                report(item.mapValue("name")?.mark ?? item.mark, ConfigPath.key(itemPath, "name"),
-                       "duplicate host name (also \(ConfigPath.index(path, first)))")
+                report(
+                    item.mapValue("name")?.mark ?? item.mark, ConfigPath.key(itemPath, "name"),
+                    "duplicate host name (also \(ConfigPath.index(path, first)))")
                 return nil
             }
             firstIndex[host.name] = index
@@ -139,9 +156,13 @@ extension ConfigDecoder {
     }
 
     private func hostConfig(_ node: YamlNode, _ path: String) -> HostConfig? {
-        guard let map = mapping(node, path, keys: [
-            "name", "address", "driver", "docker", "command", "probe", "env", "docker_timeout",
-        ]) else {
+        guard
+            let map = mapping(
+                node, path,
+                keys: [
+                    "name", "address", "driver", "docker", "command", "probe", "env", "docker_timeout",
+                ])
+        else {
             return nil
         }
         let name = map.required("name", nonEmptyString)
@@ -169,9 +190,11 @@ extension ConfigDecoder {
             break
         }
         guard let name, let address, let driver, let docker, let command, let probe, let env, let dockerTimeout,
-              (driver == .docker) == (docker != nil), (driver == .command) == (command != nil) else { return nil }
-        return HostConfig(name: name, address: address, driver: driver, docker: docker, command: command, probe: probe,
-                          env: env, dockerTimeout: dockerTimeout)
+            (driver == .docker) == (docker != nil), (driver == .command) == (command != nil)
+        else { return nil }
+        return HostConfig(
+            name: name, address: address, driver: driver, docker: docker, command: command, probe: probe,
+            env: env, dockerTimeout: dockerTimeout)
     }
 
     private func dockerEndpoint(_ node: YamlNode, _ path: String) -> String? {
@@ -209,11 +232,13 @@ extension ConfigDecoder {
         guard let values = stringMap(node, path), case .mapping(let entries) = node.content else { return nil }
         for entry in entries {
             let name = entry.key
-            let validName = !name.isEmpty && !name.first!.isNumber
+            let validName =
+                !name.isEmpty && !name.first!.isNumber
                 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
             if !validName {
-                report(entry.value.mark, ConfigPath.key(path, name),
-                       "invalid environment variable name (expected letters, digits and _, not starting with a digit)")
+                report(
+                    entry.value.mark, ConfigPath.key(path, name),
+                    "invalid environment variable name (expected letters, digits and _, not starting with a digit)")
                 return nil
             }
         }
@@ -248,8 +273,9 @@ extension ConfigDecoder {
                 continue
             }
             if let unknown = Self.unknownPlaceholder(in: argument) {
-                report(item.mark, itemPath,
-                       "unknown placeholder {\(unknown)} (expected {app}, {executor}, {variant} or {host})")
+                report(
+                    item.mark, itemPath,
+                    "unknown placeholder {\(unknown)} (expected {app}, {executor}, {variant} or {host})")
                 valid = false
             }
             argv.append(argument)
@@ -296,7 +322,8 @@ extension ConfigDecoder {
     private func tcpTarget(_ node: YamlNode, _ path: String) -> (host: String, port: Int)? {
         guard let text = string(node, path) else { return nil }
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (1...65535).contains(port) else {
+            (1...65535).contains(port)
+        else {
             report(node.mark, path, "expected host:port")
             return nil
         }
@@ -338,24 +365,28 @@ extension ConfigDecoder {
             return value
         }
         guard let strategy, let rotateEvery, let rotateJitter, let abnormal, let feedback, let seed else { return nil }
-        return Scheduling(strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.dissents,
-                          abnormalWindow: abnormal.window, seed: seed, abnormalDegraded: abnormal.degraded,
-                          abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback)
+        return Scheduling(
+            strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.dissents,
+            abnormalWindow: abnormal.window, seed: seed, abnormalDegraded: abnormal.degraded,
+            abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback)
     }
 
     /// The docker driver creates containers from the variant's image and publishes its ports, so
     /// every variant needs both as soon as any host uses that driver.
     private func requireImagesForDocker(variants: [Variant], hosts: [HostConfig], in top: MappingReader) {
         guard let dockerHost = hosts.firstIndex(where: { $0.driver == .docker }),
-              case .sequence(let items)? = top.value("variants")?.content else { return }
+            case .sequence(let items)? = top.value("variants")?.content
+        else { return }
         for (index, variant) in variants.enumerated() where variant.image == nil {
-            report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "image"),
-                   "required key missing (hosts[\(dockerHost)] uses the docker driver)")
+            report(
+                items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "image"),
+                "required key missing (hosts[\(dockerHost)] uses the docker driver)")
         }
         // The first published port is the executor's endpoint for the brackets.
         for (index, variant) in variants.enumerated() where variant.ports.isEmpty {
-            report(items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "ports"),
-                   "required key missing (hosts[\(dockerHost)] uses the docker driver; the first port is the endpoint)")
+            report(
+                items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "ports"),
+                "required key missing (hosts[\(dockerHost)] uses the docker driver; the first port is the endpoint)")
         }
     }
 }

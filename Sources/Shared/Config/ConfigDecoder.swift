@@ -25,8 +25,9 @@ final class ConfigDecoder {
             return nil
         }
         for entry in entries where !keys.contains(entry.key) {
-            report(entry.keyMark, ConfigPath.key(path, entry.key),
-                   "unknown key (expected one of: \(keys.joined(separator: ", ")))")
+            report(
+                entry.keyMark, ConfigPath.key(path, entry.key),
+                "unknown key (expected one of: \(keys.joined(separator: ", ")))")
         }
         return MappingReader(decoder: self, node: node, path: path, entries: entries)
     }
@@ -110,7 +111,8 @@ final class ConfigDecoder {
 
     func choice<Value: RawRepresentable<String>>(_ node: YamlNode, _ path: String, _ values: [Value]) -> Value? {
         guard case .scalar(let text, _) = node.content, !node.isNull,
-              let value = values.first(where: { $0.rawValue == text }) else {
+            let value = values.first(where: { $0.rawValue == text })
+        else {
             report(node.mark, path, "expected one of: \(values.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
@@ -152,7 +154,7 @@ final class ConfigDecoder {
 
     func httpURL(_ node: YamlNode, _ path: String) -> String? {
         guard let text = string(node, path) else { return nil }
-        guard (text.hasPrefix("http://") || text.hasPrefix("https://")), URL(string: text)?.host != nil else {
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), URL(string: text)?.host != nil else {
             report(node.mark, path, "expected an http:// or https:// URL")
             return nil
         }
@@ -202,7 +204,8 @@ struct MappingReader {
     /// An optional sub-section: absent or `null` reads as an empty mapping, so its defaults apply.
     func section(_ key: String, keys: [String]) -> MappingReader? {
         guard let child = value(key), !child.isNull else {
-            return MappingReader(decoder: decoder, node: YamlNode(.mapping([]), mark: node.mark), path: path(key), entries: [])
+            return MappingReader(
+                decoder: decoder, node: YamlNode(.mapping([]), mark: node.mark), path: path(key), entries: [])
         }
         return decoder.mapping(child, path(key), keys: keys)
     }

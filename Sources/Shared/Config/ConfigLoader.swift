@@ -42,8 +42,10 @@ public enum ConfigLoader {
                 let decoded = try decodeApp(readFile(file), file: file)
                 let expected = String(name.dropLast(".yaml".count))
                 if decoded.config.app != expected {
-                    issues.append(ConfigIssue(file: file, mark: decoded.appMark, path: "app",
-                                              message: "does not match the file name (expected \(expected))"))
+                    issues.append(
+                        ConfigIssue(
+                            file: file, mark: decoded.appMark, path: "app",
+                            message: "does not match the file name (expected \(expected))"))
                     continue
                 }
                 loaded.append(decoded)
@@ -60,12 +62,18 @@ public enum ConfigLoader {
         var issues: [ConfigIssue] = []
         for (index, app) in apps.enumerated() {
             let redis = app.config.redis
-            guard let owner = apps[..<index].first(where: {
-                $0.config.redis.host == redis.host && $0.config.redis.port == redis.port && $0.config.redis.db == redis.db
-            }) else { continue }
-            issues.append(ConfigIssue(
-                file: app.config.sourceFile, mark: app.redisDBMark, path: "redis.db",
-                message: "Redis \(redis.host):\(redis.port) db \(redis.db) is already used by app \(owner.config.app) (\(owner.config.sourceFile))"))
+            guard
+                let owner = apps[..<index].first(where: {
+                    $0.config.redis.host == redis.host && $0.config.redis.port == redis.port
+                        && $0.config.redis.db == redis.db
+                })
+            else { continue }
+            issues.append(
+                ConfigIssue(
+                    file: app.config.sourceFile, mark: app.redisDBMark, path: "redis.db",
+                    message:
+                        "Redis \(redis.host):\(redis.port) db \(redis.db) is already used by app \(owner.config.app) (\(owner.config.sourceFile))"
+                ))
         }
         return issues
     }
@@ -94,7 +102,9 @@ public enum ConfigLoader {
 
     private static func inFileOrder(_ issues: [ConfigIssue]) -> [ConfigIssue] {
         issues.enumerated()
-            .sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }
+            .sorted {
+                ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
+            }
             .map(\.element)
     }
 

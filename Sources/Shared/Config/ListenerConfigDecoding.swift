@@ -5,10 +5,14 @@ extension ConfigDecoder {
     static let minimumTokenLength = 16
 
     func listenerConfig(_ root: YamlNode) -> ListenerConfig? {
-        guard let top = mapping(root, "", keys: [
-            "http", "tcp", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
-            "max_backlog_bytes", "tokens", "supervise",
-        ]) else { return nil }
+        guard
+            let top = mapping(
+                root, "",
+                keys: [
+                    "http", "tcp", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
+                    "max_backlog_bytes", "tokens", "supervise",
+                ])
+        else { return nil }
         let defaults = ListenerConfig()
 
         let http = top.section("http", keys: ["host", "port"]).flatMap { bind($0, defaults: defaults.http) }
@@ -31,7 +35,8 @@ extension ConfigDecoder {
             return value
         }
         let tokens = top.optional("tokens", default: [], tokenList)
-        let supervise = top.section("supervise", keys: ["enabled", "worker"]).flatMap { section -> ListenerConfig.Supervise? in
+        let supervise = top.section("supervise", keys: ["enabled", "worker"]).flatMap {
+            section -> ListenerConfig.Supervise? in
             let enabled = section.optional("enabled", default: defaults.supervise.enabled, bool)
             // Like a hook's argv[0]: a path is resolved here, a bare name is looked up in PATH.
             let worker = section.optional("worker", default: defaults.supervise.worker, nonEmptyString)
@@ -40,7 +45,8 @@ extension ConfigDecoder {
             return ListenerConfig.Supervise(enabled: enabled, worker: worker)
         }
         guard let http, let tcp, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
-              let maxBacklogBytes, let tokens, let supervise else { return nil }
+            let maxBacklogBytes, let tokens, let supervise
+        else { return nil }
         return ListenerConfig(
             http: http, tcp: tcp, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
             maxMessageBytes: maxMessageBytes, maxBacklogBytes: maxBacklogBytes, tokens: tokens,
@@ -60,14 +66,19 @@ extension ConfigDecoder {
         var firstBySecret: [String: Int] = [:]
         let tokens = items.enumerated().map { index, item -> ListenerConfig.Token? in
             let itemPath = ConfigPath.index(path, index)
-            guard let map = mapping(item, itemPath, keys: ["name", "token", "token_sha256", "sources", "apps"]) else { return nil }
+            guard let map = mapping(item, itemPath, keys: ["name", "token", "token_sha256", "sources", "apps"]) else {
+                return nil
+            }
             let name = map.required("name", nonEmptyString)
             // Exactly one of `token` (plaintext) and `token_sha256` (hex digest of the secret).
             let hasPlain = map.value("token") != nil
             let hasHash = map.value("token_sha256") != nil
             if hasPlain == hasHash {
-                report(item.mark, itemPath, hasPlain ? "give token or token_sha256, not both"
-                                                     : "token: required (or token_sha256: <64 hex digits>)")
+                report(
+                    item.mark, itemPath,
+                    hasPlain
+                        ? "give token or token_sha256, not both"
+                        : "token: required (or token_sha256: <64 hex digits>)")
                 return nil
             }
             var secret: String?
@@ -85,7 +96,9 @@ extension ConfigDecoder {
                 digest = map.required("token_sha256") { node, path -> [UInt8]? in
                     guard let text = string(node, path) else { return nil }
                     guard let bytes = Self.hexDigest(text) else {
-                        report(node.mark, path, "expected 64 hex digits (sha256sum of the token, e.g. `printf %s \"$TOKEN\" | sha256sum`)")
+                        report(
+                            node.mark, path,
+                            "expected 64 hex digits (sha256sum of the token, e.g. `printf %s \"$TOKEN\" | sha256sum`)")
                         return nil
                     }
                     return bytes
@@ -93,17 +106,21 @@ extension ConfigDecoder {
                 if digest != nil { secret = "" }
             }
             let sources = map.required("sources") { node, path in
-                scopeList(node, path, invalid: "unknown source (expected \(Self.tokenSources.joined(separator: ", ")) or *)") {
+                scopeList(
+                    node, path, invalid: "unknown source (expected \(Self.tokenSources.joined(separator: ", ")) or *)"
+                ) {
                     Self.tokenSources.contains($0)
                 }
             }
             let apps = map.required("apps") { node, path in
-                scopeList(node, path, invalid: "invalid app name (expected [a-z0-9-]{1,32} or *)", isValid: AppName.isValid)
+                scopeList(
+                    node, path, invalid: "invalid app name (expected [a-z0-9-]{1,32} or *)", isValid: AppName.isValid)
             }
             if let name {
                 if let first = firstByName[name] {
-                    report(map.value("name")?.mark ?? item.mark, map.path("name"),
-                           "duplicate token name (also \(ConfigPath.index(path, first)))")
+                    report(
+                        map.value("name")?.mark ?? item.mark, map.path("name"),
+                        "duplicate token name (also \(ConfigPath.index(path, first)))")
                     return nil
                 }
                 firstByName[name] = index
@@ -113,8 +130,9 @@ extension ConfigDecoder {
                 let key = digest.map { "sha256:" + $0.map(String.init).joined(separator: ",") } ?? "plain:" + secret
                 let field = digest == nil ? "token" : "token_sha256"
                 if let first = firstBySecret[key] {
-                    report(map.value(field)?.mark ?? item.mark, map.path(field),
-                           "same token as \(ConfigPath.index(path, first))")
+                    report(
+                        map.value(field)?.mark ?? item.mark, map.path(field),
+                        "same token as \(ConfigPath.index(path, first))")
                     return nil
                 }
                 firstBySecret[key] = index
@@ -149,8 +167,10 @@ extension ConfigDecoder {
     }
 
     /// A token's `sources` or `apps`: a non-empty list of known values, or `*` for all.
-    private func scopeList(_ node: YamlNode, _ path: String, invalid message: String,
-                           isValid: (String) -> Bool) -> [String]? {
+    private func scopeList(
+        _ node: YamlNode, _ path: String, invalid message: String,
+        isValid: (String) -> Bool
+    ) -> [String]? {
         guard let items = sequence(node, path) else { return nil }
         guard !items.isEmpty else {
             report(node.mark, path, "must not be empty (use [\"*\"] for all)")

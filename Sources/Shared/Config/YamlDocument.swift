@@ -48,8 +48,10 @@ enum YamlDocument {
         if yaml_parser_load(&parser, &next) != 1 {
             builder.issues.append(syntaxError(parser, file: file).issues[0])
         } else if let extra = yaml_document_get_root_node(&next) {
-            builder.issues.append(ConfigIssue(file: file, mark: mark(extra.pointee.start_mark), path: "",
-                                              message: "only one YAML document per file"))
+            builder.issues.append(
+                ConfigIssue(
+                    file: file, mark: mark(extra.pointee.start_mark), path: "",
+                    message: "only one YAML document per file"))
         }
         return Loaded(root: tree, issues: builder.issues)
     }
@@ -78,14 +80,19 @@ enum YamlDocument {
 
         init(file: String) { self.file = file }
 
-        mutating func build(_ document: inout yaml_document_t, _ node: UnsafeMutablePointer<yaml_node_t>,
-                            path: String, depth: Int) -> YamlNode {
+        mutating func build(
+            _ document: inout yaml_document_t, _ node: UnsafeMutablePointer<yaml_node_t>,
+            path: String, depth: Int
+        ) -> YamlNode {
             let position = YamlDocument.mark(node.pointee.start_mark)
             nodeCount += 1
             guard nodeCount <= YamlDocument.maxNodes, depth <= YamlDocument.maxDepth else {
                 if tooLarge == nil {
-                    tooLarge = ConfigIssue(file: file, mark: position, path: path, message:
-                        "document too large or too deeply nested (more than \(YamlDocument.maxNodes) nodes after alias expansion, or \(YamlDocument.maxDepth) levels)")
+                    tooLarge = ConfigIssue(
+                        file: file, mark: position, path: path,
+                        message:
+                            "document too large or too deeply nested (more than \(YamlDocument.maxNodes) nodes after alias expansion, or \(YamlDocument.maxDepth) levels)"
+                    )
                 }
                 return YamlNode(.scalar("", isPlain: true), mark: position)
             }
@@ -96,7 +103,8 @@ enum YamlDocument {
                 var item = items.start
                 while let current = item, current != items.top {
                     if let child = yaml_document_get_node(&document, current.pointee) {
-                        children.append(build(&document, child, path: ConfigPath.index(path, children.count), depth: depth + 1))
+                        children.append(
+                            build(&document, child, path: ConfigPath.index(path, children.count), depth: depth + 1))
                     }
                     item = current + 1
                 }
@@ -109,17 +117,22 @@ enum YamlDocument {
                 while let current = pair, current != pairs.top {
                     defer { pair = current + 1 }
                     guard let keyNode = yaml_document_get_node(&document, current.pointee.key),
-                          let valueNode = yaml_document_get_node(&document, current.pointee.value) else { continue }
+                        let valueNode = yaml_document_get_node(&document, current.pointee.value)
+                    else { continue }
                     let keyMark = YamlDocument.mark(keyNode.pointee.start_mark)
                     guard keyNode.pointee.type == YAML_SCALAR_NODE else {
-                        issues.append(ConfigIssue(file: file, mark: keyMark, path: path, message: "mapping keys must be plain text"))
+                        issues.append(
+                            ConfigIssue(
+                                file: file, mark: keyMark, path: path, message: "mapping keys must be plain text"))
                         continue
                     }
                     let key = Self.scalarText(keyNode)
                     let childPath = ConfigPath.key(path, key)
                     if let first = firstMarks[key] {
-                        issues.append(ConfigIssue(file: file, mark: keyMark, path: childPath,
-                                                  message: "duplicate key (first at line \(first.line), column \(first.column))"))
+                        issues.append(
+                            ConfigIssue(
+                                file: file, mark: keyMark, path: childPath,
+                                message: "duplicate key (first at line \(first.line), column \(first.column))"))
                         continue
                     }
                     firstMarks[key] = keyMark
@@ -129,7 +142,8 @@ enum YamlDocument {
                 return YamlNode(.mapping(entries), mark: position)
             default:
                 let style = node.pointee.data.scalar.style
-                return YamlNode(.scalar(Self.scalarText(node), isPlain: style == YAML_PLAIN_SCALAR_STYLE), mark: position)
+                return YamlNode(
+                    .scalar(Self.scalarText(node), isPlain: style == YAML_PLAIN_SCALAR_STYLE), mark: position)
             }
         }
 

@@ -38,13 +38,16 @@ public struct BlockingHTTPClient: Sendable {
 
     /// `url` is absolute (`http://127.0.0.1:7600/v1/apps`). Any status is a response; only a
     /// request that got no complete answer throws.
-    public func request(_ method: String, _ url: String, headers: [(String, String)] = [],
-                        body: [UInt8]? = nil) throws(SocketFailure) -> Response {
+    public func request(
+        _ method: String, _ url: String, headers: [(String, String)] = [],
+        body: [UInt8]? = nil
+    ) throws(SocketFailure) -> Response {
         let peer = Self.authority(of: url)
         let request: HTTPClient.Request
         do {
-            request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method), headers: HTTPHeaders(headers),
-                                             body: body.map { .bytes($0) })
+            request = try HTTPClient.Request(
+                url: url, method: HTTPMethod(rawValue: method), headers: HTTPHeaders(headers),
+                body: body.map { .bytes($0) })
         } catch {
             throw SocketFailure(.badAddress, peer: url, operation: "connect", detail: "not an http:// URL: \(error)")
         }
@@ -78,7 +81,8 @@ public struct BlockingHTTPClient: Sendable {
             }
         }
         if let code = connectErrno(error) {
-            let connecting = error is NIOConnectionError || [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL].contains(code)
+            let connecting =
+                error is NIOConnectionError || [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL].contains(code)
             return SocketFailure(errno: code, peer: peer, operation: connecting ? "connect" : "request")
         }
         if error is NIOConnectionError { return SocketFailure(.unresolved, peer: peer, operation: "connect") }

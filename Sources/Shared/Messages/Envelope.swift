@@ -7,8 +7,10 @@ public struct Envelope: Sendable, Equatable, Codable {
     public var time: String?
     public var body: JSONValue
 
-    public init(id: String, app: String?, source: Source, type: MessageType, time: String? = nil,
-                body: JSONValue = .object([:])) {
+    public init(
+        id: String, app: String?, source: Source, type: MessageType, time: String? = nil,
+        body: JSONValue = .object([:])
+    ) {
         self.id = id
         self.app = app
         self.source = source

@@ -39,7 +39,8 @@ extension Envelope {
             }
             let latency = try reader.optionalNumber("latency_ms")
             if let latency, !(0...MessageBounds.maxLatencyMs).contains(latency) {
-                throw EnvelopeError("body.latency_ms: expected 0 to \(Int(MessageBounds.maxLatencyMs)) (one day), got \(latency)")
+                throw EnvelopeError(
+                    "body.latency_ms: expected 0 to \(Int(MessageBounds.maxLatencyMs)) (one day), got \(latency)")
             }
             return .health(HealthReport(executor: try reader.string("executor"), status: parsed, latencyMs: latency))
         case (.rightBracket, .arbitration):
@@ -48,15 +49,19 @@ extension Envelope {
             let executors = Self.unique(try reader.stringArray("executors"))
             let dissenters = Self.unique(try reader.stringArray("dissenters"))
             guard executors.count <= MessageBounds.maxArbitrationExecutors else {
-                throw EnvelopeError("body.executors: at most \(MessageBounds.maxArbitrationExecutors) executors, got \(executors.count)")
+                throw EnvelopeError(
+                    "body.executors: at most \(MessageBounds.maxArbitrationExecutors) executors, got \(executors.count)"
+                )
             }
             for dissenter in dissenters where !executors.contains(dissenter) {
                 throw EnvelopeError("body.dissenters: '\(dissenter)' is not in body.executors")
             }
-            return .arbitration(Arbitration(requestId: try reader.optionalString("request_id"),
-                                            url: try reader.optionalString("url"),
-                                            method: try reader.optionalString("method"),
-                                            executors: executors, dissenters: dissenters))
+            return .arbitration(
+                Arbitration(
+                    requestId: try reader.optionalString("request_id"),
+                    url: try reader.optionalString("url"),
+                    method: try reader.optionalString("method"),
+                    executors: executors, dissenters: dissenters))
         case (.waf, .alert), (.firewall, .alert):
             let executor = try reader.optionalString("executor")
             let address = try reader.optionalString("address")
@@ -67,9 +72,11 @@ extension Envelope {
             guard let severity = Severity(rawValue: severityText) else {
                 throw EnvelopeError("body.severity: expected critical, high, medium or low, got '\(severityText)'")
             }
-            return .alert(Alert(executor: executor, address: address, severity: severity,
-                                rule: try reader.optionalString("rule"), kind: try reader.optionalString("kind"),
-                                url: try reader.optionalString("url")))
+            return .alert(
+                Alert(
+                    executor: executor, address: address, severity: severity,
+                    rule: try reader.optionalString("rule"), kind: try reader.optionalString("kind"),
+                    url: try reader.optionalString("url")))
         case (.waf, .list), (.admin, .list):
             let listText = try reader.string("list")
             guard let list = ListChange.List(rawValue: listText) else {
@@ -85,7 +92,9 @@ extension Envelope {
                     throw EnvelopeError("body.ttl: expected a duration like 30s, 10m or 1h, got '\(ttlText)'")
                 }
                 guard parsed <= MessageBounds.maxListTTL else {
-                    throw EnvelopeError("body.ttl: at most \(DurationText.format(MessageBounds.maxListTTL)) (0 = permanent), got '\(ttlText)'")
+                    throw EnvelopeError(
+                        "body.ttl: at most \(DurationText.format(MessageBounds.maxListTTL)) (0 = permanent), got '\(ttlText)'"
+                    )
                 }
                 ttl = parsed
             }
@@ -97,8 +106,10 @@ extension Envelope {
             guard let state = SetStateRequest.Target(rawValue: stateText) else {
                 throw EnvelopeError("body.state: expected online, offline, standby or cleaning, got '\(stateText)'")
             }
-            return .setState(SetStateRequest(executor: try reader.string("executor"), state: state,
-                                             reason: try reader.optionalString("reason")))
+            return .setState(
+                SetStateRequest(
+                    executor: try reader.string("executor"), state: state,
+                    reason: try reader.optionalString("reason")))
         case (.admin, .rotate): return .rotate
         case (.admin, .pause): return .pause
         case (.admin, .resume): return .resume

@@ -172,7 +172,9 @@ public enum FastJSON {
                     guard let unit = hex4() else { return nil }
                     var scalar: Unicode.Scalar?
                     if (0xD800...0xDBFF).contains(unit) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else {
                             return nil
                         }
                         index += 2
@@ -219,7 +221,9 @@ public enum FastJSON {
                 guard digits() > 0 else { return nil }
             }
             if integerLiteralsOnly, index < bytes.count,
-               bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e")
+                    || bytes[index] == UInt8(ascii: "E")
+            {
                 return nil
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
@@ -228,7 +232,9 @@ public enum FastJSON {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
                 guard digits() > 0 else { return nil }
             }
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
@@ -250,10 +256,11 @@ extension Envelope {
     /// else so the caller can fall back to `JSONDecoder` and its precise error.
     public init?(json: JSONValue) {
         guard case .object(let fields) = json,
-              case .string(let id)? = fields["id"],
-              case .string(let sourceText)? = fields["source"], let source = Source(rawValue: sourceText),
-              case .string(let typeText)? = fields["type"], let type = MessageType(rawValue: typeText),
-              let body = fields["body"], body != .null else { return nil }
+            case .string(let id)? = fields["id"],
+            case .string(let sourceText)? = fields["source"], let source = Source(rawValue: sourceText),
+            case .string(let typeText)? = fields["type"], let type = MessageType(rawValue: typeText),
+            let body = fields["body"], body != .null
+        else { return nil }
         var app: String?
         switch fields["app"] {
         case nil, .null?: app = nil

@@ -30,7 +30,13 @@ public enum JSONShapeCheck {
                 var escaped = false
                 while end < bytes.count {
                     let inner = bytes[end]
-                    if escaped { escaped = false } else if inner == UInt8(ascii: "\\") { escaped = true } else if inner == UInt8(ascii: "\"") { break }
+                    if escaped {
+                        escaped = false
+                    } else if inner == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if inner == UInt8(ascii: "\"") {
+                        break
+                    }
                     end += 1
                 }
                 // An unterminated string is the decoder's to report.
@@ -38,7 +44,8 @@ public enum JSONShapeCheck {
                 if case .object(var keys, true) = stack.last {
                     let key = (index + 1)..<end
                     for earlier in keys where sameKey(bytes, earlier, key) {
-                        return "duplicate key \"\(String(decoding: canonicalKey(Array(bytes[key])), as: UTF8.self))\" in one object"
+                        return
+                            "duplicate key \"\(String(decoding: canonicalKey(Array(bytes[key])), as: UTF8.self))\" in one object"
                     }
                     keys.append(key)
                     stack[stack.count - 1] = .object(keys: keys, expectingKey: false)
@@ -64,7 +71,8 @@ public enum JSONShapeCheck {
     }
 
     private static func sameKey(_ bytes: [UInt8], _ left: Range<Int>, _ right: Range<Int>) -> Bool {
-        let a = bytes[left], b = bytes[right]
+        let a = bytes[left]
+        let b = bytes[right]
         if a.elementsEqual(b) { return true }
         // Only a key spelled with an escape can equal a differently spelled one.
         guard a.contains(UInt8(ascii: "\\")) || b.contains(UInt8(ascii: "\\")) else { return false }

@@ -117,8 +117,9 @@ public final class LineSocket: @unchecked Sendable {
         while out.count < count {
             if start == end {
                 guard try fill(until: nil) else {
-                    throw SocketFailure(.closed, peer: peer, operation: "read",
-                                        detail: "connection closed after \(out.count) of \(count) bytes")
+                    throw SocketFailure(
+                        .closed, peer: peer, operation: "read",
+                        detail: "connection closed after \(out.count) of \(count) bytes")
                 }
             }
             let take = min(count - out.count, end - start)
@@ -161,10 +162,12 @@ public final class LineSocket: @unchecked Sendable {
             buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: pending)
         } else {
             guard buffer.count < maximumLineBytes else {
-                throw SocketFailure(.lineTooLong, peer: peer, operation: "read",
-                                    detail: "a line longer than \(maximumLineBytes) bytes")
+                throw SocketFailure(
+                    .lineTooLong, peer: peer, operation: "read",
+                    detail: "a line longer than \(maximumLineBytes) bytes")
             }
-            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maximumLineBytes), alignment: 16)
+            let grown = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: min(buffer.count * 2, maximumLineBytes), alignment: 16)
             grown.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: pending)
             buffer.deallocate()
             buffer = grown
@@ -185,8 +188,12 @@ public final class LineSocket: @unchecked Sendable {
     private func waitReadable(until deadline: ContinuousClock.Instant) throws(SocketFailure) {
         while true {
             let remaining = ContinuousClock.now.duration(to: deadline)
-            let millis = remaining <= .zero ? 0 : Int32(clamping: remaining.components.seconds * 1000
-                                                      + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
+            let millis =
+                remaining <= .zero
+                ? 0
+                : Int32(
+                    clamping: remaining.components.seconds * 1000
+                        + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, millis)
             if ready > 0 { return }

@@ -9,8 +9,9 @@ public enum PosixSocket {
         do {
             return try SocketAddress(unixDomainSocketPath: path)
         } catch {
-            throw SocketFailure(.badAddress, peer: path, operation: "connect",
-                                detail: "socket path too long (at most 107 bytes)")
+            throw SocketFailure(
+                .badAddress, peer: path, operation: "connect",
+                detail: "socket path too long (at most 107 bytes)")
         }
     }
 
@@ -70,11 +71,12 @@ public enum PosixSocket {
     }
 
     private static func open(_ address: SocketAddress) throws(SocketFailure) -> Int32 {
-        let family: Int32 = switch address {
-        case .v4: AF_INET
-        case .v6: AF_INET6
-        case .unixDomainSocket: AF_UNIX
-        }
+        let family: Int32 =
+            switch address {
+            case .v4: AF_INET
+            case .v6: AF_INET6
+            case .unixDomainSocket: AF_UNIX
+            }
         let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SocketFailure(errno: errno, peer: address.display, operation: "socket") }
         return fd

@@ -42,13 +42,14 @@ public struct SocketFailure: Error, CustomStringConvertible, Sendable, Equatable
 
     /// Classifies an errno; EAGAIN is what a socket timeout (SO_RCVTIMEO/SO_SNDTIMEO) reports.
     public init(errno code: Int32, peer: String, operation: String) {
-        let kind: Kind = switch code {
-        case ECONNREFUSED: .refused
-        case ENOENT: .missing
-        case EAGAIN, EINPROGRESS, ETIMEDOUT: .timedOut
-        case EPIPE, ECONNRESET: .closed
-        default: .system
-        }
+        let kind: Kind =
+            switch code {
+            case ECONNREFUSED: .refused
+            case ENOENT: .missing
+            case EAGAIN, EINPROGRESS, ETIMEDOUT: .timedOut
+            case EPIPE, ECONNRESET: .closed
+            default: .system
+            }
         self.init(kind, peer: peer, operation: operation, code: code)
     }
 

@@ -13,7 +13,9 @@ public struct AppStatus: Sendable, Equatable, Codable {
         public var lastExit: String?
         public var up: Bool
 
-        public init(connected: Bool, connects: Int, state: String, pid: Int?, restarts: Int, lastExit: String?, up: Bool) {
+        public init(
+            connected: Bool, connects: Int, state: String, pid: Int?, restarts: Int, lastExit: String?, up: Bool
+        ) {
             self.connected = connected
             self.connects = connects
             self.state = state
@@ -87,8 +89,10 @@ public struct AppStatus: Sendable, Equatable, Codable {
     public var lastAckedSeq: UInt64
     public var rates: Rates
 
-    public init(app: String, worker: Worker, journal: Journal, lastDeliveredSeq: UInt64, lastAckedSeq: UInt64,
-                rates: Rates) {
+    public init(
+        app: String, worker: Worker, journal: Journal, lastDeliveredSeq: UInt64, lastAckedSeq: UInt64,
+        rates: Rates
+    ) {
         self.app = app
         self.worker = worker
         self.journal = journal

@@ -43,9 +43,10 @@ public struct DeliveryFrame: Sendable, Equatable {
     /// Codable). nil for anything else (an op, a malformed line), which the caller then describes.
     public init?(line bytes: some Collection<UInt8>) {
         guard case .object(let fields)? = FastJSON.parse(bytes, integerLiteralsOnly: true), fields["op"] == nil,
-              case .string(let epoch)? = fields["epoch"], !epoch.isEmpty,
-              case .number(let number)? = fields["seq"], number >= 1, number <= Double(Self.maxSeq),
-              let msg = fields["msg"] else { return nil }
+            case .string(let epoch)? = fields["epoch"], !epoch.isEmpty,
+            case .number(let number)? = fields["seq"], number >= 1, number <= Double(Self.maxSeq),
+            let msg = fields["msg"]
+        else { return nil }
         self.init(epoch: epoch, seq: UInt64(number), msg: msg)
     }
 }

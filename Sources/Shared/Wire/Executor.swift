@@ -20,8 +20,10 @@ public struct Executor: Sendable, Equatable, Codable {
     /// Abnormal but kept online because replacing it would drop online below `min_online`.
     public var flagged: Bool
 
-    public init(id: String, variant: String, host: String, endpoint: String = "", state: ExecutorState, since: Int64,
-                confidence: Double = 1.0, dissents: Int = 0, reason: String, flagged: Bool = false) {
+    public init(
+        id: String, variant: String, host: String, endpoint: String = "", state: ExecutorState, since: Int64,
+        confidence: Double = 1.0, dissents: Int = 0, reason: String, flagged: Bool = false
+    ) {
         self.id = id
         self.variant = variant
         self.host = host
@@ -44,20 +46,24 @@ public struct Executor: Sendable, Equatable, Codable {
 
     /// Field, value, … as HSET takes them.
     public var hashFields: [String] {
-        ["id", id, "variant", variant, "host", host, "endpoint", endpoint, "state", state.rawValue,
-         "since", "\(since)", "confidence", String(format: "%.4f", confidence), "dissents", "\(dissents)",
-         "reason", reason, "flagged", flagged ? "1" : "0"]
+        [
+            "id", id, "variant", variant, "host", host, "endpoint", endpoint, "state", state.rawValue,
+            "since", "\(since)", "confidence", String(format: "%.4f", confidence), "dissents", "\(dissents)",
+            "reason", reason, "flagged", flagged ? "1" : "0",
+        ]
     }
 
     /// Reads the hash as HGETALL returns it; nil when it lacks what identifies an executor (id,
     /// variant, host, a known state). Missing counters take their initial values.
     public init?(hash: [String: String]) {
         guard let id = hash["id"], let variant = hash["variant"], let host = hash["host"],
-              let state = hash["state"].flatMap(ExecutorState.init(rawValue:)) else { return nil }
-        self.init(id: id, variant: variant, host: host, endpoint: hash["endpoint"] ?? "", state: state,
-                  since: hash["since"].flatMap { Int64($0) } ?? 0,
-                  confidence: hash["confidence"].flatMap { Double($0) } ?? 1,
-                  dissents: hash["dissents"].flatMap { Int($0) } ?? 0, reason: hash["reason"] ?? "",
-                  flagged: hash["flagged"] == "1")
+            let state = hash["state"].flatMap(ExecutorState.init(rawValue:))
+        else { return nil }
+        self.init(
+            id: id, variant: variant, host: host, endpoint: hash["endpoint"] ?? "", state: state,
+            since: hash["since"].flatMap { Int64($0) } ?? 0,
+            confidence: hash["confidence"].flatMap { Double($0) } ?? 1,
+            dissents: hash["dissents"].flatMap { Int($0) } ?? 0, reason: hash["reason"] ?? "",
+            flagged: hash["flagged"] == "1")
     }
 }

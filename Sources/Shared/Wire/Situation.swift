@@ -22,8 +22,10 @@ public struct AppSituation: Sendable, Equatable, Codable {
     /// Oldest first, at most what the request asked for.
     public var events: [[String: String]]
 
-    public init(status: AppStatus, scheduler: WorkerStatus? = nil, schedulerError: String? = nil,
-                executors: [Executor] = [], events: [[String: String]] = []) {
+    public init(
+        status: AppStatus, scheduler: WorkerStatus? = nil, schedulerError: String? = nil,
+        executors: [Executor] = [], events: [[String: String]] = []
+    ) {
         self.status = status
         self.scheduler = scheduler
         self.schedulerError = schedulerError

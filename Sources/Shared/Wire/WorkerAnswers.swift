@@ -29,8 +29,10 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
     /// Null until the first frame of a journal epoch was applied.
     public var applied: Applied?
 
-    public init(app: String, pid: Int, redis: String, redisError: String? = nil, loaded: Bool, counts: [String: Int],
-                paused: Bool, onlineVersion: Int, hosts: [String: String], uptimeSeconds: Int, applied: Applied?) {
+    public init(
+        app: String, pid: Int, redis: String, redisError: String? = nil, loaded: Bool, counts: [String: Int],
+        paused: Bool, onlineVersion: Int, hosts: [String: String], uptimeSeconds: Int, applied: Applied?
+    ) {
         self.app = app
         self.pid = pid
         self.redis = redis

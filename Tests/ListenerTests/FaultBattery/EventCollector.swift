@@ -42,8 +42,11 @@ final class EventCollector: @unchecked Sendable {
     @discardableResult
     private func poll(_ app: String) -> Int {
         let start = lock.withLock { lastID[app].map { "(" + $0 } ?? "-" }
-        guard let lines = try? fixture.redis.cliRaw(["XRANGE", "mimic:\(app):events", start, "+", "COUNT", "20000"],
-                                                    db: fixture.db(app)) else { return 0 }
+        guard
+            let lines = try? fixture.redis.cliRaw(
+                ["XRANGE", "mimic:\(app):events", start, "+", "COUNT", "20000"],
+                db: fixture.db(app))
+        else { return 0 }
         var entries: [[String: String]] = []
         var fields: [String] = []
         var newest: String?

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Shared
 import TestSupport
+import Testing
 
 /// The randomized fault battery (issue 8): real listener (supervise mode), two workers, Redis with
 /// appendonly, command-driver hooks, traffic over HTTP and TCP, and faults injected on a seeded
@@ -33,8 +33,9 @@ import TestSupport
         // Each app's host is probed on a TCP stand-in of its node service, killed by the hostProbe fault.
         var probes: [String: ProbeTarget] = [:]
         for app in Self.apps { probes[app] = try ProbeTarget() }
-        let fixture = try ListenerFixture(apps: Self.apps, redisAppendOnly: true,
-                                          probePorts: probes.mapValues(\.port))
+        let fixture = try ListenerFixture(
+            apps: Self.apps, redisAppendOnly: true,
+            probePorts: probes.mapValues(\.port))
         try fixture.start(apps: Self.apps)
         let load = FaultLoad(fixture: fixture, apps: Self.apps)
         load.start()
@@ -55,7 +56,8 @@ import TestSupport
             round += 1
             let app = Self.apps.randomElement(using: &random)!
             let hold = Double.random(in: 0.5...2.5, using: &random)
-            schedule.append(String(format: "%.1fs %@ %@ %.1fs", Date().timeIntervalSince(started), fault.rawValue, app, hold))
+            schedule.append(
+                String(format: "%.1fs %@ %@ %.1fs", Date().timeIntervalSince(started), fault.rawValue, app, hold))
             switch fault {
             case .workerKill:
                 guard let pid = try? fixture.workerPID(app) else { continue }
@@ -81,7 +83,8 @@ import TestSupport
                 // Hooks hang while the flag exists; a rotation makes the worker create executors.
                 let flag = fixture.hooksDir + "/hang"
                 _ = FileManager.default.createFile(atPath: flag, contents: nil)
-                _ = try? fixture.http("POST", "/v1/events", body: Messages.rotate(app, id: "fb-hang-\(injected[fault, default: 0])"))
+                _ = try? fixture.http(
+                    "POST", "/v1/events", body: Messages.rotate(app, id: "fb-hang-\(injected[fault, default: 0])"))
                 Thread.sleep(forTimeInterval: hold + 5)
                 try? FileManager.default.removeItem(atPath: flag)
             case .hostProbe:
@@ -129,13 +132,16 @@ import TestSupport
                 distinctCauses[app, default: []].insert(cause)
                 if cause.hasPrefix("fb-h-") || cause.hasPrefix("fb-cut-") { effects[cause, default: 0] += 1 }
                 if event["kind"] == "transition" {
-                    transitions["\(cause) \(event["executor"] ?? "") \(event["from"] ?? "")->\(event["to"] ?? "")", default: 0] += 1
+                    transitions[
+                        "\(cause) \(event["executor"] ?? "") \(event["from"] ?? "")->\(event["to"] ?? "")", default: 0] +=
+                        1
                 }
             }
             duplicated += transitions.filter { $0.value > 1 }.map { "\($0.key) x\($0.value)" }
             // Each journaled message (seq) has its own effect: seqs == distinct causes.
-            #expect(try fixture.appliedSeq(app) == distinctCauses[app, default: []].count,
-                    "\(app): applied seq vs distinct message effects")
+            #expect(
+                try fixture.appliedSeq(app) == distinctCauses[app, default: []].count,
+                "\(app): applied seq vs distinct message effects")
         }
         duplicated += effects.filter { $0.value > 1 }.map { "\($0.key) x\($0.value)" }
         let everything = distinctCauses.values.reduce(into: Set<String>()) { $0.formUnion($1) }
@@ -157,10 +163,13 @@ import TestSupport
         for app in Self.apps {
             var owner: [String: String] = [:]
             for state in states {
-                for id in try fixture.redis.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: fixture.db(app)) where !id.isEmpty {
+                for id in try fixture.redis.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: fixture.db(app))
+                where !id.isEmpty {
                     #expect(owner[id] == nil, "\(app): \(id) in both \(owner[id] ?? "") and \(state)")
                     owner[id] = state
-                    let recorded = try fixture.redis.cliRaw(["HGET", "mimic:\(app):exec:\(id)", "state"], db: fixture.db(app)).first
+                    let recorded = try fixture.redis.cliRaw(
+                        ["HGET", "mimic:\(app):exec:\(id)", "state"], db: fixture.db(app)
+                    ).first
                     #expect(recorded == state, "\(app): \(id) in set \(state), hash says \(recorded ?? "nil")")
                 }
             }
@@ -171,18 +180,24 @@ import TestSupport
         // The load and collector threads' closures can keep the fixture alive past this test (its
         // deinit never ran in a full `make test`, and check-test-leftovers.sh found its Redis): stop it here.
         defer { fixture.redis.stop() }
-        let leftovers = eventually(timeout: 15, interval: 0.2) { Self.processes(mentioning: fixture.directory.path).isEmpty }
+        let leftovers = eventually(timeout: 15, interval: 0.2) {
+            Self.processes(mentioning: fixture.directory.path).isEmpty
+        }
         #expect(leftovers, "processes left: \(Self.processes(mentioning: fixture.directory.path))")
-        let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: fixture.runDir)) ?? []).filter { $0.hasSuffix(".sock") }
+        let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: fixture.runDir)) ?? []).filter {
+            $0.hasSuffix(".sock")
+        }
         #expect(sockets.isEmpty, "socket files left: \(sockets)")
 
         let counts = Fault.allCases.map { "\($0.rawValue)=\(injected[$0, default: 0])" }.joined(separator: " ")
-        let figure = "fault-battery seed=\(seed) seconds=\(Int(seconds)) accepted=\(tally.accepted.count) "
+        let figure =
+            "fault-battery seed=\(seed) seconds=\(Int(seconds)) accepted=\(tally.accepted.count) "
             + "(http=\(tally.httpAccepted) tcp=\(tally.tcpAccepted)) uncertain=\(tally.uncertain.count) "
             + "faults: \(counts) lost=\(lost.count) duplicated=\(duplicated.count)"
         print(figure)
         print("fault schedule (seed \(seed)): " + schedule.joined(separator: "; "))
-        try? (figure + "\n").write(toFile: NSTemporaryDirectory() + "mimic-fault-battery-last.txt", atomically: true, encoding: .utf8)
+        try? (figure + "\n").write(
+            toFile: NSTemporaryDirectory() + "mimic-fault-battery-last.txt", atomically: true, encoding: .utf8)
     }
 
     /// Live processes whose command line mentions `text` (the fixture's temp dir: listener, workers, hooks).
@@ -190,11 +205,15 @@ import TestSupport
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         var found: [String] = []
         for entry in entries where Int32(entry) != nil && Int32(entry) != getpid() {
-            guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty else { continue }
+            guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty else {
+                continue
+            }
             let line = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
             guard line.contains(text) else { continue }
             // Zombies awaiting a reaper are gone in all but name.
-            if let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), stat.contains(") Z ") { continue }
+            if let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), stat.contains(") Z ") {
+                continue
+            }
             found.append("\(entry): \(line.prefix(160))")
         }
         return found

@@ -101,7 +101,8 @@ final class FaultLoad: @unchecked Sendable {
         }
     }
 
-    private func sendTCP(_ batch: [(app: String, id: String, text: String)], over existing: LineSocket?) -> LineSocket? {
+    private func sendTCP(_ batch: [(app: String, id: String, text: String)], over existing: LineSocket?) -> LineSocket?
+    {
         var client = existing
         if client == nil {
             client = try? LineSocket(tcpPort: fixture.tcpPort)

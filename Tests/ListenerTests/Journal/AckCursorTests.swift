@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Listener
 
 @Suite struct AckCursorTests {

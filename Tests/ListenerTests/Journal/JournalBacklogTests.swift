@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Listener
 
 @Suite struct JournalBacklogTests {
@@ -13,10 +14,13 @@ import Testing
     @Test func admitAssignsConsecutiveSeqsAndCountsBytes() {
         var backlog = empty()
         let first = backlog.admit([entry(1), entry(2)], roomReserved: false)
-        #expect(first == .admitted(records: [
-            JournalRecord(seq: 1, key: entry(1).key, envelope: entry(1).envelope),
-            JournalRecord(seq: 2, key: entry(2).key, envelope: entry(2).envelope),
-        ], receipt: AppendReceipt(appended: 2, duplicates: 0)))
+        #expect(
+            first
+                == .admitted(
+                    records: [
+                        JournalRecord(seq: 1, key: entry(1).key, envelope: entry(1).envelope),
+                        JournalRecord(seq: 2, key: entry(2).key, envelope: entry(2).envelope),
+                    ], receipt: AppendReceipt(appended: 2, duplicates: 0)))
         let second = backlog.admit([entry(3)], roomReserved: false)
         #expect(second.seqs == [3])
         #expect(backlog.lastSeq == 3)

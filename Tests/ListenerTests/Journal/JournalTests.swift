@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
+
 @testable import Listener
 
 @Suite struct JournalTests {
@@ -16,7 +17,8 @@ import TestSupport
     }
 
     func entry(_ n: Int, padding: Int = 0) -> JournalEntry {
-        let body = "{\"id\":\"m-\(n)\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}\(String(repeating: " ", count: padding))}"
+        let body =
+            "{\"id\":\"m-\(n)\",\"app\":\"shop\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}\(String(repeating: " ", count: padding))}"
         return JournalEntry(key: JournalRecord.key(source: "admin", id: "m-\(n)"), envelope: Array(body.utf8))
     }
 
@@ -40,7 +42,8 @@ import TestSupport
     @Test func appendReopenKeepsEpochSeqAndRecords() async throws {
         let journal = try open()
         let epoch = journal.epoch
-        #expect(try await journal.append((1...100).map { entry($0) }).get() == AppendReceipt(appended: 100, duplicates: 0))
+        #expect(
+            try await journal.append((1...100).map { entry($0) }).get() == AppendReceipt(appended: 100, duplicates: 0))
         #expect(try await journal.append([entry(101)]).get().appended == 1)
         #expect(journal.snapshot().durableSeq == 101)
         journal.close()
@@ -60,7 +63,8 @@ import TestSupport
 
     @Test func duplicateKeysTakeEffectOnceAcrossRestarts() async throws {
         let journal = try open()
-        #expect(try await journal.append([entry(1), entry(2), entry(1)]).get() == AppendReceipt(appended: 2, duplicates: 1))
+        #expect(
+            try await journal.append([entry(1), entry(2), entry(1)]).get() == AppendReceipt(appended: 2, duplicates: 1))
         #expect(try await journal.append([entry(2)]).get() == AppendReceipt(appended: 0, duplicates: 1))
         journal.close()
         let reopened = try open()
@@ -158,7 +162,9 @@ import TestSupport
         let first = index.insert("a")
         let second = index.insert("a")
         #expect(first && !second)
-        index.insert("b"); index.insert("c"); index.insert("d")
+        index.insert("b")
+        index.insert("c")
+        index.insert("d")
         #expect(!index.contains("a"))
         #expect(index.contains("b") && index.contains("d"))
         #expect(index.count == 3)

@@ -1,9 +1,11 @@
 import Testing
+
 @testable import Listener
 
 @Suite struct SegmentRecoveryTests {
     func record(_ seq: UInt64) -> JournalRecord {
-        JournalRecord(seq: seq, key: JournalRecord.key(source: "admin", id: "m-\(seq)"), envelope: Array("{\"n\":\(seq)}".utf8))
+        JournalRecord(
+            seq: seq, key: JournalRecord.key(source: "admin", id: "m-\(seq)"), envelope: Array("{\"n\":\(seq)}".utf8))
     }
 
     /// A scan of a segment holding `seqs`, with `tail` more bytes that did not form a record.
@@ -15,11 +17,14 @@ import Testing
 
     func path(_ first: UInt64) -> String { "/j/" + JournalSegment.fileName(firstSeq: first) }
 
-    func recover(acked: UInt64, _ scans: [(UInt64, JournalSegment.ScanResult)]) throws -> (actions: [SegmentRecovery.Action], outcome: SegmentRecovery.Outcome) {
+    func recover(acked: UInt64, _ scans: [(UInt64, JournalSegment.ScanResult)]) throws -> (
+        actions: [SegmentRecovery.Action], outcome: SegmentRecovery.Outcome
+    ) {
         var recovery = SegmentRecovery(acked: acked, recentIDs: 100)
         var actions: [SegmentRecovery.Action] = []
         for (index, (first, scan)) in scans.enumerated() {
-            actions.append(try recovery.add(path: path(first), firstSeq: first, scan: scan, isLast: index == scans.count - 1))
+            actions.append(
+                try recovery.add(path: path(first), firstSeq: first, scan: scan, isLast: index == scans.count - 1))
         }
         return (actions, try recovery.finish())
     }
@@ -51,7 +56,8 @@ import Testing
     @Test func tornTailOfTheLastSegmentIsCut() throws {
         let torn = scan(11...14, tail: 9, problem: "torn record at the end")
         let (actions, outcome) = try recover(acked: 0, [(1, scan(1...10)), (11, torn)])
-        #expect(actions == [.keep, .cutTail(reason: "torn record at the end", keptBytes: torn.validBytes, cutBytes: 9)])
+        #expect(
+            actions == [.keep, .cutTail(reason: "torn record at the end", keptBytes: torn.validBytes, cutBytes: 9)])
         #expect(outcome.nextSeq == 15)
         #expect(outcome.segments.last?.size == torn.validBytes)
     }
@@ -61,7 +67,10 @@ import Testing
         let error = #expect(throws: JournalOpenError.self) {
             try recover(acked: 0, [(1, corrupt), (11, scan(11...20))])
         }
-        #expect(error?.message == "\(path(1)): checksum mismatch at byte \(corrupt.validBytes) of a closed segment; the journal needs repair")
+        #expect(
+            error?.message
+                == "\(path(1)): checksum mismatch at byte \(corrupt.validBytes) of a closed segment; the journal needs repair"
+        )
     }
 
     @Test func gapBetweenSegmentsRefusesToStart() throws {
@@ -91,7 +100,8 @@ import Testing
     @Test func emptyLastSegmentNamedForAnotherSeqIsDropped() throws {
         // Its only bytes were a torn tail and its name is not the seq that comes next: the active
         // segment must be named by the seq its first record will carry.
-        let (actions, outcome) = try recover(acked: 0, [(1, scan(1...10)), (12, scan(nil, tail: 7, problem: "torn record at the end"))])
+        let (actions, outcome) = try recover(
+            acked: 0, [(1, scan(1...10)), (12, scan(nil, tail: 7, problem: "torn record at the end"))])
         #expect(actions.last == .cutTail(reason: "torn record at the end", keptBytes: 0, cutBytes: 7))
         #expect(outcome.nextSeq == 11)
         #expect(outcome.misnamedEmptySegment?.firstSeq == 12)

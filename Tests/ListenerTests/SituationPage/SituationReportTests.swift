@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `GET /v1/situation`: the listener's view joined with each worker's socket answers, checked
 /// against Redis, and what it says when a worker does not answer.
 @Suite(.serialized, .startsProcesses) struct SituationReportTests {
-    private func situation(_ fixture: ListenerFixture, query: String = "") throws -> (status: Int, apps: [String: [String: Any]]) {
+    private func situation(_ fixture: ListenerFixture, query: String = "") throws -> (
+        status: Int, apps: [String: [String: Any]]
+    ) {
         let reply = try fixture.http("GET", "/v1/situation" + query, token: nil)
         var apps: [String: [String: Any]] = [:]
         for app in reply.json["apps"] as? [[String: Any]] ?? [] { apps[app["app"] as! String] = app }
@@ -17,10 +19,14 @@ import TestSupport
         let fixture = try ListenerFixture(apps: ["shop", "blog"], probePorts: ["shop": probe.port])
         try fixture.start(apps: ["shop", "blog"])
         let shopDB = fixture.db("shop")
-        #expect(try eventually(timeout: 20) { try fixture.redis.cliRaw(["SCARD", "mimic:shop:state:online"], db: shopDB) == ["1"] })
-        #expect(try eventually(timeout: 20) {
-            try fixture.redis.cliRaw(["HGET", "mimic:shop:host:local-shop", "status"], db: shopDB) == ["up"]
-        })
+        #expect(
+            try eventually(timeout: 20) {
+                try fixture.redis.cliRaw(["SCARD", "mimic:shop:state:online"], db: shopDB) == ["1"]
+            })
+        #expect(
+            try eventually(timeout: 20) {
+                try fixture.redis.cliRaw(["HGET", "mimic:shop:host:local-shop", "status"], db: shopDB) == ["up"]
+            })
         let online = try fixture.redis.cliRaw(["SMEMBERS", "mimic:shop:state:online"], db: shopDB)
 
         let (status, apps) = try situation(fixture)
@@ -41,16 +47,18 @@ import TestSupport
         #expect(scheduler["redis"] as? String == "up")
         // The timeline: the newest events the stream holds, oldest first, as the stream has them.
         // (Polled: an executor that finishes starting in between adds an event.)
-        #expect(try eventually(timeout: 10) {
-            let events = try situation(fixture).apps["shop"]?["events"] as? [[String: String]] ?? []
-            let stream = try fixture.events("shop")
-            return !events.isEmpty && events == Array(stream.suffix(events.count))
-        })
-        #expect(try eventually(timeout: 10) {
-            let few = try situation(fixture, query: "?events=2").apps["shop"]?["events"] as? [[String: String]]
-            let stream = try fixture.events("shop")
-            return few == Array(stream.suffix(2))
-        }, "events=N keeps the newest N")
+        #expect(
+            try eventually(timeout: 10) {
+                let events = try situation(fixture).apps["shop"]?["events"] as? [[String: String]] ?? []
+                let stream = try fixture.events("shop")
+                return !events.isEmpty && events == Array(stream.suffix(events.count))
+            })
+        #expect(
+            try eventually(timeout: 10) {
+                let few = try situation(fixture, query: "?events=2").apps["shop"]?["events"] as? [[String: String]]
+                let stream = try fixture.events("shop")
+                return few == Array(stream.suffix(2))
+            }, "events=N keeps the newest N")
         #expect(try fixture.http("GET", "/v1/situation?events=-1", token: nil).status == 400)
         #expect(try fixture.http("GET", "/v1/situation?events=many", token: nil).status == 400)
 
@@ -60,13 +68,14 @@ import TestSupport
 
         // A host that stops answering its probe shows as down, with a host event on the timeline.
         probe.kill()
-        #expect(try eventually(timeout: 20) {
-            let shop = try situation(fixture).apps["shop"] ?? [:]
-            let hosts = (shop["scheduler"] as? [String: Any])?["hosts"] as? [String: String]
-            let events = shop["events"] as? [[String: String]] ?? []
-            return hosts == ["local-shop": "down"]
-                && events.contains { $0["kind"] == "host" && $0["host"] == "local-shop" && $0["to"] == "down" }
-        })
+        #expect(
+            try eventually(timeout: 20) {
+                let shop = try situation(fixture).apps["shop"] ?? [:]
+                let hosts = (shop["scheduler"] as? [String: Any])?["hosts"] as? [String: String]
+                let events = shop["events"] as? [[String: String]] ?? []
+                return hosts == ["local-shop": "down"]
+                    && events.contains { $0["kind"] == "host" && $0["host"] == "local-shop" && $0["to"] == "down" }
+            })
         #expect(try fixture.redis.cliRaw(["HGET", "mimic:shop:host:local-shop", "status"], db: shopDB) == ["down"])
     }
 

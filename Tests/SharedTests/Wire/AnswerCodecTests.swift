@@ -5,9 +5,10 @@ import Testing
 /// Worker answers, the listener's app status, the situation and the executor hash: each written
 /// by one codec and read back by the same one, with the key names of the contract.
 @Suite struct AnswerCodecTests {
-    static let executor = Executor(id: "e7", variant: "nginx-php", host: "node1", endpoint: "10.0.0.11:8081",
-                                   state: .online, since: 1_795_948_383_508, confidence: 0.8125, dissents: 2,
-                                   reason: "replaces e3", flagged: true)
+    static let executor = Executor(
+        id: "e7", variant: "nginx-php", host: "node1", endpoint: "10.0.0.11:8081",
+        state: .online, since: 1_795_948_383_508, confidence: 0.8125, dissents: 2,
+        reason: "replaces e3", flagged: true)
 
     private func roundTrip<Value: Codable & Equatable>(_ value: Value) throws -> [String: Any] {
         let data = try JSONEncoder().encode(value)
@@ -17,7 +18,8 @@ import Testing
 
     @Test func theExecutorHashReadsBackAndKeepsTheFlag() throws {
         let fields = Self.executor.hashFields
-        let hash = Dictionary(uniqueKeysWithValues: stride(from: 0, to: fields.count, by: 2).map { (fields[$0], fields[$0 + 1]) })
+        let hash = Dictionary(
+            uniqueKeysWithValues: stride(from: 0, to: fields.count, by: 2).map { (fields[$0], fields[$0 + 1]) })
         #expect(hash["state"] == "online" && hash["flagged"] == "1" && hash["confidence"] == "0.8125")
         #expect(Executor(hash: hash) == Self.executor)
         var partial = hash
@@ -28,12 +30,16 @@ import Testing
     }
 
     @Test func workerStatusHasTheContractKeys() throws {
-        let status = WorkerStatus(app: "shop", pid: 42, redis: "up", loaded: true, counts: ["online": 3],
-                                  paused: false, onlineVersion: 9, hosts: ["node1": "up"], uptimeSeconds: 5,
-                                  applied: nil)
+        let status = WorkerStatus(
+            app: "shop", pid: 42, redis: "up", loaded: true, counts: ["online": 3],
+            paused: false, onlineVersion: 9, hosts: ["node1": "up"], uptimeSeconds: 5,
+            applied: nil)
         let object = try roundTrip(status)
-        #expect(Set(object.keys) == ["app", "pid", "redis", "loaded", "counts", "paused", "online_version", "hosts",
-                                     "uptime_s", "applied"])
+        #expect(
+            Set(object.keys) == [
+                "app", "pid", "redis", "loaded", "counts", "paused", "online_version", "hosts",
+                "uptime_s", "applied",
+            ])
         #expect(object["applied"] is NSNull, "applied is null before the first frame, not absent")
         var down = status
         down.redisError = "connection refused"
@@ -56,7 +62,8 @@ import Testing
     @Test func appStatusAndSituationAreFlatWithEveryKey() throws {
         let status = AppStatus(
             app: "shop",
-            worker: .init(connected: true, connects: 1, state: "running", pid: nil, restarts: 0, lastExit: nil, up: true),
+            worker: .init(
+                connected: true, connects: 1, state: "running", pid: nil, restarts: 0, lastExit: nil, up: true),
             journal: .init(epoch: "e1", lastSeq: 10, backlogMessages: 2, backlogBytes: 300, segments: 1),
             lastDeliveredSeq: 10, lastAckedSeq: 8, rates: .init(acceptedPerSecond: 1.5, ackedPerSecond: 1))
         let object = try roundTrip(status)
@@ -64,7 +71,8 @@ import Testing
         #expect((object["worker"] as? [String: Any])?["pid"] is NSNull)
         #expect(object["last_acked_seq"] as? Int == 8)
 
-        let answered = AppSituation(status: status, scheduler: nil, schedulerError: "worker socket run/shop.sock: no answer")
+        let answered = AppSituation(
+            status: status, scheduler: nil, schedulerError: "worker socket run/shop.sock: no answer")
         let flat = try roundTrip(Situation(time: 1, apps: [answered]))
         let app = try #require((flat["apps"] as? [[String: Any]])?.first)
         #expect(app["app"] as? String == "shop" && app["last_acked_seq"] as? Int == 8, "status keys at the top")

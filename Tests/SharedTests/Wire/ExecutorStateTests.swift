@@ -1,5 +1,5 @@
-import Testing
 import Shared
+import Testing
 
 /// The legality table of DESIGN section 7 as implemented: every one of the 36 cells.
 /// Beyond the DESIGN list, the implementation also allows initializing/standby -> cleaning
@@ -31,7 +31,8 @@ struct ExecutorStateTests {
         #expect(S.allCases.filter { $0.canMove(to: .initializing) } == [.cleaning])
         #expect(S.allCases.filter { $0.canMove(to: .online) } == [.standby])
         #expect(S.allCases.filter { $0.canMove(to: .dirty) } == [.online])
-        #expect(S.allCases.filter { $0.canMove(to: .offline) } == [.initializing, .standby, .online, .dirty, .cleaning])
+        #expect(
+            S.allCases.filter { $0.canMove(to: .offline) } == [.initializing, .standby, .online, .dirty, .cleaning])
         #expect(S.allCases.filter { S.offline.canMove(to: $0) } == [.cleaning])
     }
 }
