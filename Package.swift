@@ -114,17 +114,19 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Shared"],
+            dependencies: ["Shared", .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/Support"
         ),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport"]),
-        .testTarget(name: "AppWorkerTests", dependencies: [
-            "AppWorker", "Scheduling", "Shared", "TestSupport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "PropertyBased", package: "swift-property-based"),
-        ]),
+        .testTarget(
+            name: "AppWorkerTests",
+            dependencies: [
+                "AppWorker", "Scheduling", "Shared", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(name: "ListenerTests", dependencies: ["Listener", "Shared", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["Ctl", "Shared", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),

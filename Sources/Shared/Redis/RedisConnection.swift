@@ -1,8 +1,9 @@
 import CHiredis
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One blocking hiredis connection. Not Sendable: a connection belongs to the one thread that
@@ -25,10 +26,14 @@ public final class RedisConnection {
         Self.ignoreBrokenPipes
         self.settings = settings
         self.commandTimeout = commandTimeout
-        guard let context = redisConnectWithTimeout(settings.host, Int32(settings.port),
-                                                    settings.connectTimeout.timeval) else {
-            throw RedisError.connectionFailed(endpoint: "\(settings.host):\(settings.port)",
-                                              reason: "out of memory allocating the hiredis context")
+        guard
+            let context = redisConnectWithTimeout(
+                settings.host, Int32(settings.port),
+                settings.connectTimeout.timeval)
+        else {
+            throw RedisError.connectionFailed(
+                endpoint: "\(settings.host):\(settings.port)",
+                reason: "out of memory allocating the hiredis context")
         }
         self.context = context
         if context.pointee.err != 0 {
@@ -36,7 +41,8 @@ public final class RedisConnection {
             let timedOut = errno == ETIMEDOUT
             isBroken = true
             throw timedOut
-                ? RedisError.connectionFailed(endpoint: endpoint, reason: "connect timed out after \(settings.connectTimeout)")
+                ? RedisError.connectionFailed(
+                    endpoint: endpoint, reason: "connect timed out after \(settings.connectTimeout)")
                 : RedisError.connectionFailed(endpoint: endpoint, reason: reason)
         }
         // Without a socket timeout a stopped (SIGSTOP) or wedged server blocks the owner thread forever.
@@ -113,8 +119,9 @@ public final class RedisConnection {
             throw RedisError.server(message: message)
         case .array(let results):
             if let failed = results.firstIndex(where: { $0.errorMessage != nil }) {
-                throw RedisError.transactionFailed(command: failed, message: results[failed].errorMessage ?? "",
-                                                   othersApplied: true)
+                throw RedisError.transactionFailed(
+                    command: failed, message: results[failed].errorMessage ?? "",
+                    othersApplied: true)
             }
             return results
         case let other:
@@ -124,7 +131,7 @@ public final class RedisConnection {
 
     /// Queues commands and writes them out without waiting for replies (SUBSCRIBE, whose
     /// confirmations arrive as pushed messages).
-    func send(_ commands: [[String]]) throws {
+    package func send(_ commands: [[String]]) throws {
         try ensureUsable()
         for command in commands {
             try append(command.map { Array($0.utf8) })
@@ -138,7 +145,7 @@ public final class RedisConnection {
     /// The next reply the server pushed (pub/sub), or nil when none arrived within `wait`.
     /// Waiting with poll(2) rather than the socket timeout keeps the connection usable after an
     /// idle interval: a hiredis read timeout breaks the context.
-    func nextPushedReply(within wait: Duration) throws -> RedisReply? {
+    package func nextPushedReply(within wait: Duration) throws -> RedisReply? {
         try ensureUsable()
         if let reply = try bufferedReply() { return reply }
         var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
@@ -194,7 +201,8 @@ public final class RedisConnection {
             return .unexpectedReply("protocol error from \(endpoint): \(Self.errorText(context))")
         }
         if error == 0 {
-            return .connectionLost(endpoint: endpoint, reason: "hiredis reported failure without an error (out of memory?)")
+            return .connectionLost(
+                endpoint: endpoint, reason: "hiredis reported failure without an error (out of memory?)")
         }
         return .connectionLost(endpoint: endpoint, reason: Self.errorText(context))
     }

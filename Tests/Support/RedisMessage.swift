@@ -1,3 +1,5 @@
+import Shared
+
 /// One message received on a subscribed channel.
 public struct RedisMessage: Sendable, Hashable {
     public var channel: String

@@ -1,8 +1,10 @@
 import NIOPosix
+import Shared
 import Synchronization
 
 /// A pub/sub subscription on its own connection and its own owner thread (a subscribed
-/// connection can run nothing else). Messages arrive in order on `messages`.
+/// connection can run nothing else). Messages arrive in order on `messages`. Test support: the
+/// tests watch what the worker publishes to the brackets with it; the product itself only publishes.
 ///
 /// The thread waits for messages in short intervals so it notices a stop request: closing the
 /// subscriber, or the consumer's task ending or being cancelled. After `keepAlive` without
@@ -43,8 +45,9 @@ public final class RedisSubscriber: Sendable {
                         return
                     }
                     subscribed.resume()
-                    deliver(from: connection, to: sink, pollInterval: pollInterval, keepAlive: keepAlive,
-                            until: stop)
+                    deliver(
+                        from: connection, to: sink, pollInterval: pollInterval, keepAlive: keepAlive,
+                        until: stop)
                 }
             }
         } catch {
@@ -72,8 +75,10 @@ public final class RedisSubscriber: Sendable {
         try? await owner.shutdownGracefully()
     }
 
-    private static func confirm(channels: [String], patterns: [String], on connection: RedisConnection,
-                                within timeout: Duration) throws {
+    private static func confirm(
+        channels: [String], patterns: [String], on connection: RedisConnection,
+        within timeout: Duration
+    ) throws {
         var commands: [[String]] = []
         if !channels.isEmpty { commands.append(["SUBSCRIBE"] + channels) }
         if !patterns.isEmpty { commands.append(["PSUBSCRIBE"] + patterns) }
@@ -93,9 +98,11 @@ public final class RedisSubscriber: Sendable {
         }
     }
 
-    private static func deliver(from connection: RedisConnection,
-                                to sink: AsyncThrowingStream<RedisMessage, any Error>.Continuation,
-                                pollInterval: Duration, keepAlive: Duration, until stop: StopSignal) {
+    private static func deliver(
+        from connection: RedisConnection,
+        to sink: AsyncThrowingStream<RedisMessage, any Error>.Continuation,
+        pollInterval: Duration, keepAlive: Duration, until stop: StopSignal
+    ) {
         let clock = ContinuousClock()
         var lastTraffic = clock.now
         var pingSent: ContinuousClock.Instant?
