@@ -54,6 +54,18 @@ struct DemoHostOutageTests {
         }
     }
 
+    /// The shop events that name one of `ids`, for a failure message.
+    static func events(of ids: Set<String>, _ demo: Demo) -> String {
+        let lines = (try? demo.cli(1, ["XRANGE", "mimic:shop:events", "-", "+"])) ?? []
+        var entries: [[String]] = []
+        for line in lines {
+            if line.range(of: #"^\d{13}-\d+$"#, options: .regularExpression) != nil { entries.append([]) } else if !entries.isEmpty { entries[entries.count - 1].append(line) }
+        }
+        return entries.map(\.fieldPairs).filter { ids.contains($0["executor"] ?? "") }
+            .map { "\($0["time"] ?? "") \($0["from"] ?? "")->\($0["to"] ?? "") \($0["reason"] ?? "") [\($0["cause"] ?? "")]" }
+            .joined(separator: "; ")
+    }
+
     /// Live processes whose command line mentions `text`.
     static func processes(mentioning text: String) -> [pid_t: String] {
         var found: [pid_t: String] = [:]
@@ -176,7 +188,9 @@ struct DemoHostOutageTests {
             Thread.sleep(forTimeInterval: 0.1)
         }
         #expect(samples >= 5, "local2 stayed down for a while (\(samples) samples)")
-        #expect(onlineOnLocal2.isEmpty, "online on local2 while it was down: \(onlineOnLocal2)")
+        #expect(
+            onlineOnLocal2.isEmpty,
+            "online on local2 while it was down: \(onlineOnLocal2); their events: \(Self.events(of: onlineOnLocal2, demo))")
         #expect(replacedOnLocal1, "shop's online set whole again on local1 while local2 was down")
         #expect(runningOnLocal2.isEmpty, "executor processes running on the crashed host: \(runningOnLocal2)")
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Shared
 
 /// `mimicctl status`: the fleet at a glance from the listener (`GET /v1/apps`).
 struct StatusCommand: AsyncParsableCommand {
@@ -23,15 +24,15 @@ struct StatusCommand: AsyncParsableCommand {
                 rows))
     }
 
-    private func cells(_ app: ListenerAPI.AppStatus) -> [String] {
-        let up: String = app.workerUp ? "up" : "down"
-        let pid: String = app.pid.map { String($0) } ?? "-"
-        let restarts: String = app.restarts.map { String($0) } ?? "-"
-        let seqs = "\(app.deliveredSeq)/\(app.ackedSeq)"
-        let rates = String(format: "%.1f/%.1f", app.acceptedPerSecond, app.ackedPerSecond)
+    private func cells(_ app: AppStatus) -> [String] {
+        let up: String = app.worker.up ? "up" : "down"
+        let pid: String = app.worker.pid.map { String($0) } ?? "-"
+        let restarts: String = app.worker.state == "unsupervised" ? "-" : String(app.worker.restarts)
+        let seqs = "\(app.lastDeliveredSeq)/\(app.lastAckedSeq)"
+        let rates = String(format: "%.1f/%.1f", app.rates.acceptedPerSecond, app.rates.ackedPerSecond)
         return [
-            app.app, up, app.workerState, pid, restarts, String(app.backlogMessages), byteCount(app.backlogBytes), seqs,
-            rates,
+            app.app, up, app.worker.state, pid, restarts, String(app.journal.backlogMessages),
+            byteCount(app.journal.backlogBytes), seqs, rates,
         ]
     }
 

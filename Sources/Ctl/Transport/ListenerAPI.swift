@@ -1,52 +1,21 @@
 import Foundation
+import Shared
 
-/// The listener's HTTP API as mimicctl uses it (DESIGN section 4, docs/listener.md). Every JSON
-/// field name of the listener's answers is read here and nowhere else, so a change on the
-/// listener's side is one edit.
+/// The listener's HTTP API as mimicctl uses it (DESIGN section 4, docs/listener.md); `/v1/apps` is
+/// read with its one codec (`AppStatus`, Sources/Shared/Wire).
 struct ListenerAPI {
     var endpoint: HTTPEndpoint
-
-    /// One app as `GET /v1/apps` reports it.
-    struct AppStatus {
-        var app: String
-        var workerUp: Bool
-        /// running, backoff, crash_loop, stopped, or unsupervised.
-        var workerState: String
-        var pid: Int?
-        var restarts: Int?
-        var backlogMessages: Int
-        var backlogBytes: Int
-        var deliveredSeq: Int
-        var ackedSeq: Int
-        var acceptedPerSecond: Double
-        var ackedPerSecond: Double
-
-        init(_ object: [String: Any]) {
-            let worker = object["worker"] as? [String: Any] ?? [:]
-            let journal = object["journal"] as? [String: Any] ?? [:]
-            let rates = object["rates"] as? [String: Any] ?? [:]
-            app = object["app"] as? String ?? "?"
-            workerUp = worker["up"] as? Bool ?? false
-            workerState = worker["state"] as? String ?? "unknown"
-            pid = (worker["pid"] as? NSNumber)?.intValue
-            restarts = (worker["restarts"] as? NSNumber)?.intValue
-            backlogMessages = (journal["backlog_messages"] as? NSNumber)?.intValue ?? 0
-            backlogBytes = (journal["backlog_bytes"] as? NSNumber)?.intValue ?? 0
-            deliveredSeq = (object["last_delivered_seq"] as? NSNumber)?.intValue ?? 0
-            ackedSeq = (object["last_acked_seq"] as? NSNumber)?.intValue ?? 0
-            acceptedPerSecond = (rates["accepted_per_s"] as? NSNumber)?.doubleValue ?? 0
-            ackedPerSecond = (rates["acked_per_s"] as? NSNumber)?.doubleValue ?? 0
-        }
-    }
 
     /// `GET /v1/apps`: the raw answer (for `--json`) and the decoded apps.
     func apps() throws -> (raw: [String: Any], apps: [AppStatus]) {
         let response = try endpoint.request("GET", "/v1/apps")
-        guard response.status == 200, let object = response.object, let apps = object["apps"] as? [[String: Any]] else {
+        guard response.status == 200, let object = response.object,
+            let list = try? JSONDecoder().decode(AppStatusList.self, from: Data(response.body))
+        else {
             throw CtlFailure.runtime(
                 "listener at \(endpoint): GET /v1/apps answered \(response.status): \(response.errorText)")
         }
-        return (object, apps.map(AppStatus.init))
+        return (object, list.apps)
     }
 
     /// `POST /v1/apps/{app}/worker/{action}`: `{"app","action","state","pid"}` on success.
