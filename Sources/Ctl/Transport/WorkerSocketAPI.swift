@@ -25,14 +25,9 @@ enum WorkerSocketAPI {
     /// One question, its typed answer (Sources/Shared/Wire/WorkerAnswers.swift).
     static func ask<Answer: Decodable>(_ path: String, _ op: SocketOp, as type: Answer.Type) throws(Failure) -> Answer {
         let line = try request(path, op: op)
-        let data = Data(line.utf8)
-        if let refusal = try? JSONDecoder().decode(WorkerRefusal.self, from: data) {
-            throw .failed("the worker refused \(op.rawValue): \(refusal.error)")
-        }
-        do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch {
-            throw .failed("the worker answered \(op.rawValue) with something else (\(error)): \(line.prefix(120))")
+        switch op.read(type, from: line) {
+        case .success(let answer): return answer
+        case .failure(let problem): throw .failed("the worker \(problem)")
         }
     }
 

@@ -49,37 +49,16 @@ enum SituationReport {
         case .success(let answered):
             lines = answered
         }
-        do {
-            let worker = try decode(WorkerStatus.self, lines[0], question: .status, app: status.app)
-            let executors = try decode(WorkerExecutors.self, lines[1], question: .executors, app: status.app)
-            let events = try decode(WorkerEvents.self, lines[2], question: .events, app: status.app)
+        do throws(WorkerAnswerProblem) {
+            let worker = try SocketOp.status.read(WorkerStatus.self, from: lines[0]).get()
+            let executors = try SocketOp.executors.read(WorkerExecutors.self, from: lines[1]).get()
+            let events = try SocketOp.events.read(WorkerEvents.self, from: lines[2]).get()
             situation.scheduler = worker
             situation.executors = executors.executors
             situation.events = Array(events.events.suffix(max(eventLimit, 0)))
         } catch {
-            situation.schedulerError = error.description
+            situation.schedulerError = "worker of app \(status.app) \(error)"
         }
         return situation
-    }
-
-    private struct Unreadable: Error {
-        var description: String
-    }
-
-    private static func decode<Answer: Decodable>(
-        _ type: Answer.Type, _ line: String, question: SocketOp,
-        app: String
-    ) throws(Unreadable) -> Answer {
-        let data = Data(line.utf8)
-        if let refusal = try? JSONDecoder().decode(WorkerRefusal.self, from: data) {
-            throw Unreadable(description: "worker of app \(app) refused \(question.rawValue): \(refusal.error)")
-        }
-        do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch {
-            throw Unreadable(
-                description: "worker of app \(app) answered \(question.rawValue) with something that is "
-                    + "not its answer (\(error)): \(line.prefix(120))")
-        }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The worker's answers on `<run_dir>/<app>.sock` (DESIGN section 5), one JSON line each: written by
 /// the worker's socket server, read by the listener (page, adoption probe) and by mimicctl.
 
@@ -107,5 +109,37 @@ public struct WorkerRefusal: Sendable, Equatable, Codable, Error {
         self.error = error
         self.seq = seq
         self.id = id
+    }
+}
+
+/// Why an answer line is not the answer asked for; `description` names the question.
+public enum WorkerAnswerProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The worker answered `{"error": …}`.
+    case refused(op: SocketOp, reason: String)
+    /// Neither the answer nor a refusal.
+    case unreadable(op: SocketOp, detail: String, line: String)
+
+    public var description: String {
+        switch self {
+        case .refused(let op, let reason): "refused \(op.rawValue): \(reason)"
+        case .unreadable(let op, let detail, let line):
+            "answered \(op.rawValue) with something that is not its answer (\(detail)): \(line.prefix(120))"
+        }
+    }
+}
+
+extension SocketOp {
+    /// Reads the worker's answer line to this question: the typed answer, or why it is not one. The
+    /// answer is tried first, so the usual case decodes once.
+    public func read<Answer: Decodable>(_ type: Answer.Type, from line: String) -> Result<Answer, WorkerAnswerProblem> {
+        let data = Data(line.utf8)
+        do {
+            return .success(try JSONDecoder().decode(type, from: data))
+        } catch {
+            if let refusal = try? JSONDecoder().decode(WorkerRefusal.self, from: data) {
+                return .failure(.refused(op: self, reason: refusal.error))
+            }
+            return .failure(.unreadable(op: self, detail: "\(error)", line: line))
+        }
     }
 }

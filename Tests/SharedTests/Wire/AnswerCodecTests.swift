@@ -79,4 +79,16 @@ import Testing
         #expect(app["scheduler"] is NSNull && (app["scheduler_error"] as? String)?.contains("shop.sock") == true)
         #expect((app["executors"] as? [Any])?.isEmpty == true)
     }
+
+    @Test func anAnswerLineReadsAsTheAnswerOrSaysWhyNot() throws {
+        let pong = try SocketOp.ping.read(WorkerPong.self, from: #"{"pong":true}"#).get()
+        #expect(pong.pong)
+        let refused = SocketOp.status.read(WorkerStatus.self, from: #"{"error":"not loaded","seq":3}"#)
+        #expect(refused == .failure(.refused(op: .status, reason: "not loaded")))
+        guard case .failure(let problem) = SocketOp.executors.read(WorkerExecutors.self, from: "[1]") else {
+            Issue.record("a JSON array read as the executors answer")
+            return
+        }
+        #expect(problem.description.hasPrefix("answered executors with something that is not its answer"))
+    }
 }
