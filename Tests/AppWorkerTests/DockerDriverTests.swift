@@ -7,7 +7,9 @@ import Testing
 @testable import AppWorker
 
 /// The docker driver over real HTTP against `DockerEngineStandIn` (the Engine cannot run here).
-@Suite(.serialized)
+// Alone: `anEngineThatDoesNotAnswerTimesOut` bounds a 300 ms timeout by 3 s, and synchronous tests
+// polling processes can hold both threads of the cooperative pool on 2 cores for seconds.
+@Suite(.serialized, .runsAlone)
 struct DockerDriverTests {
     static let image = "reg/shop:nginx-php"
 
