@@ -153,7 +153,7 @@ final class WorkerLink: @unchecked Sendable {
             var bytes = 0
             for record in batch { bytes += frames.frameSize(envelopeBytes: record.envelope.count) }
             var buffer = channel.allocator.buffer(capacity: bytes)
-            for record in batch { frames.write(seq: record.seq, envelope: record.envelope, into: &buffer) }
+            for record in batch { frames.write(seq: record.seq, at: nil, envelope: record.envelope, into: &buffer) }
             channel.write(buffer, promise: nil)
             cursor.sent(through: final.seq)
             last = final.seq

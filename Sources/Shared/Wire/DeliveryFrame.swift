@@ -1,21 +1,28 @@
 import NIOCore
 
-/// `{"epoch":"…","seq":N,"msg":{envelope}}`: one journal record on its way from the listener to the
-/// app's worker (DESIGN section 5). The listener writes the journaled envelope bytes as they are;
-/// the worker reads the line back.
+/// `{"epoch":"…","seq":N,"at":T,"msg":{envelope}}`: one journal record on its way from the listener
+/// to the app's worker (DESIGN sections 5 and 10). The listener writes the journaled envelope bytes
+/// as they are; the worker reads the line back.
 public struct DeliveryFrame: Sendable, Equatable {
     public var epoch: String
     public var seq: UInt64
+    /// The listener's accept time (unix ms), the clock of this message's rules. Nil only for records
+    /// journaled by a release before accept times (journal format 1): the worker then uses its own.
+    public var at: Int64?
     public var msg: JSONValue
 
-    public init(epoch: String, seq: UInt64, msg: JSONValue) {
+    public init(epoch: String, seq: UInt64, at: Int64?, msg: JSONValue) {
         self.epoch = epoch
         self.seq = seq
+        self.at = at
         self.msg = msg
     }
 
     /// Seqs are JSON numbers: above 2^53 a reader in another language could not hold them exactly.
     public static let maxSeq: UInt64 = 9_007_199_254_740_992
+    /// Accept times are unix ms from 0 to the end of year 9999: a clock is never negative, and a
+    /// bound keeps `at + ttl` and every window computed from it far from Int64's edge.
+    public static let atRange: ClosedRange<Int64> = 0...253_402_300_799_999
 
     /// Writes the frames of one epoch. The prefix is built once per connection, so a frame costs
     /// two copies (the seq's digits and the envelope) and no JSON encoding.
@@ -27,12 +34,17 @@ public struct DeliveryFrame: Sendable, Equatable {
         }
 
         /// An upper bound of one frame's size, for sizing a batch's buffer.
-        public func frameSize(envelopeBytes: Int) -> Int { prefix.count + envelopeBytes + 32 }
+        public func frameSize(envelopeBytes: Int) -> Int { prefix.count + envelopeBytes + 64 }
 
         /// The line, newline included; `envelope` is one line of JSON (journaled as validated).
-        public func write(seq: UInt64, envelope: some Collection<UInt8>, into buffer: inout ByteBuffer) {
+        /// `at` nil (a format-1 record) leaves the key out.
+        public func write(seq: UInt64, at: Int64?, envelope: some Collection<UInt8>, into buffer: inout ByteBuffer) {
             buffer.writeBytes(prefix)
             buffer.writeString(String(seq))
+            if let at {
+                buffer.writeStaticString(",\"at\":")
+                buffer.writeString(String(at))
+            }
             buffer.writeStaticString(",\"msg\":")
             buffer.writeBytes(envelope)
             buffer.writeStaticString("}\n")
@@ -47,7 +59,20 @@ public struct DeliveryFrame: Sendable, Equatable {
             case .number(let number)? = fields["seq"], number >= 1, number <= Double(Self.maxSeq),
             let msg = fields["msg"]
         else { return nil }
-        self.init(epoch: epoch, seq: UInt64(number), msg: msg)
+        var at: Int64?
+        if let value = fields["at"] {
+            guard case .number(let time) = value, let checked = Self.acceptTime(time) else { return nil }
+            at = checked
+        }
+        self.init(epoch: epoch, seq: UInt64(number), at: at, msg: msg)
+    }
+
+    /// `at` as the frame carries it, when it is a whole number of ms inside `atRange`.
+    public static func acceptTime(_ value: Double) -> Int64? {
+        guard value.isFinite, value == value.rounded(), value >= Double(atRange.lowerBound),
+            value <= Double(atRange.upperBound)
+        else { return nil }
+        return Int64(value)
     }
 }
 
@@ -58,6 +83,9 @@ public enum SocketOp: String, Sendable, Codable, CaseIterable {
     /// The newest committed events (a timeline for the status page), oldest first.
     case events
     case ping
+    /// The listener's first line on its link: the worker answers `WorkerHello`, where it stands, so
+    /// the listener replays from there (a Redis that lost writes, DESIGN section 10).
+    case hello
 
     /// The line, newline included.
     public var line: String { "{\"op\":\"\(rawValue)\"}\n" }

@@ -8,13 +8,35 @@ import Testing
         let writer = DeliveryFrame.Writer(epoch: "e1f0")
         let envelope = #"{"id":"a-1","app":"shop","source":"admin","type":"rotate","body":{}}"#
         var buffer = ByteBuffer()
-        writer.write(seq: 42, envelope: Array(envelope.utf8), into: &buffer)
+        writer.write(seq: 42, at: DeliveryFrame.atRange.upperBound, envelope: Array(envelope.utf8), into: &buffer)
         let line = String(buffer: buffer)
         #expect(line.hasSuffix("}\n") && line.filter { $0 == "\n" }.count == 1)
         #expect(buffer.readableBytes <= writer.frameSize(envelopeBytes: envelope.utf8.count))
         let frame = try #require(DeliveryFrame(line: Array(line.dropLast().utf8)))
-        #expect(frame.epoch == "e1f0" && frame.seq == 42)
+        #expect(frame.epoch == "e1f0" && frame.seq == 42 && frame.at == DeliveryFrame.atRange.upperBound)
         #expect(frame.msg == FastJSON.parse(Array(envelope.utf8)))
+    }
+
+    @Test func aFrameOfAFormatOneRecordHasNoAcceptTime() throws {
+        var buffer = ByteBuffer()
+        DeliveryFrame.Writer(epoch: "e1").write(seq: 1, at: nil, envelope: Array("{}".utf8), into: &buffer)
+        let line = String(buffer: buffer)
+        #expect(!line.contains("\"at\""))
+        #expect(try #require(DeliveryFrame(line: Array(line.dropLast().utf8))).at == nil)
+    }
+
+    @Test func helloAndGapLinesRoundTrip() throws {
+        let hello = WorkerHello(epoch: "e1", seq: 7)
+        #expect(WorkerHello.parse(Array(hello.line.utf8)) == hello)
+        #expect(WorkerHello.parse(Array(WorkerHello(epoch: nil, seq: 0).line.utf8))?.hello.epoch == nil)
+        let gap = GapFrame(epoch: "e1", from: 3, to: 9)
+        #expect(GapFrame.parse(Array(gap.line.utf8)) == gap && gap.skipped == 7)
+        for line in [
+            #"{"gap":{"epoch":"e1","from":9,"to":3}}"#, #"{"gap":{"epoch":"","from":1,"to":3}}"#,
+            #"{"gap":{"epoch":"e1","from":0,"to":3}}"#, #"{"gap":{"epoch":"e1","from":1,"to":9007199254740993}}"#,
+        ] {
+            #expect(GapFrame.parse(Array(line.utf8)) == nil, "\(line)")
+        }
     }
 
     @Test(arguments: [
@@ -26,6 +48,10 @@ import Testing
         #"{"epoch":"e","seq":10000000000000000,"msg":{}}"#,
         #"{"epoch":"e","seq":1}"#,
         #"{"epoch":1,"seq":1,"msg":{}}"#,
+        #"{"epoch":"e","seq":1,"at":-1,"msg":{}}"#,
+        #"{"epoch":"e","seq":1,"at":1.5,"msg":{}}"#,
+        #"{"epoch":"e","seq":1,"at":"1","msg":{}}"#,
+        #"{"epoch":"e","seq":1,"at":9223372036854775807,"msg":{}}"#,
         #"[1]"#,
         "",
     ])
