@@ -35,24 +35,30 @@ public struct WorkerHello: Sendable, Equatable, Codable {
 /// records A…B of the epoch are gone from the journal (older than `journal_retain`) and will never
 /// be delivered. The worker records the skip (an event `kind=gap`, a count in status) and moves its
 /// applied seq to B, so the app goes on instead of stalling on the hole (DESIGN section 10).
+/// `"void":true` marks seqs the listener voided itself (the part of a multi-app request whose other
+/// part no journal could take, answered 503 and retried by its sender): skipped the same way, but
+/// nothing was lost, so they are not counted as skipped.
 public struct GapFrame: Sendable, Equatable, Codable {
     public struct Range: Sendable, Equatable, Codable {
         public var epoch: String
         public var from: UInt64
         public var to: UInt64
+        public var void: Bool?
     }
 
     public var gap: Range
 
-    public init(epoch: String, from: UInt64, to: UInt64) {
-        gap = Range(epoch: epoch, from: from, to: to)
+    public init(epoch: String, from: UInt64, to: UInt64, void: Bool = false) {
+        gap = Range(epoch: epoch, from: from, to: to, void: void ? true : nil)
     }
+
+    public var isVoid: Bool { gap.void == true }
 
     public var skipped: UInt64 { gap.to >= gap.from ? gap.to - gap.from + 1 : 0 }
 
     /// The line, newline included.
     public var line: String {
-        "{\"gap\":{\"epoch\":\"\(gap.epoch)\",\"from\":\(gap.from),\"to\":\(gap.to)}}\n"
+        "{\"gap\":{\"epoch\":\"\(gap.epoch)\",\"from\":\(gap.from),\"to\":\(gap.to)\(isVoid ? ",\"void\":true" : "")}}\n"
     }
 
     /// Nil unless the line is a gap whose range is in order and inside the seq range frames use.

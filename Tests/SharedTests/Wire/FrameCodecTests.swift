@@ -30,7 +30,9 @@ import Testing
         #expect(WorkerHello.parse(Array(hello.line.utf8)) == hello)
         #expect(WorkerHello.parse(Array(WorkerHello(epoch: nil, seq: 0).line.utf8))?.hello.epoch == nil)
         let gap = GapFrame(epoch: "e1", from: 3, to: 9)
-        #expect(GapFrame.parse(Array(gap.line.utf8)) == gap && gap.skipped == 7)
+        #expect(GapFrame.parse(Array(gap.line.utf8)) == gap && gap.skipped == 7 && !gap.isVoid)
+        let void = GapFrame(epoch: "e1", from: 3, to: 3, void: true)
+        #expect(GapFrame.parse(Array(void.line.utf8)) == void && void.isVoid)
         for line in [
             #"{"gap":{"epoch":"e1","from":9,"to":3}}"#, #"{"gap":{"epoch":"","from":1,"to":3}}"#,
             #"{"gap":{"epoch":"e1","from":0,"to":3}}"#, #"{"gap":{"epoch":"e1","from":1,"to":9007199254740993}}"#,
