@@ -19,11 +19,26 @@ final class SchedulerLoop {
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
+    /// The policy memory as last committed, to write it again only when it changed.
+    private var memory = PolicyMemory.empty
+    private var deadLetters: Int64 = 0
+    private var skipped: Int64 = 0
     private var backoff = Backoff.redisReconnect
+    private var attempts = FrameAttempts()
+    private let attemptFile: AttemptFile?
+    private var inbox: WorkerInbox?
+    /// The connection frames last came from (the listener's link), closed after a refused commit.
+    private var frameLink: ReplyChannel?
+    /// After a refused commit the worker reloaded from Redis: frames still queued were sent for
+    /// the old position, so they are dropped until the listener asks `hello` again and replays.
+    private var awaitingHello = false
+    /// Fault injection for the dead-letter tests (`MIMIC_FAULT_TRAP_ON_MESSAGE_ID`): the worker
+    /// traps while deciding the message with this id, as a rule defect would.
+    private let trapOnMessageID = ProcessInfo.processInfo.environment["MIMIC_FAULT_TRAP_ON_MESSAGE_ID"]
 
     init(
         config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
-        logger: Logger,
+        logger: Logger, attemptFile: AttemptFile?,
         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil
     ) {
         self.webhook = webhook
@@ -33,6 +48,7 @@ final class SchedulerLoop {
         self.actuator = actuator
         self.board = board
         self.logger = logger
+        self.attemptFile = attemptFile
         self.isStopping = isStopping
         self.pool = ExecutorPool(settings: settings, seed: config.scheduling.seed)
     }
@@ -44,12 +60,19 @@ final class SchedulerLoop {
     /// Loads the app's state (waiting for Redis as long as it takes), refills the pools, then
     /// serves the inbox until it is closed. Returns false when stopped before the state loaded.
     func run(inbox: WorkerInbox) async -> Bool {
+        self.inbox = inbox
         guard await start() else { return false }
         for await input in inbox.stream {
             switch input {
             case .frames(let frames, let reply):
                 await apply(frames, reply: reply)
                 inbox.consumed(frames.count)
+            case .gap(let gap, let reply):
+                await skip(gap, reply: reply)
+            case .hello(let reply):
+                awaitingHello = false
+                frameLink = reply
+                reply.send(WorkerHello(epoch: applied?.epoch, seq: applied?.seq ?? 0))
             case .schedulerEvent(let event):
                 let decision = pool.handle(event, now: Self.now())
                 await commit([decision], applied: nil)
@@ -60,35 +83,8 @@ final class SchedulerLoop {
     }
 
     private func start() async -> Bool {
-        var snapshot: StateStore.Snapshot?
-        var downHosts: Set<String> = []
-        while snapshot == nil {
-            do {
-                let loaded = try await store.load()
-                downHosts = try await store.downHosts(config.hosts.map(\.name))
-                snapshot = loaded
-                markRedis(up: true, error: nil)
-            } catch {
-                markRedis(up: false, error: error)
-                if isStopping() { return false }
-                try? await Task.sleep(for: backoff.next())
-            }
-        }
-        guard let snapshot else { return false }
-        if !snapshot.inconsistencies.isEmpty {
-            logger.warning("repairing state sets", metadata: ["findings": "\(snapshot.inconsistencies)"])
-            try? await store.repair(snapshot.executors)
-        }
-        pool = ExecutorPool(
-            settings: settings, executors: snapshot.executors, meta: snapshot.meta,
-            seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
-            lists: snapshot.lists, downHosts: downHosts)
-        applied = snapshot.applied
-        commitCounter = snapshot.commit
-        board.appendEvents(snapshot.recentEvents)
-        // Actions the previous process may have left half done; collected before refilling so the
-        // executors created now are not started twice.
-        let unfinished = pool.unfinishedActions
+        guard let snapshot = await load() else { return false }
+        let unfinished = install(snapshot)
         var decision = pool.handle(.replenish(cause: .startup), now: Self.now())
         decision.merge(pool.seedConfiguredLists(now: Self.now()))
         logger.info(
@@ -97,17 +93,110 @@ final class SchedulerLoop {
                 "executors": "\(snapshot.executors.count)", "applied_seq": "\(applied?.seq ?? 0)",
                 "resumed_actions": "\(unfinished.count)",
             ])
-        guard await commit([decision], applied: nil) else { return false }
+        if attempts.through > 0 {
+            logger.error(
+                "the previous worker died while deciding frames; applying them one at a time",
+                metadata: [
+                    "through_seq": "\(attempts.through)", "suspect_seq": "\(attempts.suspect)",
+                    "deaths": "\(attempts.deaths)",
+                ])
+        }
+        guard await commit([decision], applied: nil) != .stopping else { return false }
         await actuator.submit(unfinished)
-        board.publish(pool: pool, applied: applied)
         return true
     }
 
+    /// Reads the app's state from Redis, waiting for Redis as long as it takes; nil when stopping.
+    private func load() async -> StateStore.Snapshot? {
+        while true {
+            do {
+                var snapshot = try await store.load()
+                let downHosts = try await store.downHosts(config.hosts.map(\.name))
+                markRedis(up: true, error: nil)
+                if !snapshot.inconsistencies.isEmpty {
+                    logger.warning("repairing state sets", metadata: ["findings": "\(snapshot.inconsistencies)"])
+                    try? await store.repair(snapshot.executors)
+                }
+                if let problem = snapshot.memoryProblem {
+                    logger.error("policy memory not loaded; starting without it", metadata: ["problem": "\(problem)"])
+                }
+                snapshot.downHosts = downHosts
+                return snapshot
+            } catch {
+                markRedis(up: false, error: error)
+                if isStopping() { return nil }
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// Rebuilds the pool from a snapshot; returns the driver actions the previous process (or the
+    /// lost commits) left half done, collected before any refill so nothing is started twice.
+    private func install(_ snapshot: StateStore.Snapshot) -> [DriverAction] {
+        pool = ExecutorPool(
+            settings: settings, executors: snapshot.executors, meta: snapshot.meta,
+            seed: config.scheduling.seed, publishedWeights: snapshot.publishedWeights,
+            lists: snapshot.lists, downHosts: snapshot.downHosts, memory: snapshot.memory)
+        applied = snapshot.applied
+        commitCounter = snapshot.commit
+        memory = pool.policyMemory
+        deadLetters = snapshot.deadLetters
+        skipped = snapshot.skipped
+        attempts = FrameAttempts(resuming: attemptFile?.read(), applied: applied)
+        inbox?.keepLines(through: attempts.through)
+        board.setCounters(deadLetters: deadLetters, skipped: skipped)
+        board.appendEvents(snapshot.recentEvents)
+        board.publish(pool: pool, applied: applied)
+        return pool.unfinishedActions
+    }
+
+    /// Redis refused a commit: it does not hold the state this worker built on (it lost writes:
+    /// an AOF restart, a failover to a lagging replica, a restore). Nothing of the batch was
+    /// written and nothing is acknowledged; the worker reloads and has the listener replay from
+    /// what Redis holds (its link is closed; the next one starts with `hello`).
+    private func reload() async {
+        logger.error(
+            "commit refused: Redis no longer holds the state this worker built on; reloading and replaying",
+            metadata: ["commit": "\(commitCounter)", "applied_seq": "\(applied?.seq ?? 0)"])
+        frameLink?.close()
+        frameLink = nil
+        awaitingHello = true
+        guard let snapshot = await load() else { return }
+        let unfinished = install(snapshot)
+        logger.notice(
+            "state reloaded", metadata: ["applied_seq": "\(applied?.seq ?? 0)", "commit": "\(commitCounter)"])
+        await actuator.submit(unfinished)
+    }
+
     private func apply(_ frames: [InboundFrame], reply: ReplyChannel) async {
+        guard !awaitingHello else { return }
+        frameLink = reply
+        // Frames of the range the previous process died in go one per commit, so a death names
+        // its frame; the rest as one batch.
+        var index = frames.startIndex
+        while index < frames.endIndex {
+            let end: Int
+            if attempts.isCareful(epoch: frames[index].epoch, seq: frames[index].seq) {
+                end = index + 1
+            } else {
+                end =
+                    frames[index...].firstIndex { attempts.isCareful(epoch: $0.epoch, seq: $0.seq) }
+                    ?? frames.endIndex
+            }
+            guard await applyBatch(frames[index..<end], reply: reply) else { return }
+            index = end
+        }
+    }
+
+    /// Decides, commits and acknowledges one batch; false when the rest must not be applied (the
+    /// commit was refused, or the worker is stopping).
+    private func applyBatch(_ frames: ArraySlice<InboundFrame>, reply: ReplyChannel) async -> Bool {
+        guard let first = frames.first, let last = frames.last else { return true }
         var cursor = AppliedCursor(applied)
         var decisions: [Decision] = []
+        var letters: [DeadLetter] = []
         var refusals: [WorkerRefusal] = []
-        let now = Self.now()
+        attemptFile?.write(attempts.attempt(epoch: first.epoch, from: first.seq, to: last.seq))
         for frame in frames {
             switch cursor.verdict(epoch: frame.epoch, seq: frame.seq) {
             case .replayed:
@@ -119,32 +208,110 @@ final class SchedulerLoop {
                             + "in epoch \(frame.epoch); resend from \(expected)", seq: frame.seq))
                 continue
             case .apply:
-                decisions.append(decide(frame.message, seq: frame.seq, now: now))
+                if attempts.isDeadLetter(epoch: frame.epoch, seq: frame.seq) {
+                    letters.append(deadLetter(frame))
+                } else {
+                    decisions.append(decide(frame))
+                }
                 cursor.advance(epoch: frame.epoch, seq: frame.seq)
             }
         }
-        if !decisions.isEmpty {
-            guard await commit(decisions, applied: cursor.position) else { return }
+        var record = attempts.attempt(epoch: first.epoch, from: first.seq, to: last.seq)
+        record.phase = .committing
+        attemptFile?.write(record)
+        if !decisions.isEmpty || !letters.isEmpty {
+            guard await commit(decisions, applied: cursor.position, deadLetters: letters) == .committed else {
+                return false
+            }
         }
         // Replays alone are acknowledged too: the listener may have lost the ack with a connection.
         if let position = cursor.position, frames.contains(where: { $0.epoch == position.epoch }) {
             reply.sendAck(position.seq)
+            attempts.applied(epoch: position.epoch, through: position.seq)
+            inbox?.keepLines(through: attempts.through)
         }
         for refusal in refusals { reply.send(refusal) }
+        return true
     }
 
-    private func decide(_ message: CheckedMessage, seq: UInt64, now: Int64) -> Decision {
-        switch message {
+    /// Seqs the listener no longer has: the app moves past them, loudly (DESIGN section 10).
+    private func skip(_ gap: GapFrame, reply: ReplyChannel) async {
+        guard !awaitingHello else { return }
+        frameLink = reply
+        var range = gap
+        if let applied, applied.epoch == gap.gap.epoch {
+            if gap.gap.to <= applied.seq {
+                reply.sendAck(applied.seq)
+                return
+            }
+            guard gap.gap.from <= applied.seq + 1 else {
+                reply.send(
+                    WorkerRefusal(
+                        error: "gap \(gap.gap.from)...\(gap.gap.to) skips ahead of applied seq \(applied.seq) in "
+                            + "epoch \(gap.gap.epoch); resend from \(applied.seq + 1)", seq: gap.gap.from))
+                return
+            }
+            range = GapFrame(epoch: gap.gap.epoch, from: applied.seq + 1, to: gap.gap.to, void: gap.isVoid)
+        }
+        guard await commit([], applied: (range.gap.epoch, range.gap.to), gap: range) == .committed else { return }
+        if !range.isVoid {
+            logger.error(
+                "journal records gone: messages skipped",
+                metadata: [
+                    "epoch": "\(range.gap.epoch)", "from_seq": "\(range.gap.from)", "to_seq": "\(range.gap.to)",
+                    "skipped": "\(range.skipped)",
+                ])
+        }
+        reply.sendAck(range.gap.to)
+    }
+
+    /// The message's rules run on its accept time, so a backlog replayed after an outage decides
+    /// as the same messages did live (DESIGN section 10); a format-1 record has none.
+    private func decide(_ frame: InboundFrame) -> Decision {
+        let now = frame.at ?? Self.now()
+        switch frame.message {
         case .valid(let envelope, let body):
             if let app = envelope.app, app != config.app {
                 return Self.rejection(
                     cause: envelope.id, reason: "message for app '\(app)' delivered to '\(config.app)'")
             }
+            if let trapOnMessageID, envelope.id == trapOnMessageID {
+                fatalError("fault injection: MIMIC_FAULT_TRAP_ON_MESSAGE_ID=\(trapOnMessageID)")
+            }
             return pool.handle(.message(body, cause: envelope.id), now: now)
         case .invalid(let id, let reason):
-            logger.warning("rejected message", metadata: ["seq": "\(seq)", "id": "\(id ?? "-")", "error": "\(reason)"])
-            return Self.rejection(cause: id ?? "seq-\(seq)", reason: "message rejected: \(reason)")
+            logger.warning(
+                "rejected message", metadata: ["seq": "\(frame.seq)", "id": "\(id ?? "-")", "error": "\(reason)"])
+            return Self.rejection(cause: id ?? "seq-\(frame.seq)", reason: "message rejected: \(reason)")
         }
+    }
+
+    private func deadLetter(_ frame: InboundFrame) -> DeadLetter {
+        let id: String
+        switch frame.message {
+        case .valid(let envelope, _): id = envelope.id
+        case .invalid(let invalidID, _): id = invalidID ?? "seq-\(frame.seq)"
+        }
+        logger.error(
+            "dead-lettering a frame the worker died on repeatedly",
+            metadata: ["seq": "\(frame.seq)", "id": "\(id)", "deaths": "\(attempts.deaths)"])
+        return DeadLetter(
+            epoch: frame.epoch, seq: frame.seq, id: id, envelope: frame.line.map(Self.envelope(ofFrame:)) ?? "",
+            deaths: attempts.deaths)
+    }
+
+    /// The envelope inside a frame line the listener wrote (`…,"msg":<envelope>}`); the whole line
+    /// when it is not shaped so.
+    static func envelope(ofFrame line: [UInt8]) -> String {
+        let key = Array("\"msg\":".utf8)
+        var end = line.endIndex
+        while end > line.startIndex, line[end - 1] == 0x0A || line[end - 1] == 0x0D || line[end - 1] == 0x20 {
+            end -= 1
+        }
+        guard end > line.startIndex, line[end - 1] == UInt8(ascii: "}"),
+            let start = line.indices.first(where: { line[$0...].starts(with: key) })
+        else { return String(decoding: line[..<end], as: UTF8.self) }
+        return String(decoding: line[(start + key.count)..<(end - 1)], as: UTF8.self)
     }
 
     private static func rejection(cause: String, reason: String) -> Decision {
@@ -153,11 +320,23 @@ final class SchedulerLoop {
         return decision
     }
 
-    /// Commits decisions (and the applied cursor) in one transaction, retrying through a Redis
-    /// outage until it succeeds; acknowledgements wait meanwhile, so the listener's journal holds
-    /// what is not yet committed. Returns false only when the worker is stopping.
+    enum CommitOutcome: Equatable {
+        case committed
+        /// Redis did not hold the predecessor; the worker reloaded (see `reload`).
+        case refused
+        case stopping
+    }
+
+    /// Commits decisions (and the applied cursor, the policy memory, dead letters, a skipped gap)
+    /// in one transaction that proves its predecessor, retrying through a Redis outage until it
+    /// succeeds; acknowledgements wait meanwhile, so the listener's journal holds what is not yet
+    /// committed.
     @discardableResult
-    private func commit(_ decisions: [Decision], applied newApplied: (epoch: String, seq: UInt64)?) async -> Bool {
+    private func commit(
+        _ decisions: [Decision], applied newApplied: (epoch: String, seq: UInt64)?,
+        deadLetters letters: [DeadLetter] = [],
+        gap: GapFrame? = nil
+    ) async -> CommitOutcome {
         let now = Self.now()
         var batch = CommitBatch(keys: store.keys)
         var actions: [DriverAction] = []
@@ -166,32 +345,50 @@ final class SchedulerLoop {
             actions += decision.actions
             log(decision)
         }
+        for letter in letters { batch.recordDeadLetter(letter, now: now) }
+        if let gap { batch.recordGap(gap, now: now) }
+        let newMemory = pool.policyMemory
+        if newMemory != memory { batch.recordPolicy(newMemory) }
         let publication = pool.onlinePublication(app: config.app)
-        guard !batch.isEmpty || publication != nil || newApplied != nil else { return true }
-        commitCounter += 1
-        batch.finish(pool: pool, publication: publication, applied: newApplied, commit: commitCounter)
+        guard !batch.isEmpty || publication != nil || newApplied != nil else { return .committed }
+        let predecessor = StateStore.Predecessor(commit: commitCounter, applied: applied)
+        let number = commitCounter + 1
+        batch.finish(pool: pool, publication: publication, applied: newApplied, commit: number)
+        var outcome = StateStore.CommitOutcome.refused
         while true {
             do {
-                try await store.commit(batch)
+                outcome = try await store.commit(batch, after: predecessor)
                 markRedis(up: true, error: nil)
                 break
             } catch {
                 markRedis(up: false, error: error)
-                if isStopping() { return false }
+                if isStopping() { return .stopping }
                 try? await Task.sleep(for: backoff.next())
-                // The connection may have broken after EXEC ran; never apply a batch twice.
-                if (try? await store.isCommitted(commitCounter)) == true {
+                // The connection may have broken after the script ran; never apply a batch twice.
+                if (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
                     markRedis(up: true, error: nil)
+                    outcome = .committed
                     break
                 }
             }
         }
+        guard outcome == .committed else {
+            await reload()
+            return isStopping() ? .stopping : .refused
+        }
+        commitCounter = number
+        memory = newMemory
         if let newApplied { applied = newApplied }
+        if !letters.isEmpty || (gap.map { !$0.isVoid } ?? false) {
+            deadLetters += Int64(letters.count)
+            if let gap, !gap.isVoid { skipped += Int64(clamping: gap.skipped) }
+            board.setCounters(deadLetters: deadLetters, skipped: skipped)
+        }
         board.appendEvents(batch.events)
         board.publish(pool: pool, applied: applied)
         if let publication, let webhook { await webhook.publish(publication) }
         if !actions.isEmpty { await actuator.submit(actions) }
-        return true
+        return .committed
     }
 
     private func markRedis(up: Bool, error: (any Error)?) {

@@ -1,11 +1,17 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import Scheduling
+import Shared
+import Synchronization
 
 /// Everything the scheduler loop reacts to, in arrival order, consumed by one task only so the
 /// executor pool never needs a lock.
 enum WorkerInput: Sendable {
     case frames([InboundFrame], ReplyChannel)
+    /// Seqs the listener will never deliver; in order with the frames of the same connection.
+    case gap(GapFrame, ReplyChannel)
+    /// The listener asks where the worker stands before it sends frames (DESIGN section 10).
+    case hello(ReplyChannel)
     case schedulerEvent(SchedulerEvent)
 }
 
@@ -41,6 +47,16 @@ struct WorkerInbox: Sendable {
     func close() {
         continuation.finish()
     }
+
+    /// Frames up to `seq` keep their line (for the dead-letter stream): only those of the range the
+    /// previous process died in, so the hot path copies nothing.
+    func keepLines(through seq: UInt64) {
+        gate.keepLinesThrough.store(seq, ordering: .relaxed)
+    }
+
+    func keepsLine(of seq: UInt64) -> Bool {
+        seq <= gate.keepLinesThrough.load(ordering: .relaxed)
+    }
 }
 
 private final class FrameGate: Sendable {
@@ -50,6 +66,8 @@ private final class FrameGate: Sendable {
     }
     let limit: Int
     private let state = NIOLockedValueBox(State())
+    /// See `WorkerInbox.keepLines`; here because the inbox is a copyable value.
+    let keepLinesThrough = Atomic<UInt64>(0)
 
     init(limit: Int) {
         self.limit = limit

@@ -34,6 +34,7 @@ struct WorkerService: Service {
             config: config, settings: .init(config: config),
             store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
             actuator: actuator, board: board, logger: logger,
+            attemptFile: Self.attemptFile(config: config, logger: logger),
             isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel
@@ -80,6 +81,17 @@ struct WorkerService: Service {
         await redis.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// `<run_dir>/<app>.attempt` (see `AttemptFile`); without it the worker runs on, but a frame it
+    /// keeps dying on is not dead-lettered.
+    static func attemptFile(config: AppConfig, logger: Logger) -> AttemptFile? {
+        let path = (config.runDir as NSString).appendingPathComponent("\(config.app).attempt")
+        guard let file = AttemptFile(path: path) else {
+            logger.error("cannot open the attempt file; dead-lettering is off", metadata: ["path": "\(path)"])
+            return nil
+        }
+        return file
     }
 
     static func drivers(for config: AppConfig, http: HTTPClient) -> [String: any Driver] {

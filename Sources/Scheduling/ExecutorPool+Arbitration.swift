@@ -33,9 +33,9 @@ extension ExecutorPool {
             adjustVariantTrust(executor.variant, dissented: dissenters.contains(id))
             if dissenters.contains(id) {
                 executor.confidence = max(0.05, executor.confidence * Self.dissentFactor)
-                var times = dissentTimes[id, default: []].filter { now - $0 < settings.abnormalWindowMs }
+                var times = policy.dissentTimes[id, default: []].filter { now - $0 < settings.abnormalWindowMs }
                 times.append(now)
-                dissentTimes[id] = times
+                policy.dissentTimes[id] = times
                 executor.dissents = times.count
                 executors[id] = executor
                 decision.touched.insert(id)
@@ -148,9 +148,9 @@ extension ExecutorPool {
 
     /// Takes back one dissent recorded against an executor for a URL found suspect later.
     mutating func forgive(_ dissent: PolicyState.URLDissent, into decision: inout Decision) {
-        if var times = dissentTimes[dissent.executor], let index = times.firstIndex(of: dissent.time) {
+        if var times = policy.dissentTimes[dissent.executor], let index = times.firstIndex(of: dissent.time) {
             times.remove(at: index)
-            dissentTimes[dissent.executor] = times
+            policy.dissentTimes[dissent.executor] = times
             if var executor = executors[dissent.executor] {
                 executor.dissents = times.count
                 executor.confidence = min(1, executor.confidence / Self.dissentFactor)

@@ -46,12 +46,10 @@ package struct ExecutorPool: Sendable {
     package internal(set) var meta: Meta
     package internal(set) var healthyHosts: Set<String>
     var random: SchedulerRandom
-    /// Dissent times per executor inside the abnormal window; kept in memory only, so a restart
-    /// forgives dissents older than the restart (the persisted count is informational).
-    var dissentTimes: [String: [Int64]] = [:]
-    /// Create or clean failures in a row per host (in memory); see `placeableHosts`.
+    /// Create or clean failures in a row per host (part of `policyMemory`); see `placeableHosts`.
     var failedCreates: [String: Int] = [:]
-    /// What the anomaly, arbitration, list and rotation rules remember between events.
+    /// What the arbitration, anomaly, list and rotation rules remember between events; committed
+    /// with the effects (`policyMemory`).
     var policy = PolicyState()
     /// The reason creation last stalled, until an executor can be created again.
     var creationStall: String?
@@ -59,17 +57,25 @@ package struct ExecutorPool: Sendable {
     var publishedWeights: [String: Double]
 
     /// `downHosts`: hosts the store last recorded down; they stay out of placement until a probe
-    /// reports them up.
+    /// reports them up. `memory`: the policy memory last committed (nil for a new app).
     package init(
         settings: Settings, executors: [Executor] = [], meta: Meta = .init(), seed: UInt64? = nil,
-        publishedWeights: [String: Double]? = nil, lists: ListBook = .init(), downHosts: Set<String> = []
+        publishedWeights: [String: Double]? = nil, lists: ListBook = .init(), downHosts: Set<String> = [],
+        memory: PolicyMemory? = nil
     ) {
         self.settings = settings
+        if let memory {
+            self.policy = memory.policy
+            self.failedCreates = memory.failedCreates
+            self.creationStall = memory.creationStall
+        }
         self.policy.lists = lists
         self.executors = Dictionary(executors.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.meta = meta
         self.healthyHosts = Set(settings.placement.hosts).subtracting(downHosts)
-        self.random = SchedulerRandom(seed: seed)
+        // A seeded stream resumes where the committed memory left it; the system generator has
+        // nothing to resume.
+        self.random = SchedulerRandom(seed: seed.map { memory?.random ?? $0 })
         self.publishedWeights =
             publishedWeights
             ?? Dictionary(
@@ -166,7 +172,6 @@ package struct ExecutorPool: Sendable {
             // Restored from the clean image: its past behaviour no longer says anything.
             executor.confidence = 1
             executor.dissents = 0
-            dissentTimes[id] = nil
             policy.forget(id)
         }
         executors[id] = executor
@@ -177,8 +182,19 @@ package struct ExecutorPool: Sendable {
     /// Drops everything known about an executor (its transition is the caller's to record).
     mutating func forget(_ id: String) {
         executors[id] = nil
-        dissentTimes[id] = nil
         policy.forget(id)
+    }
+
+    /// The memory to commit with this batch's effects (DESIGN section 10). Times of executors that
+    /// are gone are left out: ids are never reused, so nothing can consult them again.
+    package var policyMemory: PolicyMemory {
+        var kept = policy
+        kept.lists = ListBook()
+        kept.dissentTimes = kept.dissentTimes.filter { executors[$0.key] != nil && !$0.value.isEmpty }
+        kept.degradedTimes = kept.degradedTimes.filter { executors[$0.key] != nil && !$0.value.isEmpty }
+        kept.lowAlertTimes = kept.lowAlertTimes.filter { executors[$0.key] != nil && !$0.value.isEmpty }
+        return PolicyMemory(
+            policy: kept, random: random.state, failedCreates: failedCreates, creationStall: creationStall)
     }
 
     func action(_ kind: DriverAction.Kind, _ executor: Executor) -> DriverAction {

@@ -1,3 +1,4 @@
+import Foundation
 import Shared
 
 /// The settings of the policies beyond the basic replacement rules (issue 4): thresholds that
@@ -23,17 +24,21 @@ struct PolicySettings: Sendable, Equatable {
     }
 }
 
-/// What the policies remember between events. Counters live in memory only: a restart forgives
-/// what happened before it (as the dissent times do); the lists are loaded from Redis.
-struct PolicyState: Sendable {
+/// What the policies remember between events: the memory later decisions depend on (DESIGN
+/// section 10). Committed with the effects of each batch (`mimic:{app}:policy`, see
+/// `PolicyMemory`) and loaded at start, so the same messages give the same decisions with or
+/// without a restart in between. The lists are state of their own (`mimic:{app}:list:*`).
+package struct PolicyState: Sendable, Equatable, Codable {
     /// One dissent of an executor on a URL, kept to recognise a URL that makes several variants
     /// dissent (negative feedback) and to forgive those dissents when it does.
-    struct URLDissent: Sendable, Equatable {
+    struct URLDissent: Sendable, Equatable, Codable {
         var time: Int64
         var executor: String
         var variant: String
     }
 
+    /// Dissent times per executor inside the abnormal window.
+    var dissentTimes: [String: [Int64]] = [:]
     var degradedTimes: [String: [Int64]] = [:]
     var lowAlertTimes: [String: [Int64]] = [:]
     var urlDissents: [String: [URLDissent]] = [:]
@@ -46,6 +51,17 @@ struct PolicyState: Sendable {
     /// loop was blocked (a Redis outage) instead of rotating several times in a row.
     var lastTimedRotation: Int64?
 
+    init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case dissentTimes = "dissents"
+        case degradedTimes = "degraded"
+        case lowAlertTimes = "low_alerts"
+        case urlDissents = "url_dissents"
+        case variantTrust = "variant_trust"
+        case lastTimedRotation = "last_rotation"
+    }
+
     /// Appends `now` to the times of `id` kept inside `window` and returns how many there are.
     static func count(_ times: inout [String: [Int64]], _ id: String, now: Int64, window: Int64) -> Int {
         var kept = times[id, default: []].filter { now - $0 < window }
@@ -55,7 +71,47 @@ struct PolicyState: Sendable {
     }
 
     mutating func forget(_ id: String) {
+        dissentTimes[id] = nil
         degradedTimes[id] = nil
         lowAlertTimes[id] = nil
+    }
+}
+
+/// The policy memory as committed: the policies' state, the placement's memory of failing hosts,
+/// and where the seeded random stream stands (a seeded pool draws the same standbys after a
+/// restart as it would have without one).
+package struct PolicyMemory: Sendable, Equatable, Codable {
+    var policy: PolicyState
+    var random: UInt64?
+    var failedCreates: [String: Int] = [:]
+    var creationStall: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case policy
+        case random
+        case failedCreates = "failed_creates"
+        case creationStall = "creation_stall"
+    }
+
+    init(policy: PolicyState, random: UInt64?, failedCreates: [String: Int] = [:], creationStall: String? = nil) {
+        self.policy = policy
+        self.random = random
+        self.failedCreates = failedCreates
+        self.creationStall = creationStall
+    }
+
+    package static let empty = PolicyMemory(policy: PolicyState(), random: nil)
+
+    /// One line of JSON for `mimic:{app}:policy`; keys sorted so equal memories encode equally.
+    package var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Nil when `text` is not a memory this version wrote (the caller starts without one, loudly).
+    package init?(json text: String) {
+        guard let decoded = try? JSONDecoder().decode(PolicyMemory.self, from: Data(text.utf8)) else { return nil }
+        self = decoded
     }
 }

@@ -8,6 +8,9 @@ package struct SchedulerRandom: RandomNumberGenerator, Sendable {
         seeded = seed
     }
 
+    /// Where a seeded stream stands (nil for the system generator), to resume it after a restart.
+    package var state: UInt64? { seeded }
+
     package mutating func next() -> UInt64 {
         guard var state = seeded else {
             var system = SystemRandomNumberGenerator()

@@ -39,6 +39,24 @@ public final class RedisServer: @unchecked Sendable {
         pid = 0
     }
 
+    /// Writes the dataset to an RDB file beside the server's own and returns its path: a backup.
+    public func snapshot() throws -> String {
+        _ = try cli("SAVE")
+        let copy = directory.appendingPathComponent("snapshot-\(UUID().uuidString).rdb").path
+        try FileManager.default.copyItem(atPath: directory.appendingPathComponent("dump.rdb").path, toPath: copy)
+        return copy
+    }
+
+    /// A Redis that lost its last writes, as a restore from a backup (or a restart from an older
+    /// AOF) leaves it: kill -9, put `snapshot` back as the dataset, start on the same port.
+    public func rollBack(to snapshot: String) throws {
+        kill()
+        let dump = directory.appendingPathComponent("dump.rdb").path
+        try? FileManager.default.removeItem(atPath: dump)
+        try FileManager.default.copyItem(atPath: snapshot, toPath: dump)
+        try start()
+    }
+
     public func pause() { if pid > 0 { Foundation.kill(pid, SIGSTOP) } }
     public func resume() { if pid > 0 { Foundation.kill(pid, SIGCONT) } }
 

@@ -63,6 +63,17 @@ public final class WorkerFixture: @unchecked Sendable {
         if !ready { throw TestSupportError("worker did not answer ping: \(log())") }
     }
 
+    /// Starts `mimic-worker` with extra environment (fault injection) and returns at once; the
+    /// caller waits for what it expects (a socket that answers, or the process's death).
+    public func launch(environment extra: [String: String]) throws {
+        pid = try ChildProcess.spawn(
+            executable: try BuiltProducts.path("mimic-worker"),
+            arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"],
+            environment: ["MIMIC_EXECUTOR_DIR": executorDir].merging(extra) { _, new in new }, logFile: logPath)
+    }
+
+    public var isAlive: Bool { pid > 0 && ChildProcess.isAlive(pid) }
+
     public func kill9() {
         ChildProcess.kill(pid)
         pid = 0
@@ -122,14 +133,18 @@ public final class WorkerFixture: @unchecked Sendable {
 }
 
 /// A delivery frame line of the app socket (DESIGN section 5).
+/// `at`: the accept time the listener would stamp (unix ms); nil leaves it out, as a record of
+/// journal format 1 does.
 public func deliveryFrame(
-    epoch: String, seq: Int, app: String = "shop", id: String? = nil,
+    epoch: String, seq: Int, app: String = "shop", id: String? = nil, at: Int64? = nil,
     source: String, type: String, body: [String: Any]
 ) -> [String: Any] {
-    [
+    var frame: [String: Any] = [
         "epoch": epoch, "seq": seq,
         "msg": ["id": id ?? "msg-\(seq)", "app": app, "source": source, "type": type, "body": body] as [String: Any],
     ]
+    if let at { frame["at"] = at }
+    return frame
 }
 
 extension WorkerFixture {

@@ -18,6 +18,7 @@ struct CommitBatch: Sendable {
 
     /// Events kept in the stream; older ones are trimmed approximately.
     static let eventStreamLength = "100000"
+    static let deadLetterStreamLength = "10000"
 
     init(keys: RedisKeys) {
         self.keys = keys
@@ -84,6 +85,45 @@ struct CommitBatch: Sendable {
         if !decision.touched.isEmpty || decision.metaChanged { hasContent = true }
     }
 
+    /// The policy memory the batch's decisions leave behind, when it changed (DESIGN section 10).
+    mutating func recordPolicy(_ memory: PolicyMemory) {
+        commands.append(["SET", keys.policy, memory.json])
+        hasContent = true
+    }
+
+    /// A frame the worker died on three times in a row: its envelope goes to the dead-letter
+    /// stream, an event says so, and the frame counts as applied (DESIGN section 10).
+    mutating func recordDeadLetter(_ letter: DeadLetter, now: Int64) {
+        commands.append(
+            [
+                "XADD", keys.deadLetters, "MAXLEN", "~", Self.deadLetterStreamLength, "*", "epoch", letter.epoch,
+                "seq", "\(letter.seq)", "id", letter.id, "deaths", "\(letter.deaths)", "envelope", letter.envelope,
+            ])
+        commands.append(["HINCRBY", keys.meta, "dead_letters", "1"])
+        appendEvent([
+            "kind", "dead_letter", "executor", "",
+            "reason",
+            "the worker died \(letter.deaths) times in a row on seq \(letter.seq); the envelope is on "
+                + "\(keys.deadLetters)",
+            "cause", letter.id, "time", "\(now)",
+        ])
+    }
+
+    /// Journal seqs the listener no longer has (older than `journal_retain`): skipped, counted and
+    /// said in an event. A void range (seqs the listener voided itself) only moves the cursor.
+    mutating func recordGap(_ gap: GapFrame, now: Int64) {
+        hasContent = true
+        guard !gap.isVoid else { return }
+        commands.append(["HINCRBY", keys.meta, "skipped", "\(gap.skipped)"])
+        appendEvent([
+            "kind", "gap", "executor", "",
+            "reason",
+            "journal seqs \(gap.gap.from)...\(gap.gap.to) of epoch \(gap.gap.epoch) are gone from the "
+                + "listener's journal (older than journal_retain); \(gap.skipped) messages skipped",
+            "cause", "seq-\(gap.gap.from)", "time", "\(now)",
+        ])
+    }
+
     /// `fields` alternates names and values, as XADD takes them.
     private mutating func appendEvent(_ fields: [String]) {
         commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*"] + fields)
@@ -128,4 +168,15 @@ struct CommitBatch: Sendable {
         if change.changed { return [["HSET", key] + fields + ["since", "\(now)"]] }
         return [["HSET", key] + fields, ["HSETNX", key, "since", "\(now)"]]
     }
+}
+
+/// What the dead-letter stream keeps of a frame (DESIGN section 10).
+struct DeadLetter: Sendable, Equatable {
+    var epoch: String
+    var seq: UInt64
+    /// The envelope's id, or `seq-N` when it had none the worker could read.
+    var id: String
+    /// The envelope as the frame carried it.
+    var envelope: String
+    var deaths: Int
 }

@@ -21,6 +21,15 @@ struct StateStore: Sendable {
         var lists: ListBook = .init()
         /// The newest entries of the events stream, oldest first, so `events` answers after a restart.
         var recentEvents: [[String]] = []
+        /// The policy memory last committed; nil for a new app or when it could not be read.
+        var memory: PolicyMemory?
+        /// Why a stored policy memory was not used (the worker says so, then goes on without it).
+        var memoryProblem: String?
+        /// Frames dead-lettered so far, and journal seqs skipped as gone (DESIGN section 10).
+        var deadLetters: Int64 = 0
+        var skipped: Int64 = 0
+        /// Hosts the store last recorded down (filled by the loop from `downHosts`).
+        var downHosts: Set<String> = []
     }
 
     func load() async throws -> Snapshot {
@@ -78,6 +87,12 @@ struct StateStore: Sendable {
             guard let parts = entry.array, parts.count == 2 else { return nil }
             return parts[1].strings
         }
+        var memory: PolicyMemory?
+        var memoryProblem: String?
+        if let text = try await redis.command(["GET", keys.policy]).string {
+            memory = PolicyMemory(json: text)
+            if memory == nil { memoryProblem = "\(keys.policy) is not a policy memory this version can read" }
+        }
         return Snapshot(
             executors: executors,
             meta: ExecutorPool.Meta(
@@ -89,28 +104,63 @@ struct StateStore: Sendable {
             publishedWeights: publishedWeights,
             inconsistencies: inconsistencies,
             lists: ListBook(entries: lists),
-            recentEvents: recentEvents)
+            recentEvents: recentEvents,
+            memory: memory,
+            memoryProblem: memoryProblem,
+            deadLetters: Int64(meta["dead_letters"] ?? "") ?? 0,
+            skipped: Int64(meta["skipped"] ?? "") ?? 0)
     }
 
-    /// Runs the batch atomically, as MULTI/EXEC would, but as a script that first compares the
-    /// commit counter: a copy of the batch still queued in a Redis that was stopped (SIGSTOP) on a
-    /// connection the worker has since given up on runs when Redis resumes, possibly after the
-    /// retry; the counter makes whichever runs second a no-op, so a batch never applies twice.
-    /// When the connection breaks mid-commit, `isCommitted` tells whether it ran.
-    func commit(_ batch: CommitBatch) async throws {
-        var arguments = ["EVAL", Self.guardedCommit, "1", keys.meta, "\(batch.commitNumber)"]
+    /// What a commit proves it was built on: the applied (epoch, seq) and commit counter the worker
+    /// loaded or last committed.
+    struct Predecessor: Sendable, Equatable {
+        var commit: Int64
+        var applied: (epoch: String, seq: UInt64)?
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.commit == rhs.commit && lhs.applied?.epoch == rhs.applied?.epoch && lhs.applied?.seq == rhs.applied?.seq
+        }
+    }
+
+    enum CommitOutcome: Sendable, Equatable {
+        case committed
+        /// Redis does not hold the predecessor (it lost writes, or another writer moved it): nothing
+        /// was written; the worker reloads before it acknowledges anything.
+        case refused
+    }
+
+    /// Runs the batch atomically, as MULTI/EXEC would, but as a script that first checks that Redis
+    /// still holds exactly the state the batch was built on (DESIGN section 10). That check also
+    /// makes a copy of the batch still queued in a Redis that was stopped (SIGSTOP), on a connection
+    /// the worker has since given up on, a no-op when it runs after the retry.
+    func commit(_ batch: CommitBatch, after predecessor: Predecessor) async throws -> CommitOutcome {
+        var arguments = [
+            "EVAL", Self.guardedCommit, "2", keys.meta, keys.applied, "\(predecessor.commit)",
+            predecessor.applied?.epoch ?? "", predecessor.applied.map { "\($0.seq)" } ?? "",
+        ]
         for command in batch.commands {
             arguments.append("\(command.count)")
             arguments += command
         }
-        _ = try await redis.command(arguments)
+        return try await redis.command(arguments).int == 1 ? .committed : .refused
     }
 
-    /// KEYS[1] = meta hash; ARGV[1] = commit number; then per command: its length, its words.
+    /// KEYS[1] = meta hash, KEYS[2] = applied hash; ARGV[1] = the commit counter, ARGV[2], ARGV[3]
+    /// = the applied epoch and seq the batch was built on ("" and "" for none); then per command:
+    /// its length, its words. Values the worker could not parse at load count as absent on both
+    /// sides, so an odd stored value cannot refuse every commit forever.
     static let guardedCommit = """
-        local stored = tonumber(redis.call('HGET', KEYS[1], 'commit') or '0')
-        if stored >= tonumber(ARGV[1]) then return 0 end
-        local i = 2
+        local stored = tonumber(redis.call('HGET', KEYS[1], 'commit') or '0') or 0
+        if stored ~= tonumber(ARGV[1]) then return 0 end
+        local applied = redis.call('HMGET', KEYS[2], 'epoch', 'seq')
+        local epoch, seq = applied[1], tonumber(applied[2] or '')
+        if not epoch or epoch == '' or not seq then epoch, seq = '', '' end
+        if ARGV[2] == '' then
+          if epoch ~= '' then return 0 end
+        elseif epoch ~= ARGV[2] or seq ~= tonumber(ARGV[3]) then
+          return 0
+        end
+        local i = 4
         while i <= #ARGV do
           local n = tonumber(ARGV[i])
           local command = {}
@@ -121,9 +171,14 @@ struct StateStore: Sendable {
         return 1
         """
 
-    func isCommitted(_ commit: Int64) async throws -> Bool {
+    /// After a connection broke mid-commit: whether the batch that moves the counter to `commit`
+    /// and the applied cursor to `applied` ran.
+    func isCommitted(_ commit: Int64, applied: (epoch: String, seq: UInt64)?) async throws -> Bool {
         let stored = try await redis.command(["HGET", keys.meta, "commit"]).string.flatMap { Int64($0) } ?? 0
-        return stored >= commit
+        guard stored == commit else { return false }
+        guard let applied else { return true }
+        let current = try await hash(keys.applied)
+        return current["epoch"] == applied.epoch && current["seq"] == "\(applied.seq)"
     }
 
     /// Drops state-set memberships that contradict the executor hashes (found by `load`).

@@ -59,6 +59,13 @@ struct ReplyChannel: Sendable {
         channel.writeAndFlush(ByteBuffer(bytes: data), promise: nil)
     }
 
+    /// Ends the link: the listener reconnects and asks `hello` again (after a refused commit).
+    func close() {
+        channel.close(promise: nil)
+    }
+
+    var id: ObjectIdentifier { ObjectIdentifier(channel) }
+
     func sendAck(_ seq: UInt64) {
         var buffer = channel.allocator.buffer(capacity: 24)
         AckFrame(seq: seq).write(into: &buffer)
@@ -97,7 +104,7 @@ final class AppSocketHandler: ChannelInboundHandler {
         let line = unwrapInboundIn(data)
         let reply = ReplyChannel(channel: context.channel)
         switch InboundLine.parse(line.readableBytesView) {
-        case .frame(let frame):
+        case .frame(var frame):
             guard peerUID == frameUID else {
                 // Not the listener: the frame is not applied and not acknowledged; the connection
                 // stays open for ops.
@@ -110,10 +117,20 @@ final class AppSocketHandler: ChannelInboundHandler {
                         seq: frame.seq))
                 return
             }
+            if inbox.keepsLine(of: frame.seq) { frame.line = Array(line.readableBytesView) }
             pending.append(frame)
+        case .gap(let gap):
+            flushFrames(context: context)
+            guard peerUID == frameUID else {
+                reply.send(WorkerRefusal(error: "gap lines are accepted only from uid \(frameUID) (the listener)"))
+                return
+            }
+            inbox.post(.gap(gap, reply))
         case .op(let op):
             flushFrames(context: context)
             switch op {
+            // Answered by the loop, once the state is loaded, in order with the frames it applied.
+            case .hello: inbox.post(.hello(reply))
             case .ping: reply.send(WorkerPong())
             case .status: reply.send(board.status())
             case .executors: reply.send(board.executors())

@@ -5,6 +5,8 @@ import Shared
 enum InboundLine: Sendable {
     case op(SocketOp)
     case frame(InboundFrame)
+    /// Seqs the listener will never deliver (DESIGN section 10).
+    case gap(GapFrame)
     /// Unusable line; `seq` is echoed in the error reply when the line had one.
     case malformed(seq: UInt64?, reason: String)
 
@@ -12,6 +14,7 @@ enum InboundLine: Sendable {
 
     static func parse(_ bytes: some Collection<UInt8>) -> InboundLine {
         if let frame = fastFrame(bytes) { return .frame(frame) }
+        if let gap = GapFrame.parse(bytes) { return .gap(gap) }
         let raw: RawLine
         do {
             raw = try decoder.decode(RawLine.self, from: Data(bytes))
@@ -24,7 +27,8 @@ enum InboundLine: Sendable {
         }
         if let op = raw.op {
             guard let known = SocketOp(rawValue: op) else {
-                return .malformed(seq: nil, reason: "unknown op '\(op)' (expected status, executors, events or ping)")
+                let known = SocketOp.allCases.map(\.rawValue).joined(separator: ", ")
+                return .malformed(seq: nil, reason: "unknown op '\(op)' (expected one of \(known))")
             }
             return .op(known)
         }
@@ -34,7 +38,13 @@ enum InboundLine: Sendable {
         guard let message = raw.msg else {
             return .malformed(seq: seq, reason: "a frame needs msg (the envelope)")
         }
-        return .frame(InboundFrame(epoch: epoch, seq: seq, message: message.checked))
+        if let at = raw.at, !DeliveryFrame.atRange.contains(at) {
+            return .malformed(
+                seq: seq,
+                reason: "at: \(at) is not an accept time (unix ms from \(DeliveryFrame.atRange.lowerBound) "
+                    + "to \(DeliveryFrame.atRange.upperBound))")
+        }
+        return .frame(InboundFrame(epoch: epoch, seq: seq, at: raw.at, message: message.checked))
     }
 
     /// A delivery frame that parses completely on FastJSON's path (no Codable: JSON decoding was
@@ -48,7 +58,7 @@ enum InboundLine: Sendable {
         } catch {
             checked = .invalid(id: envelope.id, reason: error.message)
         }
-        return InboundFrame(epoch: frame.epoch, seq: frame.seq, message: checked)
+        return InboundFrame(epoch: frame.epoch, seq: frame.seq, at: frame.at, message: checked)
     }
 
     static func describe(_ error: any Error) -> String {
@@ -73,7 +83,13 @@ enum InboundLine: Sendable {
 struct InboundFrame: Sendable {
     var epoch: String
     var seq: UInt64
+    /// The listener's accept time, the clock of this message's rules; nil for a record of journal
+    /// format 1 (the worker's clock then).
+    var at: Int64?
     var message: CheckedMessage
+    /// The line as received, kept (copied) only for frames of the range the previous process died
+    /// in, for the dead-letter stream (see `WorkerInbox.keepLines`).
+    var line: [UInt8]? = nil
 }
 
 /// A frame's envelope after validation. An invalid one still occupies its seq: it is recorded as
@@ -87,6 +103,7 @@ private struct RawLine: Decodable {
     var op: String?
     var epoch: String?
     var seq: UInt64?
+    var at: Int64?
     var msg: LenientEnvelope?
 }
 

@@ -20,6 +20,9 @@ final class StatusBoard: Sendable {
         var hosts: [String: String] = [:]
         /// The newest committed events (stream fields, value, …), oldest first, at most `recentEventLimit`.
         var recentEvents: [[String]] = []
+        /// Frames dead-lettered and journal seqs skipped as gone, all time (DESIGN section 10).
+        var deadLetters: Int64 = 0
+        var skipped: Int64 = 0
     }
 
     /// Events the `events` op can return: enough for a timeline, small enough to copy per request.
@@ -59,6 +62,13 @@ final class StatusBoard: Sendable {
         }
     }
 
+    func setCounters(deadLetters: Int64, skipped: Int64) {
+        state.withLockedValue {
+            $0.deadLetters = deadLetters
+            $0.skipped = skipped
+        }
+    }
+
     func publish(pool: ExecutorPool, applied: (epoch: String, seq: UInt64)?) {
         var counts: [String: Int] = [:]
         for state in ExecutorState.allCases { counts[state.rawValue] = 0 }
@@ -85,7 +95,8 @@ final class StatusBoard: Sendable {
             loaded: snapshot.loaded, counts: snapshot.counts, paused: snapshot.paused,
             onlineVersion: snapshot.onlineVersion, hosts: snapshot.hosts,
             uptimeSeconds: Int(Date().timeIntervalSince(started)),
-            applied: snapshot.applied.map { WorkerStatus.Applied(epoch: $0.epoch, seq: $0.seq) })
+            applied: snapshot.applied.map { WorkerStatus.Applied(epoch: $0.epoch, seq: $0.seq) },
+            deadLetters: snapshot.deadLetters, skipped: snapshot.skipped)
     }
 
     func executors() -> WorkerExecutors {

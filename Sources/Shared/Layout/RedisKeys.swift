@@ -24,4 +24,8 @@ public struct RedisKeys: Sendable, Equatable {
     /// Not in the original layout: next executor number, online-set version, pause flag and the
     /// commit counter that makes a retried transaction detectable.
     public var meta: String { prefix + "meta" }
+    /// The policy memory (DESIGN section 10): JSON, committed with the effects it led to.
+    public var policy: String { prefix + "policy" }
+    /// Frames the worker died on three times in a row, with their envelope (DESIGN section 10).
+    public var deadLetters: String { prefix + "deadletter" }
 }

@@ -30,10 +30,15 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
     public var uptimeSeconds: Int
     /// Null until the first frame of a journal epoch was applied.
     public var applied: Applied?
+    /// Frames dead-lettered (the worker died on them three times in a row) and journal seqs skipped
+    /// because the listener no longer had them, since the app's state was created (DESIGN section 10).
+    public var deadLetters: Int64
+    public var skipped: Int64
 
     public init(
         app: String, pid: Int, redis: String, redisError: String? = nil, loaded: Bool, counts: [String: Int],
-        paused: Bool, onlineVersion: Int, hosts: [String: String], uptimeSeconds: Int, applied: Applied?
+        paused: Bool, onlineVersion: Int, hosts: [String: String], uptimeSeconds: Int, applied: Applied?,
+        deadLetters: Int64 = 0, skipped: Int64 = 0
     ) {
         self.app = app
         self.pid = pid
@@ -46,10 +51,13 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
         self.hosts = hosts
         self.uptimeSeconds = uptimeSeconds
         self.applied = applied
+        self.deadLetters = deadLetters
+        self.skipped = skipped
     }
 
     enum CodingKeys: String, CodingKey {
-        case app, pid, redis, loaded, counts, paused, hosts, applied
+        case app, pid, redis, loaded, counts, paused, hosts, applied, skipped
+        case deadLetters = "dead_letters"
         case redisError = "redis_error"
         case onlineVersion = "online_version"
         case uptimeSeconds = "uptime_s"
@@ -69,6 +77,26 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
         try container.encode(hosts, forKey: .hosts)
         try container.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try container.encode(applied, forKey: .applied)
+        try container.encode(deadLetters, forKey: .deadLetters)
+        try container.encode(skipped, forKey: .skipped)
+    }
+
+    /// A worker of an earlier release has no counters: read as 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        app = try container.decode(String.self, forKey: .app)
+        pid = try container.decode(Int.self, forKey: .pid)
+        redis = try container.decode(String.self, forKey: .redis)
+        redisError = try container.decodeIfPresent(String.self, forKey: .redisError)
+        loaded = try container.decode(Bool.self, forKey: .loaded)
+        counts = try container.decode([String: Int].self, forKey: .counts)
+        paused = try container.decode(Bool.self, forKey: .paused)
+        onlineVersion = try container.decode(Int.self, forKey: .onlineVersion)
+        hosts = try container.decode([String: String].self, forKey: .hosts)
+        uptimeSeconds = try container.decode(Int.self, forKey: .uptimeSeconds)
+        applied = try container.decodeIfPresent(Applied.self, forKey: .applied)
+        deadLetters = try container.decodeIfPresent(Int64.self, forKey: .deadLetters) ?? 0
+        skipped = try container.decodeIfPresent(Int64.self, forKey: .skipped) ?? 0
     }
 }
 
