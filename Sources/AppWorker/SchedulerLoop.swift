@@ -32,9 +32,11 @@ final class SchedulerLoop {
     /// After a refused commit the worker reloaded from Redis: frames still queued were sent for
     /// the old position, so they are dropped until the listener asks `hello` again and replays.
     private var awaitingHello = false
-    /// Fault injection for the dead-letter tests (`MIMIC_FAULT_TRAP_ON_MESSAGE_ID`): the worker
-    /// traps while deciding the message with this id, as a rule defect would.
-    private let trapOnMessageID = ProcessInfo.processInfo.environment["MIMIC_FAULT_TRAP_ON_MESSAGE_ID"]
+    /// Fault injection for the dead-letter tests and the fault battery (`MIMIC_FAULT_TRAP_ID_PREFIX`):
+    /// the worker traps while deciding a message whose id starts with it, as a rule defect would.
+    private let trapIDPrefix = ProcessInfo.processInfo.environment["MIMIC_FAULT_TRAP_ID_PREFIX"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
 
     init(
         config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
@@ -275,8 +277,8 @@ final class SchedulerLoop {
                 return Self.rejection(
                     cause: envelope.id, reason: "message for app '\(app)' delivered to '\(config.app)'")
             }
-            if let trapOnMessageID, envelope.id == trapOnMessageID {
-                fatalError("fault injection: MIMIC_FAULT_TRAP_ON_MESSAGE_ID=\(trapOnMessageID)")
+            if let trapIDPrefix, envelope.id.hasPrefix(trapIDPrefix) {
+                fatalError("fault injection: MIMIC_FAULT_TRAP_ID_PREFIX=\(trapIDPrefix)")
             }
             return pool.handle(.message(body, cause: envelope.id), now: now)
         case .invalid(let id, let reason):

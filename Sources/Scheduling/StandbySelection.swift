@@ -24,10 +24,14 @@ package struct StandbySelection: Sendable, Equatable {
     /// `variantTrust` (0.1...1 per variant, 1 when absent) also weights the random draws, so a variant
     /// whose executors dissent often is chosen less; round robin ignores it, being a fixed order.
     func pick(
-        from candidates: [Executor], joining online: [Executor], variantTrust: [String: Double] = [:],
+        from unordered: [Executor], joining online: [Executor], variantTrust: [String: Double] = [:],
         random: inout SchedulerRandom
     ) -> Executor? {
-        guard !candidates.isEmpty else { return nil }
+        guard !unordered.isEmpty else { return nil }
+        // Callers collect candidates from a dictionary, whose order differs from process to process
+        // (seeded hashing): in id order, the same random draw picks the same executor after a
+        // restart (DESIGN section 10).
+        let candidates = unordered.sorted { $0.id < $1.id }
         func trust(_ executor: Executor) -> Double { variantTrust[executor.variant] ?? 1 }
         switch strategy {
         case .random:

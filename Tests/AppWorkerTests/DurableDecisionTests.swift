@@ -154,7 +154,7 @@ struct DurableDecisionTests {
     @Test func aFrameTheWorkerDiesOnThreeTimesIsDeadLetteredAndTheAppGoesOn() throws {
         let redis = try RedisServer()
         let worker = try WorkerFixture(redis: redis)
-        let trap = ["MIMIC_FAULT_TRAP_ON_MESSAGE_ID": "msg-5"]
+        let trap = ["MIMIC_FAULT_TRAP_ID_PREFIX": "msg-5"]
         try worker.launch(environment: trap)
         func connected() throws -> LineSocket {
             let up = try eventually(timeout: 20) {

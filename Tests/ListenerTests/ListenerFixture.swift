@@ -102,11 +102,12 @@ final class ListenerFixture: @unchecked Sendable {
     }
 
     /// Starts the listener and waits until every app's worker is connected.
-    /// `executable`: another copy of `mimic-listener` (default: the built one).
-    func start(apps: [String], executable: String? = nil) throws {
+    /// `executable`: another copy of `mimic-listener` (default: the built one). `environment`
+    /// reaches the workers too (they inherit the listener's).
+    func start(apps: [String], executable: String? = nil, environment: [String: String]? = nil) throws {
         pid = try ChildProcess.spawn(
             executable: try executable ?? BuiltProducts.path("mimic-listener"),
-            arguments: ["--config", configPath], logFile: logPath)
+            arguments: ["--config", configPath], environment: environment, logFile: logPath)
         let ready = try eventually(timeout: 30, interval: 0.1) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("listener exited: \(log())") }
             guard let status = try? appsStatus() else { return false }

@@ -69,4 +69,36 @@ import Testing
         #expect(rejected.count == 1 && rejected[0]["reason"]?.contains("body.ttl") == true, "\(rejected)")
         #expect(try redis.cliRaw(["SCARD", "mimic:shop:list:blacklist"], db: worker.db) == ["0"])
     }
+
+    /// DESIGN section 10: a frame the worker still dies on (fault injection stands in for a rule
+    /// defect) is dead-lettered after three deaths in a row; the supervisor's restarts and the
+    /// link's replay are the real ones. Every other message takes effect, the acked seq moves on,
+    /// and status, the page's API and /metrics count the dead letter.
+    @Test func aFrameTheWorkerKeepsDyingOnIsDeadLetteredAndTheAppGoesOn() throws {
+        let fixture = try ListenerFixture(apps: ["shop"])
+        try fixture.start(apps: ["shop"], environment: ["MIMIC_FAULT_TRAP_ID_PREFIX": "trap-1"])
+        let ids = ["before-1", "before-2", "trap-1", "after-1", "after-2"]
+        let body = "[" + ids.map { Messages.health("shop", id: $0) }.joined(separator: ",") + "]"
+        let reply = try fixture.http("POST", "/v1/events", body: body)
+        #expect(reply.status == 202, "\(reply.body)")
+        let done = try eventually(timeout: 60, interval: 0.2) { try fixture.ackedSeq("shop") == 5 }
+        #expect(done, "acked seq: \((try? fixture.ackedSeq("shop")) ?? -1); \(fixture.log().suffix(2000))")
+        #expect(try fixture.appliedSeq("shop") == 5)
+        let db = fixture.db("shop")
+        let letters = try fixture.redis.streamEntries("mimic:shop:deadletter", db: db)
+        #expect(letters.count == 1 && letters.first?["id"] == "trap-1" && letters.first?["seq"] == "3")
+        #expect(letters.first?["envelope"] == Messages.health("shop", id: "trap-1"), "the sender's envelope, as journaled")
+        let events = try fixture.events("shop")
+        #expect(events.filter { $0["kind"] == "dead_letter" && $0["cause"] == "trap-1" }.count == 1)
+        #expect(try fixture.eventsCaused("shop", ids: Set(ids)) == 5, "four notes and the dead letter")
+        let restarts = ((try fixture.appsStatus()["shop"]?["worker"] as? [String: Any])?["restarts"] as? Int) ?? 0
+        #expect(restarts >= 3, "the worker died three times on the frame")
+
+        let situation = try fixture.http("GET", "/v1/situation", token: nil)
+        let apps = situation.json["apps"] as? [[String: Any]] ?? []
+        let scheduler = apps.first { $0["app"] as? String == "shop" }?["scheduler"] as? [String: Any]
+        #expect(scheduler?["dead_letters"] as? Int == 1, "\(situation.body.prefix(500))")
+        let metrics = try fixture.http("GET", "/metrics", token: nil)
+        #expect(metrics.body.contains("mimic_worker_dead_letters_total{app=\"shop\"} 1"), "\(metrics.body)")
+    }
 }

@@ -24,7 +24,7 @@ import Testing
 @Suite(.serialized, .startsProcesses)
 struct RestartEquivalenceE2ETests {
     static let seed: UInt64 = 20_261_129
-    static let count = 48
+    static let count = 36
 
     /// One message of the stream: its JSON, and whether it may eject someone.
     struct Step {
@@ -52,7 +52,7 @@ struct RestartEquivalenceE2ETests {
             "{\"id\":\"eq-\(index)\",\"app\":\"shop\",\"source\":\"\(source)\",\"type\":\"\(type)\",\"body\":\(body)}"
         }
         return (0..<count).map { index in
-            let online = "[\"e1\",\"e2\",\"e3\"]"
+            let online = "[\"e1\",\"e2\",\"e3\",\"e4\",\"e5\"]"
             switch random.next(9) {
             case 0:
                 return Step(
@@ -64,7 +64,7 @@ struct RestartEquivalenceE2ETests {
                 return Step(
                     json: envelope(
                         index, "right_bracket", "arbitration",
-                        "{\"executors\":\(online),\"dissenters\":[\"\(executor())\"]\(url)}"), calm: false)
+                        "{\"executors\":\(online),\"dissenters\":[\"e\(1 + random.next(5))\"]\(url)}"), calm: false)
             case 3:
                 let status = ["up", "degraded", "down"][random.next(3)]
                 return Step(
@@ -124,6 +124,7 @@ struct RestartEquivalenceE2ETests {
             }
             let reply = try fixture.http("POST", "/v1/events", body: step.json)
             #expect(reply.status == 202, "\(step.json): \(reply.body)")
+            guard reply.status == 202 else { throw TestSupportError("message \(index) refused") }
             if interruption == .stoppedWorker, stretch.contains(index) {
                 if index == stretch.upperBound - 1, let pid = try fixture.workerPID("shop") {
                     kill(pid_t(pid), SIGCONT)
@@ -149,7 +150,7 @@ struct RestartEquivalenceE2ETests {
         }
         let lists = try fixture.redis.cliRaw(["SMEMBERS", "mimic:shop:list:blacklist"], db: db).filter { !$0.isEmpty }
             .sorted()
-        let memoryText = try fixture.redis.cli("GET", "mimic:shop:policy", db: db)
+        let memoryText = try fixture.redis.cliRaw(["GET", "mimic:shop:policy"], db: db).joined()
         let memory = (try? JSONSerialization.jsonObject(with: Data(memoryText.utf8))) as? [String: Any] ?? [:]
         let policy = memory["policy"] as? [String: Any] ?? [:]
         var counts: [String: Int] = [:]
@@ -219,7 +220,9 @@ struct RestartEquivalenceE2ETests {
     @Test func theSameStreamEndsInTheSameStateWhateverStopsTheWorker() throws {
         #expect(Self.calmStretch(Self.steps()).count >= 4, "the seed gives the stopped run a stretch to journal")
         let straight = try run(.none)
-        #expect(straight.executors.values.contains { $0.hasPrefix("dirty") }, "the stream ejects someone: \(straight)")
+        #expect(
+            straight.executors.count > 5 || straight.executors.values.contains { $0.hasPrefix("dirty") },
+            "the stream replaces someone: \(straight)")
         let killed = try run(.kill9)
         #expect(killed == straight, "kill -9 changed decisions:\n\(killed)\nvs straight:\n\(straight)")
         let stopped = try run(.stoppedWorker)

@@ -17,6 +17,10 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     public func start() throws {
+        try start(appendOnly: appendOnly)
+    }
+
+    private func start(appendOnly: Bool) throws {
         var arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--save", "", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
@@ -48,13 +52,20 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     /// A Redis that lost its last writes, as a restore from a backup (or a restart from an older
-    /// AOF) leaves it: kill -9, put `snapshot` back as the dataset, start on the same port.
+    /// AOF) leaves it: kill -9, put `snapshot` back as the dataset, start on the same port. An
+    /// append-only server starts from the snapshot without its AOF, then turns AOF on again
+    /// (which rewrites it from the restored data).
     public func rollBack(to snapshot: String) throws {
         kill()
         let dump = directory.appendingPathComponent("dump.rdb").path
         try? FileManager.default.removeItem(atPath: dump)
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("appendonlydir"))
         try FileManager.default.copyItem(atPath: snapshot, toPath: dump)
-        try start()
+        try start(appendOnly: false)
+        if appendOnly {
+            _ = try cli("CONFIG", "SET", "appendonly", "yes")
+            _ = try cli("CONFIG", "SET", "appendfsync", "always")
+        }
     }
 
     public func pause() { if pid > 0 { Foundation.kill(pid, SIGSTOP) } }

@@ -53,6 +53,12 @@ function workerHead(app) {
     head.append(el("span", { class: "badge " + (scheduler.redis === "up" ? "good" : "bad"), "data-redis": scheduler.redis },
       "redis " + scheduler.redis));
     if (scheduler.paused) head.append(el("span", { class: "badge warn", "data-paused": "true" }, "paused"));
+    // Each is a message that had no effect: a frame the worker kept dying on, or journal records
+    // gone before they were applied (DESIGN section 10). Shown only when it happened.
+    if (scheduler.dead_letters) head.append(el("span", { class: "badge bad", "data-dead-letters": scheduler.dead_letters },
+      scheduler.dead_letters + " dead-lettered"));
+    if (scheduler.skipped) head.append(el("span", { class: "badge bad", "data-skipped": scheduler.skipped },
+      scheduler.skipped + " skipped (journal gap)"));
   }
   const journal = app.journal || {};
   const rates = app.rates || {};
@@ -130,19 +136,22 @@ function timeline(app) {
 function overview(apps) {
   const counted = ["online", "standby", "dirty", "offline"];
   const table = el("table", { class: "overview", id: "overview" },
-    el("tr", {}, ...["app", "worker", "redis", ...counted, "hosts down", "accepted/s", "backlog"].map((h) => el("th", {}, h))));
+    el("tr", {}, ...["app", "worker", "redis", ...counted, "hosts down", "dead letters", "accepted/s", "backlog"].map((h) => el("th", {}, h))));
   for (const app of apps) {
     const counts = (app.scheduler && app.scheduler.counts) || {};
     const hosts = (app.scheduler && app.scheduler.hosts) || {};
     const down = Object.keys(hosts).filter((name) => hosts[name] !== "up").sort();
     const worker = app.worker || {};
-    const healthy = worker.up && app.scheduler && app.scheduler.redis === "up" && !down.length && !app.scheduler_error;
+    const healthy = worker.up && app.scheduler && app.scheduler.redis === "up" && !down.length && !app.scheduler_error
+      && !app.scheduler.dead_letters;
     table.append(el("tr", { "data-overview-app": app.app, "data-healthy": healthy ? "true" : "false" },
       el("td", {}, el("a", { href: "#app-" + app.app }, app.app)),
       el("td", { class: worker.up ? "" : "bad" }, worker.state || "unknown"),
       el("td", { class: app.scheduler && app.scheduler.redis === "up" ? "" : "bad" }, app.scheduler ? app.scheduler.redis : "–"),
       ...counted.map((state) => el("td", { "data-count": state }, app.scheduler ? counts[state] || 0 : "–")),
       el("td", { class: down.length ? "bad" : "", "data-hosts-down": down.length }, down.length ? down.join(", ") : "none"),
+      el("td", { class: app.scheduler && app.scheduler.dead_letters ? "bad" : "", "data-dead-letters": app.scheduler ? app.scheduler.dead_letters || 0 : 0 },
+        app.scheduler ? app.scheduler.dead_letters || 0 : "–"),
       el("td", {}, rate((app.rates || {}).accepted_per_s)),
       el("td", {}, (app.journal || {}).backlog_messages || 0)));
   }

@@ -270,6 +270,16 @@ final class ListenerRuntime: Sendable {
                 lines["mimic_listener_worker_restarts_total", default: []].append(
                     "mimic_listener_worker_restarts_total\(label) \(status.restarts)")
             }
+            // Messages that had no effect (DESIGN section 10), as the worker counts them in Redis.
+            if case .success(let answers) = await WorkerSocketQuery.ask(
+                socketPath: channel.link.socketPath, ops: [.status]),
+                let answer = answers.first, case .success(let worker) = SocketOp.status.read(WorkerStatus.self, from: answer)
+            {
+                lines["mimic_worker_dead_letters_total", default: []].append(
+                    "mimic_worker_dead_letters_total\(label) \(worker.deadLetters)")
+                lines["mimic_worker_skipped_total", default: []].append(
+                    "mimic_worker_skipped_total\(label) \(worker.skipped)")
+            }
         }
         for (metric, values) in lines.sorted(by: { $0.key < $1.key }) {
             out +=

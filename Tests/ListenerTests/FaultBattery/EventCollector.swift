@@ -12,6 +12,8 @@ final class EventCollector: @unchecked Sendable {
     private var lastID: [String: String] = [:]
     private var collected: [String: [[String: String]]] = [:]
     private var stopping = false
+    /// Set while Redis is rolled back: what a poll reads then may be about to vanish.
+    private var suspended = false
     private let done = DispatchSemaphore(value: 0)
 
     init(fixture: ListenerFixture, apps: [String]) {
@@ -37,6 +39,33 @@ final class EventCollector: @unchecked Sendable {
         return lock.withLock { collected }
     }
 
+    /// Before Redis is rolled back: polls stop keeping what they read.
+    func suspend() {
+        lock.withLock { suspended = true }
+    }
+
+    /// Redis was restored to a backup taken when each app's stream ended at `marks[app]` (nil: it
+    /// was empty): entries after the mark were lost with it, and their effects happen again when
+    /// the listener replays the messages. Forget them and read on from the mark.
+    func rolledBack(to marks: [String: String?]) {
+        lock.withLock {
+            for app in apps {
+                let mark = marks[app] ?? nil
+                collected[app] = collected[app, default: []].filter { entry in
+                    guard let id = entry["_id"] else { return true }
+                    return mark.map { Self.order(id) <= Self.order($0) } ?? false
+                }
+                lastID[app] = mark
+            }
+            suspended = false
+        }
+    }
+
+    private static func order(_ id: String) -> (UInt64, UInt64) {
+        let parts = id.split(separator: "-")
+        return (UInt64(parts.first ?? "") ?? 0, UInt64(parts.last ?? "") ?? 0)
+    }
+
     /// Reads up to 20,000 entries after the last one seen; a Redis that is down or stopped just
     /// means "later" (redis-cli fails or times out, and the stream is not trimmed meanwhile).
     @discardableResult
@@ -51,8 +80,10 @@ final class EventCollector: @unchecked Sendable {
         var fields: [String] = []
         var newest: String?
         func flush() {
-            guard !fields.isEmpty else { return }
-            entries.append(fields.fieldPairs)
+            guard !fields.isEmpty, let newest else { return }
+            var entry = fields.fieldPairs
+            entry["_id"] = newest
+            entries.append(entry)
             fields.removeAll()
         }
         for line in lines {
@@ -64,10 +95,11 @@ final class EventCollector: @unchecked Sendable {
             }
         }
         flush()
-        lock.withLock {
+        return lock.withLock {
+            guard !suspended else { return 0 }
             if let newest { lastID[app] = newest }
             collected[app, default: []].append(contentsOf: entries)
+            return entries.count
         }
-        return entries.count
     }
 }

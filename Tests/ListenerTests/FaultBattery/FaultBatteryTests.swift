@@ -20,7 +20,13 @@ import Testing
         case hookHang = "hook_hang"
         case clientCut = "client_cut_mid_line"
         case hostProbe = "host_probe_down_up"
+        /// Redis restored to a backup taken moments before, under the running fleet (DESIGN section 10).
+        case redisRollback = "redis_rollback"
+        /// A message the worker traps on (fault injection, `MIMIC_FAULT_TRAP_ID_PREFIX`): dead-lettered.
+        case poison = "poison_message"
     }
+
+    static let poisonPrefix = "fb-poison-"
 
     static let apps = ["shop", "blog"]
 
@@ -36,7 +42,8 @@ import Testing
         let fixture = try ListenerFixture(
             apps: Self.apps, redisAppendOnly: true,
             probePorts: probes.mapValues(\.port))
-        try fixture.start(apps: Self.apps)
+        let trap = ["MIMIC_FAULT_TRAP_ID_PREFIX": Self.poisonPrefix]
+        try fixture.start(apps: Self.apps, environment: trap)
         let load = FaultLoad(fixture: fixture, apps: Self.apps)
         load.start()
         let collector = EventCollector(fixture: fixture, apps: Self.apps)
@@ -45,6 +52,7 @@ import Testing
         var injected: [Fault: Int] = [:]
         var schedule: [String] = []
         var cutIDs: [String] = []
+        var poisonIDs: [String] = []
         let kinds = Fault.allCases
         // Every kind once first (in a seeded order), so even the short run covers them all; then at random.
         let firstRound = kinds.shuffled(using: &random)
@@ -65,7 +73,7 @@ import Testing
             case .listenerKill:
                 fixture.kill9()
                 Thread.sleep(forTimeInterval: hold / 4)
-                try fixture.start(apps: Self.apps)
+                try fixture.start(apps: Self.apps, environment: trap)
             case .redisKill:
                 fixture.redis.kill()
                 Thread.sleep(forTimeInterval: hold)
@@ -92,6 +100,27 @@ import Testing
                 probes[app]?.kill()
                 Thread.sleep(forTimeInterval: hold + 1)
                 try probes[app]?.start()
+            case .redisRollback:
+                // A backup of this instant (writes paused while it is taken, so the stream marks
+                // and the dataset agree), then `hold` seconds of traffic, then the restore.
+                _ = try? fixture.redis.cli("CLIENT", "PAUSE", "10000", "WRITE")
+                var marks: [String: String?] = [:]
+                for name in Self.apps {
+                    let last = try fixture.redis.cliRaw(
+                        ["XREVRANGE", "mimic:\(name):events", "+", "-", "COUNT", "1"], db: fixture.db(name))
+                    marks[name] = last.first.flatMap { $0.isEmpty ? nil : $0 }
+                }
+                let backup = try fixture.redis.snapshot()
+                _ = try? fixture.redis.cli("CLIENT", "UNPAUSE")
+                Thread.sleep(forTimeInterval: hold)
+                collector.suspend()
+                try fixture.redis.rollBack(to: backup)
+                collector.rolledBack(to: marks)
+            case .poison:
+                let id = "\(Self.poisonPrefix)\(injected[fault, default: 0])"
+                poisonIDs.append(id)
+                let reply = try? fixture.http("POST", "/v1/events", body: Messages.health(app, id: id))
+                if reply?.status != 202 { poisonIDs.removeLast() }
             case .clientCut:
                 // Half an envelope, then the connection goes away: never journaled, never answered.
                 let id = "fb-cut-\(injected[fault, default: 0])"
@@ -107,7 +136,7 @@ import Testing
         let tally = load.snapshot
 
         // Settle: every journaled message applied and acknowledged.
-        let settled = try eventually(timeout: 90, interval: 0.5) {
+        let settled = try eventually(timeout: 120, interval: 0.5) {
             guard let status = try? fixture.appsStatus() else { return false }
             return try Self.apps.allSatisfy { app in
                 let journal = status[app]?["journal"] as? [String: Any]
@@ -150,6 +179,15 @@ import Testing
         #expect(lost.isEmpty, "accepted but never applied: \(lost.prefix(20))")
         #expect(duplicated.isEmpty, "applied more than once: \(duplicated.prefix(20))")
         #expect(cutApplied.isEmpty, "half lines took effect: \(cutApplied)")
+        // Each poison message: dead-lettered once, no other effect.
+        var deadLetters = 0
+        for app in Self.apps {
+            for event in streams[app, default: []] where event["cause"]?.hasPrefix(Self.poisonPrefix) == true {
+                #expect(event["kind"] == "dead_letter", "a poison message took effect: \(event)")
+                deadLetters += 1
+            }
+        }
+        #expect(deadLetters == poisonIDs.count, "poison messages \(poisonIDs), dead letters \(deadLetters)")
         #expect(tally.accepted.count > 0)
 
         // Executors: exactly one state set each, and the hash agrees; online back at size.
@@ -193,7 +231,8 @@ import Testing
         let figure =
             "fault-battery seed=\(seed) seconds=\(Int(seconds)) accepted=\(tally.accepted.count) "
             + "(http=\(tally.httpAccepted) tcp=\(tally.tcpAccepted)) uncertain=\(tally.uncertain.count) "
-            + "faults: \(counts) lost=\(lost.count) duplicated=\(duplicated.count)"
+            + "faults: \(counts) lost=\(lost.count) duplicated=\(duplicated.count) dead_letters=\(deadLetters) "
+            + "rollbacks_survived=\(injected[.redisRollback, default: 0])"
         print(figure)
         print("fault schedule (seed \(seed)): " + schedule.joined(separator: "; "))
         try? (figure + "\n").write(
