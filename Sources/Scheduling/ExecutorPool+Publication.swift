@@ -14,14 +14,16 @@ extension ExecutorPool {
             Set(online.map(\.id)) != Set(publishedWeights.keys)
             || online.contains { abs(($0.confidence) - (publishedWeights[$0.id] ?? -1)) > Self.weightEpsilon }
         guard changed else { return nil }
-        publishedWeights = Dictionary(online.map { ($0.id, $0.confidence) }, uniquingKeysWith: { a, _ in a })
+        // Remembered as published (rounded): a restarted worker reads them back from the view, and
+        // must compare against the same values to publish when this process would have.
+        let weights = online.map { (($0.confidence * 1000).rounded()) / 1000 }
+        publishedWeights = Dictionary(zip(online.map(\.id), weights), uniquingKeysWith: { a, _ in a })
         meta.onlineVersion += 1
         return OnlineView(
             app: app, version: meta.onlineVersion,
-            online: online.map {
+            online: zip(online, weights).map { executor, weight in
                 OnlineView.Member(
-                    id: $0.id, endpoint: $0.endpoint, variant: $0.variant,
-                    weight: (($0.confidence * 1000).rounded()) / 1000)
+                    id: executor.id, endpoint: executor.endpoint, variant: executor.variant, weight: weight)
             })
     }
 }

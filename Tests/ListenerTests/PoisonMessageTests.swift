@@ -87,7 +87,8 @@ import Testing
         let db = fixture.db("shop")
         let letters = try fixture.redis.streamEntries("mimic:shop:deadletter", db: db)
         #expect(letters.count == 1 && letters.first?["id"] == "trap-1" && letters.first?["seq"] == "3")
-        #expect(letters.first?["envelope"] == Messages.health("shop", id: "trap-1"), "the sender's envelope, as journaled")
+        #expect(
+            letters.first?["envelope"] == Messages.health("shop", id: "trap-1"), "the sender's envelope, as journaled")
         let events = try fixture.events("shop")
         #expect(events.filter { $0["kind"] == "dead_letter" && $0["cause"] == "trap-1" }.count == 1)
         #expect(try fixture.eventsCaused("shop", ids: Set(ids)) == 5, "four notes and the dead letter")

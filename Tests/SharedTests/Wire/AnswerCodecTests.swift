@@ -38,8 +38,11 @@ import Testing
         #expect(
             Set(object.keys) == [
                 "app", "pid", "redis", "loaded", "counts", "paused", "online_version", "hosts",
-                "uptime_s", "applied",
+                "uptime_s", "applied", "dead_letters", "skipped",
             ])
+        let earlier = #"{"app":"shop","pid":1,"redis":"up","loaded":true,"counts":{},"paused":false,"online_version":0,"hosts":{},"uptime_s":1,"applied":null}"#
+        let read = try JSONDecoder().decode(WorkerStatus.self, from: Data(earlier.utf8))
+        #expect(read.deadLetters == 0 && read.skipped == 0, "a worker of the previous release reads as no dead letters")
         #expect(object["applied"] is NSNull, "applied is null before the first frame, not absent")
         var down = status
         down.redisError = "connection refused"
