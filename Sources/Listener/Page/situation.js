@@ -55,6 +55,10 @@ function workerHead(app) {
     if (scheduler.paused) head.append(el("span", { class: "badge warn", "data-paused": "true" }, "paused"));
   }
   const journal = app.journal || {};
+  // Seqs the worker needed that were older than journal_retain: skipped, never replayed.
+  if (journal.skipped) {
+    head.append(el("span", { class: "badge bad", "data-skipped": journal.skipped }, journal.skipped + " skipped"));
+  }
   const rates = app.rates || {};
   head.append(el("span", { class: "figures" },
     el("b", {}, rate(rates.accepted_per_s)), " accepted/s · ",
