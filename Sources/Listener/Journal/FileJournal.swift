@@ -70,6 +70,9 @@ final class FileJournal: Journal, @unchecked Sendable {
     private var segmentCount: Int
     private var oldestRetainedSeq: UInt64
     private var skippedTotal: UInt64 = 0
+    /// The highest seq counted as skipped: a worker that says the same stale hello again (it
+    /// restarted before applying the gap) does not count the same seqs twice.
+    private var skippedThrough: UInt64 = 0
     private var rewinds: [PendingRewind] = []
     private var voidRequests: [PendingVoid] = []
     /// The keys of each held part, by its first seq, until released or voided.
@@ -475,7 +478,10 @@ final class FileJournal: Journal, @unchecked Sendable {
         // Nothing else moves acked while the link waits for this rewind, but make sure.
         let rewound = backlog.ackedSeq == acked && (records.isEmpty || backlog.rewind(records, voids: voids.ranges))
         let newAcked = backlog.ackedSeq
-        if rewound, let gap { skippedTotal += gap.upperBound - gap.lowerBound + 1 }
+        if rewound, let gap, gap.upperBound > skippedThrough {
+            skippedTotal += gap.upperBound - max(gap.lowerBound, skippedThrough + 1) + 1
+            skippedThrough = gap.upperBound
+        }
         condition.unlock()
         guard rewound else { return RewindOutcome(acked: newAcked, gap: nil) }
         if let gap {

@@ -176,5 +176,9 @@ import Testing
         #expect(outcome == RewindOutcome(acked: oldest - 1, gap: 11...(oldest - 1)))
         #expect(journal.snapshot().skippedTotal == oldest - 1 - 10)
         #expect(journal.records(from: 1, maxCount: 1000, maxBytes: 1 << 30).map(\.seq) == Array(oldest...100))
+        // The same stale hello again (the worker restarted before applying the gap): the same gap
+        // line, not counted twice.
+        #expect(await rewind(journal, to: 10) == RewindOutcome(acked: oldest - 1, gap: 11...(oldest - 1)))
+        #expect(journal.snapshot().skippedTotal == oldest - 1 - 10)
     }
 }
