@@ -85,7 +85,21 @@ import Testing
         "{\"id\":\"\(id)\",\(String(repeating: " ", count: bytes))\"app\":\"\(app)\",\"source\":\"admin\",\"type\":\"rotate\",\"body\":{}}"
     }
 
-    @Test func aFullDiskIsAnswered503AndTheAppRecoversByItself() throws {
+    /// Whether this machine lets the test mount a tmpfs (root with CAP_SYS_ADMIN): probed once
+    /// with mount(2) itself, so the disk-full tests run wherever they can and say why when not.
+    static let canMountTmpfs: Bool = {
+        var probe = "/tmp/mimic-tmpfs-probe-XXXXXX".utf8CString
+        let made = probe.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
+        guard made else { return false }
+        let path = probe.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { rmdir(path) }
+        guard mount("tmpfs", path, "tmpfs", 0, "size=64k") == 0 else { return false }
+        umount(path)
+        return true
+    }()
+
+    @Test(.enabled(if: canMountTmpfs, "mounts a tmpfs to fill a disk: needs root with CAP_SYS_ADMIN"))
+    func aFullDiskIsAnswered503AndTheAppRecoversByItself() throws {
         let fixture = try JournalListenerFixture(apps: ["shop"])
         let appJournal = fixture.journalDir + "/shop"
         try #require(try Self.mountTmpfs(appJournal, size: "2m"), "cannot mount a tmpfs here")
@@ -144,7 +158,8 @@ import Testing
         #expect(worker.snapshot.frames.last?.seq == UInt64(accepted.count + 1))
     }
 
-    @Test func aMultiAppRequestThatOneJournalCannotTakeLeavesNothingInTheOthers() throws {
+    @Test(.enabled(if: canMountTmpfs, "mounts a tmpfs to fill a disk: needs root with CAP_SYS_ADMIN"))
+    func aMultiAppRequestThatOneJournalCannotTakeLeavesNothingInTheOthers() throws {
         let fixture = try JournalListenerFixture(apps: ["shop", "blog"])
         // Only blog's journal is on the small file system.
         let blogJournal = fixture.journalDir + "/blog"
