@@ -21,7 +21,37 @@ struct ListenerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Rebuild the meta.json of this app's journal (missing or inconsistent) from its segments, then exit.",
+            discussion: "Needs --epoch. Refused while a listener runs on the same journal_dir. See docs/journal.md.",
+            valueName: "app"))
+    var recoverJournal: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --recover-journal: the epoch the worker last applied (redis-cli -n <db> HGET mimic:<app>:applied epoch), or 'new' (every retained record is delivered again; effects may repeat).",
+            valueName: "32 hex | new"))
+    var epoch: String?
+
+    func validate() throws {
+        if recoverJournal != nil, epoch == nil {
+            throw ValidationError("--recover-journal needs --epoch <32 hex digits | new>")
+        }
+        if recoverJournal == nil, epoch != nil { throw ValidationError("--epoch goes with --recover-journal") }
+        // The app name becomes a path under journal_dir: only what an app may be called.
+        if let app = recoverJournal, app.range(of: "^[a-z0-9-]{1,32}$", options: .regularExpression) == nil {
+            throw ValidationError("--recover-journal: '\(app)' is not an app name ([a-z0-9-]{1,32})")
+        }
+    }
+
     mutating func run() async throws {
+        if let app = recoverJournal, let epoch {
+            try recover(app: app, epoch: epoch)
+            return
+        }
         JSONLogHandler.bootstrap(app: nil, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "mimic-listener")
         let listenerConfig: ListenerConfig
@@ -58,6 +88,27 @@ struct ListenerCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.error("listener stopped on an error", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+
+    /// `--recover-journal`: a one-off job under the journal_dir lock, so never under a running listener.
+    private func recover(app: String, epoch: String) throws {
+        let listenerConfig: ListenerConfig
+        do {
+            listenerConfig = try ConfigLoader.loadListener(path: config)
+        } catch {
+            FileHandle.standardError.write(Data("mimic-listener: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        do {
+            let lock = try JournalDirectoryLock(journalDir: listenerConfig.journalDir)
+            defer { withExtendedLifetime(lock) {} }
+            let directory = listenerConfig.journalDir + "/" + app
+            let result = try JournalMetaRecovery.rebuild(directory: directory, app: app, epoch: epoch)
+            print(JournalMetaRecovery.describe(result, app: app, directory: directory, newEpoch: epoch == "new"))
+        } catch {
+            FileHandle.standardError.write(Data("mimic-listener: --recover-journal \(app): \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

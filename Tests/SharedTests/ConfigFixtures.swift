@@ -64,5 +64,7 @@ enum ConfigFixtures {
           - { name: waf-1, token: "waf-token-0123456789", sources: [waf], apps: ["*"] }
           - { name: ops, token: "ops-token-0123456789", sources: ["*"], apps: [shop, blog] }
         supervise: { enabled: true, worker: ./bin/mimic-worker }
+        journal_retain: 30m
+        journal_retain_bytes: 2097152
         """
 }

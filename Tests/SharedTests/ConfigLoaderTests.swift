@@ -93,6 +93,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
             http: .init(host: "0.0.0.0", port: 8600), tcp: .init(host: "127.0.0.1", port: 8601),
             appsDir: "/srv/mimic/apps.d", runDir: "/var/run/mimic", journalDir: "/srv/mimic/journal",
             fsync: .always, maxMessageBytes: 2048, maxBacklogBytes: 4096,
+            journalRetain: .seconds(1800), journalRetainBytes: 2_097_152,
             tokens: [
                 .init(name: "waf-1", token: "waf-token-0123456789", sources: ["waf"], apps: ["*"]),
                 .init(name: "ops", token: "ops-token-0123456789", sources: ["*"], apps: ["shop", "blog"]),
@@ -416,6 +417,29 @@ private func fullApp(replacing old: String, with new: String) -> String {
         #expect(listenerIssues(text) == ["listener.yaml:7:20: max_message_bytes: must be between 1024 and 1048576"])
         let largest = text.replacingOccurrences(of: "max_message_bytes: 8388608", with: "max_message_bytes: 1048576")
         #expect(listenerIssues(largest) == [])
+    }
+
+    /// Issue 12: how long and how much of the acknowledged journal is kept for replay.
+    @Test func journalRetainIsADurationOfAtMost720hAndRetainBytesNotNegative() throws {
+        let text = ConfigFixtures.fullListener
+            .replacingOccurrences(of: "journal_retain: 30m", with: "journal_retain: 721h")
+            .replacingOccurrences(of: "journal_retain_bytes: 2097152", with: "journal_retain_bytes: -1")
+        #expect(
+            listenerIssues(text) == [
+                "listener.yaml:13:17: journal_retain: must be at most 720h",
+                "listener.yaml:14:23: journal_retain_bytes: must be at least 0",
+            ])
+        let words = ConfigFixtures.fullListener.replacingOccurrences(
+            of: "journal_retain: 30m", with: "journal_retain: soon")
+        #expect(
+            listenerIssues(words) == [
+                "listener.yaml:13:17: journal_retain: expected a duration like 200ms, 1s, 10m or 1h"
+            ])
+        let off = try ConfigLoader.loadListener(
+            text: "journal_retain: 0s\njournal_retain_bytes: 0\n", file: "/srv/listener.yaml")
+        #expect(off.journalRetain == .zero && off.journalRetainBytes == 0)
+        let defaults = try ConfigLoader.loadListener(text: "# nothing\n", file: "/srv/listener.yaml")
+        #expect(defaults.journalRetain == .seconds(900) && defaults.journalRetainBytes == 1 << 30)
     }
 
     @Test func superviseEnabledMustBeBoolean() {

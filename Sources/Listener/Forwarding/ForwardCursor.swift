@@ -1,3 +1,5 @@
+import Shared
+
 /// Where forwarding to one worker stands: what the worker acknowledged, what was sent on the current
 /// connection, and how much may be in flight. A new connection replays from the last acknowledged seq.
 struct ForwardCursor: Sendable, Equatable {
@@ -20,6 +22,13 @@ struct ForwardCursor: Sendable, Equatable {
         nextToSend = acked + 1
     }
 
+    /// Forwarding starts over after the worker's hello: from `acked + 1`, which a rewind may have
+    /// lowered below what this connection's predecessor saw acknowledged.
+    mutating func restart(acked journalAcked: UInt64) {
+        acked = journalAcked
+        nextToSend = journalAcked + 1
+    }
+
     mutating func sent(through seq: UInt64) {
         if seq >= nextToSend { nextToSend = seq + 1 }
     }
@@ -30,5 +39,26 @@ struct ForwardCursor: Sendable, Equatable {
         acked = seq
         if nextToSend <= acked { nextToSend = acked + 1 }
         return acked
+    }
+}
+
+/// What the worker's answer to `{"op":"hello"}` means for forwarding (DESIGN section 10).
+enum HelloPlan: Sendable, Equatable {
+    /// Another epoch, or a worker of an older build that does not know hello: forward from the
+    /// journal's acknowledged seq + 1, as before.
+    case fromAcked
+    /// The worker applied more than the journal saw acknowledged (the ack was lost with a
+    /// crash): acknowledge up to there (never beyond what is durable).
+    case acknowledge(UInt64)
+    /// The worker stands below the acknowledged seq (its Redis lost writes): replay from seq + 1.
+    case rewind(to: UInt64)
+
+    /// `position` nil: the answer was not a hello. An epoch of null means Redis holds nothing yet:
+    /// seq 0 of the journal's own epoch.
+    static func decide(_ position: WorkerHello.Position?, epoch: String, acked: UInt64) -> HelloPlan {
+        guard let position, position.epoch == nil || position.epoch == epoch else { return .fromAcked }
+        if position.seq < acked { return .rewind(to: position.seq) }
+        if position.seq > acked { return .acknowledge(position.seq) }
+        return .fromAcked
     }
 }

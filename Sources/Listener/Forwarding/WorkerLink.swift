@@ -15,10 +15,20 @@ struct LinkStatus: Sendable, Equatable {
     var ackedTotal: UInt64 = 0
 }
 
-/// The listener's one connection to an app worker's socket (DESIGN section 5): sends journal
-/// records as delivery frames in batches, advances the journal on cumulative acks, reconnects with
-/// backoff and jitter, and replays from the last acknowledged seq. All state lives on one event loop.
+/// The listener's one connection to an app worker's socket (DESIGN sections 5 and 10): greets the
+/// worker with `{"op":"hello"}` and waits for where it stands, replays from there (rewinding the
+/// journal when the worker's Redis lost writes, a gap line when the records are gone), sends
+/// journal records as delivery frames in batches, advances the journal on cumulative acks, and
+/// reconnects with backoff and jitter. All state lives on one event loop.
 final class WorkerLink: @unchecked Sendable {
+    /// Where the current connection stands: no frame goes out before the hello was answered.
+    private enum Phase {
+        case idle
+        case greeting
+        case rewinding
+        case forwarding
+    }
+
     let app: String
     let socketPath: String
     let journal: any Journal
@@ -34,14 +44,20 @@ final class WorkerLink: @unchecked Sendable {
     private let pumpScheduled = Atomic<Bool>(false)
     private let statusBox = NIOLockedValueBox(LinkStatus())
     private var lastWorkerError: ContinuousClock.Instant?
+    private var phase = Phase.idle
+    private var helloDeadline: Scheduled<Void>?
 
     static let batchMessages = 1024
     static let batchBytes = 1 << 20
+    /// The worker answers hello once it has loaded its state from Redis, which may wait for Redis;
+    /// past this the connection is closed and tried again with backoff.
+    let helloTimeout: TimeAmount
 
     init(
         app: String, socketPath: String, journal: any Journal, eventLoop: any EventLoop, logger: Logger,
-        window: Int = 16_384
+        window: Int = 16_384, helloTimeout: TimeAmount = .seconds(5)
     ) {
+        self.helloTimeout = helloTimeout
         self.app = app
         self.socketPath = socketPath
         self.journal = journal
@@ -100,26 +116,80 @@ final class WorkerLink: @unchecked Sendable {
                         return
                     }
                     self.channel = channel
-                    backoff.reset()
-                    cursor.connected(acked: journal.ackedSeqNow)
-                    statusBox.withLockedValue {
-                        $0.connected = true
-                        $0.connects += 1
-                    }
-                    logger.info(
-                        "connected to worker",
-                        metadata: ["socket": .string(socketPath), "replay_from": "\(cursor.nextToSend)"])
                     channel.closeFuture.whenComplete { [self] _ in disconnected(channel) }
-                    pump()
+                    greet(channel)
                 case .failure:
                     scheduleReconnect()
                 }
             }
     }
 
+    /// The first line on every connection; frames wait for the answer.
+    private func greet(_ channel: any Channel) {
+        phase = .greeting
+        channel.writeAndFlush(channel.allocator.buffer(string: SocketOp.hello.line), promise: nil)
+        helloDeadline = eventLoop.scheduleTask(in: helloTimeout) { [self] in
+            guard self.channel === channel, phase == .greeting else { return }
+            logger.warning(
+                "worker did not answer hello in time; reconnecting",
+                metadata: ["socket": .string(socketPath), "timeout_ms": "\(helloTimeout.nanoseconds / 1_000_000)"])
+            channel.close(promise: nil)
+        }
+    }
+
+    /// The worker's first line: where it stands (or an error line from a build without hello).
+    private func answered(hello line: ByteBuffer, on channel: any Channel) {
+        helloDeadline?.cancel()
+        helloDeadline = nil
+        let position = WorkerHello.parse(line.readableBytesView)?.hello
+        if position == nil {
+            logger.notice(
+                "worker does not answer hello (an older build?); forwarding from the acknowledged seq",
+                metadata: ["socket": .string(socketPath)])
+        }
+        switch HelloPlan.decide(position, epoch: journal.epoch, acked: journal.ackedSeqNow) {
+        case .fromAcked:
+            startForwarding(on: channel, gap: nil)
+        case .acknowledge(let seq):
+            journal.acknowledge(seq)
+            startForwarding(on: channel, gap: nil)
+        case .rewind(let target):
+            phase = .rewinding
+            // Disk reads happen on the journal's thread, never here.
+            journal.rewind(to: target) { [self] outcome in
+                eventLoop.execute {
+                    guard self.channel === channel, self.phase == .rewinding else { return }
+                    self.startForwarding(on: channel, gap: outcome.gap)
+                }
+            }
+        }
+    }
+
+    private func startForwarding(on channel: any Channel, gap: ClosedRange<UInt64>?) {
+        phase = .forwarding
+        backoff.reset()
+        cursor.restart(acked: journal.ackedSeqNow)
+        statusBox.withLockedValue {
+            $0.connected = true
+            $0.connects += 1
+        }
+        if let gap {
+            let line = GapFrame(epoch: journal.epoch, from: gap.lowerBound, to: gap.upperBound).line
+            channel.write(channel.allocator.buffer(string: line), promise: nil)
+        }
+        logger.info(
+            "connected to worker",
+            metadata: ["socket": .string(socketPath), "replay_from": "\(cursor.nextToSend)"])
+        pump()
+        channel.flush()
+    }
+
     private func disconnected(_ closed: any Channel) {
         guard channel === closed else { return }
         channel = nil
+        phase = .idle
+        helloDeadline?.cancel()
+        helloDeadline = nil
         statusBox.withLockedValue { $0.connected = false }
         if !stopped {
             logger.warning("worker connection lost; journaling continues", metadata: ["socket": .string(socketPath)])
@@ -142,7 +212,7 @@ final class WorkerLink: @unchecked Sendable {
     // MARK: Sending
 
     private func pump() {
-        guard let channel, channel.isActive else { return }
+        guard phase == .forwarding, let channel, channel.isActive else { return }
         var wrote = false
         var last: UInt64 = 0
         while cursor.room > 0 {
@@ -153,7 +223,21 @@ final class WorkerLink: @unchecked Sendable {
             var bytes = 0
             for record in batch { bytes += frames.frameSize(envelopeBytes: record.envelope.count) }
             var buffer = channel.allocator.buffer(capacity: bytes)
-            for record in batch { frames.write(seq: record.seq, at: nil, envelope: record.envelope, into: &buffer) }
+            // Voided records (a multi-app part another journal could not take) go as one void gap
+            // line per run: the worker skips them without counting them lost.
+            var voided: ClosedRange<UInt64>?
+            for record in batch {
+                if record.voided {
+                    voided = (voided?.lowerBound ?? record.seq)...record.seq
+                    continue
+                }
+                if let range = voided {
+                    writeVoid(range, into: &buffer)
+                    voided = nil
+                }
+                frames.write(seq: record.seq, at: record.at, envelope: record.envelope, into: &buffer)
+            }
+            if let range = voided { writeVoid(range, into: &buffer) }
             channel.write(buffer, promise: nil)
             cursor.sent(through: final.seq)
             last = final.seq
@@ -165,7 +249,22 @@ final class WorkerLink: @unchecked Sendable {
         }
     }
 
+    private func writeVoid(_ range: ClosedRange<UInt64>, into buffer: inout ByteBuffer) {
+        buffer.writeString(
+            GapFrame(epoch: journal.epoch, from: range.lowerBound, to: range.upperBound, void: true).line)
+    }
+
     fileprivate func received(line: ByteBuffer) {
+        switch phase {
+        case .greeting:
+            if let channel { answered(hello: line, on: channel) }
+            return
+        case .idle, .rewinding:
+            // Nothing is in flight before forwarding starts: there is nothing to acknowledge.
+            return
+        case .forwarding:
+            break
+        }
         if let ack = AckFrame.parse(line.readableBytesView)?.seq {
             let before = cursor.acked
             if let acked = cursor.acknowledged(ack) {

@@ -1,4 +1,5 @@
 import NIOCore
+import Shared
 
 /// What one journal holds in memory: the records the worker has not acknowledged yet (in seq
 /// order, for forwarding), where seq stands (next, durable, acknowledged), the room they take
@@ -14,8 +15,11 @@ struct JournalBacklog: Sendable {
     }
 
     private struct Unacknowledged: Sendable {
+        var at: Int64?
         var envelope: [UInt8]
         var size: Int
+        /// Part of a multi-app append another journal could not take: forwarded as a void gap.
+        var voided = false
     }
 
     /// `max_backlog_bytes`: on-disk bytes of unacknowledged records plus reservations.
@@ -33,21 +37,32 @@ struct JournalBacklog: Sendable {
     private(set) var appendedTotal: UInt64 = 0
     private(set) var duplicatesTotal: UInt64 = 0
     private(set) var recent: RecentIDIndex
+    /// The accept time of the newest record: stamps never go back, whatever the wall clock does.
+    private(set) var lastAt: Int64
     // Seqs ackedSeq + 1 ..< nextSeq, oldest first.
     private var held = CircularBuffer<Unacknowledged>()
+    /// Seq ranges of multi-app appends waiting for the other journals (in seq order): durable but
+    /// not forwarded; forwarding stops before the first.
+    private(set) var holds: [ClosedRange<UInt64>] = []
 
     /// A backlog resumed from disk: `unacknowledged` are the records after `acked`, all durable,
-    /// ending at `nextSeq - 1`.
-    init(limit: Int, nextSeq: UInt64, acked: UInt64, unacknowledged: [JournalRecord], recent: RecentIDIndex) {
+    /// ending at `nextSeq - 1`; `lastAt` the newest accept time the journal holds (0 if none).
+    init(
+        limit: Int, nextSeq: UInt64, acked: UInt64, unacknowledged: [JournalRecord], recent: RecentIDIndex,
+        lastAt: Int64 = 0, voids: [ClosedRange<UInt64>] = []
+    ) {
         precondition(nextSeq >= 1 && acked < nextSeq, "seq cursors out of order")
         self.limit = limit
         self.nextSeq = nextSeq
         self.durableSeq = nextSeq - 1
         self.ackedSeq = acked
         self.recent = recent
+        self.lastAt = lastAt
         held.reserveCapacity(unacknowledged.count)
         for record in unacknowledged {
-            held.append(Unacknowledged(envelope: record.envelope, size: record.encodedSize))
+            let voided = voids.contains { $0.contains(record.seq) }
+            held.append(
+                Unacknowledged(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided))
             bytes += record.encodedSize
         }
     }
@@ -77,8 +92,10 @@ struct JournalBacklog: Sendable {
     /// Decides an append: entries whose key is known (journaled before, or earlier in the same
     /// call) are duplicates; the fresh ones get consecutive seqs, all or none. When the caller
     /// reserved room for them beforehand (`roomReserved`, already released) the limit is not
-    /// checked again: that room was promised.
-    mutating func admit(_ entries: [JournalEntry], roomReserved: Bool) -> Admission {
+    /// checked again: that room was promised. `now` (unix ms) stamps the fresh records: never
+    /// below the previous stamp (a wall clock stepped back does not reorder the rules' clock) and
+    /// always inside the range a frame may carry.
+    mutating func admit(_ entries: [JournalEntry], roomReserved: Bool, now: Int64) -> Admission {
         var fresh: [JournalEntry] = []
         fresh.reserveCapacity(entries.count)
         var freshBytes = 0
@@ -92,10 +109,12 @@ struct JournalBacklog: Sendable {
         }
         var admitted: [JournalRecord] = []
         admitted.reserveCapacity(fresh.count)
+        let at = max(lastAt, min(max(now, DeliveryFrame.atRange.lowerBound), DeliveryFrame.atRange.upperBound))
+        if !fresh.isEmpty { lastAt = at }
         for entry in fresh {
             recent.insert(entry.key)
-            admitted.append(JournalRecord(seq: nextSeq, key: entry.key, envelope: entry.envelope))
-            held.append(Unacknowledged(envelope: entry.envelope, size: entry.recordSize))
+            admitted.append(JournalRecord(seq: nextSeq, at: at, key: entry.key, envelope: entry.envelope))
+            held.append(Unacknowledged(at: at, envelope: entry.envelope, size: entry.recordSize))
             nextSeq += 1
         }
         bytes += freshBytes
@@ -114,16 +133,17 @@ struct JournalBacklog: Sendable {
 
     /// Durable, unacknowledged records from `seq` on (or from the first unacknowledged one), at
     /// most `maxCount` of them, stopping once `maxBytes` of envelopes are reached.
-    func records(from seq: UInt64, maxCount: Int, maxBytes: Int) -> [(seq: UInt64, envelope: [UInt8])] {
+    func records(from seq: UInt64, maxCount: Int, maxBytes: Int) -> [ForwardRecord] {
         let first = max(seq, ackedSeq + 1)
-        guard first <= durableSeq else { return [] }
-        var result: [(seq: UInt64, envelope: [UInt8])] = []
+        let limit = forwardableSeq
+        guard first <= limit else { return [] }
+        var result: [ForwardRecord] = []
         var taken = 0
         var current = first
         var index = held.index(held.startIndex, offsetBy: Int(first - ackedSeq - 1))
-        while current <= durableSeq, result.count < maxCount, taken < maxBytes {
+        while current <= limit, result.count < maxCount, taken < maxBytes {
             let record = held[index]
-            result.append((current, record.envelope))
+            result.append(ForwardRecord(seq: current, at: record.at, envelope: record.envelope, voided: record.voided))
             taken += record.envelope.count
             current += 1
             index = held.index(after: index)
@@ -131,13 +151,97 @@ struct JournalBacklog: Sendable {
         return result
     }
 
-    /// The worker applied everything up to `seq`; an ack beyond what is durable counts up to
-    /// the durable seq only (a worker cannot have seen more).
+    /// The last seq forwarding may send: durable, and before the first held record.
+    var forwardableSeq: UInt64 {
+        guard let hold = holds.first else { return durableSeq }
+        return min(durableSeq, hold.lowerBound - 1)
+    }
+
+    /// The worker applied everything up to `seq`; an ack beyond what was forwardable counts up to
+    /// there only (a worker cannot have seen more).
     mutating func acknowledge(_ seq: UInt64) {
-        let target = min(seq, durableSeq)
+        let target = min(seq, forwardableSeq)
         while ackedSeq < target {
             bytes -= held.removeFirst().size
             ackedSeq += 1
         }
     }
+
+    /// The writer could not make the records from `seq` on durable (disk full, I/O error): they
+    /// are taken back, as if never admitted: `nextSeq` returns to `seq` (no seq gap reaches the
+    /// worker), their room and their keys (`keys`, in admission order) are given back, so the
+    /// senders' retries are appended anew. Only records past `durableSeq` can be taken back.
+    mutating func rollBack(from seq: UInt64, keys: [String]) {
+        guard seq > durableSeq, seq < nextSeq else { return }
+        let count = nextSeq - seq
+        for _ in 0..<count { bytes -= held.removeLast().size }
+        nextSeq = seq
+        appendedTotal -= min(appendedTotal, count)
+        for key in keys { recent.remove(key) }
+        holds.removeAll { $0.lowerBound >= seq }
+    }
+
+    // MARK: Multi-app appends (all or nothing across journals)
+
+    /// Holds the records of `range` (just admitted): durable in time, but not forwarded until
+    /// released or voided.
+    mutating func hold(_ range: ClosedRange<UInt64>) {
+        guard range.lowerBound > ackedSeq, range.upperBound < nextSeq else { return }
+        holds.append(range)
+        holds.sort { $0.lowerBound < $1.lowerBound }
+    }
+
+    /// Every journal of the request made its part durable: forward it.
+    mutating func release(_ range: ClosedRange<UInt64>) {
+        holds.removeAll { $0 == range }
+    }
+
+    /// Another journal of the request failed: the records of `range` are not messages any more.
+    /// They stay in seq order (a seq is never reused) but are forwarded as a void gap, and their
+    /// keys (`keys`) are given back so the sender's retry is appended anew. The caller made the
+    /// void marker durable first (a restart must not forward them as messages once the keys were
+    /// given back).
+    mutating func void(_ range: ClosedRange<UInt64>, keys: [String]) {
+        release(range)
+        guard range.upperBound < nextSeq else { return }
+        let start = max(range.lowerBound, ackedSeq + 1)
+        if start <= range.upperBound {
+            var index = held.index(held.startIndex, offsetBy: Int(start - ackedSeq - 1))
+            for _ in start...range.upperBound {
+                held[index].voided = true
+                index = held.index(after: index)
+            }
+        }
+        for key in keys { recent.remove(key) }
+    }
+
+    // MARK: Replaying what a worker lost
+
+    /// The worker's Redis lost writes: it stands at `records.first.seq - 1`, below `ackedSeq`.
+    /// `records` (read back from the retained segments) are the acknowledged ones after it, up to
+    /// `ackedSeq`, consecutive; they go back in front of the backlog and are forwarded again.
+    /// False (and nothing changed) when they are not exactly that range.
+    mutating func rewind(_ records: [JournalRecord], voids: [ClosedRange<UInt64>] = []) -> Bool {
+        guard let first = records.first, let last = records.last, first.seq >= 1, last.seq == ackedSeq,
+            last.seq - first.seq + 1 == UInt64(records.count)
+        else { return false }
+        for record in records.reversed() {
+            let voided = voids.contains { $0.contains(record.seq) }
+            held.prepend(
+                Unacknowledged(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided))
+            bytes += record.encodedSize
+        }
+        ackedSeq = first.seq - 1
+        return true
+    }
+}
+
+/// One durable record on its way to the worker.
+struct ForwardRecord: Sendable, Equatable {
+    var seq: UInt64
+    /// Nil for a record of journal format 1 (its frame has no `at`).
+    var at: Int64?
+    var envelope: [UInt8]
+    /// Voided (a multi-app append that failed elsewhere): sent as part of a void gap line.
+    var voided = false
 }

@@ -7,6 +7,9 @@ struct JournalSegment: Sendable, Equatable {
     /// Seq of the last record, or `firstSeq - 1` when the segment is empty.
     var lastSeq: UInt64
     var size: Int
+    /// Accept time (unix ms) of its newest record, which decides when `journal_retain` lets it go;
+    /// for records of format 1 (no accept time) the file's modification time, which is later.
+    var newestAt: Int64 = 0
 
     static let suffix = ".seg"
 
@@ -31,11 +34,16 @@ struct JournalSegment: Sendable, Equatable {
         var fileBytes: Int
         /// Why the scan stopped before the end of the file, if it did.
         var problem: String?
+        /// The file's modification time (unix ms).
+        var modifiedAt: Int64 = 0
     }
 
     /// Reads every valid record; stops at the first torn, corrupt or out-of-sequence record.
     static func scan(path: String, firstSeq: UInt64) throws -> ScanResult {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var info = stat()
+        let modifiedAt =
+            stat(path, &info) == 0 ? Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec / 1_000_000) : 0
         return data.withUnsafeBytes { bytes in
             var records: [JournalRecord] = []
             var offset = 0
@@ -59,7 +67,15 @@ struct JournalSegment: Sendable, Equatable {
                 }
                 break
             }
-            return ScanResult(records: records, validBytes: offset, fileBytes: bytes.count, problem: problem)
+            return ScanResult(
+                records: records, validBytes: offset, fileBytes: bytes.count, problem: problem, modifiedAt: modifiedAt)
         }
+    }
+
+    /// The records of `path` with seq in `range`, in order: a rewind reading back acknowledged
+    /// records for a worker whose Redis lost them. Stops at the first record that does not read.
+    static func read(path: String, firstSeq: UInt64, range: ClosedRange<UInt64>) throws -> [JournalRecord] {
+        let scanned = try scan(path: path, firstSeq: firstSeq)
+        return scanned.records.filter { range.contains($0.seq) }
     }
 }

@@ -1,9 +1,15 @@
 /// The idempotency keys of the most recent messages of one app, bounded, oldest forgotten first.
+///
+/// A key can also be given back (`remove`): a rolled-back or voided append, so its sender's retry
+/// is appended anew. Its slot in `order` then stays behind, stale: each key maps to the position
+/// of its own slot, so reaching a stale slot never forgets the key inserted again since.
 struct RecentIDIndex: Sendable {
     let capacity: Int
-    private var keys: Set<String> = []
+    /// Key → absolute position of its slot in `order` (`base` + index).
+    private var keys: [String: Int] = [:]
     private var order: [String] = []
     private var head = 0
+    private var base = 0
 
     init(capacity: Int) {
         precondition(capacity > 0)
@@ -12,21 +18,29 @@ struct RecentIDIndex: Sendable {
 
     var count: Int { keys.count }
 
-    func contains(_ key: String) -> Bool { keys.contains(key) }
+    func contains(_ key: String) -> Bool { keys[key] != nil }
 
     /// Remembers `key`; returns false when it was already known.
     @discardableResult
     mutating func insert(_ key: String) -> Bool {
-        guard keys.insert(key).inserted else { return false }
+        guard keys[key] == nil else { return false }
+        keys[key] = base + order.count
         order.append(key)
-        if keys.count > capacity {
-            keys.remove(order[head])
+        while keys.count > capacity, head < order.count {
+            let oldest = order[head]
+            if keys[oldest] == base + head { keys[oldest] = nil }
             head += 1
-            if head > capacity {
-                order.removeFirst(head)
-                head = 0
-            }
+        }
+        if head > capacity {
+            order.removeFirst(head)
+            base += head
+            head = 0
         }
         return true
+    }
+
+    /// Forgets `key` (given back); keys it pushed out when inserted stay forgotten.
+    mutating func remove(_ key: String) {
+        keys[key] = nil
     }
 }

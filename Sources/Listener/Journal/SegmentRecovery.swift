@@ -21,6 +21,8 @@ struct SegmentRecovery {
         /// Records after `acked`, oldest first.
         var unacknowledged: [JournalRecord]
         var recent: RecentIDIndex
+        /// The newest accept time of any record (0 when none has one): stamps continue from it.
+        var lastAt: Int64
         /// An empty last segment named for a seq that will not come next: delete it, so the
         /// active segment is named by the seq its first record will carry.
         var misnamedEmptySegment: JournalSegment?
@@ -31,9 +33,15 @@ struct SegmentRecovery {
     private var segments: [JournalSegment] = []
     private var unacknowledged: [JournalRecord] = []
     private var lastRecordSeq: UInt64?
+    private var firstRecordSeq: UInt64?
+    private var lastAt: Int64 = 0
 
-    init(acked: UInt64, recentIDs: Int) {
+    /// Voided seqs (`voids.json`): their keys are not remembered, their senders retried anew.
+    private let voids: [ClosedRange<UInt64>]
+
+    init(acked: UInt64, recentIDs: Int, voids: [ClosedRange<UInt64>] = []) {
         self.acked = acked
+        self.voids = voids
         self.recent = RecentIDIndex(capacity: recentIDs)
     }
 
@@ -59,15 +67,22 @@ struct SegmentRecovery {
         guard firstSeq > 0 else {
             throw JournalOpenError(message: "\(path): a segment cannot start at seq 0; the journal needs repair")
         }
+        var newestAt: Int64?
         for record in scan.records {
-            recent.insert(record.key)
+            if voids.isEmpty || !voids.contains(where: { $0.contains(record.seq) }) { recent.insert(record.key) }
             if record.seq > acked { unacknowledged.append(record) }
+            if let at = record.at { newestAt = max(newestAt ?? at, at) }
         }
         if let last = scan.records.last { lastRecordSeq = last.seq }
+        if firstRecordSeq == nil { firstRecordSeq = scan.records.first?.seq }
+        if let newestAt { lastAt = max(lastAt, newestAt) }
+        // A segment with records of format 1 (or none) is as old as its last write.
+        let hasFormat1 = scan.records.contains { $0.at == nil }
         segments.append(
             JournalSegment(
                 firstSeq: firstSeq, path: path,
-                lastSeq: scan.records.last?.seq ?? (firstSeq - 1), size: scan.validBytes))
+                lastSeq: scan.records.last?.seq ?? (firstSeq - 1), size: scan.validBytes,
+                newestAt: hasFormat1 || newestAt == nil ? max(newestAt ?? 0, scan.modifiedAt) : newestAt!))
         return action
     }
 
@@ -75,6 +90,18 @@ struct SegmentRecovery {
     func finish() throws -> Outcome {
         var acked = self.acked
         var segments = self.segments
+        // Records are deleted only once acknowledged (per meta.json), so the oldest one on disk is
+        // at most acked + 1; a later one means unacknowledged records are gone, or meta.json is
+        // not this journal's (recreated, restored from elsewhere).
+        let oldest = firstRecordSeq ?? segments.first?.firstSeq
+        if let oldest, acked < UInt64.max, oldest > acked + 1 {
+            var error = JournalOpenError(
+                message:
+                    "acked \(acked) but the oldest record is seq \(oldest): unacknowledged records"
+                    + " \(acked + 1)...\(oldest - 1) are missing")
+            error.needsMetaRecovery = true
+            throw error
+        }
         let nextSeq: UInt64
         if let lastRecordSeq {
             guard lastRecordSeq < UInt64.max else {
@@ -94,11 +121,13 @@ struct SegmentRecovery {
         }
         return Outcome(
             nextSeq: nextSeq, acked: acked, segments: segments, unacknowledged: unacknowledged,
-            recent: recent, misnamedEmptySegment: misnamed)
+            recent: recent, lastAt: lastAt, misnamedEmptySegment: misnamed)
     }
 }
 
 struct JournalOpenError: Error, CustomStringConvertible {
     var message: String
+    /// meta.json disagrees with the segments: the caller names the file and the recovery command.
+    var needsMetaRecovery = false
     var description: String { message }
 }

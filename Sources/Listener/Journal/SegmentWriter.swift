@@ -18,6 +18,9 @@ final class SegmentWriter {
     let segmentBytes: Int
     private(set) var segments: [JournalSegment]
     private var activeFD: Int32 = -1
+    /// The segments and the active one's state before the current `write`: what `rollBack`
+    /// restores when that write fails.
+    private var batchStart: (count: Int, active: JournalSegment)?
 
     /// Opens the active segment: the last of `segments`, or a new one named `nextSeq` when there
     /// is none or the last is full.
@@ -40,6 +43,7 @@ final class SegmentWriter {
     /// policy allows; returns the last seq written (0 when there was none).
     func write<Batches: Collection>(_ batches: Batches) -> Result<UInt64, Failure>
     where Batches.Element == [JournalRecord] {
+        batchStart = (segments.count, segments.last!)
         var buffer: [UInt8] = []
         // One allocation for the batch (reserving per record would copy the buffer each time).
         buffer.reserveCapacity(
@@ -53,18 +57,69 @@ final class SegmentWriter {
             }
             for record in records { record.encode(into: &buffer) }
             lastSeq = records.last!.seq
+            // Stamps never decrease, so the batch's last is the segment's newest.
+            if let at = records.last!.at {
+                segments[segments.count - 1].newestAt = max(segments[segments.count - 1].newestAt, at)
+            }
             if fsync == .always, let failed = flush(&buffer, syncing: true) { return .failure(failed) }
         }
         if let failed = flush(&buffer, syncing: fsync == .batch) { return .failure(failed) }
         return .success(lastSeq)
     }
 
-    /// Persists `acked` in `meta.json`, then deletes the segments it frees.
+    /// Persists `acked` in `meta.json`.
     func persist(acked: UInt64) throws {
         try JournalMeta(epoch: epoch, acked: acked).write(path: directory + "/meta.json")
-        let released = AckCursor.releasable(segments, acked: acked)
+    }
+
+    /// Deletes the segments `retention` lets go at `now`, given the acknowledged seq `meta.json`
+    /// holds; returns how many.
+    @discardableResult
+    func applyRetention(_ retention: JournalRetention, acked: UInt64, now: Int64) -> Int {
+        let released = retention.releasable(segments, acked: acked, now: now)
         for segment in segments.prefix(released) { unlink(segment.path) }
         segments.removeFirst(released)
+        return released
+    }
+
+    /// The oldest seq still on disk (the active segment's name when it is the only one).
+    var oldestRetainedSeq: UInt64 { segments.first?.firstSeq ?? 1 }
+
+    /// Reads the records of `range` back from the retained segments (a rewind); the caller asks
+    /// only for seqs from `oldestRetainedSeq` on. Throws when one cannot be read.
+    func read(_ range: ClosedRange<UInt64>) throws -> [JournalRecord] {
+        var records: [JournalRecord] = []
+        for (index, segment) in segments.enumerated() {
+            let end = index + 1 < segments.count ? segments[index + 1].firstSeq - 1 : UInt64.max
+            guard segment.firstSeq <= range.upperBound, end >= range.lowerBound else { continue }
+            records += try JournalSegment.read(path: segment.path, firstSeq: segment.firstSeq, range: range)
+        }
+        guard records.first?.seq == range.lowerBound, records.last?.seq == range.upperBound,
+            UInt64(records.count) == range.upperBound - range.lowerBound + 1
+        else {
+            throw JournalOpenError(
+                message: "\(directory): seqs \(range.lowerBound)...\(range.upperBound) cannot be read back")
+        }
+        return records
+    }
+
+    /// Undoes the last, failed `write`: deletes the segments it started and cuts the one it began
+    /// in back to its size before, so no byte of a record that was not answered stays on disk (a
+    /// restart would otherwise forward it, and its seq would be handed out again). False when the
+    /// files could not be put back: the journal must not append any more.
+    func rollBack() -> Bool {
+        guard let (count, active) = batchStart, count >= 1, count <= segments.count else { return false }
+        batchStart = nil
+        if activeFD >= 0 {
+            Glibc.close(activeFD)
+            activeFD = -1
+        }
+        for segment in segments[count...] { unlink(segment.path) }
+        segments.removeLast(segments.count - count)
+        segments[count - 1] = active
+        guard truncate(active.path, off_t(active.size)) == 0 else { return false }
+        do { try openActiveSegment() } catch { return false }
+        return true
     }
 
     /// Syncs (unless the policy is `none`) and closes the active segment.
@@ -85,14 +140,16 @@ final class SegmentWriter {
                 let written = Glibc.write(activeFD, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return Failure(reason: "write \(segments.last!.path): errno \(errno)")
+                    return Failure(reason: "write \(segments.last!.path): \(String(cString: strerror(errno)))")
                 }
                 offset += written
             }
             return nil
         }
         if let failed { return failed }
-        if syncing, fdatasync(activeFD) != 0 { return Failure(reason: "fsync \(segments.last!.path): errno \(errno)") }
+        if syncing, fdatasync(activeFD) != 0 {
+            return Failure(reason: "fsync \(segments.last!.path): \(String(cString: strerror(errno)))")
+        }
         segments[segments.count - 1].size += count
         buffer.removeAll(keepingCapacity: true)
         return nil

@@ -61,6 +61,10 @@ function workerHead(app) {
       scheduler.skipped + " skipped (journal gap)"));
   }
   const journal = app.journal || {};
+  // Seqs the worker needed that were older than journal_retain: skipped, never replayed.
+  if (journal.skipped) {
+    head.append(el("span", { class: "badge bad", "data-skipped": journal.skipped }, journal.skipped + " skipped"));
+  }
   const rates = app.rates || {};
   head.append(el("span", { class: "figures" },
     el("b", {}, rate(rates.accepted_per_s)), " accepted/s · ",

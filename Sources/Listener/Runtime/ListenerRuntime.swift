@@ -24,6 +24,8 @@ final class ListenerRuntime: Sendable {
     let authorizer: Authorizer
     let counters = IngressCounters()
     let supervisor: WorkerSupervisor?
+    /// Held for the process lifetime: one listener per journal_dir.
+    let journalLock: JournalDirectoryLock
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
 
@@ -34,7 +36,8 @@ final class ListenerRuntime: Sendable {
         try FileManager.default.createDirectory(
             atPath: config.runDir, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o750])
-        try FileManager.default.createDirectory(atPath: config.journalDir, withIntermediateDirectories: true)
+        // Before any journal is opened: a second listener must not even cut a torn tail.
+        self.journalLock = try JournalDirectoryLock(journalDir: config.journalDir)
         var channels: [String: AppChannel] = [:]
         for app in apps {
             channels[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
@@ -51,9 +54,14 @@ final class ListenerRuntime: Sendable {
     private static func openChannel(app: String, config: ListenerConfig, logger: Logger) throws -> AppChannel {
         var appLogger = logger
         appLogger[metadataKey: "app"] = .string(app)
+        var options = FileJournal.Options(fsync: config.fsync, maxBacklogBytes: config.maxBacklogBytes)
+        // The config bounds journal_retain to 30 days: its ms fit Int64 with room to spare.
+        options.retention = JournalRetention(
+            retainMs: config.journalRetain.components.seconds * 1000
+                + config.journalRetain.components.attoseconds / 1_000_000_000_000_000,
+            maxBytes: config.journalRetainBytes)
         let journal = try FileJournal.open(
-            app: app, directory: config.journalDir + "/" + app,
-            options: .init(fsync: config.fsync, maxBacklogBytes: config.maxBacklogBytes), logger: appLogger)
+            app: app, directory: config.journalDir + "/" + app, options: options, logger: appLogger)
         let link = WorkerLink(
             app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger)
@@ -135,7 +143,9 @@ final class ListenerRuntime: Sendable {
         case .closed:
             return (503, "app '\(app)' is shutting down; retry later")
         case .storage(let reason):
-            return (500, "journal of app '\(app)' cannot write: \(reason)")
+            // The journal rolled the failed write back and tries the disk again shortly (disk
+            // full, I/O error): the sender retries, and its retry is appended anew.
+            return (503, "journal of app '\(app)' cannot write (\(reason)); retry later")
         }
     }
 
@@ -174,20 +184,40 @@ final class ListenerRuntime: Sendable {
             }
             reserved.append((journal, bytes))
         }
-        var failure: IntakeRejection?
-        await withTaskGroup(of: IntakeRejection?.self) { group in
+        // Each part is appended HELD: durable, not forwarded. Only when every part is durable are
+        // the holds released; if one journal fails, the parts the others made durable are voided
+        // (a durable marker, their keys given back, forwarded as void gaps) before the 503 goes
+        // out, so the sender's retry is appended anew everywhere and takes effect once.
+        let results = await withTaskGroup(of: (Int, Result<AppendReceipt, JournalRejection>).self) { group in
             for (index, (app, journal)) in journals.enumerated() {
                 let entries = byApp[app]!
                 let bytes = reserved[index].1
-                group.addTask {
-                    if case .failure(let rejection) = await journal.append(entries, reserved: bytes) {
-                        let (status, message) = Self.describe(rejection, app: app)
-                        return IntakeRejection(status: status, message: message)
-                    }
-                    return nil
-                }
+                group.addTask { (index, await journal.append(entries, reserved: bytes, held: true)) }
             }
-            for await result in group where result != nil { failure = failure ?? result }
+            var results: [Int: Result<AppendReceipt, JournalRejection>] = [:]
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+        var failure: IntakeRejection?
+        for (index, (app, _)) in journals.enumerated() {
+            if case .failure(let rejection) = results[index], failure == nil {
+                let (status, message) = Self.describe(rejection, app: app)
+                failure = IntakeRejection(status: status, message: message)
+            }
+        }
+        for (index, (app, journal)) in journals.enumerated() {
+            guard case .success(let receipt) = results[index], let held = receipt.held else { continue }
+            if failure == nil {
+                journal.releaseHold(held)
+            } else {
+                let voided = await journal.void(held)
+                logger.warning(
+                    "multi-app request failed in another journal; its part here is voided",
+                    metadata: [
+                        "void_app": .string(app), "from": "\(held.lowerBound)", "to": "\(held.upperBound)",
+                        "marker_written": "\(voided)",
+                    ])
+            }
         }
         return failure.map { .failure($0) } ?? .success(())
     }
@@ -234,7 +264,7 @@ final class ListenerRuntime: Sendable {
             journal: AppStatus.Journal(
                 epoch: journal.epoch, lastSeq: journal.lastSeq,
                 backlogMessages: journal.backlogMessages, backlogBytes: journal.backlogBytes,
-                segments: journal.segments),
+                segments: journal.segments, skipped: journal.skippedTotal),
             lastDeliveredSeq: max(link.lastDeliveredSeq, journal.ackedSeq), lastAckedSeq: journal.ackedSeq,
             rates: AppStatus.Rates(acceptedPerSecond: rates.accepted, ackedPerSecond: rates.acked))
     }
@@ -264,6 +294,8 @@ final class ListenerRuntime: Sendable {
                 "mimic_listener_backlog_messages\(label) \(journal.backlogMessages)")
             lines["mimic_listener_backlog_bytes", default: []].append(
                 "mimic_listener_backlog_bytes\(label) \(journal.backlogBytes)")
+            lines["mimic_listener_journal_skipped_total", default: []].append(
+                "mimic_listener_journal_skipped_total\(label) \(journal.skippedTotal)")
             lines["mimic_listener_worker_connected", default: []].append(
                 "mimic_listener_worker_connected\(label) \(link.connected ? 1 : 0)")
             if let supervisor, let status = await supervisor.status(app: name) {

@@ -59,6 +59,13 @@ public struct ListenerConfig: Sendable, Equatable {
     /// leaves room for all of it.
     public static let maxMessageBytesLimit = 1 << 20
     public var maxBacklogBytes: Int
+    /// `journal_retain`: how long acknowledged records stay in the journal (by accept time), so a
+    /// worker whose Redis lost writes gets them again (DESIGN section 10).
+    public var journalRetain: Duration
+    /// The longest `journal_retain` may be (30 days): enough for any Redis restore worth replaying.
+    public static let journalRetainLimit: Duration = .seconds(30 * 24 * 3600)
+    /// `journal_retain_bytes`: per app, the most bytes of acknowledged records kept for that.
+    public var journalRetainBytes: Int
     public var tokens: [Token]
     public var supervise: Supervise
     public var sourceFile: String
@@ -67,8 +74,11 @@ public struct ListenerConfig: Sendable, Equatable {
         http: Bind = .init(host: "127.0.0.1", port: 7600), tcp: Bind = .init(host: "127.0.0.1", port: 7601),
         appsDir: String = "./apps.d", runDir: String = "./run", journalDir: String = "./journal",
         fsync: FsyncPolicy = .batch, maxMessageBytes: Int = 65536, maxBacklogBytes: Int = 1 << 30,
+        journalRetain: Duration = .seconds(900), journalRetainBytes: Int = 1 << 30,
         tokens: [Token] = [], supervise: Supervise = .init(), sourceFile: String = "<memory>"
     ) {
+        self.journalRetain = journalRetain
+        self.journalRetainBytes = journalRetainBytes
         self.http = http
         self.tcp = tcp
         self.appsDir = appsDir

@@ -10,7 +10,7 @@ extension ConfigDecoder {
                 root, "",
                 keys: [
                     "http", "tcp", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
-                    "max_backlog_bytes", "tokens", "supervise",
+                    "max_backlog_bytes", "journal_retain", "journal_retain_bytes", "tokens", "supervise",
                 ])
         else { return nil }
         let defaults = ListenerConfig()
@@ -34,6 +34,18 @@ extension ConfigDecoder {
             }
             return value
         }
+        let journalRetain = top.optional("journal_retain", default: defaults.journalRetain) {
+            node, path -> Duration? in
+            guard let value = duration(node, path) else { return nil }
+            guard value <= ListenerConfig.journalRetainLimit else {
+                report(node.mark, path, "must be at most 720h")
+                return nil
+            }
+            return value
+        }
+        let journalRetainBytes = top.optional("journal_retain_bytes", default: defaults.journalRetainBytes) {
+            int($0, $1, min: 0)
+        }
         let tokens = top.optional("tokens", default: [], tokenList)
         let supervise = top.section("supervise", keys: ["enabled", "worker"]).flatMap {
             section -> ListenerConfig.Supervise? in
@@ -45,11 +57,12 @@ extension ConfigDecoder {
             return ListenerConfig.Supervise(enabled: enabled, worker: worker)
         }
         guard let http, let tcp, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
-            let maxBacklogBytes, let tokens, let supervise
+            let maxBacklogBytes, let journalRetain, let journalRetainBytes, let tokens, let supervise
         else { return nil }
         return ListenerConfig(
             http: http, tcp: tcp, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
-            maxMessageBytes: maxMessageBytes, maxBacklogBytes: maxBacklogBytes, tokens: tokens,
+            maxMessageBytes: maxMessageBytes, maxBacklogBytes: maxBacklogBytes, journalRetain: journalRetain,
+            journalRetainBytes: journalRetainBytes, tokens: tokens,
             supervise: supervise, sourceFile: file)
     }
 

@@ -50,20 +50,37 @@ public struct AppStatus: Sendable, Equatable, Codable {
         public var backlogMessages: Int
         public var backlogBytes: Int
         public var segments: Int
+        /// Seqs a worker asked for in its hello that the journal no longer held (older than
+        /// `journal_retain`), skipped with a gap line since the listener started (DESIGN section 10).
+        public var skipped: UInt64
 
-        public init(epoch: String, lastSeq: UInt64, backlogMessages: Int, backlogBytes: Int, segments: Int) {
+        public init(
+            epoch: String, lastSeq: UInt64, backlogMessages: Int, backlogBytes: Int, segments: Int, skipped: UInt64 = 0
+        ) {
             self.epoch = epoch
             self.lastSeq = lastSeq
             self.backlogMessages = backlogMessages
             self.backlogBytes = backlogBytes
             self.segments = segments
+            self.skipped = skipped
         }
 
         enum CodingKeys: String, CodingKey {
-            case epoch, segments
+            case epoch, segments, skipped
             case lastSeq = "last_seq"
             case backlogMessages = "backlog_messages"
             case backlogBytes = "backlog_bytes"
+        }
+
+        /// `skipped` is absent in answers of listeners before it: 0.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            epoch = try container.decode(String.self, forKey: .epoch)
+            lastSeq = try container.decode(UInt64.self, forKey: .lastSeq)
+            backlogMessages = try container.decode(Int.self, forKey: .backlogMessages)
+            backlogBytes = try container.decode(Int.self, forKey: .backlogBytes)
+            segments = try container.decode(Int.self, forKey: .segments)
+            skipped = try container.decodeIfPresent(UInt64.self, forKey: .skipped) ?? 0
         }
     }
 

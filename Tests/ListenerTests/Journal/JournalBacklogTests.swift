@@ -13,15 +13,15 @@ import Testing
 
     @Test func admitAssignsConsecutiveSeqsAndCountsBytes() {
         var backlog = empty()
-        let first = backlog.admit([entry(1), entry(2)], roomReserved: false)
+        let first = backlog.admit([entry(1), entry(2)], roomReserved: false, now: 1_000)
         #expect(
             first
                 == .admitted(
                     records: [
-                        JournalRecord(seq: 1, key: entry(1).key, envelope: entry(1).envelope),
-                        JournalRecord(seq: 2, key: entry(2).key, envelope: entry(2).envelope),
+                        JournalRecord(seq: 1, at: 1_000, key: entry(1).key, envelope: entry(1).envelope),
+                        JournalRecord(seq: 2, at: 1_000, key: entry(2).key, envelope: entry(2).envelope),
                     ], receipt: AppendReceipt(appended: 2, duplicates: 0)))
-        let second = backlog.admit([entry(3)], roomReserved: false)
+        let second = backlog.admit([entry(3)], roomReserved: false, now: 1_000)
         #expect(second.seqs == [3])
         #expect(backlog.lastSeq == 3)
         #expect(backlog.count == 3)
@@ -31,9 +31,9 @@ import Testing
 
     @Test func duplicatesInTheCallAndAcrossCallsAreAnsweredNotAppended() {
         var backlog = empty()
-        let first = backlog.admit([entry(1), entry(2), entry(1)], roomReserved: false)
+        let first = backlog.admit([entry(1), entry(2), entry(1)], roomReserved: false, now: 1_000)
         #expect(first.receipt == AppendReceipt(appended: 2, duplicates: 1))
-        let again = backlog.admit([entry(2)], roomReserved: false)
+        let again = backlog.admit([entry(2)], roomReserved: false, now: 1_000)
         #expect(again == .admitted(records: [], receipt: AppendReceipt(appended: 0, duplicates: 1)))
         #expect(backlog.lastSeq == 2)
         #expect(backlog.duplicatesTotal == 2)
@@ -42,19 +42,19 @@ import Testing
     @Test func limitRefusesTheWholeAppendAndChangesNothing() {
         let size = entry(1).recordSize
         var backlog = empty(limit: size * 3)
-        let fits = backlog.admit([entry(1), entry(2)], roomReserved: false)
+        let fits = backlog.admit([entry(1), entry(2)], roomReserved: false, now: 1_000)
         #expect(fits.seqs == [1, 2])
-        let refused = backlog.admit([entry(3), entry(4)], roomReserved: false)
+        let refused = backlog.admit([entry(3), entry(4)], roomReserved: false, now: 1_000)
         #expect(refused == .refused(limit: size * 3))
         #expect(backlog.lastSeq == 2)
         #expect(backlog.bytes == size * 2)
         // The refused keys were not remembered: the same messages go in once there is room.
         backlog.durable(through: 2)
         backlog.acknowledge(1)
-        let retried = backlog.admit([entry(3), entry(4)], roomReserved: false)
+        let retried = backlog.admit([entry(3), entry(4)], roomReserved: false, now: 1_000)
         #expect(retried.seqs == [3, 4])
         // Only duplicates: nothing to fit, so a full backlog still answers them.
-        let duplicate = backlog.admit([entry(4)], roomReserved: false)
+        let duplicate = backlog.admit([entry(4)], roomReserved: false, now: 1_000)
         #expect(duplicate.receipt == AppendReceipt(appended: 0, duplicates: 1))
     }
 
@@ -66,11 +66,11 @@ import Testing
         #expect(reserved && !overReserved)
         #expect(backlog.reservedBytes == size * 3)
         // Unreserved appends see the reserved room as taken.
-        let unreserved = backlog.admit([entry(1), entry(2)], roomReserved: false)
+        let unreserved = backlog.admit([entry(1), entry(2)], roomReserved: false, now: 1_000)
         #expect(unreserved == .refused(limit: size * 4))
         // The reserving append releases its room and is not refused.
         backlog.release(size * 3)
-        let reserving = backlog.admit([entry(1), entry(2), entry(3)], roomReserved: true)
+        let reserving = backlog.admit([entry(1), entry(2), entry(3)], roomReserved: true, now: 1_000)
         #expect(reserving.seqs == [1, 2, 3])
         #expect(backlog.reservedBytes == 0)
         #expect(backlog.bytes == size * 3)
@@ -95,7 +95,7 @@ import Testing
 
     @Test func onlyDurableRecordsAreRead() {
         var backlog = empty()
-        _ = backlog.admit((1...5).map { entry($0) }, roomReserved: false)
+        _ = backlog.admit((1...5).map { entry($0) }, roomReserved: false, now: 1_000)
         #expect(backlog.records(from: 1, maxCount: 10, maxBytes: 1 << 20).isEmpty)
         backlog.durable(through: 3)
         #expect(backlog.records(from: 1, maxCount: 10, maxBytes: 1 << 20).map(\.seq) == [1, 2, 3])
@@ -108,7 +108,7 @@ import Testing
 
     @Test func readsFromTheMiddleRespectCountAndBytes() {
         var backlog = empty()
-        _ = backlog.admit((1...10).map { entry($0) }, roomReserved: false)
+        _ = backlog.admit((1...10).map { entry($0) }, roomReserved: false, now: 1_000)
         backlog.durable(through: 10)
         backlog.acknowledge(3)
         let middle = backlog.records(from: 6, maxCount: 3, maxBytes: 1 << 20)
@@ -124,7 +124,7 @@ import Testing
 
     @Test func acknowledgeFreesRoomAndIsClampedToDurable() {
         var backlog = empty()
-        _ = backlog.admit((1...6).map { entry($0) }, roomReserved: false)
+        _ = backlog.admit((1...6).map { entry($0) }, roomReserved: false, now: 1_000)
         backlog.durable(through: 4)
         backlog.acknowledge(100)
         #expect(backlog.ackedSeq == 4)
@@ -141,14 +141,16 @@ import Testing
     }
 
     @Test func resumedBacklogHoldsTheUnacknowledgedRecords() {
-        let records = (8...10).map { JournalRecord(seq: UInt64($0), key: entry($0).key, envelope: entry($0).envelope) }
+        let records = (8...10).map {
+            JournalRecord(seq: UInt64($0), at: 1_000, key: entry($0).key, envelope: entry($0).envelope)
+        }
         var recent = RecentIDIndex(capacity: 100)
         for n in 1...10 { recent.insert(entry(n).key) }
         var backlog = JournalBacklog(limit: 1 << 20, nextSeq: 11, acked: 7, unacknowledged: records, recent: recent)
         #expect(backlog.durableSeq == 10)
         #expect(backlog.bytes == records.reduce(0) { $0 + $1.encodedSize })
         #expect(backlog.records(from: 1, maxCount: 10, maxBytes: 1 << 20).map(\.seq) == [8, 9, 10])
-        let admission = backlog.admit([entry(2), entry(11)], roomReserved: false)
+        let admission = backlog.admit([entry(2), entry(11)], roomReserved: false, now: 1_000)
         #expect(admission.receipt == AppendReceipt(appended: 1, duplicates: 1))
         #expect(backlog.lastSeq == 11)
     }

@@ -5,7 +5,8 @@ import Testing
 @Suite struct SegmentRecoveryTests {
     func record(_ seq: UInt64) -> JournalRecord {
         JournalRecord(
-            seq: seq, key: JournalRecord.key(source: "admin", id: "m-\(seq)"), envelope: Array("{\"n\":\(seq)}".utf8))
+            seq: seq, at: 1_000, key: JournalRecord.key(source: "admin", id: "m-\(seq)"),
+            envelope: Array("{\"n\":\(seq)}".utf8))
     }
 
     /// A scan of a segment holding `seqs`, with `tail` more bytes that did not form a record.

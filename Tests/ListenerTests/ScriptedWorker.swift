@@ -1,0 +1,129 @@
+import Foundation
+import Shared
+import Synchronization
+import TestSupport
+
+/// A stand-in for an app worker on `<run_dir>/<app>.sock`, scripted by the test: it answers the
+/// listener's `{"op":"hello"}` as told, records every frame and gap line it gets (acknowledging
+/// each frame at once), and can close the connection after a number of frames, as a worker whose
+/// commit was refused does. One connection at a time, like the real worker's listener link.
+final class ScriptedWorker: @unchecked Sendable {
+    enum HelloAnswer: Sendable {
+        /// `{"hello":{"epoch":…,"seq":N}}`
+        case position(epoch: String?, seq: UInt64)
+        /// What a worker without hello answers: an error line.
+        case unknownOp
+        /// No answer at all (a worker still waiting for Redis).
+        case silent
+    }
+
+    struct Frame: Sendable, Equatable {
+        var connection: Int
+        var seq: UInt64
+        var at: Int64?
+        var id: String
+    }
+
+    struct State: Sendable {
+        var hello: HelloAnswer = .unknownOp
+        /// Close the connection after this many frames (then `nil` again).
+        var closeAfterFrames: Int?
+        var connections = 0
+        var hellosAsked = 0
+        var frames: [Frame] = []
+        var gaps: [GapFrame] = []
+        /// First lines that were not the hello op.
+        var unexpected: [String] = []
+    }
+
+    let path: String
+    private let listenFD: Int32
+    let state = Mutex(State())
+    private let stopped = Atomic<Bool>(false)
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        let fd = try PosixSocket.bind(to: try PosixSocket.unixAddress(path))
+        guard Glibc.listen(fd, 8) == 0 else {
+            Glibc.close(fd)
+            throw TestSupportError("listen \(path): errno \(errno)")
+        }
+        listenFD = fd
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
+        Glibc.close(listenFD)
+        unlink(path)
+    }
+
+    deinit { if !stopped.load(ordering: .acquiring) { stop() } }
+
+    func script(_ change: (inout State) -> Void) { state.withLock { change(&$0) } }
+    var snapshot: State { state.withLock { $0 } }
+
+    private func acceptLoop() {
+        while !stopped.load(ordering: .acquiring) {
+            let fd = Glibc.accept(listenFD, nil, nil)
+            guard fd >= 0 else {
+                if errno == EINTR { continue }
+                return
+            }
+            serve(LineSocket(adopting: fd, peer: path))
+        }
+    }
+
+    private func serve(_ socket: LineSocket) {
+        let connection = state.withLock { state -> Int in
+            state.connections += 1
+            return state.connections
+        }
+        guard let first = try? socket.readLine(timeout: 30) else { return }
+        guard first == SocketOp.hello.line.dropLast() else {
+            state.withLock { $0.unexpected.append(first) }
+            return
+        }
+        let answer = state.withLock { state -> HelloAnswer in
+            state.hellosAsked += 1
+            return state.hello
+        }
+        switch answer {
+        case .position(let epoch, let seq):
+            guard (try? socket.write(WorkerHello(epoch: epoch, seq: seq).line)) != nil else { return }
+        case .unknownOp:
+            guard (try? socket.write("{\"error\":\"unknown op 'hello'\"}\n")) != nil else { return }
+        case .silent:
+            // Hold the connection without a word until the listener gives up on it.
+            while (try? socket.readLine(timeout: 30)) ?? nil != nil {}
+            return
+        }
+        while !stopped.load(ordering: .acquiring), let line = try? socket.readLine(timeout: 60) {
+            if let gap = GapFrame.parse(Array(line.utf8)) {
+                state.withLock { $0.gaps.append(gap) }
+                continue
+            }
+            guard let frame = DeliveryFrame(line: Array(line.utf8)) else {
+                state.withLock { $0.unexpected.append(line) }
+                continue
+            }
+            var id = ""
+            if case .object(let fields) = frame.msg, case .string(let value)? = fields["id"] { id = value }
+            let close = state.withLock { state -> Bool in
+                state.frames.append(Frame(connection: connection, seq: frame.seq, at: frame.at, id: id))
+                guard let limit = state.closeAfterFrames else { return false }
+                if limit <= 1 {
+                    state.closeAfterFrames = nil
+                    return true
+                }
+                state.closeAfterFrames = limit - 1
+                return false
+            }
+            if close { return }  // the socket closes as it goes out of scope, frame unacknowledged
+            guard (try? socket.write("{\"ack\":\(frame.seq)}\n")) != nil else { return }
+        }
+    }
+}
