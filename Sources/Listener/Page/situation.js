@@ -62,7 +62,8 @@ function workerHead(app) {
   }
   const journal = app.journal || {};
   // Seqs the worker needed that were older than journal_retain: skipped, never replayed.
-  if (journal.skipped) {
+  // The worker's all-time count (above) wins; the listener's counts since its start.
+  if (journal.skipped && !(scheduler && scheduler.skipped)) {
     head.append(el("span", { class: "badge bad", "data-skipped": journal.skipped }, journal.skipped + " skipped"));
   }
   const rates = app.rates || {};
