@@ -374,6 +374,11 @@ final class SchedulerLoop {
                 }
             }
         }
+        // Refused because it already ran: a copy queued in a Redis that was stopped (SIGSTOP) ran
+        // when Redis resumed, before this retry. Its effects are exactly this batch's.
+        if outcome == .refused, (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
+            outcome = .committed
+        }
         guard outcome == .committed else {
             await reload()
             return isStopping() ? .stopping : .refused

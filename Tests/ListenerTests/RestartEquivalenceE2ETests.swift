@@ -22,9 +22,10 @@ import Testing
 ///   stopped run. That is the driver's timing, not the policy's memory, so the stopped stretch
 ///   carries only messages that eject nobody (consistent arbitrations, single dissents, health
 ///   `up`, list changes).
-/// The driver's hooks answer at once (ListenerFixture's hooks), and the test waits after each
-/// message until no executor is being created or cleaned, so driver results land at the same
-/// points of the stream in every run.
+/// The driver's hooks answer at once (ListenerFixture's hooks), one action at a time
+/// (`max_parallel_actions: 1`: parallel hooks finish in any order, and the order of their results
+/// decides which standby is promoted), and the test waits after each message until no executor is
+/// being created or cleaned, so driver results land at the same points of the stream in every run.
 @Suite(.serialized, .startsProcesses)
 struct RestartEquivalenceE2ETests {
     static let seed: UInt64 = 20_261_129
@@ -221,6 +222,7 @@ struct RestartEquivalenceE2ETests {
             \(AppConfigText.commandHost("local-shop", address: "10.9.1.1", hooksDir: fixture.hooksDir, timeout: "5s", probe: nil))
             scheduling: { seed: 7, rotate_every: 0, abnormal: { dissents: 3, window: 1h, degraded: 2, low_severity: 2 } }
             reconcile_every: 0
+            max_parallel_actions: 1
 
             """
         try yaml.write(toFile: fixture.appsDir + "/shop.yaml", atomically: true, encoding: .utf8)
