@@ -61,7 +61,7 @@ struct DockerWorkerTests {
             name: "mimic-shop-e99", image: "reg/shop:nginx-php",
             labels: ["mimic.app": "shop", "mimic.executor": "e99"])
         #expect(
-            try eventually(timeout: 5) { engines[host]!.container(named: "mimic-shop-e99") == nil }, "orphan removed")
+            eventually(timeout: 5) { engines[host]!.container(named: "mimic-shop-e99") == nil }, "orphan removed")
         #expect(
             try eventually(timeout: 5) {
                 try worker.events().contains {
