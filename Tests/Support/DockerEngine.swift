@@ -48,7 +48,13 @@ public final class DockerEngine: @unchecked Sendable {
         // in 108 bytes.
         directory = try TempDirectory.make(prefix: "mimic-dkr")
         apiPort = try FreePort.take()
-        try start()
+        do {
+            try start()
+        } catch {
+            // What a failed start mounted or spawned goes now, not whenever the object is freed.
+            shutdown()
+            throw error
+        }
     }
 
     /// Starts dockerd (again, on the same data root: containers from before are still there) and
@@ -74,7 +80,7 @@ public final class DockerEngine: @unchecked Sendable {
         stopDaemon()
         throw TestSupportError(
             "dockerd did not start (the real-engine suites need a Docker Engine running as root with its own "
-                + "data root; see README, Tests). Its log, \(logPath):\n" + tail.joined(separator: "\n"))
+                + "data root; see README, Tests). The last lines of its log:\n" + tail.joined(separator: "\n"))
     }
 
     /// SIGTERM to dockerd (it stops its containers and its containerd), SIGKILL after 20 s; the
