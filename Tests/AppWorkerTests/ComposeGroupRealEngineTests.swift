@@ -149,7 +149,10 @@ struct ComposeGroupRealEngineTests {
             }
             return true
         }
-        #expect(try eventually(timeout: 90) { try serving() }, "worker log: \(worker.log())")
+        let containers = { (try? setup.engine.docker("ps", "-a", "--format", "{{.Names}} {{.Status}}")) ?? "?" }
+        #expect(
+            try eventually(timeout: 90) { try serving() },
+            "docker ps -a: \(containers()); worker log: \(worker.log())")
         let ids = try worker.members("online").union(worker.members("standby"))
         #expect(try setup.engine.containers(label: "mimic.app=shop").count == 6, "two containers per executor")
 
