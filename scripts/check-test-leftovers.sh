@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The last step of `make test` (issue 17): fails, listing pid and command line, if any process
-# started by this test run is still alive.
+# started by this test run is still alive, or if anything is still mounted under one of the run's
+# temp directories (issue 19: the real-engine suites' dockerd mounts overlay layers and network
+# namespaces there).
 #
 # A process belongs to the run when its environment carries MIMIC_TEST_RUN=<this run's id> (the
 # Makefile exports it; every child inherits it unless it builds its own environment), or when its
 # command line or working directory names a path containing the id (the test support puts the id
 # into every temp directory's name: mimic-redis-…, mimic-listener-…, mimic-worker-…, …). Other
-# engineers' runs on the same machine have other ids, so they are never reported here.
+# engineers' runs on the same machine have other ids, so they are never reported here. A test's
+# dockerd, its containerd and their containerd-shims carry the id in their paths; the processes
+# inside containers do not, so every descendant of a process of the run belongs to it too.
 #
 # Usage: check-test-leftovers.sh [--keep]   (run id from MIMIC_TEST_RUN)
 #   Leftovers are killed (SIGKILL) after they are listed, so a failed run does not leave load
@@ -51,20 +55,57 @@ belongs_to_run() {
 }
 
 leftovers() {
-    local dir pid
+    local dir pid stat rest ppid
+    declare -A found=() parent=()
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
         [ -n "${ours[$pid]:-}" ] && continue
-        belongs_to_run "$dir" && echo "$pid"
+        read -r stat 2>/dev/null < "$dir/stat" || continue
+        rest=${stat##*) }
+        [[ $rest == Z* ]] && continue
+        read -r _ ppid _ <<< "$rest"
+        parent[$pid]=$ppid
+        belongs_to_run "$dir" && found[$pid]=1
     done
+    # Descendants (a container's processes under a shim of the run), to a fixed point.
+    local grew=1
+    while [ "$grew" = 1 ]; do
+        grew=0
+        for pid in "${!parent[@]}"; do
+            [ -n "${found[$pid]:-}" ] && continue
+            if [ -n "${found[${parent[$pid]}]:-}" ]; then found[$pid]=1; grew=1; fi
+        done
+    done
+    for pid in "${!found[@]}"; do echo "$pid"; done
 }
+
+# Mount points (overlay layers, nsfs, dockerd's bind of its data root) under a temp dir of the run.
+leftover_mounts() {
+    local _id _parent _dev _root point _rest
+    while read -r _id _parent _dev _root point _rest; do
+        [[ $point == *"$run_id"* ]] && printf '%b\n' "$point"
+    done < /proc/self/mountinfo
+}
+
+status=0
+mounted=$(leftover_mounts)
+if [ -n "$mounted" ]; then
+    status=1
+    echo "check-test-leftovers: mounts of test run $run_id still in place:" >&2
+    printf '  %s\n' $mounted >&2
+    if [ "$keep" = 0 ]; then
+        # Deepest first; lazily, so a busy one is detached now and freed when its users end.
+        sort -r <<< "$mounted" | while IFS= read -r point; do umount -l "$point" 2>/dev/null; done
+        echo "check-test-leftovers: unmounted them (umount -l)" >&2
+    fi
+fi
 
 # Children that got SIGTERM as the tests ended may still be on their way out: up to 5 s.
 found=""
 deadline=$((SECONDS + 5))
 while :; do
     found=$(leftovers)
-    [ -z "$found" ] && exit 0
+    [ -z "$found" ] && exit $status
     [ "$SECONDS" -ge "$deadline" ] && break
     sleep 0.2
 done

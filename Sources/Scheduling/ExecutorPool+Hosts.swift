@@ -119,9 +119,10 @@ extension ExecutorPool {
                         kind: .remove, executor: id, variant: executors[id]?.variant ?? "",
                         host: host))
             }
+            let stopped = report.stopped[host] ?? []
             let missing = executors.values.filter {
                 $0.host == host && ($0.state == .online || $0.state == .standby) && $0.since < report.startedAt
-                    && !listed.contains($0.id)
+                    && (!listed.contains($0.id) || stopped.contains($0.id))
             }
             for executor in missing.sorted(by: { $0.id < $1.id }) {
                 // Cleaning, not dirty: there is nothing left to examine, and cleaning recreates it.

@@ -26,10 +26,16 @@ package struct OnlineCheckReport: Sendable, Equatable {
     package var failed: [String: String]
     /// Unix milliseconds when the lists were requested.
     package var startedAt: Int64
+    /// Host name to the listed executors that exist there but do not run (a container killed or
+    /// exited behind the worker's back): an online or standby one among them is not serving.
+    package var stopped: [String: Set<String>]
 
-    package init(listed: [String: [String]], failed: [String: String], startedAt: Int64) {
+    package init(
+        listed: [String: [String]], failed: [String: String], startedAt: Int64, stopped: [String: Set<String>] = [:]
+    ) {
         self.listed = listed
         self.failed = failed
         self.startedAt = startedAt
+        self.stopped = stopped
     }
 }

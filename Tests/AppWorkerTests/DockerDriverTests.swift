@@ -6,7 +6,9 @@ import Testing
 
 @testable import AppWorker
 
-/// The docker driver over real HTTP against `DockerEngineStandIn` (the Engine cannot run here).
+/// The docker driver over real HTTP against `DockerEngineStandIn`: bridge mode's published ports
+/// (the test engines run without a bridge) and the faults a real engine cannot be made to show on
+/// demand (500, 409, no answer). DockerRealEngineDriverTests runs it against a real dockerd.
 // Alone: `anEngineThatDoesNotAnswerTimesOut` bounds a 300 ms timeout by 3 s, and synchronous tests
 // polling processes can hold both threads of the cooperative pool on 2 cores for seconds.
 @Suite(.serialized, .runsAlone)

@@ -3,8 +3,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A stand-in for the Docker Engine API (v1.41) for the docker driver's tests: the Engine cannot
-/// run here. It answers only the documented endpoints the driver uses, with the documented status
+/// A stand-in for the Docker Engine API (v1.41) for the docker driver's tests of what a real
+/// engine (Tests/Support/DockerEngine.swift) cannot be made to show on demand. It answers only the documented endpoints the driver uses, with the documented status
 /// codes and bodies (https://docs.docker.com/engine/api/v1.41/): POST /containers/create,
 /// POST /containers/{id}/start and /stop, DELETE /containers/{id}, GET /containers/json,
 /// GET /containers/{id}/json and GET /_ping. Faults (an error status, or no answer at all) can be

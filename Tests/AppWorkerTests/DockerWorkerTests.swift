@@ -2,8 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The real worker process driving two docker hosts, each a `DockerEngineStandIn` (the Engine
-/// cannot run here) reached over tcp://. Assertions read Redis and the stand-ins' containers.
+/// The real worker process driving two docker hosts in bridge mode, each a `DockerEngineStandIn`
+/// reached over tcp:// (bridge mode's published ports need the bridge and iptables the test
+/// engines run without; DockerRealEngineWorkerTests drives real dockerds with host networking).
+/// Assertions read Redis and the stand-ins' containers.
 @Suite(.serialized, .startsProcesses)
 struct DockerWorkerTests {
     @Test func theWorkerFillsItsPoolsWithLabelledContainersAndTheOnlineCheckRepairsThem() throws {
@@ -61,7 +63,7 @@ struct DockerWorkerTests {
             name: "mimic-shop-e99", image: "reg/shop:nginx-php",
             labels: ["mimic.app": "shop", "mimic.executor": "e99"])
         #expect(
-            try eventually(timeout: 5) { engines[host]!.container(named: "mimic-shop-e99") == nil }, "orphan removed")
+            eventually(timeout: 5) { engines[host]!.container(named: "mimic-shop-e99") == nil }, "orphan removed")
         #expect(
             try eventually(timeout: 5) {
                 try worker.events().contains {

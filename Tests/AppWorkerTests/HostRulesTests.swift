@@ -145,6 +145,25 @@ import Testing
         #expect(pool.executors[elsewhere] != nil)
     }
 
+    @Test func aListedButStoppedOnlineExecutorIsReplacedAndAStoppedOrphanRemoved() {
+        var pool = Fixtures.steady()
+        let stopped = pool.ids(in: .online)[0]
+        let running = pool.ids(in: .online).filter { $0 != stopped }
+        let host = pool.executors[stopped]!.host
+        var listed: [String: [String]] = ["h1": [], "h2": []]
+        for executor in pool.executors.values { listed[executor.host, default: []].append(executor.id) }
+        listed[host]!.append("e78")
+        // Its container exists (killed behind the worker's back), so it is listed, but it does not run.
+        let decision = pool.handle(
+            .onlineCheck(
+                OnlineCheckReport(listed: listed, failed: [:], startedAt: 1000, stopped: [host: [stopped, "e78"]])),
+            now: 1001)
+        #expect(decision.moves(stopped).first == "online->cleaning")
+        #expect(decision.actions.contains { $0.kind == .remove && $0.executor == "e78" && $0.host == host })
+        #expect(pool.count(.online) == 3, "a standby replaced it")
+        #expect(running.allSatisfy { decision.moves($0).isEmpty }, "the running ones stay")
+    }
+
     @Test func onlineCheckLeavesRecentChangesAndFailedListsAlone() {
         var pool = Fixtures.steady()
         let decision = pool.handle(

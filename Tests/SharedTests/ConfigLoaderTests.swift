@@ -149,7 +149,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
         let text = fullApp(replacing: "    probe: { tcp:", with: "    probes: { tcp:")
         #expect(
             appIssues(text) == [
-                "apps.d/shop.yaml:22:5: hosts[1].probes: unknown key (expected one of: name, address, driver, docker, command, probe, env, docker_timeout)"
+                "apps.d/shop.yaml:22:5: hosts[1].probes: unknown key (expected one of: name, address, driver, docker, command, probe, env, docker_timeout, docker_network, ports)"
             ])
     }
 

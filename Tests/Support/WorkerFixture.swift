@@ -49,12 +49,14 @@ public final class WorkerFixture: @unchecked Sendable {
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Starts `mimic-worker` and waits until its socket answers `ping`.
-    public func start() throws {
+    /// Starts `mimic-worker` and waits until its socket answers `ping`. `environment` is added to
+    /// the worker's (its hooks inherit it).
+    public func start(environment: [String: String] = [:]) throws {
         pid = try ChildProcess.spawn(
             executable: try BuiltProducts.path("mimic-worker"),
             arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"],
-            environment: ["MIMIC_EXECUTOR_DIR": executorDir], logFile: logPath)
+            environment: environment.merging(["MIMIC_EXECUTOR_DIR": executorDir]) { _, fixture in fixture },
+            logFile: logPath)
         let ready = try eventually(timeout: 20) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("worker exited: \(log())") }
             guard let client = try? LineSocket(path: socketPath, timeout: 0.2) else { return false }

@@ -6,13 +6,25 @@ import Shared
 
 /// Drives one host's Docker Engine over its HTTP API (v1.41, `tcp://` or `unix://`). An executor
 /// is one container named `mimic-{app}-{executor}`, labelled `mimic.app`, `mimic.executor` and
-/// `mimic.variant`, created from its variant's image with the variant's ports published to ports
-/// the engine picks; the first one, on the host's address, is the endpoint.
+/// `mimic.variant`, created from its variant's image. With `docker_network: bridge` (the default)
+/// the variant's ports are published to ports the engine picks and the first one, on the host's
+/// address, is the endpoint; with `docker_network: host` the container shares the host's network
+/// and listens on a port of the host's `ports` range that the driver hands out (label `mimic.port`).
 struct DockerDriver: Driver {
     let app: String
     let host: HostConfig
     let variants: [String: Variant]
     let http: HTTPClient
+    /// Host networking only: which executor holds which port of `host.ports`.
+    let portBook: HostPortBook?
+
+    init(app: String, host: HostConfig, variants: [String: Variant], http: HTTPClient) {
+        self.app = app
+        self.host = host
+        self.variants = variants
+        self.http = http
+        portBook = host.dockerNetwork == .host ? host.ports.map(HostPortBook.init) : nil
+    }
 
     static let apiVersion = "v1.41"
     /// Seconds a container gets to stop before it is killed on remove.
@@ -29,7 +41,26 @@ struct DockerDriver: Driver {
                     + "image in the config of app \(app)")
         }
         let name = containerName(target.executor)
-        let body = try JSONSerialization.data(withJSONObject: createBody(target, variant: variant, image: image))
+        guard let portBook else {
+            let body = try JSONSerialization.data(
+                withJSONObject: createBody(target, variant: variant, image: image, port: variant.ports.first))
+            try await createAndStart(target, name: name, image: image, body: body)
+            return try await endpoint(of: name, executor: target.executor, port: variant.ports.first)
+        }
+        let port = try await reservePort(target.executor, book: portBook)
+        do {
+            let body = try JSONSerialization.data(
+                withJSONObject: createBody(target, variant: variant, image: image, port: port))
+            try await createAndStart(target, name: name, image: image, body: body)
+        } catch {
+            // Nothing listens there now; a retry reserves again.
+            await portBook.release(target.executor)
+            throw error
+        }
+        return "\(host.address):\(port)"
+    }
+
+    private func createAndStart(_ target: DriverTarget, name: String, image: String, body: Data) async throws {
         var reply = try await call(
             .POST, "/containers/create", query: [("name", name)], body: body,
             what: "create of \(target.executor) from \(image)")
@@ -44,9 +75,9 @@ struct DockerDriver: Driver {
         switch reply.status {
         case 201: break
         case 404:
-            throw failure(
-                reply,
-                "create of \(target.executor): image \(image) is not on the host; "
+            // The engine's own words ("No such image: …") add nothing to this.
+            throw DriverError(
+                "docker on host \(host.name): create of \(target.executor): image \(image) is not on the host; "
                     + "pull it there (docker pull \(image)) or fix variants.image")
         default: throw failure(reply, "create of \(target.executor) from \(image)")
         }
@@ -54,20 +85,39 @@ struct DockerDriver: Driver {
         guard start.status == 204 || start.status == 304 else {
             throw failure(start, "start of \(target.executor)")
         }
-        return try await endpoint(of: name, executor: target.executor, port: variant.ports.first)
     }
 
-    /// Restoring from the clean image is a new container from the same image.
+    /// Restoring from the clean image is a new container from the same image (on the same port
+    /// with host networking, so the brackets keep the endpoint).
     func clean(_ target: DriverTarget) async throws -> String? {
+        if let portBook, let port = try await labelledPort(of: target.executor) {
+            await portBook.hold(port, for: target.executor)
+        }
         try await removeContainer(containerName(target.executor), executor: target.executor)
         return try await create(target)
     }
 
     func remove(_ target: DriverTarget) async throws {
         try await removeContainer(containerName(target.executor), executor: target.executor)
+        // `list` finds executors by label, so an orphan it reported may carry another name (made
+        // by hand, or by another tool): what has the executor's labels goes too.
+        let filters = #"{"label":["mimic.app=\#(app)","mimic.executor=\#(target.executor)"]}"#
+        let reply = try await call(
+            .GET, "/containers/json", query: [("all", "true"), ("filters", filters)],
+            what: "remove of \(target.executor): list by label")
+        guard reply.status == 200 else { throw failure(reply, "remove of \(target.executor): list by label") }
+        let containers = (try? JSONSerialization.jsonObject(with: reply.body) as? [[String: Any]]) ?? []
+        for id in containers.compactMap({ $0["Id"] as? String }) {
+            try await removeContainer(id, executor: target.executor)
+        }
+        await portBook?.release(target.executor)
     }
 
-    func list() async throws -> [String] {
+    func list() async throws -> [String] { try await listWithStopped().ids }
+
+    /// Every container with this app's label, stopped ones included (they exist: an unrecorded one
+    /// is removed); those not running are reported apart.
+    func listWithStopped() async throws -> (ids: [String], stopped: Set<String>) {
         let filters = #"{"label":["mimic.app=\#(app)"]}"#
         let reply = try await call(
             .GET, "/containers/json", query: [("all", "true"), ("filters", filters)],
@@ -79,6 +129,7 @@ struct DockerDriver: Driver {
                     + "JSON array of containers")
         }
         var ids: [String] = []
+        var stopped: Set<String> = []
         for container in containers {
             let labels = container["Labels"] as? [String: String] ?? [:]
             guard let id = labels["mimic.executor"], ExecutorID.isValid(id) else {
@@ -88,28 +139,82 @@ struct DockerDriver: Driver {
                         + "valid mimic.executor label; remove it or fix its labels")
             }
             ids.append(id)
+            if (container["State"] as? String) != "running" { stopped.insert(id) }
+            // A worker that restarted learns which ports its executors hold from their labels.
+            if let portBook, let port = labels["mimic.port"].flatMap(Int.init) {
+                await portBook.hold(port, for: id)
+            }
         }
-        return ids
+        return (ids, stopped)
+    }
+
+    /// A port of the host's range for `executor`: the one it holds already if no other container
+    /// took it, else the lowest one that no container on the engine (of any app, as two apps'
+    /// workers may share a host) is labelled with and no other executor of this worker holds.
+    private func reservePort(_ executor: String, book: HostPortBook) async throws -> Int {
+        let filters = #"{"label":["mimic.port"]}"#
+        let reply = try await call(
+            .GET, "/containers/json", query: [("all", "true"), ("filters", filters)],
+            what: "create of \(executor): list of the ports in use")
+        guard reply.status == 200 else { throw failure(reply, "create of \(executor): list of the ports in use") }
+        let containers = (try? JSONSerialization.jsonObject(with: reply.body) as? [[String: Any]]) ?? []
+        let ownName = "/" + containerName(executor)
+        var inUse: Set<Int> = []
+        for container in containers where !((container["Names"] as? [String]) ?? []).contains(ownName) {
+            if let port = ((container["Labels"] as? [String: String])?["mimic.port"]).flatMap(Int.init) {
+                inUse.insert(port)
+            }
+        }
+        guard let port = await book.reserve(for: executor, avoiding: inUse) else {
+            throw DriverError(
+                "docker on host \(host.name): create of \(executor): no free port left in the host's ports "
+                    + "\(book.range.lowerBound)-\(book.range.upperBound) (each executor of every app on the "
+                    + "host holds one); widen hosts[].ports or lower replicas")
+        }
+        return port
+    }
+
+    /// The port an executor's container is labelled with, nil when it has none or is gone.
+    private func labelledPort(of executor: String) async throws -> Int? {
+        let reply = try await call(
+            .GET, "/containers/\(containerName(executor))/json", what: "inspect of \(executor)")
+        guard reply.status == 200 else { return nil }
+        let inspected = try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any]
+        let labels = (inspected?["Config"] as? [String: Any])?["Labels"] as? [String: String]
+        return labels?["mimic.port"].flatMap(Int.init)
     }
 
     func containerName(_ executor: String) -> String { "mimic-\(app)-\(executor)" }
 
-    func createBody(_ target: DriverTarget, variant: Variant, image: String) -> [String: Any] {
-        let environment = host.env.merging(variant.env) { _, variant in variant }
-        var exposed: [String: Any] = [:]
-        var bindings: [String: Any] = [:]
-        for port in variant.ports {
-            exposed["\(port)/tcp"] = [String: Any]()
-            // An empty HostPort lets the engine pick a free one; inspect tells which.
-            bindings["\(port)/tcp"] = [["HostIp": "", "HostPort": ""]]
+    /// `port`: the port the executor listens on inside its container (the variant's first port
+    /// with bridge networking, the reserved host port with host networking); `{port}` in the
+    /// variant's command becomes it.
+    func createBody(_ target: DriverTarget, variant: Variant, image: String, port: Int?) -> [String: Any] {
+        var environment = host.env.merging(variant.env) { _, variant in variant }
+        var labels = ["mimic.app": app, "mimic.executor": target.executor, "mimic.variant": target.variant]
+        var body: [String: Any] = ["Image": image]
+        if let command = variant.command {
+            body["Cmd"] = command.map { $0.replacingOccurrences(of: "{port}", with: port.map(String.init) ?? "") }
         }
-        return [
-            "Image": image,
-            "Labels": ["mimic.app": app, "mimic.executor": target.executor, "mimic.variant": target.variant],
-            "Env": environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            "ExposedPorts": exposed,
-            "HostConfig": ["PortBindings": bindings],
-        ]
+        if portBook != nil, let port {
+            // The driver's port wins over any PORT in env: the endpoint is that port.
+            environment["PORT"] = "\(port)"
+            labels["mimic.port"] = "\(port)"
+            body["HostConfig"] = ["NetworkMode": "host"]
+        } else {
+            var exposed: [String: Any] = [:]
+            var bindings: [String: Any] = [:]
+            for port in variant.ports {
+                exposed["\(port)/tcp"] = [String: Any]()
+                // An empty HostPort lets the engine pick a free one; inspect tells which.
+                bindings["\(port)/tcp"] = [["HostIp": "", "HostPort": ""]]
+            }
+            body["ExposedPorts"] = exposed
+            body["HostConfig"] = ["PortBindings": bindings]
+        }
+        body["Labels"] = labels
+        body["Env"] = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return body
     }
 
     /// Stops (gracefully, then by force) and deletes the container; one already gone is fine.
@@ -159,6 +264,12 @@ struct DockerDriver: Driver {
         }
         var request = HTTPClientRequest(url: url)
         request.method = method
+        if host.docker?.hasPrefix("unix://") == true {
+            // Over a unix socket AsyncHTTPClient sends an empty Host, and the Engine (Go's HTTP
+            // server) answers every request "400 missing required Host header"; the docker CLI
+            // names a placeholder host too.
+            request.headers.replaceOrAdd(name: "Host", value: "docker")
+        }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -201,4 +312,30 @@ struct DockerDriver: Driver {
             ?? String(decoding: reply.body.prefix(200), as: UTF8.self)
         return DriverError("docker on host \(host.name): \(what) failed with HTTP \(reply.status): \(message)")
     }
+}
+
+/// The ports of one host's `ports` range held by this worker's executors (host networking).
+/// Reservations are in memory; the engine's `mimic.port` labels are the record that outlives the
+/// worker, read back on every create and list.
+actor HostPortBook {
+    nonisolated let range: ClosedRange<Int>
+    private var held: [String: Int] = [:]
+
+    init(_ range: ClosedRange<Int>) { self.range = range }
+
+    /// The executor's own port if it has one no container took meanwhile, else the lowest free one.
+    func reserve(for executor: String, avoiding inUse: Set<Int>) -> Int? {
+        if let port = held[executor], !inUse.contains(port) { return port }
+        let taken = inUse.union(held.filter { $0.key != executor }.values)
+        guard let port = range.first(where: { !taken.contains($0) }) else { return nil }
+        held[executor] = port
+        return port
+    }
+
+    func hold(_ port: Int, for executor: String) {
+        guard range.contains(port) else { return }
+        held[executor] = port
+    }
+
+    func release(_ executor: String) { held[executor] = nil }
 }

@@ -8,9 +8,17 @@ protocol Driver: Sendable {
     func remove(_ target: DriverTarget) async throws
     /// Ids of the executors of this app that exist on the host.
     func list() async throws -> [String]
+    /// The same, with those among them that exist but do not run (the online check treats an
+    /// online or standby one as gone; an unrecorded one is still removed).
+    func listWithStopped() async throws -> (ids: [String], stopped: Set<String>)
     /// The most one call may take; the actuator and the online check give up on it after that,
     /// so a driver whose own timeouts fail still never holds an action slot for good.
     var actionTimeout: Duration { get }
+}
+
+extension Driver {
+    /// Drivers that cannot tell a stopped executor from a running one list every one as running.
+    func listWithStopped() async throws -> (ids: [String], stopped: Set<String>) { (try await list(), []) }
 }
 
 struct DriverTarget: Sendable, Equatable {

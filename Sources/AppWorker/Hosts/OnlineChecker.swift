@@ -22,17 +22,17 @@ struct OnlineChecker: Sendable {
     func check() async -> OnlineCheckReport {
         let startedAt = SchedulerLoop.now()
         var report = OnlineCheckReport(listed: [:], failed: [:], startedAt: startedAt)
-        await withTaskGroup(of: (String, Result<[String], any Error>).self) { group in
+        await withTaskGroup(of: (String, Result<(ids: [String], stopped: Set<String>), any Error>).self) { group in
             for (host, driver) in drivers {
                 group.addTask {
                     do {
-                        let ids = try await withDeadline(
+                        let listing = try await withDeadline(
                             driver.actionTimeout,
                             "list on host \(host) gave no answer in time"
                         ) {
-                            try await driver.list()
+                            try await driver.listWithStopped()
                         }
-                        return (host, .success(ids))
+                        return (host, .success(listing))
                     } catch {
                         return (host, .failure(error))
                     }
@@ -40,7 +40,9 @@ struct OnlineChecker: Sendable {
             }
             for await (host, result) in group {
                 switch result {
-                case .success(let ids): report.listed[host] = ids
+                case .success(let listing):
+                    report.listed[host] = listing.ids
+                    if !listing.stopped.isEmpty { report.stopped[host] = listing.stopped }
                 case .failure(let error):
                     report.failed[host] = "\(error)"
                     logger.warning("online check: list failed", metadata: ["host": "\(host)", "error": "\(error)"])

@@ -92,22 +92,36 @@ public struct Variant: Sendable, Equatable {
     public var ports: [Int]
     /// Environment for the variant's containers (docker driver); overrides the host's `env`.
     public var env: [String: String]
+    /// The container's command (docker driver), replacing the image's; `{port}` in an argument
+    /// becomes the port the executor listens on. nil: the image's own command.
+    public var command: [String]?
 
     public init(
         name: String, traits: [String: String], image: String? = nil, ports: [Int] = [],
-        env: [String: String] = [:]
+        env: [String: String] = [:], command: [String]? = nil
     ) {
         self.name = name
         self.traits = traits
         self.image = image
         self.ports = ports
         self.env = env
+        self.command = command
     }
 }
 
 public enum DriverKind: String, Sendable, Equatable {
     case docker
     case command
+}
+
+/// How the docker driver connects an executor's container to the network.
+public enum DockerNetwork: String, Sendable, Equatable {
+    /// The engine's default network; the variant's ports are published to ports the engine picks
+    /// (several hosts, each reached on its own address).
+    case bridge
+    /// The host's network stack; the driver gives each container a port of the host's `ports`
+    /// range, passed as `PORT` and `{port}` (one host, or no bridge/NAT on the hosts).
+    case host
 }
 
 public struct HostConfig: Sendable, Equatable {
@@ -124,11 +138,16 @@ public struct HostConfig: Sendable, Equatable {
     /// Longest one Docker Engine API call may take (driver: docker); command hooks have
     /// `command.timeout` instead.
     public var dockerTimeout: Duration
+    /// Driver: docker only.
+    public var dockerNetwork: DockerNetwork
+    /// The ports executors of this host listen on with `docker_network: host`, one each.
+    public var ports: ClosedRange<Int>?
 
     public init(
         name: String, address: String, driver: DriverKind, docker: String? = nil,
         command: CommandHooks? = nil, probe: Probe? = nil, env: [String: String] = [:],
-        dockerTimeout: Duration = .seconds(60)
+        dockerTimeout: Duration = .seconds(60), dockerNetwork: DockerNetwork = .bridge,
+        ports: ClosedRange<Int>? = nil
     ) {
         self.name = name
         self.address = address
@@ -138,6 +157,8 @@ public struct HostConfig: Sendable, Equatable {
         self.probe = probe
         self.env = env
         self.dockerTimeout = dockerTimeout
+        self.dockerNetwork = dockerNetwork
+        self.ports = ports
     }
 }
 

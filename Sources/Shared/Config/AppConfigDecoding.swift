@@ -110,7 +110,9 @@ extension ConfigDecoder {
         var firstIndex: [String: Int] = [:]
         let variants = items.enumerated().map { index, item -> Variant? in
             let itemPath = ConfigPath.index(path, index)
-            guard let map = mapping(item, itemPath, keys: ["name", "traits", "image", "ports", "env"]) else {
+            guard
+                let map = mapping(item, itemPath, keys: ["name", "traits", "image", "ports", "env", "command"])
+            else {
                 return nil
             }
             let name = map.required("name", nonEmptyString)
@@ -118,6 +120,7 @@ extension ConfigDecoder {
             let image = map.nullable("image", nonEmptyString)
             let ports = map.optional("ports", default: [], portList)
             let env = map.optional("env", default: [:], environment)
+            let command = map.nullable("command", containerCommand)
             if let name {
                 if let first = firstIndex[name] {
                     report(
@@ -127,8 +130,8 @@ extension ConfigDecoder {
                 }
                 firstIndex[name] = index
             }
-            guard let name, let traits, let image, let ports, let env else { return nil }
-            return Variant(name: name, traits: traits, image: image, ports: ports, env: env)
+            guard let name, let traits, let image, let ports, let env, let command else { return nil }
+            return Variant(name: name, traits: traits, image: image, ports: ports, env: env, command: command)
         }
         return variants.contains(nil) ? nil : variants.compactMap { $0 }
     }
@@ -161,6 +164,7 @@ extension ConfigDecoder {
                 node, path,
                 keys: [
                     "name", "address", "driver", "docker", "command", "probe", "env", "docker_timeout",
+                    "docker_network", "ports",
                 ])
         else {
             return nil
@@ -174,6 +178,10 @@ extension ConfigDecoder {
         let probe = map.nullable("probe", probeSettings)
         let env = map.optional("env", default: [:], environment)
         let dockerTimeout = map.optional("docker_timeout", default: .seconds(60), positiveDuration)
+        let network = map.optional("docker_network", default: .bridge) {
+            choice($0, $1, [DockerNetwork.bridge, .host])
+        }
+        let ports = map.nullable("ports", portRange)
 
         switch driver {
         case .docker?:
@@ -181,20 +189,67 @@ extension ConfigDecoder {
             if map.hasValue("command") {
                 report(map.value("command")?.mark ?? node.mark, map.path("command"), "not allowed with driver: docker")
             }
+            // Host networking has no engine-picked ports: the worker hands them out of this range.
+            if network == .host, ports == .some(nil) {
+                report(
+                    node.mark, map.path("ports"),
+                    "required key missing (docker_network: host gives each executor a port of this range, "
+                        + "e.g. ports: 20000-20999)")
+            }
+            if network == .bridge, map.hasValue("ports") {
+                report(
+                    map.value("ports")?.mark ?? node.mark, map.path("ports"),
+                    "only allowed with docker_network: host (bridge publishes variants[].ports to ports the engine picks)"
+                )
+            }
         case .command?:
             if command == .some(nil) { report(node.mark, map.path("command"), "required key missing") }
-            for key in ["docker", "docker_timeout", "env"] where map.hasValue(key) {
+            for key in ["docker", "docker_timeout", "env", "docker_network", "ports"] where map.hasValue(key) {
                 report(map.value(key)?.mark ?? node.mark, map.path(key), "not allowed with driver: command")
             }
         case nil:
             break
         }
         guard let name, let address, let driver, let docker, let command, let probe, let env, let dockerTimeout,
-            (driver == .docker) == (docker != nil), (driver == .command) == (command != nil)
+            let network, let ports,
+            (driver == .docker) == (docker != nil), (driver == .command) == (command != nil),
+            driver == .command || (network == .host) == (ports != nil)
         else { return nil }
         return HostConfig(
             name: name, address: address, driver: driver, docker: docker, command: command, probe: probe,
-            env: env, dockerTimeout: dockerTimeout)
+            env: env, dockerTimeout: dockerTimeout, dockerNetwork: network, ports: ports)
+    }
+
+    /// `FIRST-LAST` (or one port): the host ports executors may listen on with host networking.
+    private func portRange(_ node: YamlNode, _ path: String) -> ClosedRange<Int>? {
+        guard case .scalar(let text, isPlain: true) = node.content, !node.isNull else {
+            report(node.mark, path, "expected a port range like 20000-20999")
+            return nil
+        }
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(bounds.count), let first = bounds.first!, let last = bounds.last!,
+            (1...65535).contains(first), (1...65535).contains(last)
+        else {
+            report(node.mark, path, "expected a port range like 20000-20999 (ports between 1 and 65535)")
+            return nil
+        }
+        guard first <= last else {
+            report(node.mark, path, "the range's first port \(first) is above its last \(last); write \(last)-\(first)")
+            return nil
+        }
+        return first...last
+    }
+
+    /// A container's argv (docker driver): a non-empty list of strings, passed to the engine as is
+    /// but for `{port}`.
+    private func containerCommand(_ node: YamlNode, _ path: String) -> [String]? {
+        guard let argv = stringList(node, path) else { return nil }
+        guard !argv.isEmpty else {
+            report(node.mark, path, "must be a non-empty list of arguments (or leave it out for the image's own)")
+            return nil
+        }
+        return argv
     }
 
     private func dockerEndpoint(_ node: YamlNode, _ path: String) -> String? {
@@ -382,11 +437,14 @@ extension ConfigDecoder {
                 items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "image"),
                 "required key missing (hosts[\(dockerHost)] uses the docker driver)")
         }
-        // The first published port is the executor's endpoint for the brackets.
+        // The first published port is the executor's endpoint for the brackets; with host
+        // networking the host's `ports` range gives it instead.
+        guard let bridgeHost = hosts.firstIndex(where: { $0.driver == .docker && $0.dockerNetwork == .bridge })
+        else { return }
         for (index, variant) in variants.enumerated() where variant.ports.isEmpty {
             report(
                 items[index].mark, ConfigPath.key(ConfigPath.index("variants", index), "ports"),
-                "required key missing (hosts[\(dockerHost)] uses the docker driver; the first port is the endpoint)")
+                "required key missing (hosts[\(bridgeHost)] uses the docker driver; the first port is the endpoint)")
         }
     }
 }
