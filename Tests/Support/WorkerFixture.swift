@@ -52,11 +52,7 @@ public final class WorkerFixture: @unchecked Sendable {
     /// Starts `mimic-worker` and waits until its socket answers `ping`. `environment` is added to
     /// the worker's (its hooks inherit it).
     public func start(environment: [String: String] = [:]) throws {
-        pid = try ChildProcess.spawn(
-            executable: try BuiltProducts.path("mimic-worker"),
-            arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"],
-            environment: environment.merging(["MIMIC_EXECUTOR_DIR": executorDir]) { _, fixture in fixture },
-            logFile: logPath)
+        try launch(environment: environment)
         let ready = try eventually(timeout: 20) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("worker exited: \(log())") }
             guard let client = try? LineSocket(path: socketPath, timeout: 0.2) else { return false }
@@ -65,13 +61,14 @@ public final class WorkerFixture: @unchecked Sendable {
         if !ready { throw TestSupportError("worker did not answer ping: \(log())") }
     }
 
-    /// Starts `mimic-worker` with extra environment (fault injection) and returns at once; the
-    /// caller waits for what it expects (a socket that answers, or the process's death).
-    public func launch(environment extra: [String: String]) throws {
+    /// Starts `mimic-worker` and returns at once; the caller waits for what it expects (a socket
+    /// that answers, or, with fault injection in `environment`, the process's death).
+    public func launch(environment: [String: String] = [:]) throws {
         pid = try ChildProcess.spawn(
             executable: try BuiltProducts.path("mimic-worker"),
             arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"],
-            environment: ["MIMIC_EXECUTOR_DIR": executorDir].merging(extra) { _, new in new }, logFile: logPath)
+            environment: environment.merging(["MIMIC_EXECUTOR_DIR": executorDir]) { _, fixture in fixture },
+            logFile: logPath)
     }
 
     public var isAlive: Bool { pid > 0 && ChildProcess.isAlive(pid) }
