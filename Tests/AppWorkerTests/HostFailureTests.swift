@@ -154,7 +154,7 @@ struct HostFailureTests {
             kill(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines))!, SIGKILL)
         }
 
-        #expect(try eventually(timeout: 5) { !FileManager.default.fileExists(atPath: strayPid) }, "orphan removed")
+        #expect(eventually(timeout: 5) { !FileManager.default.fileExists(atPath: strayPid) }, "orphan removed")
         #expect(
             try eventually(timeout: 5) {
                 try worker.events().contains {
