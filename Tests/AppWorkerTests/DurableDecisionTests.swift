@@ -25,6 +25,16 @@ struct DurableDecisionTests {
             body: ["executor": "ghost-\(seq)", "status": "up"])
     }
 
+    /// Online and standby full, every variant online once, nothing being created.
+    static func settled(_ worker: WorkerFixture) throws -> Bool {
+        let online = try worker.members("online")
+        guard online.count == 3, try worker.members("standby").count == 2,
+            try worker.members("initializing").isEmpty
+        else { return false }
+        let variants = try online.map { try worker.hash("mimic:shop:exec:\($0)")["variant"] ?? "" }
+        return Set(variants).count == 3
+    }
+
     private func ack(_ socket: LineSocket, until seq: Int, timeout: TimeInterval = 20) -> Int {
         var last = 0
         while last < seq, let reply = socket.readJSON(timeout: timeout) { last = reply["ack"] as? Int ?? last }
@@ -36,7 +46,9 @@ struct DurableDecisionTests {
         let redis = try RedisServer()
         let worker = try WorkerFixture(redis: redis)
         try worker.start()
-        #expect(try eventually { try worker.members("online").count == 3 })
+        // Settled first: a standby of a variant missing online, ready later, would make the pool
+        // swap out the duplicate with the lowest confidence (the one that just dissented).
+        #expect(try eventually(timeout: 30) { try Self.settled(worker) })
         let online = try worker.members("online").sorted()
         let suspect = online[0]
         let at: Int64 = 1_795_948_383_000
@@ -61,7 +73,9 @@ struct DurableDecisionTests {
         let redis = try RedisServer()
         let worker = try WorkerFixture(redis: redis)
         try worker.start()
-        #expect(try eventually { try worker.members("online").count == 3 })
+        // Settled first: a standby of a variant missing online, ready later, would make the pool
+        // swap out the duplicate with the lowest confidence (the one that just dissented).
+        #expect(try eventually(timeout: 30) { try Self.settled(worker) })
         let online = try worker.members("online").sorted()
         let suspect = online[0]
         // Three dissents 70 s apart: live, each one had left the 60 s window before the next came.
