@@ -25,6 +25,17 @@ struct DurableDecisionTests {
             body: ["executor": "ghost-\(seq)", "status": "up"])
     }
 
+    /// A started worker (with its own Redis) whose pool has settled, and its online executors in id order. Settled
+    /// first: a standby of a variant missing online, ready later, would make the pool swap out the
+    /// duplicate with the lowest confidence (the one that just dissented).
+    static func settledWorker() throws -> (WorkerFixture, [String]) {
+        let redis = try RedisServer()
+        let worker = try WorkerFixture(redis: redis)
+        try worker.start()
+        #expect(try eventually(timeout: 30) { try settled(worker) })
+        return (worker, try worker.members("online").sorted())
+    }
+
     /// Online and standby full, every variant online once, nothing being created.
     static func settled(_ worker: WorkerFixture) throws -> Bool {
         let online = try worker.members("online")
@@ -43,13 +54,7 @@ struct DurableDecisionTests {
 
     /// Finding 3 of issue 12: two dissents, kill -9, a third dissent used to eject nobody.
     @Test func dissentsBeforeAKill9StillCountAfterIt() throws {
-        let redis = try RedisServer()
-        let worker = try WorkerFixture(redis: redis)
-        try worker.start()
-        // Settled first: a standby of a variant missing online, ready later, would make the pool
-        // swap out the duplicate with the lowest confidence (the one that just dissented).
-        #expect(try eventually(timeout: 30) { try Self.settled(worker) })
-        let online = try worker.members("online").sorted()
+        let (worker, online) = try Self.settledWorker()
         let suspect = online[0]
         let at: Int64 = 1_795_948_383_000
         var socket = try worker.connect()
@@ -70,13 +75,7 @@ struct DurableDecisionTests {
 
     /// Finding 3, second half: a backlog applied in one batch used to take one `now` for all of it.
     @Test func aReplayedBacklogDecidesOnEachMessagesAcceptTime() throws {
-        let redis = try RedisServer()
-        let worker = try WorkerFixture(redis: redis)
-        try worker.start()
-        // Settled first: a standby of a variant missing online, ready later, would make the pool
-        // swap out the duplicate with the lowest confidence (the one that just dissented).
-        #expect(try eventually(timeout: 30) { try Self.settled(worker) })
-        let online = try worker.members("online").sorted()
+        let (worker, online) = try Self.settledWorker()
         let suspect = online[0]
         // Three dissents 70 s apart: live, each one had left the 60 s window before the next came.
         let at: Int64 = 1_795_948_383_000
@@ -90,7 +89,7 @@ struct DurableDecisionTests {
         #expect(try worker.members("online").contains(suspect), "no two dissents were inside one window")
         #expect(try worker.members("dirty").isEmpty)
         // And the stored memory is the one a live run would have: one dissent in the window.
-        let memory = try redis.cliRaw(["GET", "mimic:shop:policy"], db: worker.db).joined()
+        let memory = try worker.redis.cliRaw(["GET", "mimic:shop:policy"], db: worker.db).joined()
         #expect(memory.contains("\"\(suspect)\":[\(at + 140_000)]"), "\(memory)")
     }
 
