@@ -85,6 +85,18 @@ struct DockerRealEngineWorkerTests {
                 && allServing()
         }
 
+        /// For a failed expectation: the worker log's last lines (without the lifecycle's long
+        /// debug lines, which repeat the whole config) and each engine's containers and log tail.
+        /// CI shows only the start of a long message, so the useful part has to be short.
+        func diagnostics() -> String {
+            let log = worker.log().split(separator: "\n").filter { !$0.contains("sl-service") }.suffix(30)
+            var text = "worker log tail:\n" + log.joined(separator: "\n")
+            for (name, engine) in engines.sorted(by: { $0.key < $1.key }) {
+                text += "\n\(name) " + engine.diagnostics()
+            }
+            return text
+        }
+
         /// Containers of the app on every engine, by name.
         func containerNames() throws -> Set<String> {
             Set(try engines.values.flatMap { try $0.containers(label: "mimic.app=shop").map(\.name) })
@@ -103,7 +115,7 @@ struct DockerRealEngineWorkerTests {
         }
         #expect(
             try eventually(timeout: 60) { try fleet.filled() && fleet.containerNames() == executorNames() },
-            "containers \((try? fleet.containerNames()) ?? []); worker log: \(fleet.worker.log())")
+            "containers \((try? fleet.containerNames()) ?? []); \(fleet.diagnostics())")
         let ids = try fleet.worker.members("online").union(fleet.worker.members("standby"))
         #expect(try Set(ids.map { try fleet.executor($0)["host"] ?? "" }).count == 2, "spread over both hosts")
 
@@ -122,19 +134,19 @@ struct DockerRealEngineWorkerTests {
                     $0["executor"] == killed && $0["from"] == "online" && $0["to"] == "cleaning"
                         && $0["cause"] == "online-check"
                 }
-            }, "worker log: \(fleet.worker.log())")
+            }, "\(fleet.diagnostics())")
         #expect(try eventually(timeout: 15) { try engine.container(named: "stray") == nil }, "the stray one is removed")
         #expect(
             try eventually(timeout: 30) {
                 try fleet.filled() && engine.container(named: "mimic-shop-\(killed)")?.running == true
-            }, "the killed executor is recreated from its image and serves again; worker log: \(fleet.worker.log())")
+            }, "the killed executor is recreated from its image and serves again; \(fleet.diagnostics())")
     }
 
     @Test func anEngineThatStopsTakesItsHostDownAndOneThatComesBackIsCleanedUp() throws {
         let fleet = try Fleet()
         defer { fleet.shutdown() }
         try fleet.worker.start()
-        #expect(try eventually(timeout: 60) { try fleet.filled() }, "worker log: \(fleet.worker.log())")
+        #expect(try eventually(timeout: 60) { try fleet.filled() }, "\(fleet.diagnostics())")
         let onNode1 = try fleet.worker.members("online").union(fleet.worker.members("standby"))
             .filter { try fleet.executor($0)["host"] == "node1" }
         try #require(!onNode1.isEmpty, "the worker spreads executors over both hosts")
@@ -143,14 +155,14 @@ struct DockerRealEngineWorkerTests {
         node1.stop()
         #expect(
             try eventually(timeout: 15) { try fleet.worker.hash("mimic:shop:host:node1")["status"] == "down" },
-            "the probe of /_ping fails")
+            "the probe of /_ping fails; \(fleet.diagnostics())")
         #expect(
             try eventually(timeout: 60) {
                 try fleet.filled()
                     && fleet.worker.members("online").union(fleet.worker.members("standby")).allSatisfy {
                         try fleet.executor($0)["host"] == "node2"
                     }
-            }, "replaced on node2; worker log: \(fleet.worker.log())")
+            }, "replaced on node2; \(fleet.diagnostics())")
         #expect(
             try onNode1.allSatisfy { id in
                 let state = try fleet.executor(id)["state"]
@@ -165,7 +177,7 @@ struct DockerRealEngineWorkerTests {
                 let names = Set(try node1.containers(label: "mimic.app=shop").map(\.name))
                 return try fleet.worker.members("offline").isEmpty
                     && onNode1.allSatisfy { !names.contains("mimic-shop-\($0)") }
-            }, "its old containers are removed once it is back; worker log: \(fleet.worker.log())")
-        #expect(try eventually(timeout: 60) { try fleet.filled() })
+            }, "its old containers are removed once it is back; \(fleet.diagnostics())")
+        #expect(try eventually(timeout: 60) { try fleet.filled() }, "\(fleet.diagnostics())")
     }
 }

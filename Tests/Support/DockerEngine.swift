@@ -210,6 +210,15 @@ public final class DockerEngine: @unchecked Sendable {
         try docker(["import", "--change", #"CMD ["/serve"]"#, tarball, tag])
     }
 
+    /// What a failed expectation should show of this engine: its containers (`docker ps -a`) and
+    /// the last lines of dockerd's log. CI prints only part of a long message, so this stays short.
+    public func diagnostics(logLines: Int = 12) -> String {
+        let containers = (try? docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])) ?? "(docker ps failed)"
+        let log = ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n")
+            .suffix(logLines).joined(separator: "\n")
+        return "containers:\n\(containers)\ndockerd log tail:\n\(log)"
+    }
+
     // MARK: - Cleanup helpers
 
     /// PIDs of live processes whose command line mentions `text` (containerd and its shims name

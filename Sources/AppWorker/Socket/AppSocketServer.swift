@@ -28,7 +28,9 @@ struct AppSocketServer: Sendable {
             // `socat` half-closes after its input; keep the channel so acks still reach it.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // NIO accepts without SOCK_CLOEXEC: keep the link out of a crash reporter's hands.
+                CloseOnExec.markAll()
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: Self.maxLineBytes))
                     try channel.pipeline.syncOperations.addHandler(
@@ -37,6 +39,7 @@ struct AppSocketServer: Sendable {
             }
             .bind(unixDomainSocketPath: path.path)
             .get()
+        CloseOnExec.markAll()
         path.restrictPermissions()
         return channel
     }

@@ -92,7 +92,11 @@ enum HTTPIngress {
             configuration: .init(
                 address: .hostname(runtime.config.http.host, port: runtime.config.http.port),
                 serverName: "mimic-listener"),
-            onServerRunning: { channel in onBound(channel.localAddress?.port ?? runtime.config.http.port) },
+            onServerRunning: { channel in
+                // A crash reporter (swift-backtrace) of this process must not keep the port bound.
+                CloseOnExec.markAll()
+                onBound(channel.localAddress?.port ?? runtime.config.http.port)
+            },
             logger: quiet)
     }
 

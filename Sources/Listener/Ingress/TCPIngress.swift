@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Shared
 
 /// TCP NDJSON ingress (DESIGN section 4): `{"auth":"<token>"}` first, then one envelope per line;
 /// each envelope line is answered, in order, with `{"ok":"<id>"}` after its journal commit or
@@ -29,6 +30,8 @@ struct TCPIngress: Service {
                 }
             }
             .bind(host: host, port: port).get()
+        // A crash reporter (swift-backtrace) of this process must not keep the port bound.
+        CloseOnExec.markAll()
         onBound(channel.localAddress?.port ?? port)
         logger.info("tcp ingress listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)"])
         try? await gracefulShutdown()

@@ -45,6 +45,7 @@ public final class RedisConnection {
                     endpoint: endpoint, reason: "connect timed out after \(settings.connectTimeout)")
                 : RedisError.connectionFailed(endpoint: endpoint, reason: reason)
         }
+        CloseOnExec.mark(context.pointee.fd)
         // Without a socket timeout a stopped (SIGSTOP) or wedged server blocks the owner thread forever.
         guard redisSetTimeout(context, commandTimeout.timeval) == REDIS_OK else {
             throw failure()

@@ -63,11 +63,31 @@ public enum PosixSocket {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// True when something accepts connections at `address` now.
-    public static func accepts(_ address: SocketAddress) -> Bool {
-        guard let fd = try? connect(to: address) else { return false }
-        close(fd)
-        return true
+    /// True when something listens at `address` now. Never blocks past `timeout`: a blocking
+    /// connect to a Unix socket whose backlog is full waits until its owner accepts, which is
+    /// forever when the owner is hung (a worker stuck in a crash reporter left one like that, and
+    /// the next worker's stale-socket check hung on it). A full backlog answers true: someone
+    /// listens there, however busy.
+    public static func accepts(_ address: SocketAddress, timeout: TimeInterval = 2) -> Bool {
+        guard let fd = try? open(address) else { return false }
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        if address.withSockAddr({ Glibc.connect(fd, $0, socklen_t($1)) }) == 0 { return true }
+        switch errno {
+        case EAGAIN:
+            // unix(7): a nonblocking connect to a listener whose backlog is full.
+            return true
+        case EINPROGRESS:
+            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let milliseconds = Int32(clamping: Int((max(0, timeout) * 1000).rounded(.up)))
+            guard poll(&descriptor, 1, milliseconds) == 1 else { return false }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return false }
+            return error == 0
+        default:
+            return false
+        }
     }
 
     private static func open(_ address: SocketAddress) throws(SocketFailure) -> Int32 {
@@ -77,7 +97,9 @@ public enum PosixSocket {
             case .v6: AF_INET6
             case .unixDomainSocket: AF_UNIX
             }
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a program this process starts (a hook, the crash reporter) must not keep
+        // its connections or listeners open.
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketFailure(errno: errno, peer: address.display, operation: "socket") }
         return fd
     }

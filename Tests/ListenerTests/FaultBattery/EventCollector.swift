@@ -12,6 +12,7 @@ final class EventCollector: @unchecked Sendable {
     private var lastID: [String: String] = [:]
     private var collected: [String: [[String: String]]] = [:]
     private var stopping = false
+    private var started = false
     /// Set while Redis is rolled back: what a poll reads then may be about to vanish.
     private var suspended = false
     private let done = DispatchSemaphore(value: 0)
@@ -22,6 +23,7 @@ final class EventCollector: @unchecked Sendable {
     }
 
     func start() {
+        lock.withLock { started = true }
         Thread { [self] in
             while !lock.withLock({ stopping }) {
                 for app in apps { poll(app) }
@@ -31,10 +33,18 @@ final class EventCollector: @unchecked Sendable {
         }.start()
     }
 
+    /// Stops polling; idempotent (the test's cleanup calls it on every exit path).
+    func stop() {
+        let wasPolling = lock.withLock {
+            defer { stopping = true }
+            return started && !stopping
+        }
+        if wasPolling { done.wait() }
+    }
+
     /// Stops polling and reads what is left.
     func finish() -> [String: [[String: String]]] {
-        lock.withLock { stopping = true }
-        done.wait()
+        stop()
         for app in apps { while poll(app) > 0 {} }
         return lock.withLock { collected }
     }

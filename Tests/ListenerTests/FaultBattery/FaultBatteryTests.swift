@@ -42,12 +42,26 @@ import Testing
         let fixture = try ListenerFixture(
             apps: Self.apps, redisAppendOnly: true,
             probePorts: probes.mapValues(\.port))
+        // Whatever ends this test (a throw in a fault's restart included), nothing it started may
+        // outlive it: the load and collector threads keep the fixture alive, so its deinit cannot
+        // be relied on. A 10-minute run that threw left the listener, workers and Redis running.
+        var load: FaultLoad?
+        var collector: EventCollector?
+        defer {
+            load?.stop()
+            collector?.stop()
+            if fixture.pid > 0 { _ = fixture.terminate() }
+            for process in Self.processes(mentioning: fixture.directory.path) {
+                if let pid = Int32(process.prefix { $0 != ":" }) { ChildProcess.kill(pid) }
+            }
+            fixture.redis.stop()
+        }
         let trap = ["MIMIC_FAULT_TRAP_ID_PREFIX": Self.poisonPrefix]
         try fixture.start(apps: Self.apps, environment: trap)
-        let load = FaultLoad(fixture: fixture, apps: Self.apps)
-        load.start()
-        let collector = EventCollector(fixture: fixture, apps: Self.apps)
-        collector.start()
+        load = FaultLoad(fixture: fixture, apps: Self.apps)
+        load?.start()
+        collector = EventCollector(fixture: fixture, apps: Self.apps)
+        collector?.start()
 
         var injected: [Fault: Int] = [:]
         var schedule: [String] = []
@@ -113,9 +127,9 @@ import Testing
                 let backup = try fixture.redis.snapshot()
                 _ = try? fixture.redis.cli("CLIENT", "UNPAUSE")
                 Thread.sleep(forTimeInterval: hold)
-                collector.suspend()
+                collector?.suspend()
                 try fixture.redis.rollBack(to: backup)
-                collector.rolledBack(to: marks)
+                collector?.rolledBack(to: marks)
             case .poison:
                 let id = "\(Self.poisonPrefix)\(injected[fault, default: 0])"
                 poisonIDs.append(id)
@@ -132,8 +146,8 @@ import Testing
             }
             injected[fault, default: 0] += 1
         }
-        load.stop()
-        let tally = load.snapshot
+        load?.stop()
+        let tally = load?.snapshot ?? FaultLoad.Tally()
 
         // Settle: every journaled message applied and acknowledged.
         let settled = try eventually(timeout: 120, interval: 0.5) {
@@ -150,7 +164,7 @@ import Testing
 
         // Effects per message id: health reports leave exactly one note each, rotations leave no
         // repeated transition; accepted ones at least one event, uncertain ones at most once.
-        let streams = collector.finish()
+        let streams = collector?.finish() ?? [:]
         var effects: [String: Int] = [:]
         var distinctCauses = [String: Set<String>]()
         var duplicated: [String] = []
@@ -215,9 +229,6 @@ import Testing
 
         // Shut down; nothing of this fixture may keep running, no socket file may stay behind.
         #expect(fixture.terminate(), "listener did not stop on SIGTERM")
-        // The load and collector threads' closures can keep the fixture alive past this test (its
-        // deinit never ran in a full `make test`, and check-test-leftovers.sh found its Redis): stop it here.
-        defer { fixture.redis.stop() }
         let leftovers = eventually(timeout: 15, interval: 0.2) {
             Self.processes(mentioning: fixture.directory.path).isEmpty
         }

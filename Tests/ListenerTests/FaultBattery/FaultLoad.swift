@@ -39,9 +39,13 @@ final class FaultLoad: @unchecked Sendable {
         thread.start()
     }
 
+    /// Idempotent: the test's cleanup calls it again on every exit path.
     func stop() {
-        lock.withLock { stopping = true }
-        done.wait()
+        let wasRunning = lock.withLock {
+            defer { stopping = true }
+            return !stopping && thread != nil
+        }
+        if wasRunning { done.wait() }
     }
 
     private var isStopping: Bool { lock.withLock { stopping } }
