@@ -16,6 +16,16 @@ agent2_port="${MIMIC_DEMO_AGENT2_PORT:-7612}"   # host local2's agent
 duration="${MIMIC_DEMO_DURATION:-0}"
 down_after="${MIMIC_DEMO_HOST_DOWN_AFTER:-60}"  # seconds until local2 crashes; "off": never
 down_for="${MIMIC_DEMO_HOST_DOWN_FOR:-30}"      # seconds local2 stays down
+# command: executors are local processes started by the example hooks; docker: containers on a
+# real Docker Engine per host (scripts/demo-engines.sh; needs root and docker.io), host network,
+# ports from these ranges.
+driver="${MIMIC_DEMO_DRIVER:-command}"
+ports1="${MIMIC_DEMO_PORTS1:-21000-21099}"
+ports2="${MIMIC_DEMO_PORTS2:-21100-21199}"
+case "$driver" in
+    command | docker) ;;
+    *) echo "run: MIMIC_DEMO_DRIVER is command (default) or docker, not $driver" >&2; exit 2 ;;
+esac
 
 for port in "$redis_port" "$http_port" "$tcp_port" "$agent1_port" "$agent2_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -53,6 +63,9 @@ cleanup() {
     echo "run: stopping"
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ "$driver" = docker ]; then
+        for host in local1 local2; do "$root/scripts/demo-engines.sh" stop "$host" "$var"; done
+    fi
     # Executors are started by hooks in their own sessions; a hook the workers left running may
     # still start one, hence the second sweep.
     sweep
@@ -74,11 +87,39 @@ start_agent local1 "$agent1_port"
 start_agent local2 "$agent2_port"
 for _ in $(seq 1 100); do [ -f "$var/hosts/local1.pid" ] && [ -f "$var/hosts/local2.pid" ] && break; sleep 0.05; done
 
+engines=""
+if [ "$driver" = docker ]; then
+    engines=yes
+    for host in local1 local2; do
+        "$root/scripts/demo-engines.sh" start "$host" "$var"
+        "$root/scripts/demo-engines.sh" image "$host" "$var"
+    done
+fi
+
+# docker mode: each host's command-hook block becomes its engine's socket and port range, and
+# every variant runs the stand-in executor image (the variant name reaches it as MIMIC_VARIANT).
+to_docker() {
+    if [ "$driver" != docker ]; then cat; return; fi
+    sed -e 's#image: reg/[a-z]*:[a-z-]* }#image: "mimic-demo/executor:local", command: ["/usr/bin/python3", "/srv/variant_server.py", "--port", "{port}"] }#' \
+        | awk -v var="$var" -v p1="$ports1" -v p2="$ports2" -v vulnerable="$MIMIC_DEMO_VULNERABLE_VARIANT" '
+            /^  - name: / { host = $3 }
+            /^    driver: command$/ {
+                print "    driver: docker"
+                print "    docker: unix://" var "/docker/" host "/docker.sock"
+                print "    docker_network: host"
+                print "    ports: " (host == "local1" ? p1 : p2)
+                print "    env: { MIMIC_DEMO_VULNERABLE_VARIANT: \"" vulnerable "\" }"
+                hooks = 1
+                next
+            }
+            hooks && (/^    command:$/ || /^      /) { next }
+            { hooks = 0; print }'
+}
 for file in "$root"/examples/apps.d/*.yaml; do
     sed -e "s#port: 6390#port: $redis_port#" -e "s#\"\.\./hooks/#\"$root/examples/hooks/#g" \
         -e "s#^run_dir: .*#run_dir: ../run#" \
         -e "s#\"127.0.0.1:7611\"#\"127.0.0.1:$agent1_port\"#" -e "s#\"127.0.0.1:7612\"#\"127.0.0.1:$agent2_port\"#" \
-        "$file" > "$var/apps.d/$(basename "$file")"
+        "$file" | to_docker > "$var/apps.d/$(basename "$file")"
 done
 token="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 cat > "$var/listener.yaml" <<YAML
@@ -113,7 +154,9 @@ TEXT
 if [ "$down_after" != off ]; then
     python3 "$root/examples/demo/host_outage.py" --redis-port "$redis_port" --app shop:1 --app blog:2 \
         --host local2 --after "$down_after" --down-for "$down_for" --executor-dir "$var/executors" \
-        --agent-port "$agent2_port" --agent-pid-file "$var/hosts/local2.pid" --agent-log "$var/hosts/local2.log" &
+        --agent-port "$agent2_port" --agent-pid-file "$var/hosts/local2.pid" --agent-log "$var/hosts/local2.log" \
+        ${engines:+--crash-cmd "$root/scripts/demo-engines.sh crash local2 $var"} \
+        ${engines:+--restart-cmd "$root/scripts/demo-engines.sh start local2 $var"} &
     pids+=($!)
 fi
 

@@ -40,7 +40,10 @@ struct DockerDriverTests {
         #expect(container.running)
         #expect(container.image == Self.image)
         #expect(container.labels == ["mimic.app": "shop", "mimic.executor": "e1", "mimic.variant": "nginx-php"])
-        #expect(container.env == ["DB_HOST=10.0.0.5", "MODE=variant"], "variant env overrides host env")
+        #expect(
+            container.env == [
+                "DB_HOST=10.0.0.5", "MIMIC_APP=shop", "MIMIC_EXECUTOR=e1", "MIMIC_VARIANT=nginx-php", "MODE=variant",
+            ], "variant env overrides host env; the container is told who it is")
         #expect(container.exposed == ["80/tcp", "9000/tcp"])
         #expect(
             endpoint == "10.0.0.11:\(container.published["80/tcp"]!)",

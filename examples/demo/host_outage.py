@@ -122,6 +122,9 @@ def main():
     parser.add_argument("--agent-port", type=int, required=True, help="the host agent's port (its probe target)")
     parser.add_argument("--agent-pid-file", required=True)
     parser.add_argument("--agent-log", default=os.devnull)
+    # The demo's docker mode: the host's Docker Engine crashes with it and starts again with it.
+    parser.add_argument("--crash-cmd", help="shell command run at the crash (e.g. scripts/demo-engines.sh crash ...)")
+    parser.add_argument("--restart-cmd", help="shell command run when the host comes back")
     args = parser.parse_args()
     host = args.host
     apps = [AppView(args.redis_port, a.split(":")[0], int(a.split(":")[1])) for a in args.app]
@@ -147,6 +150,9 @@ def main():
     except (OSError, ValueError) as error:
         agent_pid = None
         log(f"{host}: could not stop its agent ({error})")
+    if args.crash_cmd:
+        subprocess.run(args.crash_cmd, shell=True, stdin=subprocess.DEVNULL)
+        log(f"CRASH {host}: its Docker Engine and containers were killed (kill -9)")
     dead = set()
     killed = kill_host_processes(args.executor_dir, host, dead)
     log(f"CRASH {host}: killed its agent (pid {agent_pid}, probe target 127.0.0.1:{args.agent_port}) "
@@ -198,6 +204,8 @@ def main():
     with open(args.agent_log, "ab") as out:
         subprocess.Popen([sys.executable, agent, "--host", host, "--port", str(args.agent_port),
                           "--pid-file", args.agent_pid_file], stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    if args.restart_cmd:
+        subprocess.run(args.restart_cmd, shell=True, stdin=subprocess.DEVNULL)
     restarted_at = time.time()
     log(f"RESTORE {host}: agent started again on 127.0.0.1:{args.agent_port} "
         f"after {restarted_at - crashed_at:.0f} s down")

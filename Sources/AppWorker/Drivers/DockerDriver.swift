@@ -191,6 +191,10 @@ struct DockerDriver: Driver {
     /// variant's command becomes it.
     func createBody(_ target: DriverTarget, variant: Variant, image: String, port: Int?) -> [String: Any] {
         var environment = host.env.merging(variant.env) { _, variant in variant }
+        // Who the container is, for its own logs and pages (the demo's stand-in executor reads them).
+        environment["MIMIC_APP"] = app
+        environment["MIMIC_EXECUTOR"] = target.executor
+        environment["MIMIC_VARIANT"] = target.variant
         var labels = ["mimic.app": app, "mimic.executor": target.executor, "mimic.variant": target.variant]
         var body: [String: Any] = ["Image": image]
         if let command = variant.command {

@@ -15,6 +15,11 @@ final class EventCollector: @unchecked Sendable {
     private var started = false
     /// Set while Redis is rolled back: what a poll reads then may be about to vanish.
     private var suspended = false
+    /// Counts rollbacks: a poll that read before one and files after it (parsing 20,000 entries
+    /// can outlast a whole rollback) must drop what it read. The first 10-minute run with
+    /// rollbacks counted 13,431 effects twice that way: entries the restore had undone were kept,
+    /// and their replayed copies were read too.
+    private var generation = 0
     private let done = DispatchSemaphore(value: 0)
 
     init(fixture: ListenerFixture, apps: [String]) {
@@ -67,6 +72,7 @@ final class EventCollector: @unchecked Sendable {
                 }
                 lastID[app] = mark
             }
+            generation += 1
             suspended = false
         }
     }
@@ -80,7 +86,7 @@ final class EventCollector: @unchecked Sendable {
     /// means "later" (redis-cli fails or times out, and the stream is not trimmed meanwhile).
     @discardableResult
     private func poll(_ app: String) -> Int {
-        let start = lock.withLock { lastID[app].map { "(" + $0 } ?? "-" }
+        let (start, readIn) = lock.withLock { (lastID[app].map { "(" + $0 } ?? "-", generation) }
         guard
             let lines = try? fixture.redis.cliRaw(
                 ["XRANGE", "mimic:\(app):events", start, "+", "COUNT", "20000"],
@@ -106,7 +112,7 @@ final class EventCollector: @unchecked Sendable {
         }
         flush()
         return lock.withLock {
-            guard !suspended else { return 0 }
+            guard !suspended, generation == readIn else { return 0 }
             if let newest { lastID[app] = newest }
             collected[app, default: []].append(contentsOf: entries)
             return entries.count
