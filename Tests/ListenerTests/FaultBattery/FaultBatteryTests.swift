@@ -47,10 +47,12 @@ import Testing
         // be relied on. A 10-minute run that threw left the listener, workers and Redis running.
         var load: FaultLoad?
         var collector: EventCollector?
+        var finished = false
         defer {
             load?.stop()
             collector?.stop()
             if fixture.pid > 0 { _ = fixture.terminate() }
+            if !finished { Self.keepEvidence(of: fixture) }
             for process in Self.processes(mentioning: fixture.directory.path) {
                 if let pid = Int32(process.prefix { $0 != ":" }) { ChildProcess.kill(pid) }
             }
@@ -253,6 +255,9 @@ import Testing
         }
         #expect(sockets.isEmpty, "socket files left: \(sockets)")
 
+        finished =
+            settled && lost.isEmpty && duplicated.isEmpty && cutApplied.isEmpty && deadLetters == poisonIDs.count
+            && onlineRestored
         let counts = Fault.allCases.map { "\($0.rawValue)=\(injected[$0, default: 0])" }.joined(separator: " ")
         let figure =
             "fault-battery seed=\(seed) seconds=\(Int(seconds)) accepted=\(tally.accepted.count) "
@@ -264,6 +269,17 @@ import Testing
         print("fault schedule (seed \(seed)): " + schedule.joined(separator: "; "))
         try? (figure + "\n").write(
             toFile: NSTemporaryDirectory() + "mimic-fault-battery-last.txt", atomically: true, encoding: .utf8)
+    }
+
+    /// A failed run's logs (the listener's, with its workers' stderr) and run dir (attempt files),
+    /// copied before the fixture deletes its directory: a 13-minute run is not repeated lightly.
+    static func keepEvidence(of fixture: ListenerFixture) {
+        let target = NSTemporaryDirectory() + "mimic-fault-battery-failed-\(Int(Date().timeIntervalSince1970))"
+        let manager = FileManager.default
+        try? manager.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try? manager.copyItem(atPath: fixture.logPath, toPath: target + "/listener.log")
+        try? manager.copyItem(atPath: fixture.runDir, toPath: target + "/run")
+        print("fault battery evidence kept in \(target)")
     }
 
     /// Live processes whose command line mentions `text` (the fixture's temp dir: listener, workers, hooks).
