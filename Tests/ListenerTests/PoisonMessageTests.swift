@@ -77,6 +77,12 @@ import Testing
     @Test func aFrameTheWorkerKeepsDyingOnIsDeadLetteredAndTheAppGoesOn() throws {
         let fixture = try ListenerFixture(apps: ["shop"])
         try fixture.start(apps: ["shop"], environment: ["MIMIC_FAULT_TRAP_ID_PREFIX": "trap-1"])
+        // The supervisor keeps the crash reporter short: a trapping worker waits for it, socket
+        // and all (the 10-minute battery saw a full report outlast the listener's restart).
+        let pid = try #require(try fixture.workerPID("shop"))
+        let environ = (FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data())
+            .split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        #expect(environ.contains("SWIFT_BACKTRACE=interactive=no,preset=friendly,symbolicate=fast"), "\(environ)")
         let ids = ["before-1", "before-2", "trap-1", "after-1", "after-2"]
         let body = "[" + ids.map { Messages.health("shop", id: $0) }.joined(separator: ",") + "]"
         let reply = try fixture.http("POST", "/v1/events", body: body)

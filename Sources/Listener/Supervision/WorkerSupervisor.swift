@@ -165,6 +165,7 @@ actor WorkerSupervisor {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: workerExecutable)
         process.arguments = ["--config", slot.configPath, "--run-dir", runDir]
+        process.environment = Self.workerEnvironment(ProcessInfo.processInfo.environment)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.standardError
         process.standardError = FileHandle.standardError
@@ -186,6 +187,20 @@ actor WorkerSupervisor {
             logger.error("cannot start worker", metadata: ["worker_app": .string(app), "error": "\(error)"])
             scheduleRestart(app, uptime: .zero, reason: "spawn failed: \(error)")
         }
+    }
+
+    /// The Swift runtime's crash reporter, as a worker that traps runs it. A trapping process waits
+    /// for its reporter and keeps its socket, so the app has no worker until the report is done;
+    /// the default (full symbolication of a 70 MB binary, every thread, registers, images) took
+    /// over 30 s on a loaded 2-core machine, and the fault battery's listener restart gave up on
+    /// the worker meanwhile. The crashed thread's frames by symbol name take well under a second
+    /// and name the defect. An operator's own SWIFT_BACKTRACE wins.
+    static let crashReport = "interactive=no,preset=friendly,symbolicate=fast"
+
+    static func workerEnvironment(_ inherited: [String: String]) -> [String: String] {
+        var environment = inherited
+        if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = crashReport }
+        return environment
     }
 
     private func exited(app: String, generation: Int, reason: String) {
