@@ -20,6 +20,43 @@ enum SocketOwners {
         return result
     }
 
+    /// The pid listening on each of `paths` that has a visible owner. A worker in a container binds
+    /// the path it sees there (`/run/mimic/shop.sock`), which /proc/net/unix lists as such, while the
+    /// host reaches the same file under the volume's mountpoint: a socket bound to another path
+    /// with the same file name is the owner when that path, inside its owner's root
+    /// (`/proc/<pid>/root`), is this very file.
+    static func owners(of paths: [String]) -> [String: Int] {
+        let listening = listeningInodes()
+        var candidates: [String: [(bound: String, inode: String)]] = [:]
+        for path in paths {
+            let name = "/" + URL(fileURLWithPath: path).lastPathComponent
+            candidates[path] = listening.flatMap { bound, inodes in
+                bound == path || bound.hasSuffix(name) ? inodes.map { (bound: bound, inode: $0) } : []
+            }
+        }
+        let holders = pids(holding: Set(candidates.values.flatMap { $0.map(\.inode) }))
+        var result: [String: Int] = [:]
+        for (path, sockets) in candidates {
+            let exact = sockets.lazy.filter { $0.bound == path }.compactMap { holders[$0.inode] }.first
+            result[path] =
+                exact
+                ?? sockets.lazy.compactMap { socket -> Int? in
+                    guard let pid = holders[socket.inode], sameFile("/proc/\(pid)/root\(socket.bound)", path) else {
+                        return nil
+                    }
+                    return pid
+                }.first
+        }
+        return result
+    }
+
+    private static func sameFile(_ one: String, _ other: String) -> Bool {
+        var first = stat()
+        var second = stat()
+        guard stat(one, &first) == 0, stat(other, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
     /// The pids holding any of these socket inodes open.
     static func pids(holding inodes: Set<String>) -> [String: Int] {
         guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
