@@ -11,7 +11,7 @@ RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path)
 # The real-engine suites (issue 19) start their own dockerd per test (two for a worker's fleet):
 # one invocation of their own, one test at a time. Three suites at once meant five dockerd and
 # their containerd on 2 cores, and a CI run saw an engine answer 500 on a container start.
-REAL_ENGINE_SUITES := DockerRealEngineDriverTests|DockerRealEngineWorkerTests|ComposeGroupRealEngineTests
+REAL_ENGINE_SUITES := DockerRealEngineDriverTests|DockerRealEngineWorkerTests|ComposeGroupRealEngineTests|ComposeFleetRealEngineTests
 ALONE_SUITES := CommandDriverTests|SituationPageBrowserTests|DemoHostOutageTests|FaultBatteryTests|$(REAL_ENGINE_SUITES)
 
 .PHONY: deps build release test run clean check-config simulate bench fuzz faults

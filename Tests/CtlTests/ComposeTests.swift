@@ -179,6 +179,68 @@ import Testing
         #expect(inContainer.tokens.last?.apps == ["shop"])
     }
 
+    @Test func hostNetworkPutsEveryServiceOnTheHostAndRedisOnALoopbackPort() throws {
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML,
+            "apps.d/shop.yaml": Self.app("shop", db: 1), "apps.d/blog.yaml": Self.app("blog", db: 2),
+        ])
+        defer { try? FileManager.default.removeItem(at: fleet.dir) }
+        let result = try fleet.compose([
+            "--listener", fleet.listener, "--network", "host", "--redis-port", "6501", "--redis-image",
+            "mimic-redis:local",
+            "--image", "mimic-scheduler:local",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let all = try fleet.config(["fleet.compose.yml", "shop.compose.yml", "blog.compose.yml"])
+        let services = all["services"] as? [String: Any] ?? [:]
+        #expect(Set(services.keys) == ["redis", "listener", "worker-shop", "worker-blog"])
+        for name in services.keys {
+            let service = try service(all, name)
+            #expect(service["network_mode"] as? String == "host", "\(name)")
+            #expect(service["networks"] == nil && service["ports"] == nil, "\(name): nothing published")
+        }
+        #expect(all["networks"] == nil, "no compose network")
+        #expect(((all["volumes"] as? [String: Any])?["run"] as? [String: Any])?["name"] as? String == "mimic-run")
+        _ = try fleet.config(["shop.compose.yml"])
+
+        let redis = try service(all, "redis")
+        #expect(redis["image"] as? String == "mimic-redis:local")
+        #expect(
+            redis["command"] as? [String] == [
+                "redis-server", "--appendonly", "yes", "--databases", "16", "--bind", "127.0.0.1", "--port", "6501",
+            ])
+        #expect(
+            (redis["healthcheck"] as? [String: Any])?["test"] as? [String] == [
+                "CMD", "redis-cli", "-p", "6501", "ping",
+            ])
+        let listener = try service(all, "listener")
+        #expect(listener["image"] as? String == "mimic-scheduler:local")
+        // listener.yaml binds 0.0.0.0:8600: the healthcheck reaches it on loopback.
+        #expect(
+            (listener["healthcheck"] as? [String: Any])?["test"] as? [String] == [
+                "CMD", "mimicctl", "status", "--listener", "http://127.0.0.1:8600",
+            ])
+        #expect(
+            volumes(listener).contains { $0["source"] as? String == "run" && $0["target"] as? String == "/run/mimic" })
+        #expect(try service(all, "worker-blog")["image"] as? String == "mimic-scheduler:local")
+
+        let inContainer = try ConfigLoader.loadListener(path: "\(fleet.out)/listener.yaml")
+        #expect(inContainer.http == .init(host: "0.0.0.0", port: 8600))
+        #expect(inContainer.tcp == .init(host: "127.0.0.1", port: 8601))
+        #expect(inContainer.runDir == "/run/mimic")
+        #expect(
+            try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis
+                == RedisSettings(host: "127.0.0.1", port: 6501, db: 1))
+        #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/blog.yaml").redis.db == 2)
+
+        // The same files again on a compose network: nothing of host mode is left.
+        #expect(try fleet.compose(["--listener", fleet.listener]).status == 0)
+        let bridge = try fleet.config(["fleet.compose.yml", "shop.compose.yml"])
+        #expect(try service(bridge, "worker-shop")["network_mode"] == nil)
+        #expect(try service(bridge, "redis")["image"] as? String == "redis:7-bookworm")
+        #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.host == "redis")
+    }
+
     @Test func theAppsDirDefaultsToTheListenersAndPasswordsCarryOver() throws {
         let fleet = try Fleet([
             "listener.yaml": Self.listenerYAML,
@@ -247,5 +309,12 @@ import Testing
         let badGrace = try Ctl.run(["compose", "--stop-grace", "soon"])
         #expect(badGrace.status == 2)
         #expect(badGrace.stderr.contains("--stop-grace soon"))
+
+        let badNetwork = try Ctl.run(["compose", "--network", "overlay"])
+        #expect(badNetwork.status == 2)
+        #expect(badNetwork.stderr.contains("overlay"))
+        let portWithoutHost = try Ctl.run(["compose", "--redis-port", "6501"])
+        #expect(portWithoutHost.status == 2)
+        #expect(portWithoutHost.stderr.contains("--redis-port: only with --network host"))
     }
 }

@@ -9,7 +9,7 @@ struct SocketsCommand: AsyncParsableCommand {
         commandName: "sockets",
         abstract: "List the app sockets in run_dir: owner pid, listening or stale, the worker's status.",
         discussion:
-            "The owner pid comes from /proc/net/unix and /proc/<pid>/fd (what `ss -xlp` shows); processes of other users are only visible as root, and then the pid the worker reports is shown."
+            "The owner pid comes from /proc/net/unix and /proc/<pid>/fd (what `ss -xlp` shows); a socket a containerized worker bound under another path (a volume) is matched through /proc/<pid>/root. Processes of other users are only visible as root, and then the pid the worker reports is shown."
     )
 
     @OptionGroup var config: ConfigOption
@@ -34,12 +34,9 @@ struct SocketsCommand: AsyncParsableCommand {
             throw CtlFailure.runtime(
                 "run dir \(runDir) cannot be read; are the listener and workers started with this run_dir?")
         }
-        let listening = SocketOwners.listeningInodes()
         let paths = names.filter { $0.hasSuffix(".sock") }.sorted().map { runDir + "/" + $0 }
-        let owners = SocketOwners.pids(holding: Set(paths.flatMap { listening[$0] ?? [] }))
-        let entries = paths.map { path in
-            inspect(path, ownerPID: (listening[path] ?? []).lazy.compactMap { owners[$0] }.first)
-        }
+        let owners = SocketOwners.owners(of: paths)
+        let entries = paths.map { path in inspect(path, ownerPID: owners[path]) }
         if format.json {
             let sockets: [[String: Any]] = entries.map(Self.json)
             return try Output.printJSON(["run_dir": runDir, "sockets": sockets] as [String: Any])

@@ -12,6 +12,9 @@ struct ComposeCommand: AsyncParsableCommand {
         discussion: """
             Also writes deploy/listener.yaml and deploy/apps.d/<app>.yaml: the configs as the containers \
             read them (redis host `redis` port 6379 with each app's db, sockets on /run/mimic, supervision off).
+            With --network host (one machine): every service uses the host's network, Redis listens on \
+            127.0.0.1:--redis-port, the listener on the http and tcp addresses of --listener, and the \
+            sockets stay on the shared volume.
             Bring everything up:   docker compose -f deploy/fleet.compose.yml -f deploy/shop.compose.yml ... up -d
             One app's worker:      docker compose -f deploy/fleet.compose.yml -f deploy/shop.compose.yml restart worker-shop
             """)
@@ -33,8 +36,24 @@ struct ComposeCommand: AsyncParsableCommand {
             "listener.yaml whose tokens, limits and published address the fleet uses.", valueName: "file"))
     var listener: String?
 
-    @Option(help: "The image built from the Dockerfile (docker build -t IMAGE .).")
+    @Option(help: "The image built from the Dockerfile (docker build -t IMAGE .) or by scripts/local-image.sh.")
     var image: String = "mimic-scheduler:latest"
+
+    @Option(
+        name: .customLong("redis-image"),
+        help: "The Redis image; it must run `redis-server` and have `redis-cli` (scripts/local-image.sh makes one).")
+    var redisImage: String = ComposeContext.defaultRedisImage
+
+    @Option(
+        help: ArgumentHelp(
+            "bridge: a compose network of the fleet's own, the listener's ports published; host: every service in the host's network (one machine).",
+            valueName: "bridge|host"))
+    var network: ComposeNetwork = .bridge
+
+    @Option(
+        name: .customLong("redis-port"),
+        help: "With --network host: the 127.0.0.1 port Redis listens on (the workers' configs name it).")
+    var redisPort: Int?
 
     @Option(help: "Prefix of the volume and network names, so several fleets can share one Docker engine.")
     var name: String = "mimic"
@@ -49,6 +68,16 @@ struct ComposeCommand: AsyncParsableCommand {
         guard DurationText.parse(stopGrace) != nil else {
             throw ValidationError("--stop-grace \(stopGrace): expected a duration like 30s or 1m")
         }
+        if let redisPort {
+            guard network == .host else {
+                throw ValidationError(
+                    "--redis-port: only with --network host (on a compose network Redis is redis:6379)")
+            }
+            guard (1...65535).contains(redisPort) else {
+                throw ValidationError("--redis-port \(redisPort): expected a port, 1 to 65535")
+            }
+        }
+        guard !redisImage.isEmpty else { throw ValidationError("--redis-image: empty") }
     }
 
     func run() async throws {
@@ -65,15 +94,20 @@ struct ComposeCommand: AsyncParsableCommand {
         } catch {
             throw CtlFailure.runtime("cannot create \(appsOut): \(error.localizedDescription)")
         }
-        let context = ComposeContext(image: image, name: name, stopGrace: stopGrace, listener: listenerConfig)
+        let context = ComposeContext(
+            image: image, name: name, stopGrace: stopGrace, listener: listenerConfig, network: network,
+            redisImage: redisImage, redisPort: redisPort ?? ComposeRedis.service.port)
         var written: [String] = []
         for app in appConfigs {
             let text = try String(contentsOfFile: app.sourceFile, encoding: .utf8)
-            try write(try ContainerConfig.app(app, text: text), to: "\(appsOut)/\(app.app).yaml", &written)
+            try write(
+                try ContainerConfig.app(app, text: text, redis: context.redis), to: "\(appsOut)/\(app.app).yaml",
+                &written)
             try write(
                 try render(library, "app.compose.yml", context.app(app)), to: "\(out)/\(app.app).compose.yml", &written)
         }
-        try write(try ContainerConfig.listener(listenerConfig), to: "\(out)/listener.yaml", &written)
+        try write(
+            try ContainerConfig.listener(listenerConfig, network: network), to: "\(out)/listener.yaml", &written)
         try write(
             try render(library, "fleet.compose.yml", context.fleet(appConfigs)), to: "\(out)/fleet.compose.yml",
             &written)
@@ -193,3 +227,5 @@ struct ComposeCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("mimicctl: warning: \(message)\n".utf8))
     }
 }
+
+extension ComposeNetwork: ExpressibleByArgument {}

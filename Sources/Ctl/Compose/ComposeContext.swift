@@ -9,6 +9,17 @@ struct ComposeContext {
     var name: String
     var stopGrace: String
     var listener: ListenerConfig?
+    var network: ComposeNetwork = .bridge
+    var redisImage: String = ComposeContext.defaultRedisImage
+    /// The loopback port Redis listens on in the host's network; unused on a compose network.
+    var redisPort: Int = ComposeRedis.service.port
+
+    static let defaultRedisImage = "redis:7-bookworm"
+
+    /// What the workers' in-container configs name as their Redis.
+    var redis: ComposeRedis {
+        network == .host ? ComposeRedis(host: "127.0.0.1", port: redisPort) : .service
+    }
 
     private var runVolume: String { "\(name)-run" }
 
@@ -19,7 +30,7 @@ struct ComposeContext {
     private var shared: [String: Any] {
         [
             "image": quoted(image), "stopGrace": quoted(stopGrace), "runDir": quoted(ContainerConfig.runDir),
-            "runVolume": quoted(runVolume), "network": quoted(name),
+            "runVolume": quoted(runVolume), "network": quoted(name), "hostNetwork": network == .host,
         ]
     }
 
@@ -30,16 +41,30 @@ struct ComposeContext {
         // Redis has 16 databases unless told otherwise; apps may use higher indexes.
         let databases = max(16, (apps.map(\.redis.db).max() ?? 0) + 1)
         var redisCommand = ["redis-server", "--appendonly", "yes", "--databases", "\(databases)"]
+        var redisCheck = ["CMD", "redis-cli", "ping"]
+        if network == .host {
+            // The host's loopback only: Redis has no other protection than its password.
+            redisCommand += ["--bind", "127.0.0.1", "--port", "\(redisPort)"]
+            redisCheck = ["CMD", "redis-cli", "-p", "\(redisPort)", "ping"]
+        }
         if let password { redisCommand += ["--requirepass", password] }
         var context = shared
         context["listenerSource"] = listener.map { quoted($0.sourceFile) } ?? false
         context["apps"] = apps.map { ["file": "\($0.app).compose.yml"] }
-        context["redisImage"] = quoted("redis:7-bookworm")
+        context["redisImage"] = quoted(redisImage)
+        context["redisPortPlain"] = "\(redisPort)"
         context["redisCommand"] = array(redisCommand)
+        context["redisHealthcheck"] = array(redisCheck)
         context["redisPassword"] = password.map(quoted) ?? false
-        // The listener.yaml bind address becomes the published address on the Docker host.
+        // On a compose network the listener.yaml bind address becomes the published address on
+        // the Docker host; in the host's network the listener binds it itself.
         context["httpPublish"] = quoted("\(publishHost(http.host)):\(http.port):\(ContainerConfig.httpPort)")
         context["tcpPublish"] = quoted("\(publishHost(tcp.host)):\(tcp.port):\(ContainerConfig.tcpPort)")
+        let listenerURL =
+            network == .host
+            ? "http://\(publishHost(reachable(http.host))):\(http.port)"
+            : "http://127.0.0.1:\(ContainerConfig.httpPort)"
+        context["listenerHealthcheck"] = array(["CMD", "mimicctl", "status", "--listener", listenerURL])
         context["journalDir"] = quoted(ContainerConfig.journalDir)
         context["journalVolume"] = quoted("\(name)-journal")
         context["redisVolume"] = quoted("\(name)-redis")
@@ -61,6 +86,15 @@ struct ComposeContext {
         context["redisDBQuoted"] = quoted("\(app.redis.db)")
         context["healthcheck"] = array(["CMD", "mimicctl", "ping", app.app, "--run-dir", ContainerConfig.runDir])
         return context
+    }
+
+    /// A listener bound to every interface is reached on loopback from its own machine.
+    private func reachable(_ host: String) -> String {
+        switch host {
+        case "0.0.0.0": "127.0.0.1"
+        case "::", "[::]": "::1"
+        default: host
+        }
     }
 
     /// `[::1]`-style hosts need brackets in a port mapping; 0.0.0.0 publishes on every interface.
