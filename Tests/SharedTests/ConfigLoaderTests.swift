@@ -65,6 +65,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
             runDir: "/etc/mimic/run",
             maxParallelActions: 2,
             reconcileEvery: .seconds(60),
+            forensics: ForensicsSettings(dir: "/etc/mimic/evidence", export: true, timeout: .seconds(90)),
             sourceFile: ConfigFixtures.appFile)
         #expect(config == expected)
     }
