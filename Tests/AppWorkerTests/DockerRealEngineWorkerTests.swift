@@ -186,10 +186,11 @@ struct DockerRealEngineWorkerTests {
     /// the worker keeps once three dissents make it dirty; the event references the manifest,
     /// `mimicctl forensics` prints it, and the executor is cleaned only after the capture.
     @Test func aDirtyExecutorsFilesystemChangesAreKeptBeforeItIsCleaned() throws {
-        let fleet = try Fleet(retainDirty: 1)
+        // Three online: one dissenter of two would be "no majority", which suspects the URL instead.
+        let fleet = try Fleet(online: 3, standby: 1, retainDirty: 1)
         defer { fleet.shutdown() }
         try fleet.worker.start()
-        #expect(try eventually(timeout: 60) { try fleet.filled() }, "\(fleet.diagnostics())")
+        #expect(try eventually(timeout: 60) { try fleet.filled(online: 3, standby: 1) }, "\(fleet.diagnostics())")
         let online = try fleet.worker.members("online").sorted()
         let suspect = online[0]
         let host = try #require(try fleet.executor(suspect)["host"])
