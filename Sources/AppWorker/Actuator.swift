@@ -5,6 +5,11 @@ import Shared
 /// Runs driver actions after their decisions are committed: at most `maxParallel` at once, each
 /// retried with backoff, results posted back to the scheduler loop as events. A hung hook holds
 /// one slot until its timeout, never the loop or the acks.
+///
+/// It also captures the evidence of executors that went dirty, and holds every action on an
+/// executor (its clean, its remove) until that executor's capture is over: finished, failed or
+/// timed out (`forensics.timeout`). Captures take no action slot, so a slow one delays only the
+/// executor it is about.
 actor Actuator {
     private let app: String
     private let drivers: [String: any Driver]
@@ -16,11 +21,15 @@ actor Actuator {
     private var running = 0
     private var queue: [DriverAction] = []
     private var known: Set<DriverAction> = []
+    private let evidence: EvidenceCollector?
+    /// Executors whose capture runs; their actions wait in the queue.
+    private var capturing: Set<String> = []
 
     init(
         app: String, drivers: [String: any Driver], maxParallel: Int, inbox: WorkerInbox, logger: Logger,
-        attempts: Int = 3, retryDelay: Duration = .milliseconds(500)
+        attempts: Int = 3, retryDelay: Duration = .milliseconds(500), evidence: EvidenceCollector? = nil
     ) {
+        self.evidence = evidence
         self.app = app
         self.drivers = drivers
         self.maxParallel = max(1, maxParallel)
@@ -39,9 +48,39 @@ actor Actuator {
         startQueued()
     }
 
+    /// Starts a capture per executor not being captured already. Called before the actions of the
+    /// same commit are submitted, so a clean that follows can never overtake it.
+    func capture(_ requests: [CaptureRequest]) {
+        guard let evidence else { return }
+        for request in requests where !capturing.contains(request.executor) {
+            capturing.insert(request.executor)
+            let driver = drivers[request.host]
+            logger.info(
+                "capturing evidence",
+                metadata: ["executor": "\(request.executor)", "host": "\(request.host)", "cause": "\(request.cause)"])
+            Task {
+                let outcome = await evidence.capture(request, driver: driver)
+                self.captured(outcome)
+            }
+        }
+    }
+
+    private func captured(_ outcome: CaptureOutcome) {
+        capturing.remove(outcome.request.executor)
+        if let error = outcome.error
+            ?? (outcome.status == .failed ? outcome.manifest?.problems.joined(separator: "; ") : nil)
+        {
+            logger.error(
+                "evidence not captured",
+                metadata: ["executor": "\(outcome.request.executor)", "error": "\(error)"])
+        }
+        inbox.post(.forensics(outcome))
+        startQueued()
+    }
+
     private func startQueued() {
-        while running < maxParallel, !queue.isEmpty {
-            let action = queue.removeFirst()
+        while running < maxParallel, let index = queue.firstIndex(where: { !capturing.contains($0.executor) }) {
+            let action = queue.remove(at: index)
             running += 1
             Task {
                 let event = await self.execute(action)

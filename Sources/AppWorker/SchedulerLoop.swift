@@ -16,6 +16,8 @@ final class SchedulerLoop {
     private let isStopping: @Sendable () -> Bool
     /// Receives every committed online-set publication (the `brackets.webhook` POST), off the loop.
     private let webhook: WebhookPublisher?
+    /// Finds what was captured already (a restarted worker captures only what is missing).
+    private let evidence: EvidenceCollector?
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
@@ -41,9 +43,11 @@ final class SchedulerLoop {
     init(
         config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
         logger: Logger, attemptFile: AttemptFile?,
-        isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil
+        isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil,
+        evidence: EvidenceCollector? = nil
     ) {
         self.webhook = webhook
+        self.evidence = evidence
         self.config = config
         self.settings = settings
         self.store = store
@@ -78,6 +82,8 @@ final class SchedulerLoop {
             case .schedulerEvent(let event):
                 let decision = pool.handle(event, now: Self.now())
                 await commit([decision], applied: nil)
+            case .forensics(let outcome):
+                await commit([], applied: nil, forensics: [outcome])
             }
             if isStopping() { break }
         }
@@ -103,9 +109,65 @@ final class SchedulerLoop {
                     "deaths": "\(attempts.deaths)",
                 ])
         }
+        // Before any action is submitted, so a resumed clean waits for its executor's capture.
+        await actuator.capture(missingCaptures(snapshot))
         guard await commit([decision], applied: nil) != .stopping else { return false }
         await actuator.submit(unfinished)
         return true
+    }
+
+    /// Executors whose evidence a previous process did not finish keeping: every dirty one without
+    /// a manifest for its dirty time, and a cleaning or offline one with a capture directory but no
+    /// manifest (released while its capture was under way, so its clean or remove had not started:
+    /// the container is as it was). One that is serving again has been cleaned: nothing to keep.
+    private func missingCaptures(_ snapshot: StateStore.Snapshot) -> [CaptureRequest] {
+        guard let evidence else { return [] }
+        var requests: [CaptureRequest] = []
+        for executor in pool.executors.values.sorted(by: { $0.id < $1.id }) {
+            var since: Int64?
+            if executor.state == .dirty {
+                if !evidence.isCaptured(executor: executor.id, dirtySince: executor.since) { since = executor.since }
+            } else if executor.state == .cleaning || executor.state == .offline {
+                since =
+                    evidence.layout.captures(app: config.app, executor: executor.id).last { !$0.finished }?.dirtySince
+            }
+            guard let since else { continue }
+            let dirtied = Self.dirtyTransition(of: executor.id, in: snapshot.recentEvents)
+            requests.append(
+                CaptureRequest(
+                    executor: executor.id, variant: executor.variant, host: executor.host, dirtySince: since,
+                    cause: dirtied?["cause"] ?? "unknown (the worker restarted)",
+                    reason: dirtied?["reason"] ?? executor.reason))
+        }
+        return requests
+    }
+
+    /// The newest event that moved `executor` to dirty, as a field map.
+    static func dirtyTransition(of executor: String, in events: [[String]]) -> [String: String]? {
+        for fields in events.reversed() {
+            var map: [String: String] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) { map[fields[index]] = fields[index + 1] }
+            if map["kind"] == "transition", map["executor"] == executor, map["to"] == "dirty" { return map }
+        }
+        return nil
+    }
+
+    /// The captures the transitions of committed decisions call for: one per executor that went
+    /// dirty, named by the time it did.
+    private func captureRequests(_ decisions: [Decision], now: Int64) -> [CaptureRequest] {
+        guard evidence != nil else { return [] }
+        var requests: [CaptureRequest] = []
+        for decision in decisions {
+            for transition in decision.transitions where transition.to == .dirty {
+                guard let executor = pool.executors[transition.executor] else { continue }
+                requests.append(
+                    CaptureRequest(
+                        executor: executor.id, variant: executor.variant, host: executor.host,
+                        dirtySince: executor.state == .dirty ? executor.since : now, cause: transition.cause,
+                        reason: transition.reason))
+            }
+        }
+        return requests
     }
 
     /// Reads the app's state from Redis, waiting for Redis as long as it takes; nil when stopping.
@@ -148,6 +210,7 @@ final class SchedulerLoop {
         inbox?.keepLines(through: attempts.through)
         board.setCounters(deadLetters: deadLetters, skipped: skipped)
         board.appendEvents(snapshot.recentEvents)
+        if let evidence { board.setEvidence(evidence.latestManifests(of: pool.executors.keys.sorted())) }
         board.publish(pool: pool, applied: applied)
         return pool.unfinishedActions
     }
@@ -167,6 +230,7 @@ final class SchedulerLoop {
         let unfinished = install(snapshot)
         logger.notice(
             "state reloaded", metadata: ["applied_seq": "\(applied?.seq ?? 0)", "commit": "\(commitCounter)"])
+        await actuator.capture(missingCaptures(snapshot))
         await actuator.submit(unfinished)
     }
 
@@ -337,7 +401,7 @@ final class SchedulerLoop {
     private func commit(
         _ decisions: [Decision], applied newApplied: (epoch: String, seq: UInt64)?,
         deadLetters letters: [DeadLetter] = [],
-        gap: GapFrame? = nil
+        gap: GapFrame? = nil, forensics: [CaptureOutcome] = []
     ) async -> CommitOutcome {
         let now = Self.now()
         var batch = CommitBatch(keys: store.keys)
@@ -349,6 +413,7 @@ final class SchedulerLoop {
         }
         for letter in letters { batch.recordDeadLetter(letter, now: now) }
         if let gap { batch.recordGap(gap, now: now) }
+        for outcome in forensics { batch.recordForensics(outcome, now: now) }
         let newMemory = pool.policyMemory
         if newMemory != memory { batch.recordPolicy(newMemory) }
         let publication = pool.onlinePublication(app: config.app)
@@ -391,9 +456,15 @@ final class SchedulerLoop {
             if let gap, !gap.isVoid { skipped += Int64(clamping: gap.skipped) }
             board.setCounters(deadLetters: deadLetters, skipped: skipped)
         }
+        for outcome in forensics where outcome.manifest != nil {
+            board.addEvidence(executor: outcome.request.executor, manifest: outcome.manifestPath)
+        }
         board.appendEvents(batch.events)
         board.publish(pool: pool, applied: applied)
         if let publication, let webhook { await webhook.publish(publication) }
+        // Captures first: the actor then holds any action on those executors until they are over.
+        let captures = captureRequests(decisions, now: now)
+        if !captures.isEmpty { await actuator.capture(captures) }
         if !actions.isEmpty { await actuator.submit(actions) }
         return .committed
     }

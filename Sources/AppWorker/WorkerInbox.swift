@@ -13,6 +13,8 @@ enum WorkerInput: Sendable {
     /// The listener asks where the worker stands before it sends frames (DESIGN section 10).
     case hello(ReplyChannel)
     case schedulerEvent(SchedulerEvent)
+    /// A forensics capture ended: its event is committed; the pool is not involved.
+    case forensics(CaptureOutcome)
 }
 
 struct WorkerInbox: Sendable {

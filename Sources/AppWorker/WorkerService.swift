@@ -26,16 +26,17 @@ struct WorkerService: Service {
         let stopping = NIOLockedValueBox(false)
         let http = HTTPClient.shared
         let drivers = Self.drivers(for: config, http: http)
+        let evidence = EvidenceCollector(config: config)
         let actuator = Actuator(
             app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
-            inbox: inbox, logger: logger)
+            inbox: inbox, logger: logger, evidence: evidence)
         let webhook = config.brackets.webhook.map { WebhookPublisher(url: $0, logger: logger) }
         let loop = SchedulerLoop(
             config: config, settings: .init(config: config),
             store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
             actuator: actuator, board: board, logger: logger,
             attemptFile: Self.attemptFile(config: config, logger: logger),
-            isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook)
+            isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel
         do {

@@ -10,7 +10,7 @@ struct Mimicctl: AsyncParsableCommand {
         discussion: "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.",
         subcommands: [
             StatusCommand.self, SocketsCommand.self, WorkerControlCommand.self, SendCommand.self,
-            ExecutorsCommand.self, EventsCommand.self, PingCommand.self, ComposeCommand.self,
+            ExecutorsCommand.self, EventsCommand.self, ForensicsCommand.self, PingCommand.self, ComposeCommand.self,
             CheckConfigCommand.self,
         ]
     )

@@ -31,12 +31,13 @@ struct CommandDriverTests {
 
         func driver(
             create: [String] = ["/bin/true"], clean: [String] = ["/bin/true"],
-            remove: [String] = ["/bin/true"], list: [String] = ["/bin/true"],
+            remove: [String] = ["/bin/true"], list: [String] = ["/bin/true"], inspect: [String]? = nil,
             timeout: Duration = .seconds(10)
         ) -> CommandDriver {
             CommandDriver(
                 app: "shop", host: "h1",
-                hooks: CommandHooks(timeout: timeout, create: create, clean: clean, remove: remove, list: list))
+                hooks: CommandHooks(
+                    timeout: timeout, create: create, clean: clean, remove: remove, list: list, inspect: inspect))
         }
     }
 
@@ -188,6 +189,39 @@ struct CommandDriverTests {
         let hooks = try Hooks()
         await #expect(throws: DriverError.self) {
             try await hooks.driver(create: ["\(hooks.dir)/does-not-exist.sh"]).create(target)
+        }
+    }
+
+    /// Issue 19 item 5: the optional `inspect` hook writes its evidence into `{dir}`; its stdout is
+    /// kept as `inspect.out`; without the hook the driver says it cannot inspect.
+    @Test func inspectHookWritesIntoTheCaptureDirectory() async throws {
+        let hooks = try Hooks()
+        let capture = "\(hooks.dir)/capture"
+        try FileManager.default.createDirectory(atPath: capture, withIntermediateDirectories: true)
+        let inspect = try hooks.script(
+            "inspect.sh",
+            """
+            printf '%s\\n' "$@" > "$5/args"
+            echo "ps of $2"
+            """)
+        let driver = hooks.driver(inspect: [inspect, "{app}", "{executor}", "{variant}", "{host}", "{dir}"])
+        #expect(try await driver.inspect(target, into: capture, export: false) == [])
+        #expect(try String(contentsOfFile: "\(capture)/args", encoding: .utf8) == "shop\ne7\nv1\nh1\n\(capture)\n")
+        #expect(try String(contentsOfFile: "\(capture)/inspect.out", encoding: .utf8) == "ps of e7\n")
+    }
+
+    @Test func inspectWithoutAHookIsUnsupportedAndAFailingHookThrows() async throws {
+        let hooks = try Hooks()
+        await #expect(throws: InspectUnsupported.self) {
+            try await hooks.driver().inspect(target, into: hooks.dir, export: false)
+        }
+        let failing = try hooks.script("inspect-fail.sh", "echo 'no such executor' >&2; exit 3")
+        do {
+            _ = try await hooks.driver(inspect: [failing]).inspect(target, into: hooks.dir, export: false)
+            Issue.record("a failing inspect hook must throw")
+        } catch {
+            #expect(message(of: error).contains("inspect hook on h1 failed"), "\(error)")
+            #expect(message(of: error).contains("no such executor"))
         }
     }
 }

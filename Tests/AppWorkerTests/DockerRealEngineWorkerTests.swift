@@ -14,7 +14,7 @@ struct DockerRealEngineWorkerTests {
         let redis: RedisServer
         let worker: WorkerFixture
 
-        init(online: Int = 2, standby: Int = 1) throws {
+        init(online: Int = 2, standby: Int = 1, retainDirty: Int = 0) throws {
             var engines: [String: DockerEngine] = [:]
             for name in ["node1", "node2"] {
                 let engine = try DockerEngine()
@@ -23,11 +23,12 @@ struct DockerRealEngineWorkerTests {
             }
             self.engines = engines
             redis = try RedisServer()
-            worker = try WorkerFixture(redis: redis, online: online, standby: standby, minOnline: 1, retainDirty: 0)
+            worker = try WorkerFixture(
+                redis: redis, online: online, standby: standby, minOnline: 1, retainDirty: retainDirty)
             var yaml = """
                 app: shop
                 redis: { host: 127.0.0.1, port: \(redis.port), db: 1 }
-                replicas: { online: \(online), standby: \(standby), min_online: 1, retain_dirty: 0 }
+                replicas: { online: \(online), standby: \(standby), min_online: 1, retain_dirty: \(retainDirty) }
                 variants:
                   - { name: alpha, traits: { os: debian, web: busybox }, image: "mimic-test/shop:alpha" }
                   - { name: beta, traits: { os: alpine, web: httpd }, image: "mimic-test/shop:beta", command: ["/serve", "{port}"] }
@@ -179,5 +180,84 @@ struct DockerRealEngineWorkerTests {
                     && onNode1.allSatisfy { !names.contains("mimic-shop-\($0)") }
             }, "its old containers are removed once it is back; \(fleet.diagnostics())")
         #expect(try eventually(timeout: 60) { try fleet.filled() }, "\(fleet.diagnostics())")
+    }
+
+    /// Issue 19 item 5: a file written into an online executor's container shows up in the evidence
+    /// the worker keeps once three dissents make it dirty; the event references the manifest,
+    /// `mimicctl forensics` prints it, and the executor is cleaned only after the capture.
+    @Test func aDirtyExecutorsFilesystemChangesAreKeptBeforeItIsCleaned() throws {
+        // Three online: one dissenter of two would be "no majority", which suspects the URL instead.
+        let fleet = try Fleet(online: 3, standby: 1, retainDirty: 1)
+        defer { fleet.shutdown() }
+        try fleet.worker.start()
+        #expect(try eventually(timeout: 60) { try fleet.filled(online: 3, standby: 1) }, "\(fleet.diagnostics())")
+        let online = try fleet.worker.members("online").sorted()
+        let suspect = online[0]
+        let host = try #require(try fleet.executor(suspect)["host"])
+        let engine = try #require(fleet.engines[host])
+        let container = "mimic-shop-\(suspect)"
+        try engine.docker("exec", container, "sh", "-c", "echo implant > /tmp/implant.sh; echo planted >&2")
+
+        let socket = try fleet.worker.connect()
+        let at = Int64(Date().timeIntervalSince1970 * 1000)
+        for seq in 1...3 {
+            try socket.sendJSON(
+                deliveryFrame(
+                    epoch: "ep-forensics", seq: seq, id: "dissent-\(seq)", at: at + Int64(seq) * 100,
+                    source: "right_bracket", type: "arbitration",
+                    body: ["url": "/login", "executors": online, "dissenters": [suspect]]))
+        }
+        #expect(
+            try eventually(timeout: 15) { try fleet.worker.members("dirty") == [suspect] }, "\(fleet.diagnostics())")
+
+        var event: [String: String] = [:]
+        #expect(
+            try eventually(timeout: 60) {
+                guard let found = try fleet.worker.events().last(where: { $0["kind"] == "forensics" }) else {
+                    return false
+                }
+                event = found
+                return true
+            }, "a forensics event; \(fleet.diagnostics())")
+        #expect(event["executor"] == suspect && event["cause"] == "dissent-3", "\(event)")
+        #expect(event["status"] == "complete", "\(event)")
+        let manifestPath = try #require(event["manifest"])
+        let forensicsDir = fleet.worker.runDir + "/forensics"
+        #expect(manifestPath.hasPrefix(forensicsDir + "/shop/\(suspect)/"), "the default dir is <run_dir>/forensics")
+
+        let manifest = try ForensicsManifest.decode(Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+        #expect(manifest.status == .complete, "\(manifest.problems)")
+        #expect(manifest.cause == "dissent-3" && manifest.executor == suspect && manifest.driver == "docker")
+        #expect(
+            Set(manifest.artifacts.map(\.name)).isSuperset(of: ["changes.json", "inspect.json", "logs.txt", "top.json"]
+            ),
+            "\(manifest.artifacts.map(\.name))")
+        let directory = (manifestPath as NSString).deletingLastPathComponent
+        let changes = try FilesystemChange.decodeList(
+            Data(contentsOf: URL(fileURLWithPath: directory + "/changes.json")))
+        #expect(changes.contains(FilesystemChange(kind: 1, path: "/tmp/implant.sh")), "\(changes)")
+        let changesEntry = try #require(manifest.artifacts.first { $0.name == "changes.json" })
+        let onDisk = try ChildProcess.run(executable: "/usr/bin/sha256sum", arguments: [directory + "/changes.json"])
+        #expect(onDisk.hasPrefix(changesEntry.sha256), "the manifest's hash is the file's")
+
+        let printed = try ChildProcess.runCapturing(
+            executable: try BuiltProducts.path("mimicctl"),
+            arguments: ["forensics", "shop", suspect, "--apps-dir", fleet.worker.directory.path])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        #expect(
+            printed.stdout.contains("A /tmp/implant.sh") && printed.stdout.contains("complete"), "\(printed.stdout)")
+
+        // Released by the operator: the clean replaces the container; the evidence stays.
+        try socket.sendJSON(
+            deliveryFrame(
+                epoch: "ep-forensics", seq: 4, id: "release-1", source: "admin", type: "set_state",
+                body: ["executor": suspect, "state": "cleaning", "reason": "analysed"]))
+        #expect(
+            try eventually(timeout: 60) {
+                try fleet.executor(suspect)["state"] == "standby" || fleet.executor(suspect)["state"] == "online"
+            }, "\(fleet.diagnostics())")
+        let cleaned = try engine.docker("exec", container, "sh", "-c", "ls /tmp")
+        #expect(!cleaned.contains("implant.sh"), "restored from the clean image")
+        #expect(FileManager.default.fileExists(atPath: manifestPath))
     }
 }

@@ -36,6 +36,7 @@ enum ConfigFixtures {
         run_dir: ../run
         max_parallel_actions: 2
         reconcile_every: 1m
+        forensics: { dir: ../evidence, export: true, timeout: 90s }
         """
 
     /// The smallest valid app: everything else takes its default.

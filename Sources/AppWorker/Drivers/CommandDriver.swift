@@ -43,6 +43,23 @@ struct CommandDriver: Driver {
         _ = try await run("remove", hooks.remove, target)
     }
 
+    /// The optional `inspect` hook writes its evidence into `{dir}` (the capture directory); what
+    /// it prints on stdout is kept too, as `inspect.out`. `export` is the hook's own business.
+    func inspect(_ target: DriverTarget, into directory: String, export: Bool) async throws -> [String] {
+        guard let template = hooks.inspect else {
+            throw InspectUnsupported(
+                "command host \(host) has no inspect hook; add hosts[].command.inspect to keep evidence")
+        }
+        let output = try await run("inspect", template, target, directory: directory)
+        if !output.isEmpty {
+            let path = (directory as NSString).appendingPathComponent("inspect.out")
+            guard FileManager.default.createFile(atPath: path, contents: Data(output.utf8)) else {
+                return ["inspect hook on \(host): cannot write its output to \(path)"]
+            }
+        }
+        return []
+    }
+
     func list() async throws -> [String] {
         let target = DriverTarget(app: app, executor: "", variant: "", host: host)
         let output = try await run("list", hooks.list, target)
@@ -86,20 +103,24 @@ struct CommandDriver: Driver {
         return nil
     }
 
-    static func substitute(_ template: [String], _ target: DriverTarget) -> [String] {
+    /// `{dir}` last, so a directory whose path happens to hold `{app}` stays as it is.
+    static func substitute(_ template: [String], _ target: DriverTarget, directory: String? = nil) -> [String] {
         template.map {
-            $0.replacingOccurrences(of: "{app}", with: target.app)
+            let filled = $0.replacingOccurrences(of: "{app}", with: target.app)
                 .replacingOccurrences(of: "{executor}", with: target.executor)
                 .replacingOccurrences(of: "{variant}", with: target.variant)
                 .replacingOccurrences(of: "{host}", with: target.host)
+            return directory.map { filled.replacingOccurrences(of: "{dir}", with: $0) } ?? filled
         }
     }
 
-    private func run(_ action: String, _ template: [String], _ target: DriverTarget) async throws -> String {
+    private func run(
+        _ action: String, _ template: [String], _ target: DriverTarget, directory: String? = nil
+    ) async throws -> String {
         if let problem = Self.placeholderProblem(target) {
             throw DriverError("\(action) hook on \(host) not run: \(problem)")
         }
-        let argv = Self.substitute(template, target)
+        let argv = Self.substitute(template, target, directory: directory)
         guard let program = argv.first else { throw DriverError("\(action) hook on \(host) is empty") }
         var options = PlatformOptions()
         // Own process group, so a timeout also kills whatever the hook started.

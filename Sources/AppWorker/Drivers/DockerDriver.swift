@@ -174,6 +174,58 @@ struct DockerDriver: Driver {
         return port
     }
 
+    /// The container as the engine describes it (`inspect.json`), what changed in its filesystem
+    /// against its image (`changes.json`), its processes (`top.json`), its output (`logs.txt`) and,
+    /// asked for, its whole filesystem (`export.tar`). Only a container that is gone fails the
+    /// whole capture; any other part that fails is named and the rest is kept.
+    func inspect(_ target: DriverTarget, into directory: String, export: Bool) async throws -> [String] {
+        let name = containerName(target.executor)
+        let executor = target.executor
+        let described = try await call(.GET, "/containers/\(name)/json", what: "inspect of \(executor)")
+        switch described.status {
+        case 200: try write(described.body, to: directory, "inspect.json")
+        case 404:
+            throw DriverError(
+                "docker on host \(host.name): container \(name) of \(executor) is gone; there is nothing to capture")
+        default: throw failure(described, "inspect of \(executor)")
+        }
+        var problems: [String] = []
+        for (part, file) in [("changes", "changes.json"), ("top", "top.json")] {
+            do {
+                let reply = try await call(.GET, "/containers/\(name)/\(part)", what: "\(part) of \(executor)")
+                guard reply.status == 200 else {
+                    // The engine refuses `top` for a stopped container (409): that is worth saying too.
+                    problems.append(failure(reply, "\(part) of \(executor)").description)
+                    continue
+                }
+                try write(reply.body, to: directory, file)
+            } catch {
+                problems.append("\(error)")
+            }
+        }
+        var parts = [("logs", "logs.txt", [("stdout", "true"), ("stderr", "true"), ("timestamps", "true")])]
+        if export { parts.append(("export", "export.tar", [])) }
+        for (part, file, query) in parts {
+            let demuxer = part == "logs" ? LogStreamDemuxer() : nil
+            do {
+                let path = (directory as NSString).appendingPathComponent(file)
+                try await download(
+                    "/containers/\(name)/\(part)", query: query, to: path, timeout: host.dockerTimeout * 5,
+                    what: "\(part) of \(executor)", demuxer: demuxer)
+            } catch {
+                problems.append("\(error)")
+            }
+        }
+        return problems
+    }
+
+    private func write(_ data: Data, to directory: String, _ file: String) throws {
+        let path = (directory as NSString).appendingPathComponent(file)
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw DriverError("docker on host \(host.name): cannot write \(path)")
+        }
+    }
+
     /// The port an executor's container is labelled with, nil when it has none or is gone.
     private func labelledPort(of executor: String) async throws -> Int? {
         let reply = try await call(
@@ -263,17 +315,7 @@ struct DockerDriver: Driver {
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil,
         what: String
     ) async throws -> Reply {
-        guard let url = url(path, query: query) else {
-            throw DriverError("docker on host \(host.name): cannot build a URL from \(host.docker ?? "nothing")")
-        }
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        if host.docker?.hasPrefix("unix://") == true {
-            // Over a unix socket AsyncHTTPClient sends an empty Host, and the Engine (Go's HTTP
-            // server) answers every request "400 missing required Host header"; the docker CLI
-            // names a placeholder host too.
-            request.headers.replaceOrAdd(name: "Host", value: "docker")
-        }
+        var request = try makeRequest(method, path, query: query)
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -288,6 +330,56 @@ struct DockerDriver: Driver {
                     + "\(DurationText.format(host.dockerTimeout)) (docker_timeout)")
         } catch {
             throw DriverError("docker on host \(host.name): \(what) could not reach \(host.docker ?? ""): \(error)")
+        }
+    }
+
+    private func makeRequest(_ method: HTTPMethod, _ path: String, query: [(String, String)]) throws
+        -> HTTPClientRequest
+    {
+        guard let url = url(path, query: query) else {
+            throw DriverError("docker on host \(host.name): cannot build a URL from \(host.docker ?? "nothing")")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if host.docker?.hasPrefix("unix://") == true {
+            // Over a unix socket AsyncHTTPClient sends an empty Host, and the Engine (Go's HTTP
+            // server) answers every request "400 missing required Host header"; the docker CLI
+            // names a placeholder host too.
+            request.headers.replaceOrAdd(name: "Host", value: "docker")
+        }
+        return request
+    }
+
+    /// A GET whose answer goes to `file` as it arrives: logs and exports may be far larger than
+    /// what `call` holds in memory. `demuxer` (for logs) sees each chunk in order.
+    private func download(
+        _ path: String, query: [(String, String)] = [], to file: String, timeout: Duration, what: String,
+        demuxer: LogStreamDemuxer? = nil
+    ) async throws {
+        let request = try makeRequest(.GET, path, query: query)
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(timeout.milliseconds))
+            guard response.status == .ok else {
+                let data = try await response.body.collect(upTo: 64 * 1024)
+                throw failure(Reply(status: Int(response.status.code), body: Data(data.readableBytesView)), what)
+            }
+            guard FileManager.default.createFile(atPath: file, contents: nil),
+                let handle = FileHandle(forWritingAtPath: file)
+            else { throw DriverError("docker on host \(host.name): \(what): cannot create \(file)") }
+            defer { try? handle.close() }
+            for try await chunk in response.body {
+                let bytes = Array(chunk.readableBytesView)
+                try handle.write(contentsOf: demuxer?.feed(bytes) ?? bytes)
+            }
+            if let rest = demuxer?.finish(), !rest.isEmpty { try handle.write(contentsOf: rest) }
+        } catch let error as DriverError {
+            throw error
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw DriverError(
+                "docker on host \(host.name): \(what) got no answer from \(host.docker ?? "") within "
+                    + "\(DurationText.format(timeout))")
+        } catch {
+            throw DriverError("docker on host \(host.name): \(what) failed: \(error)")
         }
     }
 
@@ -342,4 +434,55 @@ actor HostPortBook {
     }
 
     func release(_ executor: String) { held[executor] = nil }
+}
+
+/// `GET /containers/{id}/logs` of a container without a TTY interleaves stdout and stderr in
+/// frames of an 8-byte header (stream, 0, 0, 0, big-endian length) and the payload; the payloads
+/// are the log. A stream that does not start with such a header (a TTY container's) is kept as is.
+final class LogStreamDemuxer: @unchecked Sendable {
+    private enum Mode {
+        case undecided
+        case framed
+        case raw
+    }
+    private var mode = Mode.undecided
+    private var header: [UInt8] = []
+    private var remaining = 0
+
+    /// Called from one task only (the download's loop).
+    func feed(_ bytes: [UInt8]) -> [UInt8] {
+        if mode == .raw { return bytes }
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if remaining > 0 {
+                let count = min(remaining, bytes.count - index)
+                out += bytes[index..<(index + count)]
+                index += count
+                remaining -= count
+                continue
+            }
+            header.append(bytes[index])
+            index += 1
+            guard header.count == 8 else { continue }
+            if mode == .undecided {
+                guard header[0] <= 2, header[1] == 0, header[2] == 0, header[3] == 0 else {
+                    mode = .raw
+                    out += header + bytes[index...]
+                    header = []
+                    return out
+                }
+                mode = .framed
+            }
+            remaining = header[4...].reduce(0) { $0 << 8 | Int($1) }
+            header = []
+        }
+        return out
+    }
+
+    /// What is held back at the end: a stream shorter than one header is raw output.
+    func finish() -> [UInt8] {
+        defer { header = [] }
+        return mode == .undecided ? header : []
+    }
 }

@@ -124,6 +124,39 @@ struct CommitBatch: Sendable {
         ])
     }
 
+    /// A forensics capture ended (issue 19 item 5): the event names the executor, the capture's
+    /// status, its directory and manifest, and the cause that made the executor dirty, so the
+    /// audit trail leads to the evidence. A capture that kept nothing says what to check.
+    mutating func recordForensics(_ outcome: CaptureOutcome, now: Int64) {
+        let request = outcome.request
+        let reason: String
+        if let error = outcome.error {
+            reason = "evidence of \(request.executor) not kept: \(error)"
+        } else if let manifest = outcome.manifest {
+            let problems = manifest.problems.joined(separator: "; ")
+            switch manifest.status {
+            case .complete, .partial:
+                let bytes = manifest.artifacts.reduce(Int64(0)) { $0 + $1.bytes }
+                reason =
+                    "evidence of \(request.executor) kept: \(manifest.artifacts.map(\.name).joined(separator: ", ")) "
+                    + "(\(bytes) bytes)" + (problems.isEmpty ? "" : "; missing: \(problems)")
+            case .failed:
+                reason =
+                    "evidence of \(request.executor) not kept: \(problems); it is cleaned without it. Check host "
+                    + "\(request.host) and forensics.timeout"
+            case .unsupported:
+                reason = "no evidence of \(request.executor): \(problems)"
+            }
+        } else {
+            reason = "evidence of \(request.executor) not kept"
+        }
+        appendEvent([
+            "kind", "forensics", "executor", request.executor, "status", outcome.status.rawValue,
+            "dir", outcome.directory, "manifest", outcome.manifest == nil ? "" : outcome.manifestPath,
+            "dirty_since", "\(request.dirtySince)", "reason", reason, "cause", request.cause, "time", "\(now)",
+        ])
+    }
+
     /// `fields` alternates names and values, as XADD takes them.
     private mutating func appendEvent(_ fields: [String]) {
         commands.append(["XADD", keys.events, "MAXLEN", "~", Self.eventStreamLength, "*"] + fields)

@@ -23,6 +23,8 @@ final class StatusBoard: Sendable {
         /// Frames dead-lettered and journal seqs skipped as gone, all time (DESIGN section 10).
         var deadLetters: Int64 = 0
         var skipped: Int64 = 0
+        /// Executor id to the manifest of its newest forensics capture.
+        var evidence: [String: String] = [:]
     }
 
     /// Events the `events` op can return: enough for a timeline, small enough to copy per request.
@@ -60,6 +62,14 @@ final class StatusBoard: Sendable {
                 $0.recentEvents.removeFirst($0.recentEvents.count - Self.recentEventLimit)
             }
         }
+    }
+
+    func setEvidence(_ evidence: [String: String]) {
+        state.withLockedValue { $0.evidence = evidence }
+    }
+
+    func addEvidence(executor: String, manifest: String) {
+        state.withLockedValue { $0.evidence[executor] = manifest }
     }
 
     func setCounters(deadLetters: Int64, skipped: Int64) {
@@ -100,7 +110,11 @@ final class StatusBoard: Sendable {
     }
 
     func executors() -> WorkerExecutors {
-        WorkerExecutors(app: app, executors: snapshot.executors)
+        let snapshot = self.snapshot
+        // Only executors that still exist: the page draws those.
+        let known = Set(snapshot.executors.map(\.id))
+        let evidence = snapshot.evidence.filter { known.contains($0.key) }
+        return WorkerExecutors(app: app, executors: snapshot.executors, evidence: evidence.isEmpty ? nil : evidence)
     }
 
     func events() -> WorkerEvents {

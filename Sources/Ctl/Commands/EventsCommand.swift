@@ -106,6 +106,10 @@ struct EventsCommand: AsyncParsableCommand {
         case "transition":
             return
                 "\(event.field("executor") ?? "?") \(event.field("from") ?? "?") -> \(event.field("to") ?? "?"): \(reason)\(cause)"
+        case "forensics":
+            let manifest = event.field("manifest").flatMap { $0.isEmpty ? nil : " [\($0)]" } ?? ""
+            return
+                "forensics \(event.field("executor") ?? "?") \(event.field("status") ?? "?"): \(reason)\(manifest)\(cause)"
         case "note":
             let executor = event.field("executor").flatMap { $0.isEmpty ? nil : "\($0): " } ?? ""
             return "note \(executor)\(reason)\(cause)"

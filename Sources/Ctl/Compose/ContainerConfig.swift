@@ -98,13 +98,18 @@ enum ContainerConfig {
         expected.redis.port = redis.port
         expected.runDir = runDir
         expected.sourceFile = loaded.sourceFile
+        // A relative forensics.dir resolves against the config's directory too (in the container,
+        // where the evidence volume is the operator's choice).
+        expected.forensics.dir = loaded.forensics.dir
         // Relative hook paths resolve against the config's directory, which differs in the
         // container; everything else about the hosts must be unchanged.
         let withoutHooks = { (hosts: [HostConfig]) in
             hosts.map { host -> HostConfig in
                 var host = host
                 host.command = host.command.map {
-                    CommandHooks(timeout: $0.timeout, create: [], clean: [], remove: [], list: [])
+                    CommandHooks(
+                        timeout: $0.timeout, create: [], clean: [], remove: [], list: [],
+                        inspect: $0.inspect.map { _ in [] })
                 }
                 return host
             }

@@ -65,6 +65,15 @@ enum HTTPIngress {
             }
             return json(200, await SituationReport.build(runtime: runtime, only: app, eventLimit: eventLimit))
         }
+        router.get("/v1/apps/:app/forensics/:executor") { _, context -> Response in
+            let outcome = await ForensicsReport.answer(
+                runtime: runtime, app: context.parameters.get("app") ?? "",
+                executor: context.parameters.get("executor") ?? "")
+            switch outcome {
+            case .found(let answer): return json(200, answer)
+            case .problem(let status, let error): return json(status, ["error": error])
+            }
+        }
         if !SituationPageFiles.isPresent {
             logger.warning(
                 "situational-awareness page files are missing; GET / answers 404",

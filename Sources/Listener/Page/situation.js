@@ -100,7 +100,7 @@ function executorGroups(app, now) {
       for (const e of members) {
         const confidence = Math.max(0, Math.min(1, Number(e.confidence) || 0));
         table.append(el("tr", { "data-executor": e.id, "data-state": e.state, "data-host": e.host, "data-flagged": e.flagged ? "true" : "false" },
-          el("td", { class: "id" }, e.id),
+          el("td", { class: "id" }, e.id, evidenceMark(app, e.id)),
           el("td", {}, e.variant),
           el("td", {}, e.host),
           el("td", { class: "endpoint" }, e.endpoint || "–"),
@@ -115,8 +115,21 @@ function executorGroups(app, now) {
   return box;
 }
 
+// The worker keeps what an analyst needs of an executor that went dirty (issue 19 item 5): the
+// mark links the manifest and changes the listener serves, and names the command that prints the rest.
+function evidenceMark(app, id) {
+  const manifest = (app.evidence || {})[id];
+  if (!manifest) return "";
+  return el("a", {
+    class: "evidence", "data-evidence": manifest, target: "_blank",
+    href: "/v1/apps/" + encodeURIComponent(app.app) + "/forensics/" + encodeURIComponent(id),
+    title: "mimicctl forensics " + app.app + " " + id + "\n" + manifest,
+  }, "evidence");
+}
+
 function describe(event) {
   switch (event.kind) {
+    case "forensics": return [el("b", {}, event.executor), " forensics " + event.status];
     case "transition": return [el("b", {}, event.executor), " " + event.from + " → " + event.to];
     case "host": return ["host ", el("b", {}, event.host), " " + event.to];
     case "list": return [event.list + " " + event.op + " ", el("code", {}, event.url)];

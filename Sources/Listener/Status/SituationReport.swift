@@ -55,6 +55,7 @@ enum SituationReport {
             let events = try SocketOp.events.read(WorkerEvents.self, from: lines[2]).get()
             situation.scheduler = worker
             situation.executors = executors.executors
+            situation.evidence = executors.evidence ?? [:]
             situation.events = Array(events.events.suffix(max(eventLimit, 0)))
         } catch {
             situation.schedulerError = "worker of app \(status.app) \(error)"

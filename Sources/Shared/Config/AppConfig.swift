@@ -1,3 +1,5 @@
+import Foundation
+
 /// The typed, validated form of `apps.d/<app>.yaml` (DESIGN section 3 and the command-driver keys
 /// of section 8). Built only by `ConfigLoader`, so every value here has passed validation.
 public struct AppConfig: Sendable, Equatable {
@@ -20,6 +22,8 @@ public struct AppConfig: Sendable, Equatable {
     /// nil means the worker's own uid. Status, executors and ping stay open to any peer the 0660
     /// socket lets in.
     public var listenerUID: UInt32?
+    /// Where the worker keeps the evidence of executors that went dirty (issue 19 item 5).
+    public var forensics: ForensicsSettings
     /// The file this config was read from, for error messages at run time.
     public var sourceFile: String
 
@@ -27,7 +31,7 @@ public struct AppConfig: Sendable, Equatable {
         app: String, redis: RedisSettings, replicas: Replicas, variants: [Variant], hosts: [HostConfig],
         scheduling: Scheduling, brackets: Brackets = .init(), lists: Lists = .init(), runDir: String = "./run",
         maxParallelActions: Int = 4, reconcileEvery: Duration = .seconds(30), listenerUID: UInt32? = nil,
-        sourceFile: String = "<memory>"
+        forensics: ForensicsSettings = .init(), sourceFile: String = "<memory>"
     ) {
         self.app = app
         self.redis = redis
@@ -41,7 +45,31 @@ public struct AppConfig: Sendable, Equatable {
         self.maxParallelActions = maxParallelActions
         self.reconcileEvery = reconcileEvery
         self.listenerUID = listenerUID
+        self.forensics = forensics
         self.sourceFile = sourceFile
+    }
+
+    /// `forensics.dir`, else `<run_dir>/forensics`: derived when asked, so a `--run-dir` given to
+    /// the worker moves the default with it.
+    public var forensicsDir: String {
+        forensics.dir ?? URL(fileURLWithPath: runDir).appendingPathComponent("forensics").path
+    }
+}
+
+/// `forensics: { dir, export, timeout }`.
+public struct ForensicsSettings: Sendable, Equatable {
+    /// nil: `<run_dir>/forensics` (see `AppConfig.forensicsDir`).
+    public var dir: String?
+    /// Also keep a tar of the container's whole filesystem (docker driver); off by default, as it
+    /// is the size of the image and more.
+    public var export: Bool
+    /// The longest one capture may take; the executor's clean waits at most this long for it.
+    public var timeout: Duration
+
+    public init(dir: String? = nil, export: Bool = false, timeout: Duration = .seconds(120)) {
+        self.dir = dir
+        self.export = export
+        self.timeout = timeout
     }
 }
 
@@ -162,21 +190,27 @@ public struct HostConfig: Sendable, Equatable {
     }
 }
 
-/// Argv templates; placeholders `{app}`, `{executor}`, `{variant}`, `{host}` are substituted per
-/// argument, never through a shell.
+/// Argv templates; placeholders `{app}`, `{executor}`, `{variant}`, `{host}` (and `{dir}` in
+/// `inspect`) are substituted per argument, never through a shell.
 public struct CommandHooks: Sendable, Equatable {
     public var timeout: Duration
     public var create: [String]
     public var clean: [String]
     public var remove: [String]
     public var list: [String]
+    /// Optional: writes evidence of a dirty executor into `{dir}` before it is cleaned.
+    public var inspect: [String]?
 
-    public init(timeout: Duration = .seconds(30), create: [String], clean: [String], remove: [String], list: [String]) {
+    public init(
+        timeout: Duration = .seconds(30), create: [String], clean: [String], remove: [String], list: [String],
+        inspect: [String]? = nil
+    ) {
         self.timeout = timeout
         self.create = create
         self.clean = clean
         self.remove = remove
         self.list = list
+        self.inspect = inspect
     }
 }
 

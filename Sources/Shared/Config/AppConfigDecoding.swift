@@ -8,6 +8,8 @@ struct DecodedApp {
 /// The schema of `apps.d/<app>.yaml` (DESIGN sections 3 and 8).
 extension ConfigDecoder {
     static let hookPlaceholders = ["app", "executor", "variant", "host"]
+    /// The inspect hook is also told the capture directory it writes its evidence into.
+    static let inspectPlaceholders = hookPlaceholders + ["dir"]
 
     func appConfig(_ root: YamlNode) -> DecodedApp? {
         guard
@@ -15,7 +17,7 @@ extension ConfigDecoder {
                 root, "",
                 keys: [
                     "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
-                    "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid",
+                    "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid", "forensics",
                 ])
         else { return nil }
 
@@ -52,17 +54,26 @@ extension ConfigDecoder {
         let reconcileEvery = top.optional("reconcile_every", default: .seconds(30), duration)
         // -1 stands for "not given": the worker then trusts its own uid (see AppConfig.listenerUID).
         let listenerUID = top.optional("listener_uid", default: -1) { int($0, $1, min: 0, max: Int(UInt32.max) - 1) }
+        let forensics = top.section("forensics", keys: ["dir", "export", "timeout"]).flatMap {
+            section -> ForensicsSettings? in
+            let dir = section.nullable("dir", nonEmptyString)
+            let export = section.optional("export", default: false, bool)
+            let timeout = section.optional("timeout", default: .seconds(120), positiveDuration)
+            guard let dir, let export, let timeout else { return nil }
+            return ForensicsSettings(dir: dir.map(resolvedPath), export: export, timeout: timeout)
+        }
 
         if let variants, let hosts {
             requireImagesForDocker(variants: variants, hosts: hosts, in: top)
         }
         guard let app, let redis, let replicas, let variants, let hosts, let scheduling, let brackets, let lists,
-            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID
+            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID, let forensics
         else { return nil }
         let config = AppConfig(
             app: app, redis: redis, replicas: replicas, variants: variants, hosts: hosts, scheduling: scheduling,
             brackets: brackets, lists: lists, runDir: runDir, maxParallelActions: maxParallelActions,
-            reconcileEvery: reconcileEvery, listenerUID: listenerUID < 0 ? nil : UInt32(listenerUID), sourceFile: file)
+            reconcileEvery: reconcileEvery, listenerUID: listenerUID < 0 ? nil : UInt32(listenerUID),
+            forensics: forensics, sourceFile: file)
         return DecodedApp(
             config: config, appMark: top.value("app")?.mark ?? root.mark,
             redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)
@@ -301,19 +312,25 @@ extension ConfigDecoder {
     }
 
     private func commandHooks(_ node: YamlNode, _ path: String) -> CommandHooks? {
-        guard let map = mapping(node, path, keys: ["timeout", "create", "clean", "remove", "list"]) else { return nil }
+        guard let map = mapping(node, path, keys: ["timeout", "create", "clean", "remove", "list", "inspect"]) else {
+            return nil
+        }
         let timeout = map.optional("timeout", default: .seconds(30), positiveDuration)
-        let create = map.required("create", hookArgv)
-        let clean = map.required("clean", hookArgv)
-        let remove = map.required("remove", hookArgv)
-        let list = map.required("list", hookArgv)
-        guard let timeout, let create, let clean, let remove, let list else { return nil }
-        return CommandHooks(timeout: timeout, create: create, clean: clean, remove: remove, list: list)
+        let create = map.required("create") { hookArgv($0, $1) }
+        let clean = map.required("clean") { hookArgv($0, $1) }
+        let remove = map.required("remove") { hookArgv($0, $1) }
+        let list = map.required("list") { hookArgv($0, $1) }
+        let inspect = map.nullable("inspect") { hookArgv($0, $1, placeholders: Self.inspectPlaceholders) }
+        guard let timeout, let create, let clean, let remove, let list, let inspect else { return nil }
+        return CommandHooks(
+            timeout: timeout, create: create, clean: clean, remove: remove, list: list, inspect: inspect)
     }
 
     /// A hook's argv. `argv[0]` with a `/` is a path and is resolved against the config file's
     /// directory, so hooks ship next to the config; a bare name is looked up in PATH when run.
-    private func hookArgv(_ node: YamlNode, _ path: String) -> [String]? {
+    private func hookArgv(
+        _ node: YamlNode, _ path: String, placeholders: [String] = ConfigDecoder.hookPlaceholders
+    ) -> [String]? {
         guard let items = sequence(node, path) else { return nil }
         guard !items.isEmpty else {
             report(node.mark, path, "must be a non-empty list of arguments")
@@ -327,10 +344,12 @@ extension ConfigDecoder {
                 valid = false
                 continue
             }
-            if let unknown = Self.unknownPlaceholder(in: argument) {
+            if let unknown = Self.unknownPlaceholder(in: argument, known: placeholders) {
+                let expected = placeholders.map { "{\($0)}" }
                 report(
                     item.mark, itemPath,
-                    "unknown placeholder {\(unknown)} (expected {app}, {executor}, {variant} or {host})")
+                    "unknown placeholder {\(unknown)} (expected \(expected.dropLast().joined(separator: ", ")) or \(expected.last ?? ""))"
+                )
                 valid = false
             }
             argv.append(argument)
@@ -341,13 +360,13 @@ extension ConfigDecoder {
     }
 
     /// The first `{name}` whose name is not a hook placeholder. A `{` without a closing `}` is literal.
-    static func unknownPlaceholder(in argument: String) -> String? {
+    static func unknownPlaceholder(in argument: String, known: [String] = ConfigDecoder.hookPlaceholders) -> String? {
         var rest = argument[...]
         while let open = rest.firstIndex(of: "{") {
             let afterOpen = rest.index(after: open)
             guard let close = rest[afterOpen...].firstIndex(of: "}") else { return nil }
             let name = String(rest[afterOpen..<close])
-            if !hookPlaceholders.contains(name) { return name }
+            if !known.contains(name) { return name }
             rest = rest[rest.index(after: close)...]
         }
         return nil

@@ -21,11 +21,14 @@ public struct AppSituation: Sendable, Equatable, Codable {
     public var executors: [Executor]
     /// Oldest first, at most what the request asked for.
     public var events: [[String: String]]
+    /// Executor id to the manifest of its newest forensics capture, for those that have one.
+    public var evidence: [String: String]
 
     public init(
         status: AppStatus, scheduler: WorkerStatus? = nil, schedulerError: String? = nil,
-        executors: [Executor] = [], events: [[String: String]] = []
+        executors: [Executor] = [], events: [[String: String]] = [], evidence: [String: String] = [:]
     ) {
+        self.evidence = evidence
         self.status = status
         self.scheduler = scheduler
         self.schedulerError = schedulerError
@@ -34,7 +37,7 @@ public struct AppSituation: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case scheduler, executors, events
+        case scheduler, executors, events, evidence
         case schedulerError = "scheduler_error"
     }
 
@@ -45,6 +48,7 @@ public struct AppSituation: Sendable, Equatable, Codable {
         schedulerError = try container.decodeIfPresent(String.self, forKey: .schedulerError)
         executors = try container.decode([Executor].self, forKey: .executors)
         events = try container.decode([[String: String]].self, forKey: .events)
+        evidence = try container.decodeIfPresent([String: String].self, forKey: .evidence) ?? [:]
     }
 
     /// Flat: the app's status keys and these side by side in one object, as the page reads them.
@@ -55,5 +59,6 @@ public struct AppSituation: Sendable, Equatable, Codable {
         try container.encodeIfPresent(schedulerError, forKey: .schedulerError)
         try container.encode(executors, forKey: .executors)
         try container.encode(events, forKey: .events)
+        try container.encode(evidence, forKey: .evidence)
     }
 }

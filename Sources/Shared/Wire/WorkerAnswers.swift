@@ -104,9 +104,13 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
 public struct WorkerExecutors: Sendable, Equatable, Codable {
     public var app: String
     public var executors: [Executor]
-    public init(app: String, executors: [Executor]) {
+    /// Executor id to the manifest of its newest forensics capture; absent from older workers'
+    /// answers and when no executor has one.
+    public var evidence: [String: String]?
+    public init(app: String, executors: [Executor], evidence: [String: String]? = nil) {
         self.app = app
         self.executors = executors
+        self.evidence = evidence
     }
 }
 
