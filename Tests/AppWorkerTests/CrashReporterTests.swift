@@ -42,7 +42,10 @@ struct CrashReporterTests {
 
     /// The inode of the Unix socket listening at `path` (/proc/net/unix).
     static func listeningInode(_ path: String) -> String? {
-        let table = (try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? ""
+        // Read to the end: String(contentsOfFile:) stops after the first 4 KB of a /proc file.
+        let handle = FileHandle(forReadingAtPath: "/proc/net/unix")
+        defer { try? handle?.close() }
+        let table = String(decoding: (try? handle?.readToEnd()) ?? Data(), as: UTF8.self)
         for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if fields.count >= 8, fields[7] == path { return String(fields[6]) }

@@ -241,7 +241,12 @@ public final class DockerEngine: @unchecked Sendable {
     }
 
     public static func mounts(under prefix: String) -> [String] {
-        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        // Read to the end: String(contentsOfFile:) stops after the first 4 KB of a /proc file, and
+        // an engine's overlay mounts make the table longer than that.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/mountinfo") else { return [] }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return [] }
+        let table = String(decoding: data, as: UTF8.self)
         let points = table.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }
