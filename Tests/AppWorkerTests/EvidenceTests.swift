@@ -140,7 +140,9 @@ import Testing
         let started = ContinuousClock.now
         let outcome = await scratch.collector(timeout: .milliseconds(300))
             .capture(Self.request, driver: GatedDriver(gate: never))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The gate never opens: only the 300 ms timeout ends this. The bound is loose because the
+        // main batch shares 2 cores with other suites (10 s was seen there); "never" is the failure.
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(outcome.manifest?.status == .failed)
         #expect(outcome.manifest?.problems.first?.contains("forensics.timeout") == true, "\(outcome)")
     }

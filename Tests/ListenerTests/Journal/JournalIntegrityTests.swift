@@ -75,7 +75,9 @@ import Testing
         #expect(openError() == "opened")
     }
 
-    @Test func ackBeforeTheOldestRecordIsRefused() async throws {
+    /// 40 records in 256-byte segments, 30 acknowledged, nothing retained: the oldest segments
+    /// are gone. Returns the epoch and the oldest seq left on disk.
+    func trimmedJournal() async throws -> (epoch: String, first: UInt64) {
         var options = FileJournal.Options(fsync: .batch, maxBacklogBytes: 1 << 30)
         options.segmentBytes = 256
         options.retention = JournalRetention(retainMs: 0, maxBytes: 0)
@@ -84,10 +86,14 @@ import Testing
         for n in 1...40 { _ = try await journal.append([entry(n)]).get() }
         journal.acknowledge(30)
         journal.close()
-        let first = try JournalSegment.list(in: directory).first!.firstSeq
+        return (journal.epoch, try JournalSegment.list(in: directory).first!.firstSeq)
+    }
+
+    @Test func ackBeforeTheOldestRecordIsRefused() async throws {
+        let (epoch, first) = try await trimmedJournal()
         #expect(first > 1 && first <= 31)
         // meta.json from another time: acked far below the oldest record.
-        try writeMeta("{\"epoch\":\"\(journal.epoch)\",\"acked\":0,\"format\":2}")
+        try writeMeta("{\"epoch\":\"\(epoch)\",\"acked\":0,\"format\":2}")
         let error = openError()
         #expect(
             error.contains(
@@ -98,22 +104,14 @@ import Testing
     }
 
     @Test func recoveryWithTheAppliedEpochLetsTheHelloDecide() async throws {
-        var options = FileJournal.Options(fsync: .batch, maxBacklogBytes: 1 << 30)
-        options.segmentBytes = 256
-        options.retention = JournalRetention(retainMs: 0, maxBytes: 0)
-        let journal = try FileJournal.open(
-            app: "shop", directory: directory, options: options, logger: Logger(label: "t"))
-        for n in 1...40 { _ = try await journal.append([entry(n)]).get() }
-        journal.acknowledge(30)
-        journal.close()
-        let first = try JournalSegment.list(in: directory).first!.firstSeq
+        let (epoch, first) = try await trimmedJournal()
         try FileManager.default.removeItem(atPath: metaPath)
 
-        let result = try JournalMetaRecovery.rebuild(directory: directory, app: "shop", epoch: journal.epoch)
-        #expect(result == .init(epoch: journal.epoch, acked: first - 1, retained: first...40, replaced: nil))
+        let result = try JournalMetaRecovery.rebuild(directory: directory, app: "shop", epoch: epoch)
+        #expect(result == .init(epoch: epoch, acked: first - 1, retained: first...40, replaced: nil))
         let reopened = try open()
         defer { reopened.close() }
-        #expect(reopened.epoch == journal.epoch)
+        #expect(reopened.epoch == epoch)
         #expect(reopened.records(from: 1, maxCount: 100, maxBytes: 1 << 20).map(\.seq) == Array(first...40))
         // Appending continues the epoch's seqs.
         #expect(try await reopened.append([entry(41)]).get().appended == 1)
