@@ -31,11 +31,16 @@ struct WorkerService: Service {
             app: config.app, drivers: drivers, maxParallel: config.maxParallelActions,
             inbox: inbox, logger: logger, evidence: evidence)
         let webhook = config.brackets.webhook.map { WebhookPublisher(url: $0, logger: logger) }
+        let attemptFile = Self.attemptFile(config: config, logger: logger)
+        // The socket opens before the loop has loaded the state (Redis may be slow or down), and
+        // frames read meanwhile must already keep their lines if the last process died on them.
+        // The loop narrows this once it knows what was applied.
+        if let died = attemptFile?.read() { inbox.keepLines(through: died.to) }
         let loop = SchedulerLoop(
             config: config, settings: .init(config: config),
             store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
             actuator: actuator, board: board, logger: logger,
-            attemptFile: Self.attemptFile(config: config, logger: logger),
+            attemptFile: attemptFile,
             isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: any Channel

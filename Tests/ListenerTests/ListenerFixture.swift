@@ -29,7 +29,7 @@ final class ListenerFixture: @unchecked Sendable {
 
     init(
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
-        redisAppendOnly: Bool = false, probePorts: [String: Int] = [:]
+        redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil
     ) throws {
         redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
@@ -53,7 +53,7 @@ final class ListenerFixture: @unchecked Sendable {
             chmod(path, 0o755)
         }
         for (index, app) in apps.enumerated() { try addApp(app, db: index + 1, probePort: probePorts[app]) }
-        let worker = try BuiltProducts.path("mimic-worker")
+        let worker = try workerExecutable ?? BuiltProducts.path("mimic-worker")
         let yaml = """
             http: { host: 127.0.0.1, port: \(httpPort) }
             tcp: { host: 127.0.0.1, port: \(tcpPort) }

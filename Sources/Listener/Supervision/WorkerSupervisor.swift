@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import Shared
+import Subprocess
+import SystemPackage
 
 /// What `GET /v1/apps` shows about one app's worker process.
 struct WorkerProcessStatus: Sendable, Equatable {
@@ -13,12 +15,22 @@ struct WorkerProcessStatus: Sendable, Equatable {
 }
 
 /// Starts one `mimic-worker` per app, restarts it on exit with backoff and jitter, stops it with
-/// SIGTERM then SIGKILL after a grace period. Children are reaped by Foundation's Process.
+/// SIGTERM then SIGKILL after a grace period.
+///
+/// Children are started and reaped by swift-subprocess, which watches each through a pidfd.
+/// Foundation's `Process` is not used: on Linux it learns of an exit only when a socket it leaves
+/// open in the child closes (swift-corelibs-foundation #4795), so a worker wrapper that leaves a
+/// child behind hid every later crash, and the app stayed without a worker for good.
 actor WorkerSupervisor {
+    /// A worker process this supervisor started; `pid` is nil until the launch reports it.
+    private struct Child {
+        var pid: pid_t?
+    }
+
     private struct Slot {
         var configPath: String
         var wanted = true
-        var process: Process?
+        var child: Child?
         /// A worker a previous listener started and that still serves the socket.
         var adopted: pid_t?
         var startedAt: ContinuousClock.Instant?
@@ -89,14 +101,14 @@ actor WorkerSupervisor {
     }
 
     private func isRunning(_ slot: Slot) -> Bool {
-        if let process = slot.process { return process.isRunning }
+        if slot.child != nil { return true }
         if let pid = slot.adopted { return kill(pid, 0) == 0 }
         return false
     }
 
     private func pid(_ slot: Slot) -> Int32? {
         guard isRunning(slot) else { return nil }
-        return slot.process?.processIdentifier ?? slot.adopted
+        return slot.child?.pid ?? slot.adopted
     }
 
     func start(app: String) -> Bool {
@@ -104,7 +116,7 @@ actor WorkerSupervisor {
         slot.wanted = true
         slot.policy.reset()
         slots[app] = slot
-        if slot.process == nil, slot.adopted == nil {
+        if slot.child == nil, slot.adopted == nil {
             slots[app]?.restartTask?.cancel()
             spawn(app)
         }
@@ -159,34 +171,57 @@ actor WorkerSupervisor {
     // MARK: Processes
 
     private func spawn(_ app: String) {
-        guard var slot = slots[app], slot.wanted, slot.process == nil, slot.adopted == nil else { return }
+        guard var slot = slots[app], slot.wanted, slot.child == nil, slot.adopted == nil else { return }
         slot.generation += 1
         let generation = slot.generation
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: workerExecutable)
-        process.arguments = ["--config", slot.configPath, "--run-dir", runDir]
-        process.environment = Self.workerEnvironment(ProcessInfo.processInfo.environment)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.standardError
-        process.standardError = FileHandle.standardError
-        process.terminationHandler = { [weak self] finished in
-            let reason =
-                finished.terminationReason == .uncaughtSignal
-                ? "signal \(finished.terminationStatus)" : "exit \(finished.terminationStatus)"
-            Task { await self?.exited(app: app, generation: generation, reason: reason) }
+        slot.child = Child()
+        slot.startedAt = .now
+        slots[app] = slot
+        var options = PlatformOptions()
+        // Its own process group: a terminal's ^C reaches the listener, which stops workers in order.
+        options.processGroupID = 0
+        var environment: [Environment.Key: String] = [:]
+        for (name, value) in Self.workerEnvironment(ProcessInfo.processInfo.environment) {
+            if let key = Environment.Key(rawValue: name) { environment[key] = value }
         }
-        do {
-            try process.run()
-            slot.process = process
-            slot.startedAt = .now
-            slots[app] = slot
-            logger.info(
-                "worker started", metadata: ["worker_app": .string(app), "pid": "\(process.processIdentifier)"])
-        } catch {
-            slots[app] = slot
-            logger.error("cannot start worker", metadata: ["worker_app": .string(app), "error": "\(error)"])
-            scheduleRestart(app, uptime: .zero, reason: "spawn failed: \(error)")
+        let configuration = Configuration(
+            executable: .path(FilePath(workerExecutable)),
+            arguments: ["--config", slot.configPath, "--run-dir", runDir],
+            environment: .custom(environment), platformOptions: options)
+        Task { [weak self] in
+            let reason: String
+            do {
+                let result = try await Subprocess.run(
+                    configuration, input: .none, output: .currentStandardError, error: .currentStandardError
+                ) { execution in
+                    await self?.launched(app: app, generation: generation, pid: execution.processIdentifier.value)
+                }
+                switch result.terminationStatus {
+                case .exited(let code): reason = "exit \(code)"
+                case .signaled(let signal): reason = "signal \(signal)"
+                }
+            } catch {
+                await self?.launchFailed(app: app, generation: generation, error: error)
+                return
+            }
+            await self?.exited(app: app, generation: generation, reason: reason)
         }
+    }
+
+    private func launched(app: String, generation: Int, pid: pid_t) {
+        guard slots[app]?.generation == generation, slots[app]?.child != nil else { return }
+        slots[app]?.child?.pid = pid
+        logger.info("worker started", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
+    }
+
+    private func launchFailed(app: String, generation: Int, error: any Error) {
+        guard var slot = slots[app], slot.generation == generation else { return }
+        slot.child = nil
+        slot.startedAt = nil
+        slot.lastExit = "spawn failed: \(error)"
+        slots[app] = slot
+        logger.error("cannot start worker", metadata: ["worker_app": .string(app), "error": "\(error)"])
+        scheduleRestart(app, uptime: .zero, reason: "spawn failed: \(error)")
     }
 
     /// The Swift runtime's crash reporter, as a worker that traps runs it. A trapping process waits
@@ -206,7 +241,7 @@ actor WorkerSupervisor {
     private func exited(app: String, generation: Int, reason: String) {
         guard var slot = slots[app], slot.generation == generation else { return }
         let uptime = slot.startedAt.map { ContinuousClock.now - $0 } ?? .zero
-        slot.process = nil
+        slot.child = nil
         slot.adopted = nil
         slot.startedAt = nil
         slot.lastExit = reason
@@ -241,7 +276,7 @@ actor WorkerSupervisor {
     }
 
     private func restartAfterBackoff(_ app: String) {
-        guard let slot = slots[app], slot.wanted, slot.process == nil, slot.adopted == nil else { return }
+        guard let slot = slots[app], slot.wanted, slot.child == nil, slot.adopted == nil else { return }
         slots[app]?.restarts += 1
         spawn(app)
     }
@@ -262,24 +297,22 @@ actor WorkerSupervisor {
             slots[app]?.lastExit = "stopped"
             return
         }
-        guard let process = slots[app]?.process, process.isRunning else { return }
-        let pid = process.processIdentifier
+        guard let generation = slots[app]?.generation, slots[app]?.child != nil else { return }
+        // The pid is signalled only while this generation's `exited` has not run. Subprocess reaps
+        // just before that, and Linux hands pids out in sequence, so it is not another's by then.
+        func running() -> Bool { slots[app]?.generation == generation && slots[app]?.child != nil }
+        while running(), slots[app]?.child?.pid == nil { try? await Task.sleep(for: .milliseconds(5)) }
+        guard running(), let pid = slots[app]?.child?.pid else { return }
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
-        while process.isRunning, ContinuousClock.now < deadline {
+        while running(), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning {
+        if running() {
             logger.warning("worker ignored SIGTERM; killing", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
             kill(pid, SIGKILL)
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+            while running() { try? await Task.sleep(for: .milliseconds(10)) }
         }
-        // The termination handler may not have run yet; the slot no longer owns the process either way.
-        if slots[app]?.process === process {
-            slots[app]?.process = nil
-            slots[app]?.startedAt = nil
-            slots[app]?.generation += 1
-            slots[app]?.lastExit = "stopped"
-        }
+        slots[app]?.lastExit = "stopped"
     }
 }
