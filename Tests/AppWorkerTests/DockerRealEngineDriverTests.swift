@@ -25,16 +25,29 @@ struct DockerRealEngineDriverTests {
             ports = try RealEngineImages.freePortRange(count: portCount)
         }
 
-        func driver(app: String = "shop", missingImage: Bool = false) -> DockerDriver {
+        func driver(
+            app: String = "shop", missingImage: Bool = false, readyTimeout: Duration = HostConfig.defaultReadyTimeout
+        ) -> DockerDriver {
             let host = HostConfig(
                 name: "node1", address: "127.0.0.1", driver: .docker, docker: engine.unixEndpoint,
-                env: ["NODE": "node1"], dockerTimeout: .seconds(30), dockerNetwork: .host, ports: ports)
+                env: ["NODE": "node1"], dockerTimeout: .seconds(30), dockerNetwork: .host, ports: ports,
+                readyTimeout: readyTimeout)
             let alpha = Variant(
                 name: "alpha", traits: [:], image: missingImage ? "mimic-test/shop:missing" : "mimic-test/shop:alpha")
             // beta's port arrives as an argument only: its command proves `{port}` is substituted.
             let beta = Variant(name: "beta", traits: [:], image: "mimic-test/shop:beta", command: ["/serve", "{port}"])
+            // Servers that take a while to listen, never listen, or exit at once.
+            let slow = Variant(
+                name: "slow", traits: [:], image: "mimic-test/shop:alpha",
+                command: ["/bin/sh", "-c", "sleep 2; exec /serve {port}"])
+            let mute = Variant(
+                name: "mute", traits: [:], image: "mimic-test/shop:alpha", command: ["/bin/sleep", "600"])
+            let dying = Variant(
+                name: "dying", traits: [:], image: "mimic-test/shop:alpha", command: ["/bin/sh", "-c", "exit 3"])
             return DockerDriver(
-                app: app, host: host, variants: ["alpha": alpha, "beta": beta], http: HTTPClient.shared)
+                app: app, host: host,
+                variants: ["alpha": alpha, "beta": beta, "slow": slow, "mute": mute, "dying": dying],
+                http: HTTPClient.shared)
         }
 
         func inspect(_ container: String, _ format: String) throws -> String {
@@ -163,6 +176,37 @@ struct DockerRealEngineDriverTests {
         #expect(try await setup.driver(app: "blog").create(Self.target("e1", app: "blog")) == "127.0.0.1:\(low + 2)")
         #expect(Self.page(at: "127.0.0.1:\(low + 2)") == "shop alpha\n")
         #expect(try setup.engine.containers(label: "mimic.port").count == 3)
+    }
+
+    /// A server that takes two seconds to listen (a JVM or PHP-FPM warming up): create returns
+    /// its endpoint only once it answers, so the brackets never route to a refusing endpoint. One
+    /// that never listens, or exits, fails the create, is removed and gives its port back.
+    @Test func createReturnsOnceTheEndpointAnswersAndRemovesOneThatNeverDoes() async throws {
+        let setup = try Setup(portCount: 3)
+        defer { setup.engine.shutdown() }
+        let driver = setup.driver(readyTimeout: .seconds(4))
+        let slow = try await driver.create(Self.target("e1", "slow"))
+        #expect(RealEngineImages.fetch(slow) == "shop alpha\n", "answers as soon as create returns")
+
+        let started = ContinuousClock.now
+        let mute = await #expect(throws: DriverError.self) { try await driver.create(Self.target("e2", "mute")) }
+        #expect(ContinuousClock.now - started >= .seconds(4))
+        let low = setup.ports.lowerBound
+        #expect(
+            mute?.description
+                == "docker on host node1: e2 started but 127.0.0.1:\(low + 1) accepted no connection within 4s "
+                + "(hosts[].ready_timeout; last try: connect 127.0.0.1:\(low + 1): connection refused); the container "
+                + "was removed. Check that variant mute's image listens on $PORT (\(low + 1)), or raise ready_timeout")
+
+        let dyingStarted = ContinuousClock.now
+        let dying = await #expect(throws: DriverError.self) { try await driver.create(Self.target("e3", "dying")) }
+        #expect(ContinuousClock.now - dyingStarted < .seconds(4), "an exited container is not waited for")
+        #expect(
+            dying?.description.contains("e3 started but the container exited (exit code 3) before it answered") == true)
+
+        #expect(try setup.engine.containers(label: "mimic.app=shop").map(\.name) == ["mimic-shop-e1"])
+        // The ports of the failed creates are free again.
+        #expect(try await driver.create(Self.target("e4", "alpha")) == "127.0.0.1:\(low + 1)")
     }
 
     @Test func aMissingImageAndAFullRangeAreErrorsThatSayWhatToDo() async throws {

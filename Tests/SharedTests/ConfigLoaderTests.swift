@@ -150,7 +150,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
         let text = fullApp(replacing: "    probe: { tcp:", with: "    probes: { tcp:")
         #expect(
             appIssues(text) == [
-                "apps.d/shop.yaml:22:5: hosts[1].probes: unknown key (expected one of: name, address, driver, docker, command, probe, env, docker_timeout, docker_network, ports)"
+                "apps.d/shop.yaml:22:5: hosts[1].probes: unknown key (expected one of: name, address, driver, docker, command, probe, env, docker_timeout, docker_network, ports, ready_timeout)"
             ])
     }
 
@@ -287,6 +287,24 @@ private func fullApp(replacing old: String, with new: String) -> String {
         #expect(config.hosts[0].env == ["DB_HOST": "10.0.0.5"])
         #expect(config.hosts[0].dockerTimeout == .seconds(5))
         #expect(config.hosts[1].dockerTimeout == .seconds(60))
+        #expect(config.hosts[0].readyTimeout == .seconds(30), "the default wait for a new container's endpoint")
+    }
+
+    @Test func readyTimeoutIsADockerDurationAndZeroTurnsTheWaitOff() throws {
+        let off = fullApp(
+            replacing: "    docker: tcp://10.0.0.11:2375\n",
+            with: "    docker: tcp://10.0.0.11:2375\n    ready_timeout: 0s\n")
+        #expect(try ConfigLoader.loadApp(text: off, file: ConfigFixtures.appFile).hosts[0].readyTimeout == .zero)
+        let wrong = fullApp(
+            replacing: "    docker: tcp://10.0.0.11:2375\n",
+            with: "    docker: tcp://10.0.0.11:2375\n    ready_timeout: soon\n")
+        #expect(
+            appIssues(wrong) == [
+                "apps.d/shop.yaml:12:20: hosts[0].ready_timeout: expected a duration like 200ms, 1s, 10m or 1h"
+            ])
+        let command = fullApp(replacing: "    driver: command\n", with: "    driver: command\n    ready_timeout: 5s\n")
+        #expect(
+            appIssues(command) == ["apps.d/shop.yaml:16:20: hosts[1].ready_timeout: not allowed with driver: command"])
     }
 
     @Test func probeNeedsExactlyOneTarget() {

@@ -31,8 +31,8 @@ struct DockerDriver: Driver {
     static let stopGraceSeconds = 5
 
     /// A create is up to five API calls (create, remove and create again on a name conflict,
-    /// start, inspect), each bounded by `docker_timeout`.
-    var actionTimeout: Duration { host.dockerTimeout * 5 }
+    /// start, inspect), each bounded by `docker_timeout`, then the wait for the endpoint.
+    var actionTimeout: Duration { host.dockerTimeout * 5 + host.readyTimeout }
 
     func create(_ target: DriverTarget) async throws -> String {
         guard let variant = variants[target.variant], let image = variant.image else {
@@ -45,13 +45,16 @@ struct DockerDriver: Driver {
             let body = try JSONSerialization.data(
                 withJSONObject: createBody(target, variant: variant, image: image, port: variant.ports.first))
             try await createAndStart(target, name: name, image: image, body: body)
-            return try await endpoint(of: name, executor: target.executor, port: variant.ports.first)
+            let published = try await publishedPort(of: name, executor: target.executor, port: variant.ports.first)
+            try await awaitAnswer(target, name: name, port: published, listening: "its first variants[].ports")
+            return "\(host.address):\(published)"
         }
         let port = try await reservePort(target.executor, book: portBook)
         do {
             let body = try JSONSerialization.data(
                 withJSONObject: createBody(target, variant: variant, image: image, port: port))
             try await createAndStart(target, name: name, image: image, body: body)
+            try await awaitAnswer(target, name: name, port: port, listening: "$PORT (\(port))")
         } catch {
             // Nothing listens there now; a retry reserves again.
             await portBook.release(target.executor)
@@ -285,7 +288,7 @@ struct DockerDriver: Driver {
         guard delete.status == 204 || delete.status == 404 else { throw failure(delete, "remove of \(executor)") }
     }
 
-    private func endpoint(of name: String, executor: String, port: Int?) async throws -> String {
+    private func publishedPort(of name: String, executor: String, port: Int?) async throws -> Int {
         guard let port else {
             throw DriverError(
                 "docker on host \(host.name): variant of \(executor) publishes no port; add variants.ports")
@@ -301,7 +304,59 @@ struct DockerDriver: Driver {
                 "docker on host \(host.name): container of \(executor) publishes no host port for "
                     + "\(port)/tcp; is the port free on the host?")
         }
-        return "\(host.address):\(published)"
+        return published
+    }
+
+    /// A started container is not yet a server: the brackets would route to an endpoint that
+    /// refuses, and the scheduler would count that against a clean executor. So a create returns
+    /// once the endpoint accepts a TCP connection, and fails (removing the container) if it does
+    /// not within `ready_timeout`, or as soon as the container stops.
+    private func awaitAnswer(_ target: DriverTarget, name: String, port: Int, listening: String) async throws {
+        guard host.readyTimeout > .zero else { return }
+        let deadline = ContinuousClock.now + host.readyTimeout
+        var tries = 0
+        var last = "not tried"
+        var stopped: String?
+        while true {
+            let left = deadline - ContinuousClock.now
+            let probe = HostProbe(
+                target: .tcp(host: host.address, port: port), timeout: max(min(left, .seconds(1)), .milliseconds(50)),
+                http: http)
+            switch await probe.check() {
+            case .success: return
+            case .failure(let why): last = why
+            }
+            tries += 1
+            // About once a second: a container that exited will never answer.
+            if tries % 10 == 0, let state = try? await containerState(name), !state.running {
+                stopped = state.text
+                break
+            }
+            guard ContinuousClock.now + .milliseconds(100) < deadline else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if stopped == nil, let state = try? await containerState(name), !state.running { stopped = state.text }
+        try? await removeContainer(name, executor: target.executor)
+        let why =
+            stopped.map { "the container \($0) before it answered" }
+            ?? "\(host.address):\(port) accepted no connection within \(DurationText.format(host.readyTimeout)) "
+            + "(hosts[].ready_timeout; last try: \(last))"
+        throw DriverError(
+            "docker on host \(host.name): \(target.executor) started but \(why); the container was removed. "
+                + "Check that variant \(target.variant)'s image listens on \(listening), or raise ready_timeout")
+    }
+
+    /// `State` of the container: whether it runs, and how it ended if not.
+    private func containerState(_ name: String) async throws -> (running: Bool, text: String) {
+        let reply = try await call(.GET, "/containers/\(name)/json", what: "inspect of \(name)")
+        guard reply.status == 200,
+            let state = (try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any])?["State"]
+                as? [String: Any]
+        else { return (true, "unknown") }
+        let running = state["Running"] as? Bool ?? true
+        let status = state["Status"] as? String ?? "unknown"
+        let code = (state["ExitCode"] as? NSNumber).map { " (exit code \($0))" } ?? ""
+        return (running, running ? status : status + code)
     }
 
     // MARK: - HTTP

@@ -47,7 +47,12 @@ struct HostProbe: Sendable {
         }
         if let error = error as? ChannelError, case .connectTimeout = error { return "no answer in time" }
         if let error = error as? NIOConnectionError {
-            return error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)"
+            return error.connectionErrors.first.map { describe($0.error) } ?? "\(error)"
+        }
+        // NIO's own words ("connection reset (error set): Connection refused (errno: 111)") say one
+        // thing three times; an operator reads the errno as the rest of the scheduler words it.
+        if let error = error as? IOError {
+            return SocketFailure(errno: error.errnoCode, peer: "", operation: "connect").reason
         }
         return "\(error)"
     }

@@ -111,7 +111,9 @@ actor WorkerSupervisor {
         return slot.child?.pid ?? slot.adopted
     }
 
-    func start(app: String) -> Bool {
+    /// Returns once the worker runs with a known pid, or its launch failed: an operator who asked
+    /// for a start is answered with what happened.
+    func start(app: String) async -> Bool {
         guard var slot = slots[app] else { return false }
         slot.wanted = true
         slot.policy.reset()
@@ -119,6 +121,13 @@ actor WorkerSupervisor {
         if slot.child == nil, slot.adopted == nil {
             slots[app]?.restartTask?.cancel()
             spawn(app)
+            let generation = slots[app]?.generation
+            let deadline = ContinuousClock.now + .seconds(10)
+            while slots[app]?.generation == generation, slots[app]?.child != nil, slots[app]?.child?.pid == nil,
+                ContinuousClock.now < deadline
+            {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
         }
         return true
     }
@@ -134,7 +143,7 @@ actor WorkerSupervisor {
     func restart(app: String) async -> Bool {
         guard slots[app] != nil else { return false }
         _ = await stop(app: app)
-        return start(app: app)
+        return await start(app: app)
     }
 
     /// Stops `app` and forgets it (removed from apps_dir).

@@ -170,12 +170,15 @@ public struct HostConfig: Sendable, Equatable {
     public var dockerNetwork: DockerNetwork
     /// The ports executors of this host listen on with `docker_network: host`, one each.
     public var ports: ClosedRange<Int>?
+    /// Driver: docker only. How long a create or clean waits, after the container started, for
+    /// its endpoint to accept a TCP connection; zero: not at all.
+    public var readyTimeout: Duration
 
     public init(
         name: String, address: String, driver: DriverKind, docker: String? = nil,
         command: CommandHooks? = nil, probe: Probe? = nil, env: [String: String] = [:],
         dockerTimeout: Duration = .seconds(60), dockerNetwork: DockerNetwork = .bridge,
-        ports: ClosedRange<Int>? = nil
+        ports: ClosedRange<Int>? = nil, readyTimeout: Duration = HostConfig.defaultReadyTimeout
     ) {
         self.name = name
         self.address = address
@@ -187,7 +190,10 @@ public struct HostConfig: Sendable, Equatable {
         self.dockerTimeout = dockerTimeout
         self.dockerNetwork = dockerNetwork
         self.ports = ports
+        self.readyTimeout = readyTimeout
     }
+
+    public static let defaultReadyTimeout = Duration.seconds(30)
 }
 
 /// Argv templates; placeholders `{app}`, `{executor}`, `{variant}`, `{host}` (and `{dir}` in

@@ -175,7 +175,7 @@ extension ConfigDecoder {
                 node, path,
                 keys: [
                     "name", "address", "driver", "docker", "command", "probe", "env", "docker_timeout",
-                    "docker_network", "ports",
+                    "docker_network", "ports", "ready_timeout",
                 ])
         else {
             return nil
@@ -193,6 +193,7 @@ extension ConfigDecoder {
             choice($0, $1, [DockerNetwork.bridge, .host])
         }
         let ports = map.nullable("ports", portRange)
+        let readyTimeout = map.optional("ready_timeout", default: HostConfig.defaultReadyTimeout, duration)
 
         switch driver {
         case .docker?:
@@ -215,20 +216,21 @@ extension ConfigDecoder {
             }
         case .command?:
             if command == .some(nil) { report(node.mark, map.path("command"), "required key missing") }
-            for key in ["docker", "docker_timeout", "env", "docker_network", "ports"] where map.hasValue(key) {
+            for key in ["docker", "docker_timeout", "env", "docker_network", "ports", "ready_timeout"]
+            where map.hasValue(key) {
                 report(map.value(key)?.mark ?? node.mark, map.path(key), "not allowed with driver: command")
             }
         case nil:
             break
         }
         guard let name, let address, let driver, let docker, let command, let probe, let env, let dockerTimeout,
-            let network, let ports,
+            let network, let ports, let readyTimeout,
             (driver == .docker) == (docker != nil), (driver == .command) == (command != nil),
             driver == .command || (network == .host) == (ports != nil)
         else { return nil }
         return HostConfig(
             name: name, address: address, driver: driver, docker: docker, command: command, probe: probe,
-            env: env, dockerTimeout: dockerTimeout, dockerNetwork: network, ports: ports)
+            env: env, dockerTimeout: dockerTimeout, dockerNetwork: network, ports: ports, readyTimeout: readyTimeout)
     }
 
     /// `FIRST-LAST` (or one port): the host ports executors may listen on with host networking.
