@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 /// TCP NDJSON ingress (DESIGN section 4): `{"auth":"<token>"}` first, then one envelope per line;
 /// each envelope line is answered, in order, with `{"ok":"<id>"}` after its journal commit or
@@ -17,16 +18,25 @@ struct TCPIngress: Service {
 
     func run() async throws {
         let runtime = self.runtime
+        let logger = self.logger
         let maxLine = runtime.config.maxMessageBytes
+        let unread = UnreadAnswers()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Past `high` queued answer bytes the channel turns unwritable and the session stops
+            // reading from that peer (see TCPSession).
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: TCPSession.answerBufferLow, high: TCPSession.answerBufferHigh)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLine)))
-                    try channel.pipeline.syncOperations.addHandler(TCPSession(runtime: runtime))
+                    try channel.pipeline.syncOperations.addHandler(
+                        TCPSession(runtime: runtime, unread: unread, logger: logger))
                 }
             }
             .bind(host: host, port: port).get()
@@ -46,6 +56,8 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
     private struct AuthLine: Decodable { var auth: String }
 
     private let runtime: ListenerRuntime
+    private let unread: UnreadAnswers
+    private let logger: Logger
     private var token: Int?
     private var intake: EnvelopeIntake?
     private var firstSlot: UInt64 = 0
@@ -54,14 +66,26 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
     private var closing = false
     /// Reading pauses while this many answers are outstanding (a sender pipelining faster than the journal).
     private static let maxOutstanding = 32_768
-    private var paused = false
+    private var pausedForJournal = false
+    /// Answer bytes queued for the peer beyond which reading from it pauses, and below which it resumes.
+    static let answerBufferHigh = 256 * 1024
+    static let answerBufferLow = 64 * 1024
+    /// A peer that reads none of its answers for this long is cut: it holds memory every app's
+    /// ingress needs. Its journaled messages stay; a sender that retries them is answered by id.
+    static let readStallDeadline: TimeAmount = .seconds(20)
+    private var pausedForPeer = false
+    private var stallTimer: Scheduled<Void>?
 
     /// A connection must authenticate within this time: an open socket that never says who it is
     /// only holds a file descriptor.
     static let authDeadline: TimeAmount = .seconds(10)
     private var authTimer: Scheduled<Void>?
 
-    init(runtime: ListenerRuntime) { self.runtime = runtime }
+    init(runtime: ListenerRuntime, unread: UnreadAnswers, logger: Logger) {
+        self.runtime = runtime
+        self.unread = unread
+        self.logger = logger
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -77,7 +101,51 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         authTimer?.cancel()
+        stallTimer?.cancel()
         context.fireChannelInactive()
+    }
+
+    /// A peer that does not read its answers is not read from either: its sends block in its own
+    /// kernel, and the listener holds at most `answerBufferHigh` plus one read's answers for it.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            stallTimer?.cancel()
+            stallTimer = nil
+            pausedForPeer = false
+        } else {
+            pausedForPeer = true
+            if unread.isOverDoorLimit {
+                cut(
+                    context,
+                    "answers unread while the listener holds \(UnreadAnswers.doorLimit >> 20) MiB of unread answers")
+            } else if stallTimer == nil {
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                stallTimer = context.eventLoop.scheduleTask(in: Self.readStallDeadline) {
+                    let (session, context) = loopBound.value
+                    guard !context.channel.isWritable else { return }
+                    session.cut(
+                        context, "answers unread for \(Self.readStallDeadline.nanoseconds / 1_000_000_000)s")
+                }
+            }
+        }
+        updateReading(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func cut(_ context: ChannelHandlerContext, _ why: String) {
+        guard !closing else { return }
+        closing = true
+        runtime.counters.cutForUnreadAnswers()
+        logger.warning(
+            "tcp ingress: connection cut",
+            metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "why": "\(why)"])
+        context.close(promise: nil)
+    }
+
+    private func updateReading(_ context: ChannelHandlerContext) {
+        let read = !(pausedForJournal || pausedForPeer)
+        context.channel.setOption(ChannelOptions.autoRead, value: read).whenComplete { _ in }
+        if read { context.read() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -109,9 +177,9 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         intake = nil
         submit(context)
         flushAnswers(context)
-        if !paused, answers.count >= Self.maxOutstanding {
-            paused = true
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        if !pausedForJournal, answers.count >= Self.maxOutstanding {
+            pausedForJournal = true
+            updateReading(context)
         }
     }
 
@@ -188,15 +256,32 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
             answers.removeFirst()
             firstSlot += 1
         }
-        if paused, answers.count < Self.maxOutstanding / 2 {
-            paused = false
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        if pausedForJournal, answers.count < Self.maxOutstanding / 2 {
+            pausedForJournal = false
+            updateReading(context)
         }
         guard !text.isEmpty, context.channel.isActive else { return }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)), promise: nil)
+        let bytes = text.utf8.count
+        unread.add(bytes)
+        let unread = self.unread
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text))).whenComplete { _ in
+            unread.remove(bytes)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+/// Answer bytes queued in the TCP door for peers that have not read them yet, across connections:
+/// past `doorLimit` a peer that stops reading is cut at once instead of after the stall deadline,
+/// so many slow readers together cannot hold more than about this much.
+final class UnreadAnswers: Sendable {
+    static let doorLimit = 64 << 20
+    private let bytes = Atomic<Int>(0)
+
+    func add(_ count: Int) { bytes.wrappingAdd(count, ordering: .relaxed) }
+    func remove(_ count: Int) { bytes.wrappingSubtract(count, ordering: .relaxed) }
+    var isOverDoorLimit: Bool { bytes.load(ordering: .relaxed) > Self.doorLimit }
 }

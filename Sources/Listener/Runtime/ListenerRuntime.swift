@@ -277,6 +277,7 @@ final class ListenerRuntime: Sendable {
         for (code, count) in counters.rejected.sorted(by: { $0.key < $1.key }) {
             out += "mimic_listener_rejected_total{code=\"\(code)\"} \(count)\n"
         }
+        out += "# TYPE mimic_listener_tcp_cut_total counter\nmimic_listener_tcp_cut_total \(counters.cut)\n"
         let names = appNames
         var lines: [String: [String]] = [:]
         for name in names {
