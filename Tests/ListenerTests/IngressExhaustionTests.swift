@@ -93,4 +93,64 @@ import Testing
                 + "\(flooder.cut.map { String(format: "%.1f", $0.timeIntervalSince(started)) } ?? "-") s")
         #expect(fixture.terminate())
     }
+
+    /// Eight senders each upload a 40 MiB body at 8 MB/s, all at once: the door holds two of the
+    /// largest bodies' worth (128 MiB with the default max_message_bytes), refuses the rest at once
+    /// with 503 and Retry-After, and another app's small batch is still accepted meanwhile.
+    @Test func concurrentLargeBodiesAreRefusedPastTheDoorsBudget() throws {
+        let fixture = try ListenerFixture(apps: ["shop", "blog"], maxMessageBytes: 65_536)
+        try fixture.start(apps: ["shop", "blog"])
+        let bodyPath = fixture.directory.appendingPathComponent("large-body.json").path
+        try Data("[".utf8 + [UInt8](repeating: 0x20, count: 40 << 20) + "]".utf8).write(
+            to: URL(fileURLWithPath: bodyPath))
+        let before = Self.residentBytes(fixture.pid)
+        let uploads = try (0..<8).map { index in
+            try ChildProcess.spawn(
+                executable: "/usr/bin/curl",
+                arguments: [
+                    "-s", "-o", "/dev/null", "-D", fixture.directory.appendingPathComponent("headers-\(index)").path,
+                    "--limit-rate", "8M", "--max-time", "30", "-H",
+                    "Authorization: Bearer \(ListenerFixture.adminToken)",
+                    "-H", "Content-Type: application/json", "--data-binary", "@\(bodyPath)",
+                    "http://127.0.0.1:\(fixture.httpPort)/v1/events",
+                ], logFile: fixture.directory.appendingPathComponent("curl-\(index).log").path)
+        }
+        var peak = before
+        var smallAccepted = false
+        let deadline = Date().addingTimeInterval(25)
+        while Date() < deadline, uploads.contains(where: { ChildProcess.isAlive($0) }) {
+            peak = max(peak, Self.residentBytes(fixture.pid))
+            if !smallAccepted {
+                let reply = try fixture.http(
+                    "POST", "/v1/events", body: Messages.mixed("blog", id: "small-1", index: 1))
+                smallAccepted = reply.status == 202
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        for pid in uploads { _ = ChildProcess.waitForExit(pid, timeout: 10) }
+        let statuses = (0..<8).map { index -> Int in
+            let headers =
+                (try? String(
+                    contentsOfFile: fixture.directory.appendingPathComponent("headers-\(index)").path, encoding: .utf8))
+                ?? ""
+            return RawTCP.httpStatus(headers) ?? 0
+        }
+        let busy = (0..<8).filter { statuses[$0] == 503 }
+        #expect(busy.count >= 5, "statuses \(statuses)")
+        #expect(
+            statuses.allSatisfy { $0 == 503 || $0 == 400 }, "the admitted ones are read whole (an empty array: 400)")
+        if let first = busy.first {
+            let headers = try String(
+                contentsOfFile: fixture.directory.appendingPathComponent("headers-\(first)").path, encoding: .utf8)
+            #expect(headers.lowercased().contains("retry-after: 1"))
+        }
+        #expect(smallAccepted, "another app's small batch is accepted while large bodies are read")
+        #expect(
+            peak - before < 200 << 20,
+            "listener RSS grew by \((peak - before) >> 20) MiB (from \(before >> 20) MiB) under 8 uploads of 40 MiB")
+        print(
+            "measured: 8 concurrent 40 MiB uploads: statuses \(statuses); listener RSS \(before >> 20) MiB, peak +\((peak - before) >> 20) MiB"
+        )
+        #expect(fixture.terminate())
+    }
 }

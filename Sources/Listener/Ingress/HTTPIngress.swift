@@ -16,15 +16,21 @@ enum HTTPIngress {
     static let maxHeaderBytes = 16 * 1024
     /// Envelopes per request: one request is one journal batch and one reply, so keep it bounded.
     static let maxArrayElements = 10_000
+    /// `POST /v1/events` requests read at once, and the body bytes they may hold together: two
+    /// bodies of the largest size, or many ordinary ones.
+    static let maxConcurrentRequests = 256
+    static func bodyBudgetBytes(_ config: ListenerConfig) -> Int { 2 * maxBodyBytes(config) }
 
     static func makeApplication(
         runtime: ListenerRuntime, logger: Logger,
         onBound: @escaping @Sendable (Int) -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
+        let budget = RequestBodyBudget(
+            maxBytes: bodyBudgetBytes(runtime.config), maxRequests: maxConcurrentRequests)
         router.post("/v1/events") { request, _ -> Response in
             var request = request
-            return await events(&request, runtime: runtime)
+            return await events(&request, runtime: runtime, budget: budget)
         }
         router.get("/v1/apps") { _, _ -> Response in
             var apps: [AppStatus] = []
@@ -109,7 +115,9 @@ enum HTTPIngress {
             logger: quiet)
     }
 
-    static func events(_ request: inout Request, runtime: ListenerRuntime) async -> Response {
+    static func events(_ request: inout Request, runtime: ListenerRuntime, budget: RequestBodyBudget) async
+        -> Response
+    {
         let token: Int
         switch runtime.authorizer.identify(Authorizer.bearerToken(request.headers[.authorization])) {
         case .missing:
@@ -128,12 +136,47 @@ enum HTTPIngress {
             return json(
                 413, ["error": "request body of \(announced) bytes is larger than \(limit) bytes; split the array"])
         }
-        let body: [UInt8]
+        guard budget.enter() else {
+            runtime.counters.rejected(503)
+            return busy("\(budget.maxRequests) requests are being read")
+        }
+        defer { budget.leave() }
+        // An announced body is taken from the budget whole before a byte is read, so concurrent
+        // large senders are refused at once rather than all starved half way; a chunked one as it
+        // arrives.
+        let announced = request.headers[.contentLength].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        var held = 0
+        defer { budget.give(held) }
+        if let announced {
+            guard budget.take(announced) else {
+                runtime.counters.rejected(503)
+                return busy(
+                    "request bodies being read hold \(budget.bytesInUse >> 20) MiB of \(budget.maxBytes >> 20) MiB")
+            }
+            held = announced
+        }
+        var body: [UInt8] = []
+        body.reserveCapacity(min(announced ?? 0, limit))
         do {
-            body = Array(buffer: try await request.collectBody(upTo: limit))
+            for try await chunk in request.body {
+                guard body.count + chunk.readableBytes <= limit else {
+                    runtime.counters.rejected(413)
+                    return json(413, ["error": "request body larger than \(limit) bytes; split the array"])
+                }
+                if announced == nil {
+                    guard budget.take(chunk.readableBytes) else {
+                        runtime.counters.rejected(503)
+                        return busy(
+                            "request bodies being read hold \(budget.bytesInUse >> 20) MiB of "
+                                + "\(budget.maxBytes >> 20) MiB")
+                    }
+                    held += chunk.readableBytes
+                }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
         } catch {
-            runtime.counters.rejected(413)
-            return json(413, ["error": "request body larger than \(limit) bytes; split the array"])
+            runtime.counters.rejected(400)
+            return json(400, ["error": "request body could not be read: \(error)"])
         }
         let intake = runtime.intake
         var pieces: [ArraySlice<UInt8>]
@@ -179,6 +222,13 @@ enum HTTPIngress {
             runtime.counters.rejected(rejection.status, count: messages.count)
             return json(rejection.status, ["error": rejection.message])
         }
+    }
+
+    /// 503 with Retry-After: the sender keeps its batch and sends it again shortly.
+    static func busy(_ why: String) -> Response {
+        var response = json(503, ["error": "listener busy: \(why); retry shortly"])
+        response.headers[.retryAfter] = "1"
+        return response
     }
 
     static func workerAction(_ request: Request, app: String, action: String, runtime: ListenerRuntime) async
