@@ -29,13 +29,26 @@ extension ExecutorPool {
 
     /// A WAF or firewall alert: high and critical are abnormal at once, the rest only when they repeat.
     mutating func alert(_ alert: Alert, cause: Cause, now: Int64, into decision: inout Decision) {
-        let targets = alertTargets(alert)
-        if targets.isEmpty {
+        let targets: [String]
+        switch alertTarget(alert) {
+        case .executor(let id):
+            targets = [id]
+        case .none:
             decision.notes.append(
                 .init(
                     executor: alert.executor,
                     reason: "alert names no known executor (\(alert.address ?? "-"))",
                     cause: cause))
+            return
+        case .ambiguous(let candidates):
+            // One alert must never empty a host: which executor the WAF saw is not known.
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "alert on address \(alert.address ?? "-") is ambiguous: executors "
+                        + "\(candidates.joined(separator: ", ")) have it; nobody ejected (report ip:port or the executor id)",
+                    cause: cause))
+            return
         }
         for id in targets {
             if alert.severity >= .high {
@@ -90,12 +103,26 @@ extension ExecutorPool {
             into: &decision)
     }
 
-    func alertTargets(_ alert: Alert) -> [String] {
-        if let id = alert.executor { return executors[id] == nil ? [] : [id] }
-        guard let address = alert.address else { return [] }
-        return executors.values
-            .filter { $0.address == address && ($0.state == .online || $0.state == .standby) }
+    enum AlertTarget: Equatable {
+        case executor(String)
+        case none
+        case ambiguous([String])
+    }
+
+    /// By id; by `ip:port`, the online or standby executor with that endpoint; by a bare IP, the
+    /// online or standby executor on it if it is the only one.
+    func alertTarget(_ alert: Alert) -> AlertTarget {
+        if let id = alert.executor { return executors[id] == nil ? .none : .executor(id) }
+        guard let text = alert.address else { return .none }
+        let address = AlertAddress(text)
+        let candidates = executors.values
+            .filter { ($0.state == .online || $0.state == .standby) && address.names(endpoint: $0.endpoint) }
             .map(\.id).sorted()
+        switch candidates.count {
+        case 0: return .none
+        case 1: return .executor(candidates[0])
+        default: return .ambiguous(candidates)
+        }
     }
 
     /// Replaces an abnormal executor at once, unless that would take online below `min_online`

@@ -168,6 +168,39 @@ struct ExecutorPoolTests {
         #expect(unknown.notes.count == 1)
     }
 
+    /// Issue 13 finding 1: a WAF reports the upstream as `ip:port`. On a host where every
+    /// executor shares the IP (published ports), `ip:port` names exactly one executor, and a bare
+    /// IP names none: one alert must not empty a host.
+    @Test func alertsByAddressHitOnlyTheirExecutor() throws {
+        // e1, e3, e5 on 10.0.0.11; e2, e4 on 10.0.0.12; port 32767 + n.
+        var pool = F.steady(endpoint: { "10.0.0.1\(2 - $0 % 2):\(32767 + $0)" })
+        #expect(pool.executors["e3"]?.endpoint == "10.0.0.11:32770")
+        let exact = try pool.handle(F.alert(address: "10.0.0.11:32770", severity: "critical"), now: 100)
+        #expect(exact.transitions.filter { $0.to == .dirty || $0.to == .cleaning }.map(\.executor) == ["e3"])
+
+        let bare = try pool.handle(F.alert(address: "10.0.0.12", severity: "critical"), now: 200)
+        #expect(bare.transitions.isEmpty, "e2 and e4 share 10.0.0.12: nobody is ejected")
+        #expect(
+            bare.notes.map(\.reason) == [
+                "alert on address 10.0.0.12 is ambiguous: executors e2, e4 have it; nobody ejected "
+                    + "(report ip:port or the executor id)"
+            ])
+        let unknownPort = try pool.handle(F.alert(address: "10.0.0.12:1", severity: "critical"), now: 300)
+        #expect(unknownPort.transitions.isEmpty)
+        #expect(unknownPort.notes.map(\.reason) == ["alert names no known executor (10.0.0.12:1)"])
+
+        // A bare IP with one executor on it still names that executor.
+        var spread = F.steady()
+        let single = try spread.handle(F.alert(address: "10.0.0.2", severity: "high"), now: 100)
+        #expect(single.moves("e2") == ["online->dirty"])
+        // IPv6 endpoints in brackets, named with or without a port.
+        var six = F.steady(endpoint: { "[fd00::\($0)]:8080" })
+        let v6 = try six.handle(F.alert(address: "[fd00::2]:8080", severity: "high"), now: 100)
+        #expect(v6.moves("e2") == ["online->dirty"])
+        let v6Bare = try six.handle(F.alert(address: "fd00::1", severity: "high"), now: 200)
+        #expect(v6Bare.moves("e1") == ["online->dirty"])
+    }
+
     @Test(arguments: ["low", "medium"])
     func mildAlertOnlyNotes(severity: String) throws {
         var pool = F.steady()

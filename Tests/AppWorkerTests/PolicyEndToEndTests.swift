@@ -170,7 +170,7 @@ struct PolicyEndToEndTests {
         try worker.start()
         #expect(try await settles { try worker.members("online").count == 3 && worker.members("standby").count == 2 })
         let online = try worker.members("online").sorted()
-        let address = try #require(worker.hash("mimic:shop:exec:\(online[1])")["endpoint"]?.split(separator: ":").first)
+        let address = try #require(worker.hash("mimic:shop:exec:\(online[1])")["endpoint"])
         try worker.deliver([
             deliveryFrame(
                 epoch: "h", seq: 1, id: "hb-1", source: "left_bracket", type: "health",
@@ -188,11 +188,11 @@ struct PolicyEndToEndTests {
         #expect(try worker.hash("mimic:shop:exec:\(online[1])")["state"] == "online", "one low alert is only recorded")
         #expect(await settles { !published.on(Self.online).isEmpty }, "the first replacement was published")
         let versionsBefore = worker.versions(published.on(Self.online))
-        // The second low alert, by address: every executor on that address is named; ours is one.
+        // The second low alert, by the executor's ip:port, as a WAF reports its upstream.
         try worker.deliver([
             deliveryFrame(
                 epoch: "h", seq: 4, id: "waf-2", source: "waf", type: "alert",
-                body: ["address": String(address), "severity": "medium", "rule": "913100"])
+                body: ["address": address, "severity": "medium", "rule": "913100"])
         ])
         #expect(try worker.hash("mimic:shop:exec:\(online[1])")["state"] != "online")
         #expect(

@@ -89,14 +89,17 @@ enum Fixtures {
 
     /// Start-up replenish at t=0, then every create succeeds at t=1, 2, ... with endpoint
     /// 10.0.0.<n>:8080. With the default config: online e1 e2 e3, standby e4 e5.
-    static func steady(_ config: AppConfig = config(), seed: UInt64 = 42) -> ExecutorPool {
+    /// `endpoint`: what each create returns, from the executor's number (e1 is 1).
+    static func steady(
+        _ config: AppConfig = config(), seed: UInt64 = 42, endpoint: (Int) -> String = { "10.0.0.\($0):8080" }
+    ) -> ExecutorPool {
         var pool = pool(config, seed: seed)
         let start = pool.handle(.replenish(cause: .message("start")), now: 0)
         var now: Int64 = 0
         for action in start.actions where action.kind == .create {
             now += 1
-            let number = action.executor.dropFirst()
-            _ = pool.handle(.actionSucceeded(action, endpoint: "10.0.0.\(number):8080"), now: now)
+            let number = Int(action.executor.dropFirst()) ?? 0
+            _ = pool.handle(.actionSucceeded(action, endpoint: endpoint(number)), now: now)
         }
         return pool
     }

@@ -67,6 +67,34 @@ import Testing
             ) == 400)
     }
 
+    /// Issue 13 finding 1: WAFs name the upstream as `ip:port`. It routes by its address part,
+    /// and on an address several apps share, to the app whose worker reports that endpoint.
+    @Test func routesAlertsByEndpoint() throws {
+        func alert(_ address: String) -> String {
+            "{\"id\":\"a\",\"source\":\"waf\",\"type\":\"alert\",\"body\":{\"address\":\"\(address)\",\"severity\":\"high\"}}"
+        }
+        #expect(try admit(alert("10.0.0.12:32768")).get().app == "blog")
+        #expect(status(alert("10.0.0.99:32768")) == 400, "blog and wiki share 10.0.0.99; no worker said whose it is")
+        let owners = EndpointOwners()
+        owners.update(
+            app: "wiki",
+            executors: [
+                Executor(
+                    id: "e1", variant: "v", host: "x", endpoint: "10.0.0.99:32768", state: .online, since: 0, reason: ""
+                ),
+                Executor(
+                    id: "e2", variant: "v", host: "x", endpoint: "10.0.0.99:32769", state: .offline, since: 0,
+                    reason: ""),
+            ])
+        var routed = intake
+        routed.owners = owners
+        #expect(try routed.admit(Array(alert("10.0.0.99:32768").utf8), token: 0).get().app == "wiki")
+        #expect(
+            (try? routed.admit(Array(alert("10.0.0.99:32769").utf8), token: 0).get()) == nil,
+            "an offline executor's endpoint is nobody's")
+        #expect((try? routed.admit(Array(alert("10.0.0.99").utf8), token: 0).get()) == nil, "a bare IP stays ambiguous")
+    }
+
     @Test func rejectsWithTheRightStatus() {
         #expect(status("{\"id\":") == 400)
         #expect(status("[1]") == 400)

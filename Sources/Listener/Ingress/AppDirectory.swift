@@ -11,8 +11,9 @@ struct AppDirectory: Sendable {
         var byAddress: [String: [String]] = [:]
         for app in apps {
             byName[app.app] = app
-            for host in app.hosts where !(byAddress[host.address]?.contains(app.app) ?? false) {
-                byAddress[host.address, default: []].append(app.app)
+            for host in app.hosts {
+                let address = AlertAddress(host.address).host
+                if !(byAddress[address]?.contains(app.app) ?? false) { byAddress[address, default: []].append(app.app) }
             }
         }
         self.apps = byName
@@ -29,8 +30,13 @@ struct AppDirectory: Sendable {
         case ambiguous([String])
     }
 
-    func route(address: String) -> AddressRoute {
-        guard let apps = appsByAddress[address], !apps.isEmpty else { return .none }
+    /// An `ip:port` goes to the app whose worker last reported that endpoint (`owners`: an
+    /// endpoint's IP need not be its host's configured address); otherwise, and for a bare IP, to
+    /// the one app with a host at that address.
+    func route(address text: String, owners: EndpointOwners? = nil) -> AddressRoute {
+        let address = AlertAddress(text)
+        if let owner = owners?.owner(of: address), apps[owner] != nil { return .app(owner) }
+        guard let apps = appsByAddress[address.host], !apps.isEmpty else { return .none }
         return apps.count == 1 ? .app(apps[0]) : .ambiguous(apps.sorted())
     }
 }

@@ -21,6 +21,8 @@ struct EnvelopeIntake: Sendable {
     var maxMessageBytes: Int
     var authorizer: Authorizer
     var directory: AppDirectory
+    /// Endpoints the workers report, for alerts by `ip:port` on an address several apps share.
+    var owners: EndpointOwners? = nil
 
     func admit(_ raw: some Collection<UInt8>, token: Int) -> Result<IntakeMessage, IntakeRejection> {
         let bytes = Array(raw)
@@ -57,7 +59,7 @@ struct EnvelopeIntake: Sendable {
         if let named = envelope.app {
             app = named
         } else if case .alert(let alert) = body, let address = alert.address {
-            switch directory.route(address: address) {
+            switch directory.route(address: address, owners: owners) {
             case .app(let found): app = found
             case .none:
                 return .failure(
@@ -69,7 +71,8 @@ struct EnvelopeIntake: Sendable {
                     IntakeRejection(
                         status: 400,
                         message:
-                            "body.address: '\(address)' is a host of several apps (\(apps.joined(separator: ", "))); set app",
+                            "body.address: '\(address)' is a host of several apps (\(apps.joined(separator: ", "))) and "
+                            + "no worker reports that endpoint; send ip:port of a live executor, or set app",
                         id: envelope.id))
             }
         } else {

@@ -23,6 +23,7 @@ final class ListenerRuntime: Sendable {
     let config: ListenerConfig
     let authorizer: Authorizer
     let counters = IngressCounters()
+    let endpointOwners = EndpointOwners()
     let supervisor: WorkerSupervisor?
     /// Held for the process lifetime: one listener per journal_dir.
     let journalLock: JournalDirectoryLock
@@ -127,7 +128,23 @@ final class ListenerRuntime: Sendable {
     var intake: EnvelopeIntake {
         EnvelopeIntake(
             maxMessageBytes: config.maxMessageBytes, authorizer: authorizer,
-            directory: state.withLockedValue { $0.directory })
+            directory: state.withLockedValue { $0.directory }, owners: endpointOwners)
+    }
+
+    /// Asks every worker for its executors, so an alert by `ip:port` reaches the app that owns it.
+    func refreshEndpointOwners() async {
+        for app in appNames {
+            guard let channel = channel(for: app) else { continue }
+            guard
+                case .success(let lines) = await WorkerSocketQuery.ask(
+                    socketPath: channel.link.socketPath, ops: [.executors]),
+                let first = lines.first,
+                case .success(let answer) = SocketOp.executors.read(WorkerExecutors.self, from: first)
+            else { continue }
+            endpointOwners.update(app: app, executors: answer.executors)
+        }
+        let current = Set(appNames)
+        for app in endpointOwners.apps where !current.contains(app) { endpointOwners.forget(app: app) }
     }
 
     var appNames: [String] { state.withLockedValue { $0.channels.keys.sorted() } }
@@ -306,7 +323,8 @@ final class ListenerRuntime: Sendable {
             // Messages that had no effect (DESIGN section 10), as the worker counts them in Redis.
             if case .success(let answers) = await WorkerSocketQuery.ask(
                 socketPath: channel.link.socketPath, ops: [.status]),
-                let answer = answers.first, case .success(let worker) = SocketOp.status.read(WorkerStatus.self, from: answer)
+                let answer = answers.first,
+                case .success(let worker) = SocketOp.status.read(WorkerStatus.self, from: answer)
             {
                 lines["mimic_worker_dead_letters_total", default: []].append(
                     "mimic_worker_dead_letters_total\(label) \(worker.deadLetters)")

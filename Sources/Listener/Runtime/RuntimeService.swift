@@ -32,6 +32,12 @@ struct RuntimeService: Service {
                     runtime.sampleRates()
                 }
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    await runtime.refreshEndpointOwners()
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
             try? await gracefulShutdown()
             group.cancelAll()
         }
