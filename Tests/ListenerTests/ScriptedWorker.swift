@@ -34,6 +34,8 @@ final class ScriptedWorker: @unchecked Sendable {
         var gaps: [GapFrame] = []
         /// First lines that were not the hello op.
         var unexpected: [String] = []
+        /// Answer `{"op":"status"}` naming this pid (whatever process it is), as a lying worker would.
+        var statusPID: Int?
     }
 
     let path: String
@@ -83,6 +85,15 @@ final class ScriptedWorker: @unchecked Sendable {
             return state.connections
         }
         guard let first = try? socket.readLine(timeout: 30) else { return }
+        if first == SocketOp.status.line.dropLast(), let pid = state.withLock({ $0.statusPID }) {
+            let status = WorkerStatus(
+                app: "shop", pid: pid, redis: "up", loaded: true, counts: [:], paused: false, onlineVersion: 0,
+                hosts: [:], uptimeSeconds: 1, applied: nil)
+            if let line = try? JSONEncoder().encode(status) {
+                try? socket.write(String(decoding: line, as: UTF8.self) + "\n")
+            }
+            return
+        }
         guard first == SocketOp.hello.line.dropLast() else {
             state.withLock { $0.unexpected.append(first) }
             return

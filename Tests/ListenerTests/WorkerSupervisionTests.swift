@@ -36,4 +36,28 @@ import Testing
         )
         #expect(fixture.terminate())
     }
+
+    /// Issue 13 finding 6: a restarted listener adopts the worker that serves an app socket, and
+    /// later signals it. A process that serves the socket but names another pid (here: the pid of
+    /// an innocent `sleep`) is not adopted, so stopping the app or the listener never signals the
+    /// process it named.
+    @Test func aSocketOwnerThatNamesAnotherPidIsNotAdoptedNorItsPidSignalled() throws {
+        let innocent = try ChildProcess.spawn(executable: "/bin/sleep", arguments: ["600"])
+        defer { ChildProcess.signal(innocent, SIGKILL) }
+        let fixture = try ListenerFixture(apps: ["shop"])
+        try FileManager.default.createDirectory(atPath: fixture.runDir, withIntermediateDirectories: true)
+        let impostor = try ScriptedWorker(path: fixture.runDir + "/shop.sock")
+        impostor.script { $0.statusPID = Int(innocent) }
+        try fixture.start(apps: [], environment: nil)
+        let asked = eventually(timeout: 10) { impostor.snapshot.connections >= 1 }
+        #expect(asked, "the listener asked the socket who serves it")
+        Thread.sleep(forTimeInterval: 1)
+        let worker = try fixture.appsStatus()["shop"]?["worker"] as? [String: Any]
+        #expect((worker?["pid"] as? NSNumber)?.int32Value != innocent, "\(String(describing: worker))")
+        let stopped = try fixture.http("POST", "/v1/apps/shop/worker/stop")
+        #expect(stopped.status == 200, "\(stopped.body)")
+        #expect(fixture.terminate())
+        impostor.stop()
+        #expect(ChildProcess.isAlive(innocent), "the innocent process the impostor named was never signalled")
+    }
 }

@@ -32,7 +32,7 @@ actor WorkerSupervisor {
         var wanted = true
         var child: Child?
         /// A worker a previous listener started and that still serves the socket.
-        var adopted: pid_t?
+        var adopted: ProcessIdentity?
         var startedAt: ContinuousClock.Instant?
         var policy = RestartPolicy()
         var restarts = 0
@@ -73,27 +73,39 @@ actor WorkerSupervisor {
     func add(app: String, configPath: String) async {
         guard slots[app] == nil else { return }
         slots[app] = Slot(configPath: configPath)
-        let owner = await SocketOwnerProbe.ownerPID(socketPath: runDir + "/" + app + ".sock")
+        let socket = runDir + "/" + app + ".sock"
+        let owner = await SocketOwnerProbe.owner(socketPath: socket)
         // Removed while the socket was being asked (SIGHUP twice in a row): nothing to start.
         guard slots[app] != nil else { return }
-        if let owner {
-            adopt(app, pid: owner)
-        } else {
+        switch owner {
+        case .worker(let identity):
+            adopt(app, identity)
+        case .none:
+            spawn(app)
+        case .impostor(let listening, let claimed):
+            // Not adopted, never signalled; the worker started here refuses the live socket and
+            // the app shows crash_loop until the operator removes whatever holds it.
+            logger.error(
+                "worker socket served by a process that names another pid; not adopted",
+                metadata: [
+                    "worker_app": .string(app), "socket": .string(socket), "listening_pid": "\(listening)",
+                    "claimed_pid": "\(claimed)",
+                ])
             spawn(app)
         }
     }
 
     /// Watches a worker that is not our child: polls until it is gone, then treats that as its exit.
-    private func adopt(_ app: String, pid: pid_t) {
+    private func adopt(_ app: String, _ identity: ProcessIdentity) {
         guard var slot = slots[app] else { return }
         slot.generation += 1
         let generation = slot.generation
-        slot.adopted = pid
+        slot.adopted = identity
         slot.startedAt = .now
         slots[app] = slot
-        logger.info("adopted running worker", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
+        logger.info("adopted running worker", metadata: ["worker_app": .string(app), "pid": "\(identity.pid)"])
         Task { [weak self] in
-            while kill(pid, 0) == 0 || errno == EPERM {
+            while identity.isCurrent {
                 try? await Task.sleep(for: .milliseconds(200))
             }
             await self?.exited(app: app, generation: generation, reason: "adopted worker exited")
@@ -102,13 +114,13 @@ actor WorkerSupervisor {
 
     private func isRunning(_ slot: Slot) -> Bool {
         if slot.child != nil { return true }
-        if let pid = slot.adopted { return kill(pid, 0) == 0 }
+        if let identity = slot.adopted { return identity.isCurrent }
         return false
     }
 
     private func pid(_ slot: Slot) -> Int32? {
         guard isRunning(slot) else { return nil }
-        return slot.child?.pid ?? slot.adopted
+        return slot.child?.pid ?? slot.adopted?.pid
     }
 
     /// Returns once the worker runs with a known pid, or its launch failed: an operator who asked
@@ -292,13 +304,12 @@ actor WorkerSupervisor {
 
     /// SIGTERM, wait up to the grace period, then SIGKILL; returns once the process is gone.
     private func terminate(_ app: String) async {
-        if let pid = slots[app]?.adopted {
-            kill(pid, SIGTERM)
+        if let identity = slots[app]?.adopted {
+            identity.send(SIGTERM)
             let deadline = ContinuousClock.now + grace
-            while kill(pid, 0) == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            if kill(pid, 0) == 0 {
-                kill(pid, SIGKILL)
-                while kill(pid, 0) == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+            while identity.isCurrent, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if identity.send(SIGKILL) {
+                while identity.isCurrent { try? await Task.sleep(for: .milliseconds(10)) }
             }
             slots[app]?.adopted = nil
             slots[app]?.startedAt = nil
