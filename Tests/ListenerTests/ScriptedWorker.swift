@@ -6,7 +6,9 @@ import TestSupport
 /// A stand-in for an app worker on `<run_dir>/<app>.sock`, scripted by the test: it answers the
 /// listener's `{"op":"hello"}` as told, records every frame and gap line it gets (acknowledging
 /// each frame at once), and can close the connection after a number of frames, as a worker whose
-/// commit was refused does. One connection at a time, like the real worker's listener link.
+/// commit was refused does. One delivery link at a time, like the real worker's listener link;
+/// the listener's queries on connections of their own (`status`, `executors`) are answered beside
+/// it and are not counted as links.
 final class ScriptedWorker: @unchecked Sendable {
     enum HelloAnswer: Sendable {
         /// `{"hello":{"epoch":…,"seq":N}}`
@@ -28,7 +30,10 @@ final class ScriptedWorker: @unchecked Sendable {
         var hello: HelloAnswer = .unknownOp
         /// Close the connection after this many frames (then `nil` again).
         var closeAfterFrames: Int?
+        /// Delivery links (connections whose first line is not a query op).
         var connections = 0
+        /// Query connections (`status`, `executors`) answered.
+        var queries = 0
         var hellosAsked = 0
         var frames: [Frame] = []
         var gaps: [GapFrame] = []
@@ -75,17 +80,22 @@ final class ScriptedWorker: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return
             }
-            serve(LineSocket(adopting: fd, peer: path))
+            let socket = LineSocket(adopting: fd, peer: path)
+            Thread.detachNewThread { [self] in serve(socket) }
         }
     }
 
     private func serve(_ socket: LineSocket) {
-        let connection = state.withLock { state -> Int in
-            state.connections += 1
-            return state.connections
-        }
         guard let first = try? socket.readLine(timeout: 30) else { return }
+        if first == SocketOp.executors.line.dropLast() {
+            state.withLock { $0.queries += 1 }
+            if let line = try? JSONEncoder().encode(WorkerExecutors(app: "shop", executors: [])) {
+                try? socket.write(String(decoding: line, as: UTF8.self) + "\n")
+            }
+            return
+        }
         if first == SocketOp.status.line.dropLast(), let pid = state.withLock({ $0.statusPID }) {
+            state.withLock { $0.queries += 1 }
             let status = WorkerStatus(
                 app: "shop", pid: pid, redis: "up", loaded: true, counts: [:], paused: false, onlineVersion: 0,
                 hosts: [:], uptimeSeconds: 1, applied: nil)
@@ -93,6 +103,10 @@ final class ScriptedWorker: @unchecked Sendable {
                 try? socket.write(String(decoding: line, as: UTF8.self) + "\n")
             }
             return
+        }
+        let connection = state.withLock { state -> Int in
+            state.connections += 1
+            return state.connections
         }
         guard first == SocketOp.hello.line.dropLast() else {
             state.withLock { $0.unexpected.append(first) }

@@ -49,7 +49,7 @@ import Testing
         let impostor = try ScriptedWorker(path: fixture.runDir + "/shop.sock")
         impostor.script { $0.statusPID = Int(innocent) }
         try fixture.start(apps: [], environment: nil)
-        let asked = eventually(timeout: 10) { impostor.snapshot.connections >= 1 }
+        let asked = eventually(timeout: 10) { impostor.snapshot.queries >= 1 }
         #expect(asked, "the listener asked the socket who serves it")
         Thread.sleep(forTimeInterval: 1)
         let worker = try fixture.appsStatus()["shop"]?["worker"] as? [String: Any]

@@ -134,7 +134,8 @@ final class ListenerRuntime: Sendable {
     /// Asks every worker for its executors, so an alert by `ip:port` reaches the app that owns it.
     func refreshEndpointOwners() async {
         for app in appNames {
-            guard let channel = channel(for: app) else { continue }
+            // A worker the link cannot reach would not answer this either.
+            guard let channel = channel(for: app), channel.link.status.connected else { continue }
             guard
                 case .success(let lines) = await WorkerSocketQuery.ask(
                     socketPath: channel.link.socketPath, ops: [.executors]),
