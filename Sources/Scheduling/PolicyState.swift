@@ -29,8 +29,9 @@ struct PolicySettings: Sendable, Equatable {
 /// `PolicyMemory`) and loaded at start, so the same messages give the same decisions with or
 /// without a restart in between. The lists are state of their own (`mimic:{app}:list:*`).
 package struct PolicyState: Sendable, Equatable, Codable {
-    /// One dissent of an executor on a URL, kept to recognise a URL that makes several variants
-    /// dissent (negative feedback) and to forgive those dissents when it does.
+    /// One dissent of an executor on a URL, kept until an executor of the same variant agrees on
+    /// that URL, to recognise a URL on which several variants are failing at once (negative
+    /// feedback).
     struct URLDissent: Sendable, Equatable, Codable {
         var time: Int64
         var executor: String

@@ -275,15 +275,17 @@ public struct Scheduling: Sendable, Equatable {
 }
 
 /// Arbitration-log negative feedback (DESIGN section 7): when the evidence points at a request
-/// rather than at the executors, the URL is suspected instead of ejecting healthy executors.
+/// rather than at the executors, the URL is suspected and blacklisted. Only an arbitration without
+/// a majority spares the executors; a dissent against a majority always counts (issue 16).
 public struct Feedback: Sendable, Equatable {
     /// Put suspected URLs on the blacklist (published to the left bracket); when false they are
-    /// only recorded as events. Either way the executors are not ejected for them.
+    /// only recorded as events.
     public var blacklistSuspects: Bool
     /// How long a suspected URL stays on the blacklist.
     public var suspectTTL: Duration
-    /// Executors of this many different variants dissenting on one URL inside the abnormal
-    /// window make the URL suspect.
+    /// Executors of this many different variants failing on one URL at once (each variant's
+    /// dissent standing until one of its executors agrees on the URL) inside the abnormal window
+    /// make the URL suspect.
     public var variants: Int
 
     public init(blacklistSuspects: Bool = true, suspectTTL: Duration = .seconds(3600), variants: Int = 2) {
