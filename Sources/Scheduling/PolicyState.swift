@@ -10,6 +10,7 @@ struct PolicySettings: Sendable, Equatable {
     var feedback: Feedback
     var rotateEveryMs: Int64
     var rotateJitter: Double
+    var rotatePerExecutor: Bool
     /// Lists from the app config, added (permanently) at start.
     var configuredLists: Lists
 
@@ -20,6 +21,7 @@ struct PolicySettings: Sendable, Equatable {
         feedback = config.scheduling.feedback
         rotateEveryMs = config.scheduling.rotateEvery.milliseconds
         rotateJitter = config.scheduling.rotateJitter
+        rotatePerExecutor = config.scheduling.rotatePerExecutor
         configuredLists = config.lists
     }
 }

@@ -37,6 +37,12 @@ import Testing
         #expect(drip.dwellPercentileSeconds(0.5) > Double(Self.simulation.windowSeconds), "under the threshold")
     }
 
+    @Test func perExecutorRotationAlsoBoundsTheSlowDrip() {
+        let drip = Self.simulation.run(.slowDrip, .heterogeneity, rotation: .perExecutor)
+        #expect(!drip.dwellsMs.isEmpty)
+        #expect(drip.falseEjections == 0)
+    }
+
     @Test func theSameSeedGivesTheSameFigure() {
         let short = AttackSimulation(hours: 0.25, seed: 11)
         for model in AttackSimulation.Model.allCases {
@@ -51,7 +57,11 @@ import Testing
         let run = try ChildProcess.runCapturing(executable: worker, arguments: ["simulate-attacks", "--hours", "0.1"])
         #expect(run.status == 0, "\(run.stderr)")
         let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("RESULT mode=attacks ") }
-        #expect(rows.count == AttackSimulation.Model.allCases.count * SelectionStrategy.allCases.count)
+        // Every model with the rotation clock, and the slow drip again with per-executor rotation.
+        let strategies = SelectionStrategy.allCases.count
+        #expect(rows.count == AttackSimulation.Model.allCases.count * strategies + strategies)
+        #expect(
+            rows.filter { $0.hasSuffix("rotation=per_executor") && $0.contains("model=slow_drip") }.count == strategies)
         for key in [
             "model=", "strategy=", "dwell_p50_s=", "dwell_p99_s=", "escape_rate=", "false_ejections_per_h=",
             "availability=",

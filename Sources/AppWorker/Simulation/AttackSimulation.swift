@@ -26,9 +26,18 @@ struct AttackSimulation {
         case benignNoise = "benign_noise"
     }
 
+    /// How timed rotation draws its periods (issue 16, item 4).
+    enum Rotation: String, CaseIterable, Sendable {
+        /// One clock, each period `rotate_every × (1 ± rotate_jitter)`, rotating the longest-online.
+        case clock
+        /// `rotate_per_executor`: each executor's own time online, exponential, same mean rate.
+        case perExecutor = "per_executor"
+    }
+
     struct Result: Sendable, Equatable {
         var model: Model
         var strategy: SelectionStrategy
+        var rotation: Rotation
         /// How long each compromised executor stayed online, in ms; one still online at the end
         /// counts with the time it had (a lower bound).
         var dwellsMs: [Int64]
@@ -79,7 +88,7 @@ struct AttackSimulation {
 
     var seconds: Int { max(1, Int((hours * 3600).rounded())) }
 
-    func config(_ strategy: SelectionStrategy) -> AppConfig {
+    func config(_ strategy: SelectionStrategy, rotation: Rotation = .clock) -> AppConfig {
         AppConfig(
             app: "sim", redis: RedisSettings(),
             replicas: Replicas(online: 3, standby: 3, minOnline: 2, retainDirty: 0),
@@ -91,7 +100,8 @@ struct AttackSimulation {
             ],
             scheduling: Scheduling(
                 strategy: strategy, rotateEvery: .seconds(rotateEverySeconds), abnormalDissents: abnormalDissents,
-                abnormalWindow: .seconds(windowSeconds), seed: seed, rotateJitter: rotateJitter))
+                abnormalWindow: .seconds(windowSeconds), seed: seed, rotateJitter: rotateJitter,
+                rotatePerExecutor: rotation == .perExecutor))
     }
 
     /// Seconds between attack requests for `model`: the slow drip sends at most `dissents - 1`
@@ -104,8 +114,8 @@ struct AttackSimulation {
         }
     }
 
-    func run(_ model: Model, _ strategy: SelectionStrategy) -> Result {
-        let config = config(strategy)
+    func run(_ model: Model, _ strategy: SelectionStrategy, rotation: Rotation = .clock) -> Result {
+        let config = config(strategy, rotation: rotation)
         var run = AttackRun(
             pool: ExecutorPool(settings: .init(config: config), seed: seed),
             traits: Dictionary(uniqueKeysWithValues: StrategySimulation.variants.map { ($0.name, $0.traits) }),
@@ -114,7 +124,8 @@ struct AttackSimulation {
         var stream = SchedulerRandom(seed: seed &+ 1)
         var clock = SchedulerRandom(seed: seed &+ 2)
         var result = Result(
-            model: model, strategy: strategy, dwellsMs: [], escapes: 0, arbitrations: 0, falseEjections: 0,
+            model: model, strategy: strategy, rotation: rotation, dwellsMs: [], escapes: 0, arbitrations: 0,
+            falseEjections: 0,
             fullSeconds: 0, seconds: seconds, blacklisted: [])
         run.apply(run.pool.handle(.replenish(cause: .message("start")), now: run.now), into: &result)
         run.completeAll(into: &result)
@@ -129,11 +140,14 @@ struct AttackSimulation {
         for second in 0..<seconds {
             run.now += 1000
             run.completeDue(into: &result)
-            if rotateMs > 0, run.now >= rotationAt {
+            if rotation == .clock, rotateMs > 0, run.now >= rotationAt {
                 run.apply(run.pool.handle(.rotationDue, now: run.now), into: &result)
                 rotationAt = run.now + nextRotation()
             }
-            if second % 10 == 0 { run.apply(run.pool.handle(.housekeeping, now: run.now), into: &result) }
+            // Per-executor rotation is checked on the housekeeping tick, as in the worker (500 ms there).
+            if rotation == .perExecutor || second % 10 == 0 {
+                run.apply(run.pool.handle(.housekeeping, now: run.now), into: &result)
+            }
 
             // Ordinary traffic: compromised executors answer it like the others.
             var dissenters: [String] = []
@@ -191,18 +205,20 @@ struct AttackSimulation {
             + "dwell_p99_s=\(StrategySimulation.format(result.dwellPercentileSeconds(0.99), digits: 1)) "
             + "escape_rate=\(StrategySimulation.format(result.escapeRate, digits: 4)) "
             + "false_ejections_per_h=\(StrategySimulation.format(result.falseEjectionsPerHour, digits: 2)) "
-            + "availability=\(StrategySimulation.format(result.availability, digits: 4))"
+            + "availability=\(StrategySimulation.format(result.availability, digits: 4)) "
+            + "rotation=\(result.rotation.rawValue)"
     }
 
     /// The README table.
     func table(_ results: [Result]) -> String {
         var lines = [
-            "| model | strategy | compromised | dwell p50 (s) | dwell p99 (s) | escape rate | false ejections / h | availability |",
-            "|---|---|---|---|---|---|---|---|",
+            "| model | strategy | rotation | compromised | dwell p50 (s) | dwell p99 (s) | escape rate | false ejections / h | availability |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for result in results {
             lines.append(
-                "| \(result.model.rawValue) | \(result.strategy.rawValue) | \(result.dwellsMs.count) | "
+                "| \(result.model.rawValue) | \(result.strategy.rawValue) | \(result.rotation.rawValue) | "
+                    + "\(result.dwellsMs.count) | "
                     + "\(StrategySimulation.format(result.dwellPercentileSeconds(0.5), digits: 1)) | "
                     + "\(StrategySimulation.format(result.dwellPercentileSeconds(0.99), digits: 1)) | "
                     + "\(StrategySimulation.format(result.escapeRate, digits: 4)) | "

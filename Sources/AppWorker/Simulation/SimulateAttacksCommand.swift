@@ -40,6 +40,13 @@ struct SimulateAttacksCommand: ParsableCommand {
                 results.append(result)
             }
         }
+        // Item 4: the slow drip outlasts the dissent rule, so rotation bounds it; each executor's
+        // own draw against the one clock.
+        for strategy in SelectionStrategy.allCases {
+            let result = simulation.run(.slowDrip, strategy, rotation: .perExecutor)
+            print(AttackSimulation.resultLine(result))
+            results.append(result)
+        }
         print("")
         print(simulation.table(results))
     }

@@ -254,13 +254,17 @@ public struct Scheduling: Sendable, Equatable {
     /// Each rotation period is drawn uniformly from `rotate_every × (1 ± rotate_jitter)`, so an
     /// attacker watching the fleet cannot learn when the next rotation comes.
     public var rotateJitter: Double
+    /// Each online executor's time online is drawn on its own when it goes online (mean
+    /// `online × rotate_every`, exponential) instead of one clock rotating the longest-online:
+    /// how long an executor has been online then says nothing about when it is rotated.
+    public var rotatePerExecutor: Bool
     public var feedback: Feedback
 
     public init(
         strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
         abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil,
         abnormalDegraded: Int = 3, abnormalLowSeverity: Int = 5, rotateJitter: Double = 0.2,
-        feedback: Feedback = .init()
+        feedback: Feedback = .init(), rotatePerExecutor: Bool = false
     ) {
         self.strategy = strategy
         self.rotateEvery = rotateEvery
@@ -271,6 +275,7 @@ public struct Scheduling: Sendable, Equatable {
         self.abnormalLowSeverity = abnormalLowSeverity
         self.rotateJitter = rotateJitter
         self.feedback = feedback
+        self.rotatePerExecutor = rotatePerExecutor
     }
 }
 
