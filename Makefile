@@ -66,9 +66,11 @@ fuzz: deps
 faults: deps
 	./scripts/faults.sh $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
 
-# The strategy table of the README (deterministic; see `mimic-worker simulate-strategies --help`).
+# The strategy and attack tables of the README (deterministic; see `mimic-worker
+# simulate-strategies --help` and `mimic-worker simulate-attacks --help`).
 simulate: build
 	"$(BIN_DIR)/mimic-worker" simulate-strategies
+	"$(BIN_DIR)/mimic-worker" simulate-attacks
 
 # The standard benchmark set (issue 7), release build, medians of BENCH_RUNS runs; the table and
 # RESULT lines go to stdout and to bench.out. Not part of `make test`: timed figures are not tests.

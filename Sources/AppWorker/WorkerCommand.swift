@@ -12,7 +12,8 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Schedules the executors of one app: listens on <run_dir>/<app>.sock, keeps its state in Redis.",
         discussion:
             "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. "
-            + "`mimic-worker simulate-strategies --help`: the selection-strategy simulation.")
+            + "`mimic-worker simulate-strategies --help`: the selection-strategy simulation; "
+            + "`mimic-worker simulate-attacks --help`: the attacker-model simulation.")
 
     @Option(name: .long, help: "The app's YAML config (apps.d/<app>.yaml).")
     var config: String
@@ -24,7 +25,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     static func main() async {
-        // The strategy simulation shares the pool code but none of the worker's options.
+        // The simulations share the pool code but none of the worker's options.
         if CommandLine.arguments.dropFirst().first == "simulate-strategies" {
             do {
                 let simulation = try SimulateStrategiesCommand.parse(Array(CommandLine.arguments.dropFirst(2)))
@@ -32,6 +33,15 @@ struct WorkerCommand: AsyncParsableCommand {
                 Foundation.exit(0)
             } catch {
                 exitAfterUsage(error, of: SimulateStrategiesCommand.self)
+            }
+        }
+        if CommandLine.arguments.dropFirst().first == "simulate-attacks" {
+            do {
+                let simulation = try SimulateAttacksCommand.parse(Array(CommandLine.arguments.dropFirst(2)))
+                simulation.run()
+                Foundation.exit(0)
+            } catch {
+                exitAfterUsage(error, of: SimulateAttacksCommand.self)
             }
         }
         do {

@@ -3,12 +3,16 @@ import Shared
 /// Arbitration results from the right bracket (DESIGN section 7): per-executor confidence and
 /// dissent counting (enough dissents inside the window are an anomaly), per-variant trust, and
 /// the arbitration-log negative feedback: when the evidence points at a request rather than at
-/// the executors, the URL is suspected and published to the left bracket's blacklist instead of
-/// ejecting healthy executors. This is the guard against an attacker who finds a URL that makes
-/// every backend look broken and would otherwise empty the online set.
+/// the executors, the URL is suspected and published to the left bracket's blacklist. This is the
+/// guard against an attacker who finds a URL that makes every backend look broken.
+///
+/// The evidence is the vote (issue 16). A dissent against a majority of diverse executors is
+/// always counted against the dissenter: a blacklisted or suspected URL forgives nothing, because
+/// an attacker who can make another variant fail once on the attacked URL, or get it blacklisted,
+/// would otherwise launder every later dissent of the executor they own. Only an arbitration
+/// without a majority is blamed on the request alone.
 extension ExecutorPool {
-    /// Confidence and variant trust are multiplied by these on each dissent; forgiving a dissent
-    /// divides by them again.
+    /// Confidence and variant trust are multiplied by these on each dissent.
     static let dissentFactor = 0.85
     static let variantDissentFactor = 0.9
 
@@ -23,11 +27,7 @@ extension ExecutorPool {
                     + "executors dissented", cause: cause, now: now, into: &decision)
             return
         }
-        // Negative feedback: a URL already suspected, or one that now makes several variants
-        // dissent, says nothing about the executors.
-        guard !feedbackAbsorbs(arbitration, dissenters: dissenters, cause: cause, now: now, into: &decision) else {
-            return
-        }
+        recordURLVerdicts(arbitration, dissenters: dissenters, cause: cause, now: now, into: &decision)
         for id in arbitration.executors {
             guard var executor = executors[id] else { continue }
             adjustVariantTrust(executor.variant, dissented: dissenters.contains(id))
@@ -52,54 +52,53 @@ extension ExecutorPool {
         }
     }
 
-    /// True when the arbitration's dissents are absorbed by the feedback rule: its URL is already
-    /// blacklisted, or with this arbitration executors of `feedback.variants` different variants
-    /// have dissented on it inside the abnormal window. The earlier dissents on that URL are then
-    /// forgiven, so nobody is ejected for them.
-    mutating func feedbackAbsorbs(
+    /// Keeps, per URL, the dissents of variants that are failing on it: a variant's dissent stands
+    /// until one of its executors answers with the majority on that URL, which shows the build
+    /// handles the request and the dissent was the executor's own (a dying or a compromised
+    /// one). When executors of `feedback.variants` different variants are failing on the URL at
+    /// once inside the abnormal window, the request is what they have in common: the URL is
+    /// suspected and blacklisted, so the left bracket stops sending it. Their dissents still count.
+    mutating func recordURLVerdicts(
         _ arbitration: Arbitration, dissenters: Set<String>, cause: Cause, now: Int64,
         into decision: inout Decision
-    ) -> Bool {
-        guard let url = arbitration.url, !url.isEmpty, !dissenters.isEmpty else { return false }
-        if policy.lists.matches(.blacklist, url) {
-            decision.notes.append(
-                .init(
-                    executor: nil,
-                    reason: "dissent on blacklisted URL \(url) not counted "
-                        + "against \(dissenters.sorted().joined(separator: ", "))", cause: cause))
-            return true
-        }
+    ) {
+        guard let url = arbitration.url, !url.isEmpty else { return }
+        // Most arbitrations are agreements on URLs with no standing dissent: nothing to do.
+        guard !dissenters.isEmpty || policy.urlDissents[url] != nil else { return }
         let window = settings.abnormalWindowMs
-        let earlier = policy.urlDissents[url, default: []].filter { now - $0.time < window }
-        var recent = earlier
-        for id in dissenters.sorted() {
-            guard let executor = executors[id] else { continue }
-            recent.append(.init(time: now, executor: id, variant: executor.variant))
+        let agreeing = Set(
+            arbitration.executors.filter { !dissenters.contains($0) }.compactMap { executors[$0]?.variant })
+        var standing = policy.urlDissents[url, default: []].filter {
+            now - $0.time < window && !agreeing.contains($0.variant)
         }
-        let variants = Set(recent.map(\.variant)).sorted()
+        for id in dissenters.sorted() {
+            guard let executor = executors[id], !agreeing.contains(executor.variant) else { continue }
+            standing.append(.init(time: now, executor: id, variant: executor.variant))
+        }
+        let variants = Set(standing.map(\.variant)).sorted()
         guard variants.count >= settings.policy.feedback.variants else {
-            policy.urlDissents[url] = recent
-            return false
+            policy.urlDissents[url] = standing.isEmpty ? nil : standing
+            return
         }
         policy.urlDissents[url] = nil
-        // This arbitration's own dissents were never counted; the earlier ones were.
-        for dissent in earlier {
-            forgive(dissent, into: &decision)
-        }
         suspect(
             url: url,
             why: "executors of \(variants.count) variants (\(variants.joined(separator: ", "))) "
-                + "dissented on it within \(window) ms", cause: cause, now: now, into: &decision)
-        return true
+                + "are failing on it within \(window) ms",
+            outcome: "their dissents count: a majority agreed", cause: cause, now: now, into: &decision)
     }
 
     /// Publishes a suspected URL to the blacklist for `feedback.suspect_ttl` (unless the feature
-    /// is off or the URL is whitelisted) and records why; the executors are not penalised.
-    mutating func suspect(url: String?, why: String, cause: Cause, now: Int64, into decision: inout Decision) {
+    /// is off or the URL is whitelisted) and records why, and what happened to the executors'
+    /// dissents (`outcome`): not penalised when there was no majority, counted otherwise.
+    mutating func suspect(
+        url: String?, why: String, outcome: String = "executors not penalised", cause: Cause, now: Int64,
+        into decision: inout Decision
+    ) {
         guard let url, !url.isEmpty else {
             decision.notes.append(
                 .init(
-                    executor: nil, reason: "request suspected: \(why); executors not penalised",
+                    executor: nil, reason: "request suspected: \(why); \(outcome)",
                     cause: cause))
             return
         }
@@ -109,15 +108,15 @@ extension ExecutorPool {
                 .init(
                     executor: nil,
                     reason: "URL \(url) suspected (\(why)) but whitelisted: "
-                        + "not blacklisted; executors not penalised", cause: cause))
+                        + "not blacklisted; \(outcome)", cause: cause))
             return
         }
         guard feedback.blacklistSuspects else {
             decision.notes.append(
                 .init(
                     executor: nil,
-                    reason: "URL \(url) suspected (\(why)); executors not "
-                        + "penalised; not blacklisted (feedback.blacklist_suspects is off)",
+                    reason: "URL \(url) suspected (\(why)); \(outcome); "
+                        + "not blacklisted (feedback.blacklist_suspects is off)",
                     cause: cause))
             return
         }
@@ -129,7 +128,7 @@ extension ExecutorPool {
                 .init(
                     executor: nil,
                     reason: "URL \(url) suspected again (\(why)); already "
-                        + "blacklisted; executors not penalised", cause: cause))
+                        + "blacklisted; \(outcome)", cause: cause))
             return
         }
         if let update = policy.lists.apply(
@@ -142,25 +141,8 @@ extension ExecutorPool {
             .init(
                 executor: nil,
                 reason: "URL \(url) suspected (\(why)); blacklisted for "
-                    + "\(DurationText.format(feedback.suspectTTL)); executors not penalised",
+                    + "\(DurationText.format(feedback.suspectTTL)); \(outcome)",
                 cause: cause))
-    }
-
-    /// Takes back one dissent recorded against an executor for a URL found suspect later.
-    mutating func forgive(_ dissent: PolicyState.URLDissent, into decision: inout Decision) {
-        if var times = policy.dissentTimes[dissent.executor], let index = times.firstIndex(of: dissent.time) {
-            times.remove(at: index)
-            policy.dissentTimes[dissent.executor] = times
-            if var executor = executors[dissent.executor] {
-                executor.dissents = times.count
-                executor.confidence = min(1, executor.confidence / Self.dissentFactor)
-                executors[dissent.executor] = executor
-                decision.touched.insert(dissent.executor)
-            }
-        }
-        if let trust = policy.variantTrust[dissent.variant] {
-            policy.variantTrust[dissent.variant] = min(1, trust / Self.variantDissentFactor)
-        }
     }
 
     /// Variant trust falls by 10% on a dissent (floor 0.1) and recovers 1% of the gap on agreement:

@@ -1,12 +1,14 @@
 import Shared
 
 /// Housekeeping, on its own clock: dirty executors past `dirty_ttl` go to cleaning, expired
-/// list entries are removed, and URL dissents that left the window are dropped.
+/// list entries are removed, URL dissents that left the window are dropped, and with
+/// `rotate_per_executor` online executors whose own time is up are rotated.
 extension ExecutorPool {
     mutating func housekeeping(now: Int64, into decision: inout Decision) {
         releaseExpiredDirty(now: now, into: &decision)
         expireListEntries(now: now, into: &decision)
         pruneURLDissents(now: now)
+        rotateExpiredExecutors(now: now, into: &decision)
     }
 
     /// Dirty executors kept longer than `dirty_ttl` go to cleaning. Paused scheduling keeps them:

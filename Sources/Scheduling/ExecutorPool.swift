@@ -55,6 +55,9 @@ package struct ExecutorPool: Sendable {
     var creationStall: String?
     /// The weights last published per online executor, to publish again only on real change.
     var publishedWeights: [String: Double]
+    /// Keys the per-executor rotation draw (`onlineLifetimeMs`): derived from the seed when one
+    /// is set, else secret and new at each start (a restart redraws the remaining times).
+    let rotationKey: UInt64
 
     /// `downHosts`: hosts the store last recorded down; they stay out of placement until a probe
     /// reports them up. `memory`: the policy memory last committed (nil for a new app).
@@ -76,6 +79,8 @@ package struct ExecutorPool: Sendable {
         // A seeded stream resumes where the committed memory left it; the system generator has
         // nothing to resume.
         self.random = SchedulerRandom(seed: seed.map { memory?.random ?? $0 })
+        // Not drawn from `random`: turning per-executor rotation on must not shift seeded choices.
+        self.rotationKey = seed.map { $0 ^ 0x6578_6563_726F_7461 } ?? UInt64.random(in: .min ... .max)
         self.publishedWeights =
             publishedWeights
             ?? Dictionary(

@@ -10,6 +10,7 @@ struct PolicySettings: Sendable, Equatable {
     var feedback: Feedback
     var rotateEveryMs: Int64
     var rotateJitter: Double
+    var rotatePerExecutor: Bool
     /// Lists from the app config, added (permanently) at start.
     var configuredLists: Lists
 
@@ -20,6 +21,7 @@ struct PolicySettings: Sendable, Equatable {
         feedback = config.scheduling.feedback
         rotateEveryMs = config.scheduling.rotateEvery.milliseconds
         rotateJitter = config.scheduling.rotateJitter
+        rotatePerExecutor = config.scheduling.rotatePerExecutor
         configuredLists = config.lists
     }
 }
@@ -29,8 +31,9 @@ struct PolicySettings: Sendable, Equatable {
 /// `PolicyMemory`) and loaded at start, so the same messages give the same decisions with or
 /// without a restart in between. The lists are state of their own (`mimic:{app}:list:*`).
 package struct PolicyState: Sendable, Equatable, Codable {
-    /// One dissent of an executor on a URL, kept to recognise a URL that makes several variants
-    /// dissent (negative feedback) and to forgive those dissents when it does.
+    /// One dissent of an executor on a URL, kept until an executor of the same variant agrees on
+    /// that URL, to recognise a URL on which several variants are failing at once (negative
+    /// feedback).
     struct URLDissent: Sendable, Equatable, Codable {
         var time: Int64
         var executor: String

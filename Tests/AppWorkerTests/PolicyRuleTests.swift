@@ -91,26 +91,7 @@ import Testing
         #expect(online.allSatisfy { pool.executors[$0]?.confidence == 1 && pool.executors[$0]?.state == .online })
     }
 
-    @Test func oneURLMakingTwoVariantsDissentIsSuspectedAndTheirDissentsForgiven() {
-        var pool = F.filledPool(F.config(scheduling: Scheduling(abnormalDissents: 2, seed: 1)))
-        let online = pool.ids(in: .online)
-        _ = pool.handle(F.arbitration(online, dissenters: [online[0]], url: "/poison"), now: 2_000)
-        #expect(pool.executors[online[0]]?.dissents == 1)
-        let second = pool.handle(F.arbitration(online, dissenters: [online[1]], url: "/poison"), now: 2_100)
-        #expect(second.listChanges.map(\.url) == ["/poison"])
-        #expect(second.listChanges.first?.reason.contains("2 variants") == true)
-        #expect(pool.executors[online[0]]?.dissents == 0, "the earlier dissent is forgiven")
-        #expect(pool.executors[online[0]]?.confidence == 1)
-        // Further dissents on the blacklisted URL count against nobody, even past the threshold.
-        for time in 0..<5 {
-            _ = pool.handle(F.arbitration(online, dissenters: [online[2]], url: "/poison"), now: 2_200 + Int64(time))
-        }
-        #expect(online.allSatisfy { pool.executors[$0]?.state == .online })
-        // A URL one variant alone dissents on still counts.
-        _ = pool.handle(F.arbitration(online, dissenters: [online[2]], url: "/other"), now: 3_000)
-        _ = pool.handle(F.arbitration(online, dissenters: [online[2]], url: "/other"), now: 3_001)
-        #expect(pool.executors[online[2]]?.state == .dirty)
-    }
+    // One URL and several variants, and the laundering of issue 16: LaunderingRuleTests.
 
     @Test func feedbackOffOrWhitelistedRecordsTheSuspicionWithoutBlacklisting() {
         var off = F.filledPool(F.config(scheduling: Scheduling(seed: 1, feedback: Feedback(blacklistSuspects: false))))

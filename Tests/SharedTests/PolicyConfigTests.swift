@@ -32,6 +32,7 @@ import Testing
         #expect(config.scheduling.abnormalDegraded == 3)
         #expect(config.scheduling.abnormalLowSeverity == 5)
         #expect(config.scheduling.rotateJitter == 0.2)
+        #expect(config.scheduling.rotatePerExecutor == false)
         #expect(
             config.scheduling.feedback == Feedback(blacklistSuspects: true, suspectTTL: .seconds(3600), variants: 2))
     }
@@ -42,6 +43,7 @@ import Testing
                 scheduling:
                   rotate_every: 5m
                   rotate_jitter: 0.35
+                  rotate_per_executor: true
                   abnormal: { dissents: 4, window: 30s, degraded: 6, low_severity: 0 }
                   feedback: { blacklist_suspects: false, suspect_ttl: 2h, variants: 3 }
                 """
@@ -53,13 +55,17 @@ import Testing
                     strategy: .heterogeneity, rotateEvery: .seconds(300), abnormalDissents: 4,
                     abnormalWindow: .seconds(30),
                     seed: nil, abnormalDegraded: 6, abnormalLowSeverity: 0, rotateJitter: 0.35,
-                    feedback: Feedback(blacklistSuspects: false, suspectTTL: .seconds(7200), variants: 3)))
+                    feedback: Feedback(blacklistSuspects: false, suspectTTL: .seconds(7200), variants: 3),
+                    rotatePerExecutor: true))
     }
 
     @Test func badValuesArePositioned() {
         #expect(
             issues("scheduling: { rotate_jitter: 1.5 }")
                 == ["apps.d/shop.yaml:8:30: scheduling.rotate_jitter: must be at least 0 and less than 1"])
+        #expect(
+            issues("scheduling: { rotate_per_executor: sometimes }")
+                == ["apps.d/shop.yaml:8:36: scheduling.rotate_per_executor: expected true or false"])
         #expect(
             issues("scheduling: { rotate_jitter: lots }")
                 == ["apps.d/shop.yaml:8:30: scheduling.rotate_jitter: expected a number"])
@@ -91,7 +97,7 @@ import Testing
             ])
         #expect(
             issues("scheduling: { jitter: 0.1 }") == [
-                "apps.d/shop.yaml:8:15: scheduling.jitter: unknown key (expected one of: strategy, rotate_every, rotate_jitter, abnormal, feedback, seed)"
+                "apps.d/shop.yaml:8:15: scheduling.jitter: unknown key (expected one of: strategy, rotate_every, rotate_jitter, rotate_per_executor, abnormal, feedback, seed)"
             ])
     }
 }

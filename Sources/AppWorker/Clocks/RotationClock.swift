@@ -8,10 +8,13 @@ struct RotationClock: Sendable {
     let every: Duration
     let jitter: Double
     let seed: UInt64?
+    /// With `rotate_per_executor` the housekeeping tick rotates each executor at its own time.
+    let perExecutor: Bool
 
     init(scheduling: Scheduling) {
         every = scheduling.rotateEvery
         jitter = scheduling.rotateJitter
+        perExecutor = scheduling.rotatePerExecutor
         // A stream of its own, so with a fixed seed the periods do not shift the pool's choices.
         seed = scheduling.seed.map { $0 ^ 0x7267_6174_696F_6E00 }
     }
@@ -21,9 +24,10 @@ struct RotationClock: Sendable {
         return .milliseconds(max(1, Int64((Double(every.milliseconds) * factor).rounded())))
     }
 
-    /// Runs until cancelled; returns at once when rotation is off (`rotate_every: 0`).
+    /// Runs until cancelled; returns at once when rotation is off (`rotate_every: 0`) or drawn
+    /// per executor.
     func run(posting inbox: WorkerInbox) async {
-        guard every > .zero else { return }
+        guard every > .zero, !perExecutor else { return }
         var random = SchedulerRandom(seed: seed)
         while !Task.isCancelled {
             do {

@@ -260,13 +260,17 @@ public struct Scheduling: Sendable, Equatable {
     /// Each rotation period is drawn uniformly from `rotate_every × (1 ± rotate_jitter)`, so an
     /// attacker watching the fleet cannot learn when the next rotation comes.
     public var rotateJitter: Double
+    /// Each online executor's time online is drawn on its own when it goes online (mean
+    /// `online × rotate_every`, exponential) instead of one clock rotating the longest-online:
+    /// how long an executor has been online then says nothing about when it is rotated.
+    public var rotatePerExecutor: Bool
     public var feedback: Feedback
 
     public init(
         strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
         abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil,
         abnormalDegraded: Int = 3, abnormalLowSeverity: Int = 5, rotateJitter: Double = 0.2,
-        feedback: Feedback = .init()
+        feedback: Feedback = .init(), rotatePerExecutor: Bool = false
     ) {
         self.strategy = strategy
         self.rotateEvery = rotateEvery
@@ -277,19 +281,22 @@ public struct Scheduling: Sendable, Equatable {
         self.abnormalLowSeverity = abnormalLowSeverity
         self.rotateJitter = rotateJitter
         self.feedback = feedback
+        self.rotatePerExecutor = rotatePerExecutor
     }
 }
 
 /// Arbitration-log negative feedback (DESIGN section 7): when the evidence points at a request
-/// rather than at the executors, the URL is suspected instead of ejecting healthy executors.
+/// rather than at the executors, the URL is suspected and blacklisted. Only an arbitration without
+/// a majority spares the executors; a dissent against a majority always counts (issue 16).
 public struct Feedback: Sendable, Equatable {
     /// Put suspected URLs on the blacklist (published to the left bracket); when false they are
-    /// only recorded as events. Either way the executors are not ejected for them.
+    /// only recorded as events.
     public var blacklistSuspects: Bool
     /// How long a suspected URL stays on the blacklist.
     public var suspectTTL: Duration
-    /// Executors of this many different variants dissenting on one URL inside the abnormal
-    /// window make the URL suspect.
+    /// Executors of this many different variants failing on one URL at once (each variant's
+    /// dissent standing until one of its executors agrees on the URL) inside the abnormal window
+    /// make the URL suspect.
     public var variants: Int
 
     public init(blacklistSuspects: Bool = true, suspectTTL: Duration = .seconds(3600), variants: Int = 2) {

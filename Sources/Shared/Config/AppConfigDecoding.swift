@@ -36,7 +36,7 @@ extension ConfigDecoder {
         let scheduling = top.section(
             "scheduling",
             keys: [
-                "strategy", "rotate_every", "rotate_jitter", "abnormal", "feedback", "seed",
+                "strategy", "rotate_every", "rotate_jitter", "rotate_per_executor", "abnormal", "feedback", "seed",
             ]
         )
         .flatMap(schedulingSettings)
@@ -416,6 +416,7 @@ extension ConfigDecoder {
         let strategy = map.optional("strategy", default: .heterogeneity) { choice($0, $1, SelectionStrategy.allCases) }
         let rotateEvery = map.optional("rotate_every", default: .seconds(600), duration)
         let rotateJitter = map.optional("rotate_jitter", default: 0.2) { fraction($0, $1) }
+        let rotatePerExecutor = map.optional("rotate_per_executor", default: false, bool)
         let abnormal = map.section("abnormal", keys: ["dissents", "window", "degraded", "low_severity"])
             .flatMap { section -> (dissents: Int, window: Duration, degraded: Int, lowSeverity: Int)? in
                 let dissents = section.optional("dissents", default: 3) { int($0, $1, min: 1) }
@@ -440,11 +441,14 @@ extension ConfigDecoder {
             }
             return value
         }
-        guard let strategy, let rotateEvery, let rotateJitter, let abnormal, let feedback, let seed else { return nil }
+        guard let strategy, let rotateEvery, let rotateJitter, let rotatePerExecutor, let abnormal, let feedback,
+            let seed
+        else { return nil }
         return Scheduling(
             strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.dissents,
             abnormalWindow: abnormal.window, seed: seed, abnormalDegraded: abnormal.degraded,
-            abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback)
+            abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback,
+            rotatePerExecutor: rotatePerExecutor)
     }
 
     /// The docker driver creates containers from the variant's image and publishes its ports, so

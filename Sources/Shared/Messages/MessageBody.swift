@@ -15,6 +15,13 @@ public struct HealthReport: Sendable, Equatable {
     public var executor: String
     public var status: Status
     public var latencyMs: Double?
+
+    /// Also built outside message validation, by the attack simulation's health blips.
+    public init(executor: String, status: Status, latencyMs: Double?) {
+        self.executor = executor
+        self.status = status
+        self.latencyMs = latencyMs
+    }
 }
 
 public struct Arbitration: Sendable, Equatable {
