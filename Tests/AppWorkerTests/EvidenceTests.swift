@@ -37,6 +37,9 @@ import Testing
         func inspect(_ target: DriverTarget, into directory: String, export: Bool) async throws -> [String] {
             await log.add("inspect started \(target.executor)")
             for await _ in gate { break }
+            // Cancelled by the collector's deadline (the gate did not open): stop, as the real
+            // drivers' HTTP calls and hooks do, rather than write files after the capture ended.
+            try Task.checkCancellation()
             for (name, text) in files {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: directory + "/" + name))
             }
