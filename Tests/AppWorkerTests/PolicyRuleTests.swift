@@ -48,8 +48,8 @@ import Testing
         #expect(third.transitions.first?.reason.hasPrefix("abnormal: 3 medium/low alerts within 60000 ms") == true)
         #expect(third.transitions.first?.cause == "waf-3")
 
-        // By address: every online or standby executor behind it.
-        let address = pool.executors[online[1]]!.address
+        // By address: the executor's ip:port, as a WAF names its upstream.
+        let address = pool.executors[online[1]]!.endpoint
         _ = pool.handle(F.alert(address: address, .critical), now: 3_000)
         #expect(pool.executors[online[1]]?.state != .online)
     }

@@ -130,8 +130,9 @@ enum HTTPIngress {
             token = index
         }
         let limit = maxBodyBytes(runtime.config)
+        let announced = request.headers[.contentLength].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         // Refuse an announced oversize body before reading a byte of it.
-        if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
+        if let announced, announced > limit {
             runtime.counters.rejected(413)
             return json(
                 413, ["error": "request body of \(announced) bytes is larger than \(limit) bytes; split the array"])
@@ -144,7 +145,6 @@ enum HTTPIngress {
         // An announced body is taken from the budget whole before a byte is read, so concurrent
         // large senders are refused at once rather than all starved half way; a chunked one as it
         // arrives.
-        let announced = request.headers[.contentLength].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         var held = 0
         defer { budget.give(held) }
         if let announced {

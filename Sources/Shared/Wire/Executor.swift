@@ -36,12 +36,6 @@ public struct Executor: Sendable, Equatable, Codable {
         self.flagged = flagged
     }
 
-    /// The address part of the endpoint, which WAF and firewall alerts may name.
-    public var address: String {
-        guard let colon = endpoint.lastIndex(of: ":") else { return endpoint }
-        return String(endpoint[..<colon])
-    }
-
     // MARK: The Redis hash
 
     /// Field, value, … as HSET takes them.
