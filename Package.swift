@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
@@ -46,6 +47,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 // BlockingHTTPClient: mimicctl's requests, the bench's and the tests' status probes.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // A private CA for https:// doors (BlockingHTTPClient.caFile).
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The worker's scheduling core: `ExecutorPool` and its rules, a pure state machine in a
@@ -90,6 +93,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                // TLS on the ingress and admin doors (listener.yaml `tls:`).
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 // HTTPRequestPart, for the request-deadline handler in Hummingbird's HTTP/1 pipeline.
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],

@@ -8,7 +8,7 @@ set -euo pipefail
 N=${1:-200000}; C=${2:-4}; BIN=$(cd "${3:-.build/release}" && pwd); FSYNC=${4:-batch}
 DIR=$(mktemp -d /tmp/mimic-bench.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RP=$(free_port); HP=$(free_port); TP=$(free_port)
+RP=$(free_port); HP=$(free_port); TP=$(free_port); AP=$(free_port)
 SENDERS=()
 cleanup() { for p in "${SENDERS[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
   [ -n "${LPID:-}" ] && { kill "$LPID" 2>/dev/null || true; }; [ -f "$DIR/listener.log" ] && [ -n "${KEEPLOG:-}" ] && cat "$DIR/listener.log"; wait "$LPID" 2>/dev/null || true; redis-cli -p "$RP" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$DIR"; }
@@ -34,6 +34,7 @@ YAML
 cat > "$DIR/listener.yaml" <<YAML
 http: { host: 127.0.0.1, port: $HP }
 tcp: { host: 127.0.0.1, port: $TP }
+admin: { host: 127.0.0.1, port: $AP }
 apps_dir: ./apps.d
 run_dir: ./run
 journal_dir: ./journal
@@ -45,7 +46,7 @@ YAML
 LPID=$!
 ready=""
 for _ in $(seq 1 300); do
-  if curl -sf "http://127.0.0.1:$HP/v1/apps/bench" | grep -q '"connected":true'; then ready=1; break; fi; sleep 0.1
+  if curl -sf "http://127.0.0.1:$AP/v1/apps/bench" | grep -q '"connected":true'; then ready=1; break; fi; sleep 0.1
 done
 [ -n "$ready" ] || { echo "listener not ready:"; cat "$DIR/listener.log"; exit 1; }
 PER=$((N / C))

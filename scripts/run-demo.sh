@@ -11,6 +11,7 @@ var="${MIMIC_DEMO_DIR:-$root/var/demo}"   # emptied at start
 redis_port="${MIMIC_DEMO_REDIS_PORT:-6390}"
 http_port="${MIMIC_DEMO_HTTP_PORT:-7600}"
 tcp_port="${MIMIC_DEMO_TCP_PORT:-7601}"
+admin_port="${MIMIC_DEMO_ADMIN_PORT:-7602}"   # the page, status API, worker control, /metrics
 agent1_port="${MIMIC_DEMO_AGENT1_PORT:-7611}"   # host local1's agent: its probe target
 agent2_port="${MIMIC_DEMO_AGENT2_PORT:-7612}"   # host local2's agent
 duration="${MIMIC_DEMO_DURATION:-0}"
@@ -27,9 +28,9 @@ case "$driver" in
     *) echo "run: MIMIC_DEMO_DRIVER is command (default) or docker, not $driver" >&2; exit 2 ;;
 esac
 
-for port in "$redis_port" "$http_port" "$tcp_port" "$agent1_port" "$agent2_port"; do
+for port in "$redis_port" "$http_port" "$tcp_port" "$admin_port" "$agent1_port" "$agent2_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "run: port $port is in use; set MIMIC_DEMO_REDIS_PORT / MIMIC_DEMO_HTTP_PORT / MIMIC_DEMO_TCP_PORT /" \
+        echo "run: port $port is in use; set MIMIC_DEMO_REDIS_PORT / MIMIC_DEMO_HTTP_PORT / MIMIC_DEMO_TCP_PORT / MIMIC_DEMO_ADMIN_PORT /" \
             "MIMIC_DEMO_AGENT1_PORT / MIMIC_DEMO_AGENT2_PORT" >&2
         exit 2
     fi
@@ -125,6 +126,7 @@ token="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 cat > "$var/listener.yaml" <<YAML
 http: { host: 127.0.0.1, port: $http_port }
 tcp: { host: 127.0.0.1, port: $tcp_port }
+admin: { host: 127.0.0.1, port: $admin_port }
 apps_dir: ./apps.d
 run_dir: ./run
 journal_dir: ./journal
@@ -141,8 +143,9 @@ for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/n
 
 cat <<TEXT
 run: fleet is up
-  situational awareness: http://127.0.0.1:$http_port/
-  apps:                  curl -s http://127.0.0.1:$http_port/v1/apps
+  situational awareness: http://127.0.0.1:$admin_port/   (admin door; ingress is :$http_port)
+  apps:                  curl -s http://127.0.0.1:$admin_port/v1/apps
+  audit:                 curl -s http://127.0.0.1:$admin_port/v1/audit
   sockets:               socat - UNIX-CONNECT:$var/run/shop.sock   (then {"op":"status"})
   events:                redis-cli -p $redis_port -n 1 XREVRANGE mimic:shop:events + - COUNT 10
   hosts:                 redis-cli -p $redis_port -n 1 HGETALL mimic:shop:host:local2

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import Shared
 
@@ -74,14 +75,33 @@ struct ListenerCommand: AsyncParsableCommand {
         let core = RuntimeService(runtime: runtime, logger: logger) {
             try ConfigLoader.loadAppsDirectory(appsDir)
         }
-        let http = HTTPIngress.makeApplication(runtime: runtime, logger: logger) { _ in }
-        let tcp = TCPIngress(
-            host: listenerConfig.tcp.host, port: listenerConfig.tcp.port, runtime: runtime,
-            logger: logger
-        ) { _ in }
+        let http: any Service
+        let admin: any Service
+        let tcp: TCPIngress
+        do {
+            http = try HTTPIngress.makeApplication(
+                runtime: runtime, tls: try listenerConfig.http.tls.map { try DoorTLS.configuration($0, door: "http") },
+                logger: logger
+            ) { _ in }
+            admin = try AdminDoor.makeApplication(
+                runtime: runtime,
+                tls: try listenerConfig.admin.tls.map { try DoorTLS.configuration($0, door: "admin") },
+                logger: logger
+            ) { _ in }
+            tcp = TCPIngress(
+                host: listenerConfig.tcp.host, port: listenerConfig.tcp.port,
+                tls: try listenerConfig.tcp.tls.map {
+                    try NIOSSLContext(configuration: DoorTLS.configuration($0, door: "tcp"))
+                },
+                runtime: runtime, logger: logger
+            ) { _ in }
+        } catch {
+            FileHandle.standardError.write(Data("mimic-listener: \(listenerConfig.sourceFile): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: core), .init(service: http), .init(service: tcp)],
+                services: [.init(service: core), .init(service: http), .init(service: admin), .init(service: tcp)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {

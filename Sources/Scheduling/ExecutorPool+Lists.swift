@@ -7,6 +7,17 @@ extension ExecutorPool {
     mutating func listRequest(_ change: ListChange, cause: Cause, now: Int64, into decision: inout Decision) {
         let ttl = change.ttl.map(\.milliseconds) ?? 0
         let expiresAt: Int64? = change.op == .add && ttl > 0 ? now.saturatingAdding(ttl) : nil
+        if change.op == .add, !policy.lists.contains(change.list, change.url),
+            policy.lists.count(change.list) >= ListBook.maxEntriesPerList
+        {
+            decision.notes.append(
+                .init(
+                    executor: nil,
+                    reason: "\(change.list.rawValue) add \(change.url) refused: the \(change.list.rawValue) holds "
+                        + "\(ListBook.maxEntriesPerList) entries, the most an app keeps; remove entries or let them expire",
+                    cause: cause))
+            return
+        }
         guard
             let update = policy.lists.apply(
                 change.list, change.op, url: change.url, expiresAt: expiresAt,

@@ -11,6 +11,12 @@ package struct ListBook: Sendable, Equatable {
         self.entries = entries
     }
 
+    /// Entries one list keeps at most: each is stored, published and matched by the left bracket
+    /// on every request. List messages that would add more are refused with a note.
+    package static let maxEntriesPerList = 10_000
+
+    func count(_ list: ListChange.List) -> Int { entries[list]?.count ?? 0 }
+
     func contains(_ list: ListChange.List, _ url: String) -> Bool {
         entries[list]?[url] != nil
     }

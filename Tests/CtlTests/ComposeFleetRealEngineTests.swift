@@ -25,6 +25,7 @@ struct ComposeFleetRealEngineTests {
         let redisPort: Int
         let httpPort: Int
         let tcpPort: Int
+        let adminPort: Int
         var deploy: String { scratch.appendingPathComponent("deploy").path }
         var files: [String] { ["fleet", "shop", "blog"].map { "\(deploy)/\($0).compose.yml" } }
         private var sent: [String: Int] = ["shop": 0, "blog": 0]
@@ -32,8 +33,10 @@ struct ComposeFleetRealEngineTests {
         init() throws {
             engine = try DockerEngine()
             scratch = try TempDirectory.make(prefix: "mimic-fleet")
-            let ports = try RealEngineImages.freePortRange(count: 3)
-            (redisPort, httpPort, tcpPort) = (ports.lowerBound, ports.lowerBound + 1, ports.lowerBound + 2)
+            let ports = try RealEngineImages.freePortRange(count: 4)
+            (redisPort, httpPort, tcpPort, adminPort) = (
+                ports.lowerBound, ports.lowerBound + 1, ports.lowerBound + 2, ports.lowerBound + 3
+            )
         }
 
         /// `docker-compose down -v` first: the engine's shutdown removes containers, not volumes.
@@ -70,6 +73,7 @@ struct ComposeFleetRealEngineTests {
             let listener = """
                 http: { host: 127.0.0.1, port: \(httpPort) }
                 tcp: { host: 127.0.0.1, port: \(tcpPort) }
+                admin: { host: 127.0.0.1, port: \(adminPort) }
                 apps_dir: ./apps.d
                 fsync: batch
                 tokens:
@@ -165,7 +169,7 @@ struct ComposeFleetRealEngineTests {
         func sentCount(_ app: String) -> Int { sent[app, default: 0] }
 
         func apps() throws -> [String: AppStatus] {
-            let response = try BlockingHTTPClient(timeout: 5).request("GET", "http://127.0.0.1:\(httpPort)/v1/apps")
+            let response = try BlockingHTTPClient(timeout: 5).request("GET", "http://127.0.0.1:\(adminPort)/v1/apps")
             guard response.status == 200 else { throw TestSupportError("GET /v1/apps: \(response.status)") }
             let list = try JSONDecoder().decode(AppStatusList.self, from: Data(response.body))
             return Dictionary(uniqueKeysWithValues: list.apps.map { ($0.app, $0) })

@@ -9,6 +9,7 @@ import Testing
     static let listenerYAML = """
         http: { host: 0.0.0.0, port: 8600 }
         tcp: { host: 127.0.0.1, port: 8601 }
+        admin: { host: 127.0.0.1, port: 8602 }
         apps_dir: ./apps.d
         fsync: always
         tokens:
@@ -215,10 +216,10 @@ import Testing
             ])
         let listener = try service(all, "listener")
         #expect(listener["image"] as? String == "mimic-scheduler:local")
-        // listener.yaml binds 0.0.0.0:8600: the healthcheck reaches it on loopback.
+        // The healthcheck asks the admin door, where listener.yaml puts it in the host's network.
         #expect(
             (listener["healthcheck"] as? [String: Any])?["test"] as? [String] == [
-                "CMD", "mimicctl", "status", "--listener", "http://127.0.0.1:8600",
+                "CMD", "mimicctl", "status", "--admin", "http://127.0.0.1:8602",
             ])
         #expect(
             volumes(listener).contains { $0["source"] as? String == "run" && $0["target"] as? String == "/run/mimic" })
@@ -227,6 +228,7 @@ import Testing
         let inContainer = try ConfigLoader.loadListener(path: "\(fleet.out)/listener.yaml")
         #expect(inContainer.http == .init(host: "0.0.0.0", port: 8600))
         #expect(inContainer.tcp == .init(host: "127.0.0.1", port: 8601))
+        #expect(inContainer.admin == .init(host: "127.0.0.1", port: 8602))
         #expect(inContainer.runDir == "/run/mimic")
         #expect(
             try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis

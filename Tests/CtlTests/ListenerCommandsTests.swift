@@ -11,17 +11,20 @@ import Testing
     let redis: RedisServer
     let directory: URL
     let httpPort: Int
+    let adminPort: Int
     var pid: pid_t = 0
     var config: String { directory.appendingPathComponent("listener.yaml").path }
     var runDir: String { directory.appendingPathComponent("run").path }
     var appsDir: String { directory.appendingPathComponent("apps.d").path }
     var url: String { "http://127.0.0.1:\(httpPort)" }
+    var adminURL: String { "http://127.0.0.1:\(adminPort)" }
 
     init() throws {
         redis = try RedisServer()
         directory = try TempDirectory.make(prefix: "ctl-listener")
         httpPort = try FreePort.take()
         let tcpPort = try FreePort.take()
+        adminPort = try FreePort.take()
         try FileManager.default.createDirectory(atPath: appsDir, withIntermediateDirectories: true)
         let hooks = BuiltProducts.packageRoot.appendingPathComponent("examples/hooks").path
         var app = """
@@ -42,6 +45,7 @@ import Testing
         try """
         http: { host: 127.0.0.1, port: \(httpPort) }
         tcp: { host: 127.0.0.1, port: \(tcpPort) }
+        admin: { host: 127.0.0.1, port: \(adminPort) }
         apps_dir: ./apps.d
         run_dir: ./run
         journal_dir: ./journal
@@ -86,7 +90,7 @@ import Testing
     }
 
     private func workerPID() throws -> Int? {
-        let apps = try Ctl.run(["status", "--listener", url, "--json"]).json()["apps"] as? [[String: Any]]
+        let apps = try Ctl.run(["status", "--admin", adminURL, "--json"]).json()["apps"] as? [[String: Any]]
         return ((apps?.first?["worker"] as? [String: Any])?["pid"] as? NSNumber)?.intValue
     }
 
@@ -105,7 +109,7 @@ import Testing
 
     @Test func workerRestartGivesANewProcessAndNeedsAnAdminToken() throws {
         let before = try #require(try workerPID())
-        let refused = try Ctl.run(["worker", "restart", "shop", "--listener", url, "--token", Self.wafToken])
+        let refused = try Ctl.run(["worker", "restart", "shop", "--admin", adminURL, "--token", Self.wafToken])
         #expect(refused.status == 1)
         #expect(
             refused.stderr.hasPrefix("mimicctl: listener refused to restart the worker of app shop: 403 "),

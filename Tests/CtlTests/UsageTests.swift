@@ -11,7 +11,7 @@ import Testing
             (["events", "Shop!"], "'Shop!' is not a valid app name"),
             (["events", "shop", "--count=-1"], "--count must be 0 or more"),
             (["worker", "reboot", "shop"], "unexpected arguments: 'reboot', 'shop'"),
-            (["status", "--listener", "ftp://example.org"], "only http:// is supported"),
+            (["status", "--admin", "ftp://example.org"], "--admin ftp://example.org: expected http:// or https://"),
             (["send", "--source", "admin"], "give both --source and --type"),
             (
                 ["send", "--app", "shop", "--source", "robot", "--type", "rotate", "--token", "t"],
@@ -73,11 +73,11 @@ import Testing
         let port = try FreePort.take()
         let url = "http://127.0.0.1:\(port)"
         let reason =
-            "mimicctl: cannot reach the listener at \(url): connection refused; is mimic-listener running? (check --listener or http: in listener.yaml)\n"
-        let status = try Ctl.run(["status", "--listener", url])
+            "mimicctl: cannot reach the listener at \(url): connection refused; is mimic-listener running? (check --listener/--admin, or http:/admin: in listener.yaml)\n"
+        let status = try Ctl.run(["status", "--admin", url])
         #expect(status.status == 1)
         #expect(status.stderr == reason)
-        let restart = try Ctl.run(["worker", "restart", "shop", "--listener", url, "--token", "ops-token-0123456789"])
+        let restart = try Ctl.run(["worker", "restart", "shop", "--admin", url, "--token", "ops-token-0123456789"])
         #expect(restart.status == 1)
         #expect(restart.stderr == reason)
         let send = try Ctl.run([
@@ -86,11 +86,11 @@ import Testing
         #expect(send.status == 1)
         #expect(send.stderr == reason)
 
-        // The address comes from listener.yaml when --listener is not given.
+        // The address comes from listener.yaml when --admin is not given.
         let dir = try TempDirectory.make(prefix: "ctl-unreachable")
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("listener.yaml").path
-        try "http: { host: 0.0.0.0, port: \(port) }\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "admin: { host: 0.0.0.0, port: \(port) }\n".write(toFile: config, atomically: true, encoding: .utf8)
         let fromConfig = try Ctl.run(["status", "--config", config])
         #expect(fromConfig.status == 1)
         #expect(fromConfig.stderr == reason)

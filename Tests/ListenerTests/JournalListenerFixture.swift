@@ -40,6 +40,7 @@ final class JournalListenerFixture: @unchecked Sendable {
         try """
         http: { host: 127.0.0.1, port: \(httpPort) }
         tcp: { host: 127.0.0.1, port: \(tcpPort) }
+        admin: { host: 127.0.0.1, port: \(try FreePort.take()) }
         apps_dir: ./apps.d
         run_dir: ./run
         journal_dir: \(journalDir)

@@ -18,6 +18,7 @@ final class ListenerFixture: @unchecked Sendable {
     let directory: URL
     let httpPort: Int
     let tcpPort: Int
+    let adminPort: Int
     var appsDir: String { directory.appendingPathComponent("apps.d").path }
     var runDir: String { directory.appendingPathComponent("run").path }
     var journalDir: String { directory.appendingPathComponent("journal").path }
@@ -29,12 +30,14 @@ final class ListenerFixture: @unchecked Sendable {
 
     init(
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
-        redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil
+        redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil,
+        adminHost: String = "127.0.0.1", extraConfig: String = "", extraTokens: String = ""
     ) throws {
         redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
         tcpPort = try FreePort.take()
+        adminPort = try FreePort.take()
         let fm = FileManager.default
         try fm.createDirectory(atPath: appsDir, withIntermediateDirectories: true)
         let hooks = directory.appendingPathComponent("hooks").path
@@ -57,6 +60,7 @@ final class ListenerFixture: @unchecked Sendable {
         let yaml = """
             http: { host: 127.0.0.1, port: \(httpPort) }
             tcp: { host: 127.0.0.1, port: \(tcpPort) }
+            admin: { host: \(adminHost), port: \(adminPort) }
             apps_dir: ./apps.d
             run_dir: ./run
             journal_dir: ./journal
@@ -68,7 +72,9 @@ final class ListenerFixture: @unchecked Sendable {
               - { name: waf-1, token: "\(Self.wafToken)", sources: [waf], apps: ["*"] }
               - { name: shop-ops, token: "\(Self.shopOnlyToken)", sources: [admin], apps: [shop] }
               - { name: shop-lb, token_sha256: "\(Self.hashedTokenSHA256)", sources: [left_bracket], apps: [shop] }
+            \(extraTokens)
             supervise: { enabled: true, worker: "\(worker)" }
+            \(extraConfig)
 
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -140,9 +146,19 @@ final class ListenerFixture: @unchecked Sendable {
         }
     }
 
-    func http(_ method: String, _ path: String, body: String? = nil, token: String? = adminToken) throws -> HTTPReply {
+    /// The door a request goes to: ingress for what senders use, admin for everything else.
+    enum Door { case ingress, admin }
+
+    static func door(of path: String) -> Door {
+        path.hasPrefix("/v1/events") || path == "/healthz" ? .ingress : .admin
+    }
+
+    func http(
+        _ method: String, _ path: String, body: String? = nil, token: String? = adminToken, door: Door? = nil
+    ) throws -> HTTPReply {
+        let port = (door ?? Self.door(of: path)) == .ingress ? httpPort : adminPort
         var arguments = [
-            "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)",
+            "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)",
         ]
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
         if body != nil { arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
@@ -157,7 +173,8 @@ final class ListenerFixture: @unchecked Sendable {
     }
 
     func appsStatus() throws -> [String: [String: Any]] {
-        let reply = try http("GET", "/v1/apps", token: nil)
+        // The admin token opens reads on an admin door away from loopback too.
+        let reply = try http("GET", "/v1/apps", token: Self.adminToken)
         guard reply.status == 200, let apps = reply.json["apps"] as? [[String: Any]] else {
             throw TestSupportError("GET /v1/apps: \(reply.status)")
         }

@@ -32,6 +32,8 @@ final class BenchEnvironment: @unchecked Sendable {
     var redisPort: Int { redisPorts[0] }
     let httpPort: Int
     let tcpPort: Int
+    /// The admin door, where the harness reads `/v1/apps/{app}`.
+    let adminPort: Int
     let appNames: [String]
     private(set) var redisServers: [ManagedProcess] = []
     var redis: ManagedProcess? { redisServers.first }
@@ -44,6 +46,7 @@ final class BenchEnvironment: @unchecked Sendable {
         redisPorts = try (0..<max(1, (options.apps + 15) / 16)).map { _ in try PosixSocket.freeLoopbackPort() }
         httpPort = try PosixSocket.freeLoopbackPort()
         tcpPort = try PosixSocket.freeLoopbackPort()
+        adminPort = try PosixSocket.freeLoopbackPort()
         appNames = (0..<options.apps).map { "b\($0)" }
         try FileManager.default.createDirectory(atPath: directory + "/apps.d", withIntermediateDirectories: true)
         try writeHooks()
@@ -131,7 +134,7 @@ final class BenchEnvironment: @unchecked Sendable {
     // MARK: - Probes
 
     func probe(_ app: String) throws -> AppProbe {
-        try AppProbe.fetch(app: app, port: httpPort)
+        try AppProbe.fetch(app: app, port: adminPort)
     }
 
     func onlineExecutors(_ app: String) throws -> [String] {
@@ -216,6 +219,7 @@ final class BenchEnvironment: @unchecked Sendable {
         let yaml = """
             http: { host: 127.0.0.1, port: \(httpPort) }
             tcp: { host: 127.0.0.1, port: \(tcpPort) }
+            admin: { host: 127.0.0.1, port: \(adminPort) }
             apps_dir: ./apps.d
             run_dir: ./run
             journal_dir: ./journal

@@ -49,7 +49,7 @@ struct RecoveryMode: ParsableCommand {
         let started = monotonicNanos()
         try load.start(port: environment.tcpPort, rate: rate)
         sleepMillis(killAt * 1000)
-        func probe() throws -> AppProbe { try AppProbe.fetch(app: victim, port: environment.httpPort) }
+        func probe() throws -> AppProbe { try AppProbe.fetch(app: victim, port: environment.adminPort) }
         guard let oldPid = try probe().pid else { throw BenchFailure("no worker pid for \(victim)") }
         let killed = monotonicNanos()
         kill(oldPid, SIGKILL)

@@ -32,7 +32,7 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         let payload = try (source == nil && type == nil) ? fromStdin() : fromFlags()
         let token = try listener.resolveToken(config, for: "send")
-        let api = ListenerAPI(endpoint: try listener.baseURL(config))
+        let api = ListenerAPI(endpoint: try listener.ingressURL(config))
         let (status, answer) = try api.send(payload, token: token)
         if format.json {
             try Output.printJSON(["status": status, "answer": answer])

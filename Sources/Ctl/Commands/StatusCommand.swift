@@ -13,8 +13,8 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var format: FormatOption
 
     func run() async throws {
-        let api = ListenerAPI(endpoint: try listener.baseURL(config))
-        let (raw, apps) = try api.apps()
+        let api = ListenerAPI(endpoint: try listener.adminURL(config))
+        let (raw, apps) = try api.apps(token: try listener.optionalToken(config))
         if format.json { return try Output.printJSON(raw) }
         guard !apps.isEmpty else { return print("no apps (the listener's apps_dir is empty)") }
         let rows: [[String]] = apps.map(cells)

@@ -40,7 +40,7 @@ struct WorkerTarget: ParsableArguments {
 
     func perform(_ action: String) throws {
         let token = try listener.resolveToken(config, for: "worker \(action)")
-        let api = ListenerAPI(endpoint: try listener.baseURL(config))
+        let api = ListenerAPI(endpoint: try listener.adminURL(config))
         let answer = try api.worker(action, app: app, token: token)
         if format.json { return try Output.printJSON(answer) }
         let (state, pid) = ListenerAPI.workerState(answer)

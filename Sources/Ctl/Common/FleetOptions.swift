@@ -32,8 +32,16 @@ struct ConfigOption: ParsableArguments {
 struct ListenerOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The listener's base URL (default: http host and port of --config).", valueName: "url"))
+        help: ArgumentHelp(
+            "The listener's ingress URL, for send (default: http host and port of --config).", valueName: "url"))
     var listener: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The listener's admin door, for status and worker control (default: admin host and port of --config).",
+            valueName: "url"))
+    var admin: String?
 
     @Option(name: .long, help: ArgumentHelp("Bearer token (default: $MIMIC_TOKEN).", valueName: "token"))
     var token: String?
@@ -43,12 +51,32 @@ struct ListenerOptions: ParsableArguments {
         help: ArgumentHelp("Use the token of this name from --config.", valueName: "name"))
     var tokenName: String?
 
-    func baseURL(_ config: ConfigOption) throws -> HTTPEndpoint {
-        if let listener { return try HTTPEndpoint(url: listener) }
+    /// The ingress door (`POST /v1/events`).
+    func ingressURL(_ config: ConfigOption) throws -> HTTPEndpoint {
+        if let listener { return try HTTPEndpoint(url: listener, flag: "--listener") }
         let http = try config.load(neededFor: "the listener's HTTP address (or pass --listener URL)").http
+        return Self.endpoint(http)
+    }
+
+    /// The admin door: status, worker control, the page (DESIGN section 4).
+    func adminURL(_ config: ConfigOption) throws -> HTTPEndpoint {
+        if let admin { return try HTTPEndpoint(url: admin, flag: "--admin") }
+        let door = try config.load(neededFor: "the listener's admin address (or pass --admin URL)").admin
+        return Self.endpoint(door)
+    }
+
+    private static func endpoint(_ bind: ListenerConfig.Bind) -> HTTPEndpoint {
         // A listener bound to every interface is reached on loopback from its own machine.
-        let host = ["0.0.0.0", "::", "[::]"].contains(http.host) ? "127.0.0.1" : http.host
-        return HTTPEndpoint(host: host, port: http.port)
+        let host = ["0.0.0.0", "::", "[::]"].contains(bind.host) ? "127.0.0.1" : bind.host
+        return HTTPEndpoint(host: host, port: bind.port, tls: bind.tls != nil)
+    }
+
+    /// A token when one was given (flags or $MIMIC_TOKEN): reads need one only away from loopback.
+    func optionalToken(_ config: ConfigOption) throws -> String? {
+        if token == nil, tokenName == nil, ProcessInfo.processInfo.environment["MIMIC_TOKEN"]?.isEmpty ?? true {
+            return nil
+        }
+        return try resolveToken(config, for: "reading")
     }
 
     /// The flags first (--token, then --token-name looked up in the listener config), then

@@ -37,6 +37,7 @@ struct ComposeContext {
     func fleet(_ apps: [AppConfig]) -> [String: Any] {
         let http = listener?.http ?? ListenerConfig().http
         let tcp = listener?.tcp ?? ListenerConfig().tcp
+        let admin = listener?.admin ?? ListenerConfig().admin
         let password = apps.first?.redis.password
         // Redis has 16 databases unless told otherwise; apps may use higher indexes.
         let databases = max(16, (apps.map(\.redis.db).max() ?? 0) + 1)
@@ -60,11 +61,11 @@ struct ComposeContext {
         // the Docker host; in the host's network the listener binds it itself.
         context["httpPublish"] = quoted("\(publishHost(http.host)):\(http.port):\(ContainerConfig.httpPort)")
         context["tcpPublish"] = quoted("\(publishHost(tcp.host)):\(tcp.port):\(ContainerConfig.tcpPort)")
-        let listenerURL =
+        let adminURL =
             network == .host
-            ? "http://\(publishHost(reachable(http.host))):\(http.port)"
-            : "http://127.0.0.1:\(ContainerConfig.httpPort)"
-        context["listenerHealthcheck"] = array(["CMD", "mimicctl", "status", "--listener", listenerURL])
+            ? "http://\(publishHost(reachable(admin.host))):\(admin.port)"
+            : "http://127.0.0.1:\(ContainerConfig.adminPort)"
+        context["listenerHealthcheck"] = array(["CMD", "mimicctl", "status", "--admin", adminURL])
         context["journalDir"] = quoted(ContainerConfig.journalDir)
         context["journalVolume"] = quoted("\(name)-journal")
         context["redisVolume"] = quoted("\(name)-redis")

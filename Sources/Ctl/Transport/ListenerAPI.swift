@@ -7,8 +7,8 @@ struct ListenerAPI {
     var endpoint: HTTPEndpoint
 
     /// `GET /v1/apps`: the raw answer (for `--json`) and the decoded apps.
-    func apps() throws -> (raw: [String: Any], apps: [AppStatus]) {
-        let response = try endpoint.request("GET", "/v1/apps")
+    func apps(token: String? = nil) throws -> (raw: [String: Any], apps: [AppStatus]) {
+        let response = try endpoint.request("GET", "/v1/apps", token: token)
         guard response.status == 200, let object = response.object,
             let list = try? JSONDecoder().decode(AppStatusList.self, from: Data(response.body))
         else {

@@ -61,7 +61,39 @@ struct Authorizer: Sendable {
         return parts[1].trimmingCharacters(in: .whitespaces)
     }
 
+    /// The token of an admin-door request: `Bearer <token>`, or HTTP Basic with the token as the
+    /// password (any user name), so a browser can open the page behind a non-loopback door.
+    static func adminDoorToken(_ header: String?) -> String? {
+        if let bearer = bearerToken(header) { return bearer }
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return String(text[text.index(after: colon)...])
+    }
+
     func tokenName(_ index: Int) -> String { tokens[index].name }
+
+    /// Reads on the admin door (status, page, metrics) away from loopback: a token with the `read`
+    /// scope or the `admin` source, for `app` or, when `app` is nil (fleet-wide reads), for all apps.
+    func decideRead(token index: Int, app: String?) -> Decision {
+        let token = tokens[index]
+        let scopes = token.sources
+        guard
+            scopes.contains("*") || scopes.contains(ListenerConfig.readScope) || scopes.contains(Source.admin.rawValue)
+        else {
+            return .forbidden("token '\(token.name)' has neither the read scope nor the admin source")
+        }
+        if token.apps.contains("*") { return .allowed }
+        guard let app else {
+            return .forbidden(
+                "token '\(token.name)' may read only apps \(token.apps.joined(separator: ", ")); ask for /v1/apps/<app>"
+            )
+        }
+        return token.apps.contains(app) ? .allowed : .forbidden("token '\(token.name)' may not read app '\(app)'")
+    }
 
     func decideSource(token index: Int, source: String) -> Decision {
         let token = tokens[index]

@@ -6,6 +6,29 @@ struct IntakeMessage: Sendable {
     var app: String
     var id: String
     var entry: JournalEntry
+    /// For `admin` messages: what the audit trail records once the message is accepted.
+    var audit: AdminAction? = nil
+}
+
+/// An operator's message as the audit trail names it (`set_state`, `list`, ...).
+struct AdminAction: Sendable, Equatable {
+    var action: String
+    var detail: String?
+
+    init?(_ body: MessageBody) {
+        switch body {
+        case .setState(let request):
+            action = "set_state"
+            detail = "\(request.executor) -> \(request.state.rawValue)" + (request.reason.map { ": \($0)" } ?? "")
+        case .list(let change):
+            action = "list"
+            detail = "\(change.list.rawValue) \(change.op.rawValue) \(change.url)"
+        case .rotate: action = "rotate"
+        case .pause: action = "pause"
+        case .resume: action = "resume"
+        case .health, .arbitration, .alert: return nil
+        }
+    }
 }
 
 /// Why a message was refused, with the HTTP status it maps to (TCP reports the same text).
@@ -23,6 +46,8 @@ struct EnvelopeIntake: Sendable {
     var directory: AppDirectory
     /// Endpoints the workers report, for alerts by `ip:port` on an address several apps share.
     var owners: EndpointOwners? = nil
+    /// List adds per app and minute from non-admin senders; nil takes no quota (tests of shape).
+    var listQuota: ListAddQuota? = nil
 
     func admit(_ raw: some Collection<UInt8>, token: Int) -> Result<IntakeMessage, IntakeRejection> {
         let bytes = Array(raw)
@@ -90,6 +115,11 @@ struct EnvelopeIntake: Sendable {
         if case .forbidden(let reason) = authorizer.decide(token: token, source: envelope.source.rawValue, app: app) {
             return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))
         }
+        if case .list(let change) = body, change.op == .add, envelope.source != .admin, let listQuota,
+            !listQuota.take(app: app)
+        {
+            return .failure(IntakeRejection(status: 429, message: listQuota.refusal, id: envelope.id))
+        }
         let line: [UInt8]
         if envelope.app == nil {
             var routed = envelope
@@ -100,7 +130,10 @@ struct EnvelopeIntake: Sendable {
             line = bytes.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
         }
         let key = JournalRecord.key(source: envelope.source.rawValue, id: envelope.id)
-        return .success(IntakeMessage(app: app, id: envelope.id, entry: JournalEntry(key: key, envelope: line)))
+        return .success(
+            IntakeMessage(
+                app: app, id: envelope.id, entry: JournalEntry(key: key, envelope: line),
+                audit: envelope.source == .admin ? AdminAction(body) : nil))
     }
 
     private struct IDOnly: Decodable { var id: String? }

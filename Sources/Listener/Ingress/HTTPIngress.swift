@@ -3,17 +3,16 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOSSL
 import Shared
 
-/// HTTP ingress and status endpoints (DESIGN section 4), on Hummingbird.
+/// The HTTP ingress door (DESIGN section 4), on Hummingbird: `POST /v1/events` and `GET /healthz`
+/// only. Everything that shows or changes the fleet is on the admin door (`AdminDoor`), so the
+/// port every bracket and WAF reaches reveals nothing about executors.
 enum HTTPIngress {
     /// Upper bound of a request body (an array of envelopes).
     static func maxBodyBytes(_ config: ListenerConfig) -> Int { max(config.maxMessageBytes * 1024, 16 << 20) }
 
-    /// A request (head and body) must arrive within this time, or the connection is closed (slowloris).
-    static let requestDeadline: TimeAmount = .seconds(10)
-    /// Headers beyond this are refused by the HTTP decoder: a bearer token and a few fields need far less.
-    static let maxHeaderBytes = 16 * 1024
     /// Envelopes per request: one request is one journal batch and one reply, so keep it bounded.
     static let maxArrayElements = 10_000
     /// `POST /v1/events` requests read at once, and the body bytes they may hold together: two
@@ -22,9 +21,9 @@ enum HTTPIngress {
     static func bodyBudgetBytes(_ config: ListenerConfig) -> Int { 2 * maxBodyBytes(config) }
 
     static func makeApplication(
-        runtime: ListenerRuntime, logger: Logger,
+        runtime: ListenerRuntime, tls: TLSConfiguration?, logger: Logger,
         onBound: @escaping @Sendable (Int) -> Void
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let budget = RequestBodyBudget(
             maxBytes: bodyBudgetBytes(runtime.config), maxRequests: maxConcurrentRequests)
@@ -32,87 +31,12 @@ enum HTTPIngress {
             var request = request
             return await events(&request, runtime: runtime, budget: budget)
         }
-        router.get("/v1/apps") { _, _ -> Response in
-            var apps: [AppStatus] = []
-            for name in runtime.appNames {
-                if let status = await runtime.appStatus(name) { apps.append(status) }
-            }
-            return json(200, AppStatusList(apps: apps))
-        }
-        router.get("/v1/apps/:app") { _, context -> Response in
-            let name = context.parameters.get("app") ?? ""
-            guard let status = await runtime.appStatus(name) else {
-                return json(404, ["error": "app: unknown app '\(name)'"])
-            }
-            return json(200, status)
-        }
-        router.post("/v1/apps/:app/worker/:action") { request, context -> Response in
-            await workerAction(
-                request, app: context.parameters.get("app") ?? "",
-                action: context.parameters.get("action") ?? "", runtime: runtime)
-        }
         router.get("/healthz") { _, _ -> Response in
             json(200, ["status": "ok", "apps": runtime.appNames.count])
         }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: await runtime.metricsText())))
-        }
-        router.get("/v1/situation") { request, _ -> Response in
-            let app = request.uri.queryParameters.get("app")
-            if let app, !runtime.appNames.contains(app) { return json(404, ["error": "app: unknown app '\(app)'"]) }
-            var eventLimit = 100
-            if let text = request.uri.queryParameters.get("events") {
-                guard let count = Int(text), count >= 0 else {
-                    return json(400, ["error": "events: expected a count of events per app (0 or more), got '\(text)'"])
-                }
-                eventLimit = count
-            }
-            return json(200, await SituationReport.build(runtime: runtime, only: app, eventLimit: eventLimit))
-        }
-        router.get("/v1/apps/:app/forensics/:executor") { _, context -> Response in
-            let outcome = await ForensicsReport.answer(
-                runtime: runtime, app: context.parameters.get("app") ?? "",
-                executor: context.parameters.get("executor") ?? "")
-            switch outcome {
-            case .found(let answer): return json(200, answer)
-            case .problem(let status, let error): return json(status, ["error": error])
-            }
-        }
-        if !SituationPageFiles.isPresent {
-            logger.warning(
-                "situational-awareness page files are missing; GET / answers 404",
-                metadata: [
-                    "expected": .string(SituationPageFiles.directory),
-                    "fix": "copy the \(SituationPageFiles.bundleName) folder of the build next to mimic-listener",
-                ])
-        }
-        // The page's files are only looked up for requests no route answered (404).
-        router.add(
-            middleware: FileMiddleware(
-                SituationPageFiles.directory, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
-                searchForIndexHtml: true, logger: logger))
-        var quiet = logger
-        quiet.logLevel = .warning
-        let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestDeadlineHandler(limit: requestDeadline)],
-            idleTimeout: requestDeadline,
-            httpDecoderConfiguration: .init(
-                maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes,
-                maxHeaderFieldCount: 100))
-        return Application(
-            router: router,
-            server: .http1(configuration: http1),
-            configuration: .init(
-                address: .hostname(runtime.config.http.host, port: runtime.config.http.port),
-                serverName: "mimic-listener"),
-            onServerRunning: { channel in
-                // A crash reporter (swift-backtrace) of this process must not keep the port bound.
-                CloseOnExec.markAll()
-                onBound(channel.localAddress?.port ?? runtime.config.http.port)
-            },
-            logger: quiet)
+        return try HTTPDoor.application(
+            router: router, bind: runtime.config.http, tls: tls, name: "mimic-listener", logger: logger,
+            onBound: onBound)
     }
 
     static func events(_ request: inout Request, runtime: ListenerRuntime, budget: RequestBodyBudget) async
@@ -217,6 +141,7 @@ enum HTTPIngress {
         switch await runtime.submit(messages) {
         case .success:
             runtime.counters.accepted(messages.count)
+            runtime.auditAccepted(messages, token: token)
             return json(202, ["accepted": messages.count])
         case .failure(let rejection):
             runtime.counters.rejected(rejection.status, count: messages.count)
@@ -231,59 +156,7 @@ enum HTTPIngress {
         return response
     }
 
-    static func workerAction(_ request: Request, app: String, action: String, runtime: ListenerRuntime) async
-        -> Response
-    {
-        guard
-            case .known(let token) = runtime.authorizer.identify(
-                Authorizer.bearerToken(request.headers[.authorization]))
-        else {
-            return json(401, ["error": "Authorization: Bearer <admin token> required"])
-        }
-        guard runtime.authorizer.isAdmin(token: token, app: app) else {
-            return json(
-                403, ["error": "token '\(runtime.authorizer.tokenName(token))' is not an admin token for app '\(app)'"])
-        }
-        guard let supervisor = runtime.supervisor else {
-            return json(409, ["error": "supervise.enabled is false: workers are started outside the listener"])
-        }
-        guard runtime.channel(for: app) != nil else { return json(404, ["error": "app: unknown app '\(app)'"]) }
-        let done: Bool
-        switch action {
-        case "start": done = await supervisor.start(app: app)
-        case "stop": done = await supervisor.stop(app: app)
-        case "restart": done = await supervisor.restart(app: app)
-        default: return json(404, ["error": "action: expected start, stop or restart"])
-        }
-        guard done else { return json(404, ["error": "app: '\(app)' is not supervised"]) }
-        var result: [String: Any] = ["app": app, "action": action]
-        if let status = await supervisor.status(app: app) {
-            result["state"] = status.state
-            result["pid"] = status.pid.map { Int($0) } ?? NSNull()
-        }
-        return json(200, result)
-    }
+    static func json(_ status: Int, _ value: some Encodable) -> Response { JSONResponse.make(status, value) }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static func json(_ status: Int, _ value: some Encodable) -> Response {
-        var buffer = ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
-        buffer.writeStaticString("\n")
-        return Response(
-            status: .init(code: status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: buffer))
-    }
-
-    static func json(_ status: Int, _ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        var buffer = ByteBuffer(bytes: data)
-        buffer.writeStaticString("\n")
-        return Response(
-            status: .init(code: status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: buffer))
-    }
+    static func json(_ status: Int, _ object: [String: Any]) -> Response { JSONResponse.make(status, object) }
 }

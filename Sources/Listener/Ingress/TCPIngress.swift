@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Shared
 import Synchronization
@@ -12,6 +13,8 @@ import Synchronization
 struct TCPIngress: Service {
     let host: String
     let port: Int
+    /// `tcp.tls`: each connection starts with a TLS handshake before the auth line.
+    let tls: NIOSSLContext?
     let runtime: ListenerRuntime
     let logger: Logger
     let onBound: @Sendable (Int) -> Void
@@ -19,6 +22,7 @@ struct TCPIngress: Service {
     func run() async throws {
         let runtime = self.runtime
         let logger = self.logger
+        let tls = self.tls
         let maxLine = runtime.config.maxMessageBytes
         let unread = UnreadAnswers()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -33,6 +37,9 @@ struct TCPIngress: Service {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLine)))
                     try channel.pipeline.syncOperations.addHandler(
@@ -229,12 +236,15 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
                 continue
             }
             let counters = runtime.counters
+            let runtime = self.runtime
+            let token = self.token
             journal.append(items.map(\.message.entry)) { result in
                 eventLoop.execute {
                     let (session, context) = loopBound.value
                     switch result {
                     case .success:
                         counters.accepted(items.count)
+                        if let token { runtime.auditAccepted(items.lazy.map(\.message), token: token) }
                         for item in items { session.answer(item.slot, JSONText.ok(id: item.message.id)) }
                     case .failure(let rejection):
                         let (status, message) = ListenerRuntime.describe(rejection, app: app)

@@ -24,6 +24,8 @@ final class ListenerRuntime: Sendable {
     let authorizer: Authorizer
     let counters = IngressCounters()
     let endpointOwners = EndpointOwners()
+    let audit: AuditTrail
+    let listQuota = ListAddQuota()
     let supervisor: WorkerSupervisor?
     /// Held for the process lifetime: one listener per journal_dir.
     let journalLock: JournalDirectoryLock
@@ -39,6 +41,7 @@ final class ListenerRuntime: Sendable {
             attributes: [.posixPermissions: 0o750])
         // Before any journal is opened: a second listener must not even cut a torn tail.
         self.journalLock = try JournalDirectoryLock(journalDir: config.journalDir)
+        self.audit = AuditTrail(journalDir: config.journalDir)
         var channels: [String: AppChannel] = [:]
         for app in apps {
             channels[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
@@ -128,7 +131,17 @@ final class ListenerRuntime: Sendable {
     var intake: EnvelopeIntake {
         EnvelopeIntake(
             maxMessageBytes: config.maxMessageBytes, authorizer: authorizer,
-            directory: state.withLockedValue { $0.directory }, owners: endpointOwners)
+            directory: state.withLockedValue { $0.directory }, owners: endpointOwners, listQuota: listQuota)
+    }
+
+    /// Records the operator messages among `messages`, once they are in the journal.
+    func auditAccepted(_ messages: some Sequence<IntakeMessage>, token: Int) {
+        for message in messages {
+            guard let action = message.audit else { continue }
+            audit.record(
+                token: authorizer.tokenName(token), app: message.app, action: action.action, id: message.id,
+                detail: action.detail)
+        }
     }
 
     /// Asks every worker for its executors, so an alert by `ip:port` reaches the app that owns it.

@@ -3,9 +3,30 @@ public struct ListenerConfig: Sendable, Equatable {
     public struct Bind: Sendable, Equatable {
         public var host: String
         public var port: Int
-        public init(host: String, port: Int) {
+        /// TLS on this door (`tls:` under `http`, `tcp` or `admin`); nil serves plain text.
+        public var tls: TLS?
+        public init(host: String, port: Int, tls: TLS? = nil) {
             self.host = host
             self.port = port
+            self.tls = tls
+        }
+
+        /// Loopback only: the admin door's reads are open there without a token (DESIGN section 4).
+        public var isLoopback: Bool {
+            host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        }
+    }
+
+    /// PEM files of a door's TLS: the server's certificate chain and key, and, when client
+    /// certificates are required, the CA bundle they must chain to.
+    public struct TLS: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+        public var clientCA: String?
+        public init(certificate: String, key: String, clientCA: String? = nil) {
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
         }
     }
 
@@ -47,6 +68,8 @@ public struct ListenerConfig: Sendable, Equatable {
 
     public var http: Bind
     public var tcp: Bind
+    /// The admin door: status API, page, worker control and metrics, never on the ingress port.
+    public var admin: Bind
     /// Paths below are resolved against the directory of the config file when relative.
     public var appsDir: String
     public var runDir: String
@@ -67,11 +90,14 @@ public struct ListenerConfig: Sendable, Equatable {
     /// `journal_retain_bytes`: per app, the most bytes of acknowledged records kept for that.
     public var journalRetainBytes: Int
     public var tokens: [Token]
+    /// A token's `sources` entry that opens the admin door's reads (it is no message source).
+    public static let readScope = "read"
     public var supervise: Supervise
     public var sourceFile: String
 
     public init(
         http: Bind = .init(host: "127.0.0.1", port: 7600), tcp: Bind = .init(host: "127.0.0.1", port: 7601),
+        admin: Bind = .init(host: "127.0.0.1", port: 7602),
         appsDir: String = "./apps.d", runDir: String = "./run", journalDir: String = "./journal",
         fsync: FsyncPolicy = .batch, maxMessageBytes: Int = 65536, maxBacklogBytes: Int = 1 << 30,
         journalRetain: Duration = .seconds(900), journalRetainBytes: Int = 1 << 30,
@@ -81,6 +107,7 @@ public struct ListenerConfig: Sendable, Equatable {
         self.journalRetainBytes = journalRetainBytes
         self.http = http
         self.tcp = tcp
+        self.admin = admin
         self.appsDir = appsDir
         self.runDir = runDir
         self.journalDir = journalDir

@@ -1,6 +1,8 @@
+import Foundation
+
 /// The schema of `listener.yaml` (DESIGN section 3); every key is optional.
 extension ConfigDecoder {
-    static let tokenSources = ["left_bracket", "right_bracket", "waf", "firewall", "admin"]
+    static let tokenSources = ["left_bracket", "right_bracket", "waf", "firewall", "admin", ListenerConfig.readScope]
     /// Shorter secrets are guessable; the listener is reachable from the security devices' network.
     static let minimumTokenLength = 16
 
@@ -9,14 +11,15 @@ extension ConfigDecoder {
             let top = mapping(
                 root, "",
                 keys: [
-                    "http", "tcp", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
+                    "http", "tcp", "admin", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
                     "max_backlog_bytes", "journal_retain", "journal_retain_bytes", "tokens", "supervise",
                 ])
         else { return nil }
         let defaults = ListenerConfig()
 
-        let http = top.section("http", keys: ["host", "port"]).flatMap { bind($0, defaults: defaults.http) }
-        let tcp = top.section("tcp", keys: ["host", "port"]).flatMap { bind($0, defaults: defaults.tcp) }
+        let http = top.section("http", keys: ["host", "port", "tls"]).flatMap { bind($0, defaults: defaults.http) }
+        let tcp = top.section("tcp", keys: ["host", "port", "tls"]).flatMap { bind($0, defaults: defaults.tcp) }
+        let admin = top.section("admin", keys: ["host", "port", "tls"]).flatMap { bind($0, defaults: defaults.admin) }
         let appsDir = top.optional("apps_dir", default: defaults.appsDir, nonEmptyString).map(resolvedPath)
         let runDir = top.optional("run_dir", default: defaults.runDir, nonEmptyString).map(resolvedPath)
         let journalDir = top.optional("journal_dir", default: defaults.journalDir, nonEmptyString).map(resolvedPath)
@@ -56,11 +59,21 @@ extension ConfigDecoder {
             guard let enabled, let worker else { return nil }
             return ListenerConfig.Supervise(enabled: enabled, worker: worker)
         }
-        guard let http, let tcp, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
+        if let http, let tcp, let admin {
+            let doors = [("http", http), ("tcp", tcp), ("admin", admin)]
+            for (index, door) in doors.enumerated() {
+                for earlier in doors[..<index] where earlier.1.port == door.1.port && door.1.port != 0 {
+                    report(
+                        top.value(door.0)?.mark ?? root.mark, ConfigPath.key(ConfigPath.key("", door.0), "port"),
+                        "same port as \(earlier.0).port (\(door.1.port)); each door needs its own")
+                }
+            }
+        }
+        guard let http, let tcp, let admin, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
             let maxBacklogBytes, let journalRetain, let journalRetainBytes, let tokens, let supervise
         else { return nil }
         return ListenerConfig(
-            http: http, tcp: tcp, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
+            http: http, tcp: tcp, admin: admin, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
             maxMessageBytes: maxMessageBytes, maxBacklogBytes: maxBacklogBytes, journalRetain: journalRetain,
             journalRetainBytes: journalRetainBytes, tokens: tokens,
             supervise: supervise, sourceFile: file)
@@ -69,8 +82,29 @@ extension ConfigDecoder {
     private func bind(_ map: MappingReader, defaults: ListenerConfig.Bind) -> ListenerConfig.Bind? {
         let host = map.optional("host", default: defaults.host, nonEmptyString)
         let port = map.optional("port", default: defaults.port) { int($0, $1, min: 1, max: 65535) }
+        var doorTLS: ListenerConfig.TLS?
+        if map.hasValue("tls") {
+            guard let tls = map.section("tls", keys: ["cert", "key", "client_ca"]) else { return nil }
+            let certificate = tls.required("cert", readablePath)
+            let key = tls.required("key", readablePath)
+            let clientCA = tls.nullable("client_ca", readablePath)
+            guard let certificate, let key, let clientCA else { return nil }
+            doorTLS = ListenerConfig.TLS(certificate: certificate, key: key, clientCA: clientCA)
+        }
         guard let host, let port else { return nil }
-        return ListenerConfig.Bind(host: host, port: port)
+        return ListenerConfig.Bind(host: host, port: port, tls: doorTLS)
+    }
+
+    /// A PEM file the listener reads at start: resolved against the config's directory, and it
+    /// must exist now rather than fail the door later.
+    private func readablePath(_ node: YamlNode, _ path: String) -> String? {
+        guard let text = nonEmptyString(node, path) else { return nil }
+        let resolved = resolvedPath(text)
+        guard FileManager.default.isReadableFile(atPath: resolved) else {
+            report(node.mark, path, "cannot read \(resolved): give the path of a PEM file")
+            return nil
+        }
+        return resolved
     }
 
     private func tokenList(_ node: YamlNode, _ path: String) -> [ListenerConfig.Token]? {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// HTTP requests for callers that have no event loop and no async context: mimicctl's one request
 /// to the listener, the bench's status probes, the tests. AsyncHTTPClient does the protocol;
@@ -21,9 +22,13 @@ public struct BlockingHTTPClient: Sendable {
 
     /// Bounds the whole request: connect, send, and the complete answer.
     public var timeout: TimeInterval
+    /// For https:// URLs: a PEM bundle of the CAs the server's certificate must chain to, instead
+    /// of the system's (a listener door with a private CA).
+    public var caFile: String?
 
-    public init(timeout: TimeInterval = 10) {
+    public init(timeout: TimeInterval = 10, caFile: String? = nil) {
         self.timeout = timeout
+        self.caFile = caFile
     }
 
     /// One process-wide client on NIO's singleton loops; never shut down, it lives as long as the
@@ -47,7 +52,12 @@ public struct BlockingHTTPClient: Sendable {
         do {
             request = try HTTPClient.Request(
                 url: url, method: HTTPMethod(rawValue: method), headers: HTTPHeaders(headers),
-                body: body.map { .bytes($0) })
+                body: body.map { .bytes($0) },
+                tlsConfiguration: caFile.map { file in
+                    var tls = TLSConfiguration.makeClientConfiguration()
+                    tls.trustRoots = .file(file)
+                    return tls
+                })
         } catch {
             throw SocketFailure(.badAddress, peer: url, operation: "connect", detail: "not an http:// URL: \(error)")
         }

@@ -23,7 +23,7 @@ import Testing
 
         let browser = try HeadlessChromium()
         defer { browser.quit() }
-        try browser.open("http://127.0.0.1:\(fixture.httpPort)/?every=300")
+        try browser.open("http://127.0.0.1:\(fixture.adminPort)/?every=300")
         let shop = "document.querySelector('section[data-app=\"shop\"]')"
         #expect(
             try browser.waitUntil("!!\(shop)?.querySelector('tr[data-executor=\"\(online)\"][data-state=\"online\"]')"),
