@@ -19,6 +19,9 @@ final class ListenerFixture: @unchecked Sendable {
     let httpPort: Int
     let tcpPort: Int
     let adminPort: Int
+    /// Doors started with TLS (`tls:` blocks given to init), reached with https and this CA.
+    let tlsDoors: Set<String>
+    let caFile: String?
     var appsDir: String { directory.appendingPathComponent("apps.d").path }
     var runDir: String { directory.appendingPathComponent("run").path }
     var journalDir: String { directory.appendingPathComponent("journal").path }
@@ -31,8 +34,12 @@ final class ListenerFixture: @unchecked Sendable {
     init(
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil,
-        adminHost: String = "127.0.0.1", extraConfig: String = "", extraTokens: String = ""
+        adminHost: String = "127.0.0.1", extraConfig: String = "", extraTokens: String = "",
+        tls: [String: String] = [:], caFile: String? = nil
     ) throws {
+        tlsDoors = Set(tls.keys)
+        self.caFile = caFile
+        func door(_ name: String) -> String { tls[name].map { ", tls: \($0)" } ?? "" }
         redis = try RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
@@ -58,9 +65,9 @@ final class ListenerFixture: @unchecked Sendable {
         for (index, app) in apps.enumerated() { try addApp(app, db: index + 1, probePort: probePorts[app]) }
         let worker = try workerExecutable ?? BuiltProducts.path("mimic-worker")
         let yaml = """
-            http: { host: 127.0.0.1, port: \(httpPort) }
-            tcp: { host: 127.0.0.1, port: \(tcpPort) }
-            admin: { host: \(adminHost), port: \(adminPort) }
+            http: { host: 127.0.0.1, port: \(httpPort)\(door("http")) }
+            tcp: { host: 127.0.0.1, port: \(tcpPort)\(door("tcp")) }
+            admin: { host: \(adminHost), port: \(adminPort)\(door("admin")) }
             apps_dir: ./apps.d
             run_dir: ./run
             journal_dir: ./journal
@@ -156,10 +163,14 @@ final class ListenerFixture: @unchecked Sendable {
     func http(
         _ method: String, _ path: String, body: String? = nil, token: String? = adminToken, door: Door? = nil
     ) throws -> HTTPReply {
-        let port = (door ?? Self.door(of: path)) == .ingress ? httpPort : adminPort
+        let chosen = door ?? Self.door(of: path)
+        let port = chosen == .ingress ? httpPort : adminPort
+        let tls = tlsDoors.contains(chosen == .ingress ? "http" : "admin")
         var arguments = [
-            "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)",
+            "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}",
+            "\(tls ? "https" : "http")://127.0.0.1:\(port)\(path)",
         ]
+        if tls, let caFile { arguments += ["--cacert", caFile] }
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
         if body != nil { arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
         let result = try ChildProcess.runCapturing(
