@@ -28,13 +28,17 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libhiredis0.14 libyaml-0-2 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/mimic mimic \
- && mkdir -p /etc/mimic/apps.d /run/mimic /var/lib/mimic/journal \
- && chown -R mimic:mimic /run/mimic /var/lib/mimic
+ && groupadd --system --gid 10000 mimic \
+ && useradd --system --uid 10000 --gid 10000 --home-dir /var/lib/mimic mimic \
+ && mkdir -p /etc/mimic/apps.d /run/mimic/forensics /var/lib/mimic/journal \
+ && chown -R mimic:mimic /run/mimic /var/lib/mimic \
+ && chmod 1770 /run/mimic /run/mimic/forensics && chmod 0700 /var/lib/mimic/journal
 COPY --from=build /out/ /usr/local/bin/
 COPY compose-templates /usr/share/mimic/compose-templates
-# Named volumes mounted on /run/mimic and /var/lib/mimic/journal start with this ownership, so the
-# listener and the workers (same uid) share the sockets (0660) without running as root.
+# Named volumes mounted on /run/mimic and /var/lib/mimic/journal start with this ownership and
+# mode: the listener (uid 10000) and each worker (uid 10100 + its Redis db, `user:` in the
+# generated compose files) share group 10000, the socket volume is group-writable with the sticky
+# bit (no worker can remove another's socket), and nothing runs as root.
 USER mimic
 WORKDIR /var/lib/mimic
 CMD ["mimic-listener", "--help"]

@@ -144,9 +144,11 @@ import_rootfs() { # root tag uid owned-paths changes...
 path_env='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 # The scheduler: the same layout as the Dockerfile's runtime stage (binaries and the listener's
-# resource bundle in /usr/local/bin, user mimic uid 10001, the run, journal and apps dirs).
+# resource bundle in /usr/local/bin, user mimic uid 10000 group 10000, the run dir 1770 (the
+# workers, uid 10100 + db in group 10000, create their sockets there; the sticky bit keeps each
+# one's socket its own), the journal dir 0700, the apps dir).
 scheduler="$work/scheduler"
-mkdir -p "$scheduler/usr/local/bin" "$scheduler/run/mimic" "$scheduler/var/lib/mimic/journal" \
+mkdir -p "$scheduler/usr/local/bin" "$scheduler/run/mimic/forensics" "$scheduler/var/lib/mimic/journal" \
     "$scheduler/etc/mimic/apps.d" "$scheduler/usr/share/mimic"
 base_dirs "$scheduler"
 for binary in mimic-listener mimic-worker mimicctl; do
@@ -159,15 +161,18 @@ cp -R "$root_dir/compose-templates" "$scheduler/usr/share/mimic/"
 [ -n "$busybox" ] && add_busybox "$scheduler"
 cat >"$scheduler/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
-mimic:x:10001:10001:mimic scheduler:/var/lib/mimic:/usr/sbin/nologin
+mimic:x:10000:10000:mimic scheduler:/var/lib/mimic:/usr/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 EOF
 cat >"$scheduler/etc/group" <<'EOF'
 root:x:0:
-mimic:x:10001:
+mimic:x:10000:
 nogroup:x:65534:
 EOF
-import_rootfs "$scheduler" "$tag" 10001 "run/mimic var/lib/mimic" \
+# forensics: each worker's evidence goes to <run_dir>/forensics/<app>, made by that worker.
+chmod 1770 "$scheduler/run/mimic" "$scheduler/run/mimic/forensics"
+chmod 0700 "$scheduler/var/lib/mimic/journal"
+import_rootfs "$scheduler" "$tag" 10000 "run/mimic var/lib/mimic" \
     "$path_env" 'USER mimic' 'WORKDIR /var/lib/mimic' 'CMD ["mimic-listener", "--help"]'
 
 if [ "$with_redis" = 1 ]; then

@@ -145,11 +145,12 @@ struct ComposeFleetRealEngineTests {
         // MARK: The listener
 
         /// POSTs `count` list messages to `app`, each adding its own blacklist URL (so Redis shows
-        /// every applied message), and counts what the listener accepted.
+        /// every applied message), and counts what the listener accepted. As an operator: WAF list
+        /// adds are limited to 600 per app and minute, and this test sends more.
         func send(_ app: String, count: Int) throws {
             let first = sent[app, default: 0]
             let envelopes = (first..<(first + count)).map { index in
-                #"{"id":"\#(app)-\#(index)","app":"\#(app)","source":"waf","type":"list","body":{"list":"blacklist","op":"add","url":"/\#(app)/\#(index)"}}"#
+                #"{"id":"\#(app)-\#(index)","app":"\#(app)","source":"admin","type":"list","body":{"list":"blacklist","op":"add","url":"/\#(app)/\#(index)"}}"#
             }
             let response = try BlockingHTTPClient(timeout: 20).request(
                 "POST", "http://127.0.0.1:\(httpPort)/v1/events",
@@ -186,9 +187,31 @@ struct ComposeFleetRealEngineTests {
         // MARK: Redis, the containers, the socket volume
 
         func redis(_ arguments: [String], db: Int) throws -> String {
+            // The generated fleet's Redis always has a password, in deploy/redis.conf.
             try ChildProcess.run(
-                executable: "/usr/bin/redis-cli", arguments: ["-p", "\(redisPort)", "-n", "\(db)", "--raw"] + arguments
+                executable: "/usr/bin/env",
+                arguments: [
+                    "REDISCLI_AUTH=\(try redisPassword())", "/usr/bin/redis-cli", "-p", "\(redisPort)", "-n", "\(db)",
+                    "--raw",
+                ] + arguments
             ).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func redisPassword() throws -> String {
+            let conf = try String(contentsOfFile: deploy + "/redis.conf", encoding: .utf8)
+            guard let line = conf.split(separator: "\n").first(where: { $0.hasPrefix("requirepass ") }) else {
+                throw TestSupportError("deploy/redis.conf has no requirepass")
+            }
+            return String(line.dropFirst("requirepass ".count)).trimmingCharacters(
+                in: CharacterSet(charactersIn: "\" "))
+        }
+
+        /// The uid a process runs as, from the kernel.
+        func uid(ofHostPID pid: Int) -> Int? {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+            else { return nil }
+            return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
         }
 
         func db(_ app: String) -> Int { app == "shop" ? 1 : 2 }
@@ -266,11 +289,22 @@ struct ComposeFleetRealEngineTests {
                 && (try? fleet.instance("worker-shop")) != nil && (try? fleet.instance("worker-blog")) != nil
         }
         try #require(running, "listener and both workers up: \(context())")
-        for service in ["redis", "listener", "worker-shop", "worker-blog"] {
+        // Each process of the fleet its own uid (group 10000): what SO_PEERCRED tells apart.
+        let users = [
+            "redis": "redis", "listener": "10000:10000", "worker-shop": "10101:10000", "worker-blog": "10102:10000",
+        ]
+        for (service, user) in users {
             let mode = try fleet.engine.docker(
                 "inspect", "--format", "{{.HostConfig.NetworkMode}} {{.Config.User}}", fleet.containerName(service))
-            #expect(mode == "host \(service == "redis" ? "redis" : "mimic")", "\(service)")
+            #expect(mode == "host \(user)", "\(service)")
         }
+        #expect(fleet.uid(ofHostPID: try #require(try fleet.instance("worker-shop")).workerPID) == 10101)
+        #expect(fleet.uid(ofHostPID: try #require(try fleet.instance("worker-blog")).workerPID) == 10102)
+        // Every message below is applied only because the worker saw the listener's uid on its
+        // socket (listener_uid 10000) and the listener each worker's (worker_uid 10100 + db).
+        let shopConfig = try ConfigLoader.loadApp(path: fleet.deploy + "/apps.d/shop.yaml")
+        #expect(shopConfig.listenerUID == 10000 && shopConfig.workerUID == 10101)
+        #expect(shopConfig.redis.password == (try fleet.redisPassword()))
 
         for _ in 0..<3 {
             try fleet.send("shop", count: 20)

@@ -102,7 +102,8 @@ import Testing
         let result = try fleet.compose(["--listener", fleet.listener])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(
-            result.lines.first == "wrote 6 files to \(fleet.out): fleet.compose.yml, listener.yaml, 2 apps (blog, shop)"
+            result.lines.first
+                == "wrote 7 files to \(fleet.out): fleet.compose.yml, listener.yaml, redis.conf, 2 apps (blog, shop)"
         )
 
         // The fleet alone, each app's file alone, each app with the fleet, and everything.
@@ -116,7 +117,7 @@ import Testing
 
         let redis = try service(fleetOnly, "redis")
         let redisCommand = redis["command"] as? [String] ?? []
-        #expect(redisCommand.starts(with: ["redis-server", "--appendonly", "yes"]))
+        #expect(redisCommand.starts(with: ["redis-server", "/run/secrets/redis_conf", "--appendonly", "yes"]))
         #expect(
             volumes(redis).contains { $0["source"] as? String == "redis-data" && $0["target"] as? String == "/data" })
 
@@ -166,7 +167,8 @@ import Testing
 
         // The in-container configs: Redis is the `redis` service with each app's own db index.
         let shop = try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml")
-        #expect(shop.redis == RedisSettings(host: "redis", port: 6379, db: 1))
+        let generated = try #require(shop.redis.password, "the fleet's Redis always has a password")
+        #expect(shop.redis == RedisSettings(host: "redis", port: 6379, db: 1, password: generated))
         #expect(shop.runDir == "/run/mimic" || shop.runDir.hasSuffix("/run/mimic"))
         #expect(shop.replicas == Replicas(online: 3, standby: 2, minOnline: 2, retainDirty: 1))
         #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/blog.yaml").redis.db == 2)
@@ -208,7 +210,8 @@ import Testing
         #expect(redis["image"] as? String == "mimic-redis:local")
         #expect(
             redis["command"] as? [String] == [
-                "redis-server", "--appendonly", "yes", "--databases", "16", "--bind", "127.0.0.1", "--port", "6501",
+                "redis-server", "/run/secrets/redis_conf", "--appendonly", "yes", "--databases", "16", "--bind",
+                "127.0.0.1", "--port", "6501",
             ])
         #expect(
             (redis["healthcheck"] as? [String: Any])?["test"] as? [String] == [
@@ -231,8 +234,8 @@ import Testing
         #expect(inContainer.admin == .init(host: "127.0.0.1", port: 8602))
         #expect(inContainer.runDir == "/run/mimic")
         #expect(
-            try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis
-                == RedisSettings(host: "127.0.0.1", port: 6501, db: 1))
+            try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.host == "127.0.0.1")
+        #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.port == 6501)
         #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/blog.yaml").redis.db == 2)
 
         // The same files again on a compose network: nothing of host mode is left.
@@ -256,9 +259,45 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.lines.first?.hasSuffix("1 app (shop)") == true)
         #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.password == "s3cret")
+        // Redis reads it from a secret file, never from its command line or the compose file.
+        #expect(
+            try String(contentsOfFile: fleet.out + "/redis.conf", encoding: .utf8).contains("requirepass \"s3cret\"\n"))
+        let fleetFile = try String(contentsOfFile: fleet.out + "/fleet.compose.yml", encoding: .utf8)
+        #expect(!fleetFile.contains("s3cret"))
         let redis = try service(try fleet.config(["fleet.compose.yml"]), "redis")
-        #expect((redis["command"] as? [String] ?? []).suffix(2) == ["--requirepass", "s3cret"])
-        #expect((redis["environment"] as? [String: Any])?["REDISCLI_AUTH"] as? String == "s3cret")
+        #expect(!(redis["command"] as? [String] ?? []).contains("--requirepass"))
+        #expect(redis["environment"] == nil)
+        #expect((redis["secrets"] as? [[String: Any]])?.first?["source"] as? String == "redis_conf")
+    }
+
+    /// Issue 13 finding 5: every process its own uid, so SO_PEERCRED tells them apart; Redis
+    /// always has a password, made once when the apps give none.
+    @Test func eachProcessHasItsOwnUidAndRedisAPassword() throws {
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML, "apps.d/shop.yaml": Self.app("shop", db: 1),
+            "apps.d/blog.yaml": Self.app("blog", db: 2),
+        ])
+        defer { try? FileManager.default.removeItem(at: fleet.dir) }
+        #expect(try fleet.compose(["--listener", fleet.listener]).status == 0)
+        let all = try fleet.config(["fleet.compose.yml", "shop.compose.yml", "blog.compose.yml"])
+        #expect(try service(all, "listener")["user"] as? String == "10000:10000")
+        #expect(try service(all, "worker-shop")["user"] as? String == "10101:10000")
+        #expect(try service(all, "worker-blog")["user"] as? String == "10102:10000")
+        let shop = try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml")
+        let blog = try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/blog.yaml")
+        #expect(shop.listenerUID == 10000 && shop.workerUID == 10101)
+        #expect(blog.listenerUID == 10000 && blog.workerUID == 10102)
+        let password = try #require(shop.redis.password)
+        #expect(password.count == 48 && password.allSatisfy(\.isHexDigit))
+        #expect(blog.redis.password == password)
+        #expect(
+            try String(contentsOfFile: fleet.out + "/redis.conf", encoding: .utf8).contains(
+                "requirepass \"\(password)\""))
+        var info = stat()
+        #expect(stat(fleet.out, &info) == 0 && info.st_mode & 0o777 == 0o700, "deploy/ holds the secrets")
+        // Generating again keeps the password the running Redis was started with.
+        #expect(try fleet.compose(["--listener", fleet.listener]).status == 0)
+        #expect(try ConfigLoader.loadApp(path: "\(fleet.out)/apps.d/shop.yaml").redis.password == password)
     }
 
     @Test func removedAppsLoseTheirGeneratedFiles() throws {
@@ -274,7 +313,10 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stderr.contains("no --listener"))
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: fleet.out))
-        #expect(files == ["fleet.compose.yml", "listener.yaml", "shop.compose.yml", "apps.d", "extra.compose.yml"])
+        #expect(
+            files == [
+                "fleet.compose.yml", "listener.yaml", "shop.compose.yml", "apps.d", "extra.compose.yml", "redis.conf",
+            ])
         #expect(try FileManager.default.contentsOfDirectory(atPath: fleet.out + "/apps.d") == ["shop.yaml"])
     }
 

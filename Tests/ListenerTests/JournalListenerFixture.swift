@@ -9,6 +9,7 @@ final class JournalListenerFixture: @unchecked Sendable {
 
     let directory: URL
     let httpPort: Int
+    let adminPort: Int
     let tcpPort: Int
     var runDir: String { directory.appendingPathComponent("run").path }
     var journalDir: String { directory.appendingPathComponent("journal").path }
@@ -20,6 +21,7 @@ final class JournalListenerFixture: @unchecked Sendable {
     init(apps: [String], extra: String = "", journalDir: String = "./journal") throws {
         directory = try TempDirectory.make(prefix: "mimic-journal-e2e")
         httpPort = try FreePort.take()
+        adminPort = try FreePort.take()
         tcpPort = try FreePort.take()
         let fm = FileManager.default
         let appsDir = directory.appendingPathComponent("apps.d").path
@@ -40,7 +42,7 @@ final class JournalListenerFixture: @unchecked Sendable {
         try """
         http: { host: 127.0.0.1, port: \(httpPort) }
         tcp: { host: 127.0.0.1, port: \(tcpPort) }
-        admin: { host: 127.0.0.1, port: \(try FreePort.take()) }
+        admin: { host: 127.0.0.1, port: \(adminPort) }
         apps_dir: ./apps.d
         run_dir: ./run
         journal_dir: \(journalDir)
@@ -93,7 +95,8 @@ final class JournalListenerFixture: @unchecked Sendable {
     func http(_ method: String, _ path: String, body: String? = nil) throws -> Reply {
         var arguments = [
             "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}",
-            "http://127.0.0.1:\(httpPort)\(path)", "-H", "Authorization: Bearer \(Self.token)",
+            "http://127.0.0.1:\(ListenerFixture.door(of: path) == .ingress ? httpPort : adminPort)\(path)", "-H",
+            "Authorization: Bearer \(Self.token)",
         ]
         if body != nil { arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
         let result = try ChildProcess.runCapturing(executable: "/usr/bin/curl", arguments: arguments, stdin: body)

@@ -35,7 +35,7 @@ final class ListenerFixture: @unchecked Sendable {
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil,
         adminHost: String = "127.0.0.1", extraConfig: String = "", extraTokens: String = "",
-        tls: [String: String] = [:], caFile: String? = nil
+        tls: [String: String] = [:], caFile: String? = nil, appExtra: [String: String] = [:]
     ) throws {
         tlsDoors = Set(tls.keys)
         self.caFile = caFile
@@ -62,7 +62,9 @@ final class ListenerFixture: @unchecked Sendable {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
         }
-        for (index, app) in apps.enumerated() { try addApp(app, db: index + 1, probePort: probePorts[app]) }
+        for (index, app) in apps.enumerated() {
+            try addApp(app, db: index + 1, probePort: probePorts[app], extra: appExtra[app] ?? "")
+        }
         let worker = try workerExecutable ?? BuiltProducts.path("mimic-worker")
         let yaml = """
             http: { host: 127.0.0.1, port: \(httpPort)\(door("http")) }
@@ -90,7 +92,7 @@ final class ListenerFixture: @unchecked Sendable {
     func db(_ app: String) -> Int { dbs[app] ?? 0 }
 
     /// `probePort`: the app's one host is probed over TCP there (a ProbeTarget the test can kill).
-    func addApp(_ app: String, db: Int, probePort: Int? = nil) throws {
+    func addApp(_ app: String, db: Int, probePort: Int? = nil, extra: String = "") throws {
         dbs[app] = db
         let hooks = directory.appendingPathComponent("hooks").path
         let probe = probePort.map { "{ tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" }
@@ -105,6 +107,7 @@ final class ListenerFixture: @unchecked Sendable {
             \(AppConfigText.commandHost("local-\(app)", address: "10.9.\(db).1", hooksDir: hooks, timeout: "5s", probe: probe))
             scheduling: { seed: 7, rotate_every: 0 }
             reconcile_every: 0
+            \(extra)
 
             """
         try yaml.write(toFile: appsDir + "/\(app).yaml", atomically: true, encoding: .utf8)

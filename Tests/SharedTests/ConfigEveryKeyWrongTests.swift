@@ -109,16 +109,17 @@ import Testing
         #expect(listenerIssues(twice) == ["listener.yaml:3:30: tokens[1].token_sha256: same token as tokens[0]"])
     }
 
-    @Test func listenerUIDIsAnUnsignedInteger() throws {
+    @Test(arguments: ["listener_uid", "worker_uid"]) func uidsAreUnsignedIntegers(_ key: String) throws {
         let base = ConfigFixtures.minimalApp
-        #expect(try ConfigLoader.loadApp(text: base, file: "a.yaml").listenerUID == nil)
-        #expect(try ConfigLoader.loadApp(text: base + "\nlistener_uid: 1000", file: "a.yaml").listenerUID == 1000)
-        for wrong in ["-1", "root", "1.5", "[0]"] {
+        let uid = { (config: AppConfig) in key == "listener_uid" ? config.listenerUID : config.workerUID }
+        #expect(uid(try ConfigLoader.loadApp(text: base, file: "a.yaml")) == nil)
+        #expect(uid(try ConfigLoader.loadApp(text: base + "\n\(key): 1000", file: "a.yaml")) == 1000)
+        for wrong in ["-1", "root", "1.5", "[0]", "4294967295"] {
             do throws(ConfigErrors) {
-                _ = try ConfigLoader.loadApp(text: base + "\nlistener_uid: \(wrong)", file: "a.yaml")
-                Issue.record("listener_uid: \(wrong) loads")
+                _ = try ConfigLoader.loadApp(text: base + "\n\(key): \(wrong)", file: "a.yaml")
+                Issue.record("\(key): \(wrong) loads")
             } catch {
-                #expect(error.issues.first?.description.contains("listener_uid") == true)
+                #expect(error.issues.first?.description.contains(key) == true)
             }
         }
     }

@@ -337,7 +337,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
                 "apps.d/shop.yaml:2:42: redis.db: must be between 0 and 15",
                 "apps.d/shop.yaml:25:17: scheduling.rotate_every: expected a duration like 200ms, 1s, 10m or 1h",
                 "apps.d/shop.yaml:32:23: max_parallel_actions: must be at least 1",
-                "apps.d/shop.yaml:35:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid, forensics)",
+                "apps.d/shop.yaml:35:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid, worker_uid, forensics)",
             ])
     }
 
@@ -411,7 +411,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
             .replacingOccurrences(of: "apps: [shop, blog]", with: "apps: [shop, Blog]")
         #expect(
             listenerIssues(text) == [
-                "listener.yaml:10:61: tokens[0].sources[0]: unknown source (expected left_bracket, right_bracket, waf, firewall, admin or *)",
+                "listener.yaml:10:61: tokens[0].sources[0]: unknown source (expected left_bracket, right_bracket, waf, firewall, admin, read or *)",
                 "listener.yaml:11:13: tokens[1].name: duplicate token name (also tokens[0])",
                 "listener.yaml:11:80: tokens[1].apps[1]: invalid app name (expected [a-z0-9-]{1,32} or *)",
             ])

@@ -38,17 +38,19 @@ struct ComposeContext {
         let http = listener?.http ?? ListenerConfig().http
         let tcp = listener?.tcp ?? ListenerConfig().tcp
         let admin = listener?.admin ?? ListenerConfig().admin
-        let password = apps.first?.redis.password
         // Redis has 16 databases unless told otherwise; apps may use higher indexes.
         let databases = max(16, (apps.map(\.redis.db).max() ?? 0) + 1)
-        var redisCommand = ["redis-server", "--appendonly", "yes", "--databases", "\(databases)"]
+        // The password comes from the redis_conf secret. The healthcheck asks without it: an
+        // answer (NOAUTH) is enough to know Redis is up, and keeps the password out of this file.
+        var redisCommand = [
+            "redis-server", "/run/secrets/redis_conf", "--appendonly", "yes", "--databases", "\(databases)",
+        ]
         var redisCheck = ["CMD", "redis-cli", "ping"]
         if network == .host {
             // The host's loopback only: Redis has no other protection than its password.
             redisCommand += ["--bind", "127.0.0.1", "--port", "\(redisPort)"]
             redisCheck = ["CMD", "redis-cli", "-p", "\(redisPort)", "ping"]
         }
-        if let password { redisCommand += ["--requirepass", password] }
         var context = shared
         context["listenerSource"] = listener.map { quoted($0.sourceFile) } ?? false
         context["apps"] = apps.map { ["file": "\($0.app).compose.yml"] }
@@ -56,7 +58,7 @@ struct ComposeContext {
         context["redisPortPlain"] = "\(redisPort)"
         context["redisCommand"] = array(redisCommand)
         context["redisHealthcheck"] = array(redisCheck)
-        context["redisPassword"] = password.map(quoted) ?? false
+        context["listenerUser"] = quoted("\(ContainerConfig.listenerUID):\(ContainerConfig.fleetGID)")
         // On a compose network the listener.yaml bind address becomes the published address on
         // the Docker host; in the host's network the listener binds it itself.
         context["httpPublish"] = quoted("\(publishHost(http.host)):\(http.port):\(ContainerConfig.httpPort)")
@@ -85,6 +87,7 @@ struct ComposeContext {
         context["configTarget"] = quoted(target)
         context["redisDB"] = "\(app.redis.db)"
         context["redisDBQuoted"] = quoted("\(app.redis.db)")
+        context["workerUser"] = quoted("\(ContainerConfig.workerUID(app)):\(ContainerConfig.fleetGID)")
         context["healthcheck"] = array(["CMD", "mimicctl", "ping", app.app, "--run-dir", ContainerConfig.runDir])
         return context
     }

@@ -13,6 +13,8 @@ struct LinkStatus: Sendable, Equatable {
     var lastDeliveredSeq: UInt64 = 0
     var connects = 0
     var ackedTotal: UInt64 = 0
+    /// The owner of the socket last refused for not being `worker_uid`; nil once connected.
+    var refusedOwner: String?
 }
 
 /// The listener's one connection to an app worker's socket (DESIGN sections 5 and 10): greets the
@@ -52,11 +54,14 @@ final class WorkerLink: @unchecked Sendable {
     /// The worker answers hello once it has loaded its state from Redis, which may wait for Redis;
     /// past this the connection is closed and tried again with backoff.
     let helloTimeout: TimeAmount
+    /// `worker_uid` of the app config: the socket's listener must be this uid (SO_PEERCRED).
+    let workerUID: UInt32?
 
     init(
         app: String, socketPath: String, journal: any Journal, eventLoop: any EventLoop, logger: Logger,
-        window: Int = 16_384, helloTimeout: TimeAmount = .seconds(5)
+        window: Int = 16_384, helloTimeout: TimeAmount = .seconds(5), workerUID: UInt32? = nil
     ) {
+        self.workerUID = workerUID
         self.helloTimeout = helloTimeout
         self.app = app
         self.socketPath = socketPath
@@ -117,11 +122,48 @@ final class WorkerLink: @unchecked Sendable {
                     }
                     self.channel = channel
                     channel.closeFuture.whenComplete { [self] _ in disconnected(channel) }
-                    greet(channel)
+                    verifyPeer(channel)
                 case .failure:
                     scheduleReconnect()
                 }
             }
+    }
+
+    /// With `worker_uid`, the process that listens on the socket must run as that uid, as the
+    /// kernel recorded it (SO_PEERCRED): on a run_dir several apps' workers can write to, another
+    /// app's worker could bind this app's socket while its own worker is down, and would be
+    /// handed this app's frames. A wrong owner is refused like a failed connect.
+    private func verifyPeer(_ channel: any Channel) {
+        guard let expected = workerUID else { return greet(channel) }
+        guard let provider = channel as? any SocketOptionProvider else {
+            logger.error(
+                "cannot read the worker socket's owner; not forwarding", metadata: ["socket": .string(socketPath)])
+            channel.close(promise: nil)
+            return
+        }
+        let credential: EventLoopFuture<PeerCredential.UCred> = provider.unsafeGetSocketOption(
+            level: .socket, name: .init(rawValue: PeerCredential.option))
+        credential.whenComplete { [self] result in
+            switch result {
+            case .success(let peer) where peer.uid == expected:
+                greet(channel)
+            case .success(let peer):
+                statusBox.withLockedValue { $0.refusedOwner = "uid \(peer.uid) (pid \(peer.pid))" }
+                logger.error(
+                    "the process on the worker socket is not the app's worker; not forwarding",
+                    metadata: [
+                        "socket": .string(socketPath), "expected_uid": "\(expected)", "found_uid": "\(peer.uid)",
+                        "found_pid": "\(peer.pid)",
+                        "fix": "stop that process, or correct worker_uid in the app config",
+                    ])
+                channel.close(promise: nil)
+            case .failure(let error):
+                logger.error(
+                    "cannot read the worker socket's owner; not forwarding",
+                    metadata: ["socket": .string(socketPath), "error": "\(error)"])
+                channel.close(promise: nil)
+            }
+        }
     }
 
     /// The first line on every connection; frames wait for the answer.
@@ -172,6 +214,7 @@ final class WorkerLink: @unchecked Sendable {
         statusBox.withLockedValue {
             $0.connected = true
             $0.connects += 1
+            $0.refusedOwner = nil
         }
         if let gap {
             let line = GapFrame(epoch: journal.epoch, from: gap.lowerBound, to: gap.upperBound).line

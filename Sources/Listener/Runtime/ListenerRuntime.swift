@@ -44,7 +44,7 @@ final class ListenerRuntime: Sendable {
         self.audit = AuditTrail(journalDir: config.journalDir)
         var channels: [String: AppChannel] = [:]
         for app in apps {
-            channels[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
+            channels[app.app] = try Self.openChannel(app: app, config: config, logger: logger)
         }
         self.state = NIOLockedValueBox(State(directory: AppDirectory(apps: apps), channels: channels))
         self.supervisor =
@@ -55,7 +55,10 @@ final class ListenerRuntime: Sendable {
             : nil
     }
 
-    private static func openChannel(app: String, config: ListenerConfig, logger: Logger) throws -> AppChannel {
+    private static func openChannel(app appConfig: AppConfig, config: ListenerConfig, logger: Logger) throws
+        -> AppChannel
+    {
+        let app = appConfig.app
         var appLogger = logger
         appLogger[metadataKey: "app"] = .string(app)
         var options = FileJournal.Options(fsync: config.fsync, maxBacklogBytes: config.maxBacklogBytes)
@@ -68,7 +71,8 @@ final class ListenerRuntime: Sendable {
             app: app, directory: config.journalDir + "/" + app, options: options, logger: appLogger)
         let link = WorkerLink(
             app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
-            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger)
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger,
+            workerUID: appConfig.workerUID)
         return AppChannel(journal: journal, link: link)
     }
 
@@ -100,7 +104,7 @@ final class ListenerRuntime: Sendable {
         var added: [String: AppChannel] = [:]
         for app in apps where !current.contains(app.app) {
             do {
-                added[app.app] = try Self.openChannel(app: app.app, config: config, logger: logger)
+                added[app.app] = try Self.openChannel(app: app, config: config, logger: logger)
             } catch {
                 logger.error(
                     "cannot open journal of new app", metadata: ["new_app": .string(app.app), "error": "\(error)"])
@@ -278,17 +282,19 @@ final class ListenerRuntime: Sendable {
         let journal = channel.journal.snapshot()
         let link = channel.link.status
         let rates = state.withLockedValue { $0.rates[name] } ?? (accepted: 0, acked: 0)
-        let worker: AppStatus.Worker
+        var worker: AppStatus.Worker
         if let supervisor, let status = await supervisor.status(app: name) {
             worker = AppStatus.Worker(
                 connected: link.connected, connects: link.connects, state: status.state,
                 pid: status.pid.map { Int($0) },
                 restarts: status.restarts, lastExit: status.lastExit,
                 up: status.state == "running" || (status.state == "crash_loop" && status.pid != nil))
+            worker.refusedOwner = link.refusedOwner
         } else {
             worker = AppStatus.Worker(
                 connected: link.connected, connects: link.connects, state: "unsupervised", pid: nil,
                 restarts: 0, lastExit: nil, up: link.connected)
+            worker.refusedOwner = link.refusedOwner
         }
         return AppStatus(
             app: name, worker: worker,

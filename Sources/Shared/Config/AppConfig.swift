@@ -22,6 +22,9 @@ public struct AppConfig: Sendable, Equatable {
     /// nil means the worker's own uid. Status, executors and ping stay open to any peer the 0660
     /// socket lets in.
     public var listenerUID: UInt32?
+    /// `worker_uid`: the uid the listener requires of the process listening on the app's socket
+    /// (SO_PEERCRED), so another app's worker, on the same run_dir, cannot stand in for this one.
+    public var workerUID: UInt32?
     /// Where the worker keeps the evidence of executors that went dirty (issue 19 item 5).
     public var forensics: ForensicsSettings
     /// The file this config was read from, for error messages at run time.
@@ -31,6 +34,7 @@ public struct AppConfig: Sendable, Equatable {
         app: String, redis: RedisSettings, replicas: Replicas, variants: [Variant], hosts: [HostConfig],
         scheduling: Scheduling, brackets: Brackets = .init(), lists: Lists = .init(), runDir: String = "./run",
         maxParallelActions: Int = 4, reconcileEvery: Duration = .seconds(30), listenerUID: UInt32? = nil,
+        workerUID: UInt32? = nil,
         forensics: ForensicsSettings = .init(), sourceFile: String = "<memory>"
     ) {
         self.app = app
@@ -45,6 +49,7 @@ public struct AppConfig: Sendable, Equatable {
         self.maxParallelActions = maxParallelActions
         self.reconcileEvery = reconcileEvery
         self.listenerUID = listenerUID
+        self.workerUID = workerUID
         self.forensics = forensics
         self.sourceFile = sourceFile
     }

@@ -17,7 +17,7 @@ extension ConfigDecoder {
                 root, "",
                 keys: [
                     "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
-                    "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid", "forensics",
+                    "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid", "worker_uid", "forensics",
                 ])
         else { return nil }
 
@@ -54,6 +54,8 @@ extension ConfigDecoder {
         let reconcileEvery = top.optional("reconcile_every", default: .seconds(30), duration)
         // -1 stands for "not given": the worker then trusts its own uid (see AppConfig.listenerUID).
         let listenerUID = top.optional("listener_uid", default: -1) { int($0, $1, min: 0, max: Int(UInt32.max) - 1) }
+        // -1: not given; the listener then takes whoever listens on the app's socket.
+        let workerUID = top.optional("worker_uid", default: -1) { int($0, $1, min: 0, max: Int(UInt32.max) - 1) }
         let forensics = top.section("forensics", keys: ["dir", "export", "timeout"]).flatMap {
             section -> ForensicsSettings? in
             let dir = section.nullable("dir", nonEmptyString)
@@ -67,12 +69,13 @@ extension ConfigDecoder {
             requireImagesForDocker(variants: variants, hosts: hosts, in: top)
         }
         guard let app, let redis, let replicas, let variants, let hosts, let scheduling, let brackets, let lists,
-            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID, let forensics
+            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID, let workerUID, let forensics
         else { return nil }
         let config = AppConfig(
             app: app, redis: redis, replicas: replicas, variants: variants, hosts: hosts, scheduling: scheduling,
             brackets: brackets, lists: lists, runDir: runDir, maxParallelActions: maxParallelActions,
             reconcileEvery: reconcileEvery, listenerUID: listenerUID < 0 ? nil : UInt32(listenerUID),
+            workerUID: workerUID < 0 ? nil : UInt32(workerUID),
             forensics: forensics, sourceFile: file)
         return DecodedApp(
             config: config, appMark: top.value("app")?.mark ?? root.mark,

@@ -12,6 +12,9 @@ public struct AppStatus: Sendable, Equatable, Codable {
         public var restarts: Int
         public var lastExit: String?
         public var up: Bool
+        /// Who listened on the app's socket when the listener last refused it for not being
+        /// `worker_uid` (`uid U (pid P)`); absent once the right worker is connected.
+        public var refusedOwner: String?
 
         public init(
             connected: Bool, connects: Int, state: String, pid: Int?, restarts: Int, lastExit: String?, up: Bool
@@ -28,6 +31,7 @@ public struct AppStatus: Sendable, Equatable, Codable {
         enum CodingKeys: String, CodingKey {
             case connected, connects, state, pid, restarts, up
             case lastExit = "last_exit"
+            case refusedOwner = "refused_owner"
         }
 
         /// pid and last_exit are written as null when unknown: readers find every key.
@@ -40,6 +44,7 @@ public struct AppStatus: Sendable, Equatable, Codable {
             try container.encode(restarts, forKey: .restarts)
             try container.encode(lastExit, forKey: .lastExit)
             try container.encode(up, forKey: .up)
+            try container.encodeIfPresent(refusedOwner, forKey: .refusedOwner)
         }
     }
 
