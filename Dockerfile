@@ -30,9 +30,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10000 mimic \
  && useradd --system --uid 10000 --gid 10000 --home-dir /var/lib/mimic mimic \
- && mkdir -p /etc/mimic/apps.d /run/mimic/forensics /var/lib/mimic/journal \
+ && mkdir -p /etc/mimic/apps.d /run/mimic /var/lib/mimic/journal \
  && chown -R mimic:mimic /run/mimic /var/lib/mimic \
- && chmod 1770 /run/mimic /run/mimic/forensics && chmod 0700 /var/lib/mimic/journal
+ && chmod 1770 /run/mimic && chmod 0700 /var/lib/mimic/journal
 COPY --from=build /out/ /usr/local/bin/
 COPY compose-templates /usr/share/mimic/compose-templates
 # Named volumes mounted on /run/mimic and /var/lib/mimic/journal start with this ownership and

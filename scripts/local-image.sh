@@ -148,7 +148,7 @@ path_env='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 # workers, uid 10100 + db in group 10000, create their sockets there; the sticky bit keeps each
 # one's socket its own), the journal dir 0700, the apps dir).
 scheduler="$work/scheduler"
-mkdir -p "$scheduler/usr/local/bin" "$scheduler/run/mimic/forensics" "$scheduler/var/lib/mimic/journal" \
+mkdir -p "$scheduler/usr/local/bin" "$scheduler/run/mimic" "$scheduler/var/lib/mimic/journal" \
     "$scheduler/etc/mimic/apps.d" "$scheduler/usr/share/mimic"
 base_dirs "$scheduler"
 for binary in mimic-listener mimic-worker mimicctl; do
@@ -169,8 +169,9 @@ root:x:0:
 mimic:x:10000:
 nogroup:x:65534:
 EOF
-# forensics: each worker's evidence goes to <run_dir>/forensics/<app>, made by that worker.
-chmod 1770 "$scheduler/run/mimic" "$scheduler/run/mimic/forensics"
+# Nothing below run/mimic: Docker copies a mount point's content into a new volume once per
+# container being created, and two workers created at once then race on the same subdirectory.
+chmod 1770 "$scheduler/run/mimic"
 chmod 0700 "$scheduler/var/lib/mimic/journal"
 import_rootfs "$scheduler" "$tag" 10000 "run/mimic var/lib/mimic" \
     "$path_env" 'USER mimic' 'WORKDIR /var/lib/mimic' 'CMD ["mimic-listener", "--help"]'

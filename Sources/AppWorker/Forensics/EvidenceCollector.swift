@@ -73,6 +73,14 @@ struct EvidenceCollector: Sendable {
         let manifestPath = layout.manifestPath(app: app, executor: request.executor, dirtySince: request.dirtySince)
         var outcome = CaptureOutcome(request: request, directory: directory, manifestPath: manifestPath)
         do {
+            // The root is shared by every app's worker (by default <run_dir>/forensics), which may
+            // each run as a uid of its own in one group: group-writable with the sticky bit, as
+            // the run dir, so the first worker to make it does not lock the others out.
+            if !FileManager.default.fileExists(atPath: layout.root) {
+                try FileManager.default.createDirectory(
+                    atPath: layout.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o1770])
+                chmod(layout.root, 0o1770)
+            }
             // Evidence can hold secrets of the app (its files, its logs): owner and group only.
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
