@@ -29,7 +29,6 @@ enum ConfigFixtures {
           strategy: round_robin
           rotate_every: 0
           abnormal: { dissents: 5, window: 2m }
-          learning: { enabled: true, half_life: 5m, eject_below: 0.3, max_patterns: 64 }
           seed: 42
         brackets:
           webhook: http://127.0.0.1:9000/online

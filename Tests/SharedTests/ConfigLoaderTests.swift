@@ -59,8 +59,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
             ],
             scheduling: Scheduling(
                 strategy: .roundRobin, rotateEvery: .zero, abnormalDissents: 5,
-                abnormalWindow: .seconds(120), seed: 42,
-                learning: Learning(enabled: true, halfLife: .seconds(300), ejectBelow: 0.3, maxPatterns: 64)),
+                abnormalWindow: .seconds(120), seed: 42),
             brackets: Brackets(webhook: "http://127.0.0.1:9000/online"),
             lists: Lists(blacklist: ["/admin/*"], whitelist: []),
             runDir: "/etc/mimic/run",
