@@ -23,8 +23,13 @@ import Testing
             downHosts: Set(pool.settings.placement.hosts).subtracting(pool.healthyHosts), memory: stored)
     }
 
+    /// The fixed rules alone (`scheduling.learning` off).
     @Test func restartsBetweenAnyTwoEventsChangeNoDecision() async {
-        await Self.checkRestarts { PolicyPropertyTests.config($0) }
+        await Self.checkRestarts { shape in
+            var config = PolicyPropertyTests.config(shape)
+            config.scheduling.learning.enabled = false
+            return config
+        }
     }
 
     /// The same with the learned feedback on (issue 16 item 3): its faded evidence, evictions

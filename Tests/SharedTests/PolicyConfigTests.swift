@@ -37,7 +37,7 @@ import Testing
             config.scheduling.feedback == Feedback(blacklistSuspects: true, suspectTTL: .seconds(3600), variants: 2))
         #expect(
             config.scheduling.learning
-                == Learning(enabled: false, halfLife: .seconds(600), ejectBelow: 0.25, maxPatterns: 256))
+                == Learning(enabled: true, halfLife: .seconds(600), ejectBelow: 0.25, maxPatterns: 256))
     }
 
     @Test func everyPolicyKeyIsRead() throws {
@@ -49,7 +49,7 @@ import Testing
                   rotate_per_executor: true
                   abnormal: { dissents: 4, window: 30s, degraded: 6, low_severity: 0 }
                   feedback: { blacklist_suspects: false, suspect_ttl: 2h, variants: 3 }
-                  learning: { enabled: true, half_life: 20m, eject_below: 0.1, max_patterns: 32 }
+                  learning: { enabled: false, half_life: 20m, eject_below: 0.1, max_patterns: 32 }
                 """
         let config = try ConfigLoader.loadApp(text: text, file: "/cfg/apps.d/shop.yaml")
         #expect(config.replicas.dirtyTTL == .seconds(900))
@@ -61,7 +61,7 @@ import Testing
                     seed: nil, abnormalDegraded: 6, abnormalLowSeverity: 0, rotateJitter: 0.35,
                     feedback: Feedback(blacklistSuspects: false, suspectTTL: .seconds(7200), variants: 3),
                     rotatePerExecutor: true,
-                    learning: Learning(enabled: true, halfLife: .seconds(1200), ejectBelow: 0.1, maxPatterns: 32)))
+                    learning: Learning(enabled: false, halfLife: .seconds(1200), ejectBelow: 0.1, maxPatterns: 32)))
     }
 
     @Test func badValuesArePositioned() {

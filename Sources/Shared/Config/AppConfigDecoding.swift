@@ -437,7 +437,7 @@ extension ConfigDecoder {
             }
         let learning = map.section("learning", keys: ["enabled", "half_life", "eject_below", "max_patterns"])
             .flatMap { section -> Learning? in
-                let enabled = section.optional("enabled", default: false, bool)
+                let enabled = section.optional("enabled", default: true, bool)
                 // Bounded so that decay factors stay meaningful in Double and a typo cannot mean "forever".
                 let halfLife = section.optional("half_life", default: .seconds(600)) { node, path -> Duration? in
                     guard let value = positiveDuration(node, path) else { return nil }
