@@ -94,9 +94,9 @@ extension ExecutorPool {
         let learning = settings.policy.learning
         guard learning.enabled, learning.ejectBelow > 0, let learned = policy.learned else { return [] }
         var found: Set<String> = []
-        for key in learned.patterns.keys.sorted() {
-            guard let record = learned.record(key, now: now, halfLifeMs: learningHalfLifeMs) else { continue }
-            for (variant, evidence) in record.variants where evidence.trust < learning.ejectBelow {
+        for record in learned.patterns.values {
+            let factor = LearnedTrust.fading(from: record.seen, to: now, halfLifeMs: learningHalfLifeMs)
+            for (variant, evidence) in record.variants where evidence.faded(by: factor).trust < learning.ejectBelow {
                 found.insert(variant)
             }
         }
@@ -120,7 +120,7 @@ extension ExecutorPool {
         let latest = learned.patterns.values.map(\.seen).max() ?? 0
         var lowest = 1.0
         for key in learned.patterns.keys {
-            guard let evidence = learned.record(key, now: latest, halfLifeMs: learningHalfLifeMs)?.variants[variant],
+            guard let evidence = learned.evidence(variant, on: key, now: latest, halfLifeMs: learningHalfLifeMs),
                 evidence.trust < Self.distrustedTrust, evidence.dissents > Self.distrustedDissents
             else { continue }
             lowest = min(lowest, evidence.trust)

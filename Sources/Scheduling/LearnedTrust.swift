@@ -80,19 +80,16 @@ package struct LearnedTrust: Sendable, Equatable, Codable {
         return record
     }
 
-    /// The trust of `variant` on `pattern` at `now` (1 when nothing was learned).
-    func trust(_ variant: String, on pattern: String, now: Int64, halfLifeMs: Int64) -> Double {
-        record(pattern, now: now, halfLifeMs: halfLifeMs)?.variants[variant]?.trust ?? 1
+    /// The evidence of `variant` on `pattern` faded to `now`, without copying the pattern's record
+    /// (selection and publication ask this for every pattern).
+    func evidence(_ variant: String, on pattern: String, now: Int64, halfLifeMs: Int64) -> Evidence? {
+        guard let record = patterns[pattern], let evidence = record.variants[variant] else { return nil }
+        return evidence.faded(by: Self.fading(from: record.seen, to: now, halfLifeMs: halfLifeMs))
     }
 
-    /// Patterns on which `variant` is trusted less than `threshold` at `now`, with that trust.
-    func distrusted(_ variant: String, below threshold: Double, now: Int64, halfLifeMs: Int64) -> [String: Double] {
-        var found: [String: Double] = [:]
-        for key in patterns.keys {
-            let trust = trust(variant, on: key, now: now, halfLifeMs: halfLifeMs)
-            if trust < threshold { found[key] = trust }
-        }
-        return found
+    /// The trust of `variant` on `pattern` at `now` (1 when nothing was learned).
+    func trust(_ variant: String, on pattern: String, now: Int64, halfLifeMs: Int64) -> Double {
+        evidence(variant, on: pattern, now: now, halfLifeMs: halfLifeMs)?.trust ?? 1
     }
 
     /// The pattern's reputation at `now`: consistent arbitrations against every dissent there,
