@@ -50,6 +50,7 @@ extension ExecutorPool {
                 decision.touched.insert(id)
             }
         }
+        learn(arbitration, dissenters: dissenters, cause: cause, now: now, into: &decision)
     }
 
     /// Keeps, per URL, the dissents of variants that are failing on it: a variant's dissent stands

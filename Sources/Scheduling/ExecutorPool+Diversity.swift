@@ -10,9 +10,15 @@ extension ExecutorPool {
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
         var perVariant: [String: Int] = [:]
         for executor in online { perVariant[executor.variant, default: 0] += 1 }
-        let waiting = executors.values
+        var waiting = executors.values
             .filter { $0.state == .standby && perVariant[$0.variant] == nil }
             .sorted { $0.id < $1.id }
+        // A build the learned feedback keeps out is not worth a swap. Asked only when a swap is
+        // possible at all: this runs after every event.
+        if !waiting.isEmpty, perVariant.values.contains(where: { $0 > 1 }) {
+            let attacked = variantsUnderAttack(now: now)
+            waiting.removeAll { attacked.contains($0.variant) }
+        }
         // The duplicate to step back: the least trusted, then the newest (the others have served longest).
         let duplicate = online.filter { (perVariant[$0.variant] ?? 0) > 1 }
             .min { ($0.confidence, -$0.since, $0.id) < ($1.confidence, -$1.since, $1.id) }

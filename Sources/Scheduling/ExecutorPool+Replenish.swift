@@ -61,7 +61,7 @@ extension ExecutorPool {
         let online = executors.values.filter { $0.state == .online }.sorted { $0.id < $1.id }
         guard
             let chosen = settings.selection.pick(
-                from: standby, joining: online, variantTrust: policy.variantTrust,
+                from: admissible(standby, now: now), joining: online, variantTrust: policy.variantTrust,
                 random: &random)
         else {
             return false

@@ -11,6 +11,7 @@ struct PolicySettings: Sendable, Equatable {
     var rotateEveryMs: Int64
     var rotateJitter: Double
     var rotatePerExecutor: Bool
+    var learning: Learning
     /// Lists from the app config, added (permanently) at start.
     var configuredLists: Lists
 
@@ -22,6 +23,7 @@ struct PolicySettings: Sendable, Equatable {
         rotateEveryMs = config.scheduling.rotateEvery.milliseconds
         rotateJitter = config.scheduling.rotateJitter
         rotatePerExecutor = config.scheduling.rotatePerExecutor
+        learning = config.scheduling.learning
         configuredLists = config.lists
     }
 }
@@ -53,6 +55,9 @@ package struct PolicyState: Sendable, Equatable, Codable {
     /// When the last timed rotation happened, to coalesce clock ticks that queued up while the
     /// loop was blocked (a Redis outage) instead of rotating several times in a row.
     var lastTimedRotation: Int64?
+    /// The self-learning negative feedback's evidence (`scheduling.learning`); nil until it first
+    /// learns, so a memory written without learning reads back, and encodes, unchanged.
+    var learned: LearnedTrust?
 
     init() {}
 
@@ -63,6 +68,7 @@ package struct PolicyState: Sendable, Equatable, Codable {
         case urlDissents = "url_dissents"
         case variantTrust = "variant_trust"
         case lastTimedRotation = "last_rotation"
+        case learned
     }
 
     /// Appends `now` to the times of `id` kept inside `window` and returns how many there are.

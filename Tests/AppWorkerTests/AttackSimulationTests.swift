@@ -37,6 +37,27 @@ import Testing
         #expect(drip.dwellPercentileSeconds(0.5) > Double(Self.simulation.windowSeconds), "under the threshold")
     }
 
+    /// Item 3: the learned feedback sees the slow drip the window misses (its third dissent on the
+    /// pattern at the latest), ejects nobody more under benign noise, and still only blacklists the
+    /// poison URL without ejecting anyone.
+    @Test(arguments: [SelectionStrategy.heterogeneity, .random])
+    func theLearnedFeedbackEndsTheSlowDripWithoutMoreFalseEjections(_ strategy: SelectionStrategy) {
+        let simulation = Self.simulation
+        let fixed = simulation.run(.slowDrip, strategy)
+        let learned = simulation.run(.slowDrip, strategy, policy: .learned)
+        #expect(!learned.dwellsMs.isEmpty)
+        #expect(
+            learned.dwellPercentileSeconds(0.99) <= Double(2 * simulation.attackPeriod(.slowDrip)),
+            "ejected at the third dissent on the pattern at the latest")
+        #expect(learned.dwellPercentileSeconds(0.5) < fixed.dwellPercentileSeconds(0.5))
+        let noise = simulation.run(.benignNoise, strategy)
+        let learnedNoise = simulation.run(.benignNoise, strategy, policy: .learned)
+        #expect(learnedNoise.falseEjections <= noise.falseEjections)
+        let poison = simulation.run(.poisonURL, strategy, policy: .learned)
+        #expect(poison.falseEjections == 0 && poison.dwellsMs.isEmpty)
+        #expect(poison.blacklisted == [AttackSimulation.poisonURL])
+    }
+
     @Test func perExecutorRotationAlsoBoundsTheSlowDrip() {
         let drip = Self.simulation.run(.slowDrip, .heterogeneity, rotation: .perExecutor)
         #expect(!drip.dwellsMs.isEmpty)
@@ -57,13 +78,16 @@ import Testing
         let run = try ChildProcess.runCapturing(executable: worker, arguments: ["simulate-attacks", "--hours", "0.1"])
         #expect(run.status == 0, "\(run.stderr)")
         let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("RESULT mode=attacks ") }
-        // Every model with the rotation clock, and the slow drip again with per-executor rotation.
+        // Every model with the rotation clock and the fixed rules; every model with the learned
+        // feedback for heterogeneity and random; the slow drip again with per-executor rotation.
         let strategies = SelectionStrategy.allCases.count
-        #expect(rows.count == AttackSimulation.Model.allCases.count * strategies + strategies)
+        let models = AttackSimulation.Model.allCases.count
+        #expect(rows.count == models * strategies + models * 2 + strategies)
+        #expect(rows.filter { $0.contains(" policy=learned ") }.count == models * 2)
         #expect(
             rows.filter { $0.hasSuffix("rotation=per_executor") && $0.contains("model=slow_drip") }.count == strategies)
         for key in [
-            "model=", "strategy=", "dwell_p50_s=", "dwell_p99_s=", "escape_rate=", "false_ejections_per_h=",
+            "model=", "strategy=", "policy=", "dwell_p50_s=", "dwell_p99_s=", "escape_rate=", "false_ejections_per_h=",
             "availability=",
         ] {
             #expect(rows.allSatisfy { $0.contains(key) }, "\(key)")

@@ -73,9 +73,11 @@ struct ExecutorPoolTests {
 
     // MARK: - Anomalies
 
+    /// The window rule and heterogeneity alone: with `scheduling.learning` the attacked build's
+    /// standby (e5) would wait instead (LearningRuleTests).
     @Test(arguments: [(2, ExecutorState.dirty), (0, ExecutorState.cleaning)])
     func dissentsInsideWindowEject(retainDirty: Int, target: ExecutorState) throws {
-        var pool = F.steady(F.config(retainDirty: retainDirty))
+        var pool = F.steady(F.config(retainDirty: retainDirty, learning: Learning(enabled: false)))
         let all = ["e1", "e2", "e3"]
         #expect(try pool.handle(F.arbitration(all, dissenters: ["e2"]), now: 1000).transitions.isEmpty)
         #expect(try pool.handle(F.arbitration(all, dissenters: ["e2"]), now: 2000).transitions.isEmpty)
@@ -95,8 +97,10 @@ struct ExecutorPoolTests {
         }
     }
 
+    /// The window rule alone: the learned feedback would eject e2 at its third dissent on /login
+    /// however far apart (LearningRuleTests).
     @Test func dissentsOutsideWindowDoNotCount() throws {
-        var pool = F.steady()
+        var pool = F.steady(F.config(learning: Learning(enabled: false)))
         let all = ["e1", "e2", "e3"]
         for now: Int64 in [10_000, 80_000, 150_000] {
             #expect(try pool.handle(F.arbitration(all, dissenters: ["e2"]), now: now).transitions.isEmpty)

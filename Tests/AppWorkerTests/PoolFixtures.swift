@@ -16,14 +16,15 @@ enum Fixtures {
         online: Int = 3, standby: Int = 2, minOnline: Int = 2, retainDirty: Int = 2,
         hosts: [String] = ["h1", "h2"], variants: [String] = ["v1", "v2", "v3"],
         strategy: SelectionStrategy = .heterogeneity, dissents: Int = 3,
-        window: Duration = .seconds(60), seed: UInt64? = 42
+        window: Duration = .seconds(60), seed: UInt64? = 42, learning: Learning = .init()
     ) -> AppConfig {
         AppConfig(
             app: "shop", redis: RedisSettings(),
             replicas: Replicas(online: online, standby: standby, minOnline: minOnline, retainDirty: retainDirty),
             variants: variants.map { Variant(name: $0, traits: traits[$0] ?? [:]) },
             hosts: hosts.map { HostConfig(name: $0, address: "127.0.0.1", driver: .command) },
-            scheduling: Scheduling(strategy: strategy, abnormalDissents: dissents, abnormalWindow: window, seed: seed))
+            scheduling: Scheduling(
+                strategy: strategy, abnormalDissents: dissents, abnormalWindow: window, seed: seed, learning: learning))
     }
 
     static func pool(_ config: AppConfig, seed: UInt64 = 42) -> ExecutorPool {

@@ -23,12 +23,33 @@ import Testing
             downHosts: Set(pool.settings.placement.hosts).subtracting(pool.healthyHosts), memory: stored)
     }
 
+    /// The fixed rules alone (`scheduling.learning` off).
     @Test func restartsBetweenAnyTwoEventsChangeNoDecision() async {
+        await Self.checkRestarts { shape in
+            var config = PolicyPropertyTests.config(shape)
+            config.scheduling.learning.enabled = false
+            return config
+        }
+    }
+
+    /// The same with the learned feedback on (issue 16 item 3): its faded evidence, evictions
+    /// (three patterns kept of the four URLs the steps use) and trust-gated selections are part of
+    /// the memory. A short half-life, so the steps' clock makes the evidence fade.
+    @Test func restartsBetweenAnyTwoEventsChangeNoDecisionWithLearning() async {
+        await Self.checkRestarts { shape in
+            var config = PolicyPropertyTests.config(shape)
+            config.scheduling.learning = Learning(
+                enabled: true, halfLife: .seconds(20), ejectBelow: 0.3, maxPatterns: 3)
+            return config
+        }
+    }
+
+    static func checkRestarts(_ configFor: @escaping @Sendable (Int) -> AppConfig) async {
         await propertyCheck(
             count: 200, input: Gen.int(in: 0...575), Gen.int(in: 0...1_000_000).array(of: 1...120),
             Gen.int(in: 1...1_000_000)
         ) { shape, steps, restartPattern in
-            let config = PolicyPropertyTests.config(shape)
+            let config = configFor(shape)
             var straight = Run(config: config)
             var restarting = Run(config: config)
             for (index, value) in steps.enumerated() {
@@ -56,9 +77,23 @@ import Testing
         state.urlDissents = ["/a?b=\"c\"": [.init(time: 9, executor: "e1", variant: "v1")]]
         state.variantTrust = ["v1": 0.1 * 0.9 * 0.9 * 0.9, "v2": 1.0 / 3.0]
         state.lastTimedRotation = 12
+        var learned = LearnedTrust()
+        learned.learn(
+            pattern: "/a?*", agreeing: ["v1", "v1"], dissenting: ["v2"], now: 1_795_948_383_000, halfLifeMs: 600_000,
+            maxPatterns: 8)
+        learned.learn(
+            pattern: "/a?*", agreeing: ["v2"], dissenting: [], now: 1_795_948_399_123, halfLifeMs: 600_000,
+            maxPatterns: 8)
+        state.learned = learned
         let memory = PolicyMemory(
             policy: state, random: UInt64.max, failedCreates: ["h1": 2], creationStall: "no host")
         #expect(PolicyMemory(json: memory.json) == memory, "doubles and UInt64 survive exactly")
+        #expect(memory.json.contains("\"learned\":{\"patterns\":{\"/a?*\":"))
+        // A memory written before learning existed (no `learned` key) still loads.
+        state.learned = nil
+        let older = PolicyMemory(policy: state, random: 3)
+        #expect(!older.json.contains("learned"))
+        #expect(PolicyMemory(json: older.json) == older)
         #expect(PolicyMemory(json: "{\"policy\":17}") == nil)
         #expect(PolicyMemory(json: "not json") == nil)
     }

@@ -35,6 +35,9 @@ import Testing
         #expect(config.scheduling.rotatePerExecutor == false)
         #expect(
             config.scheduling.feedback == Feedback(blacklistSuspects: true, suspectTTL: .seconds(3600), variants: 2))
+        #expect(
+            config.scheduling.learning
+                == Learning(enabled: true, halfLife: .seconds(600), ejectBelow: 0.25, maxPatterns: 256))
     }
 
     @Test func everyPolicyKeyIsRead() throws {
@@ -46,6 +49,7 @@ import Testing
                   rotate_per_executor: true
                   abnormal: { dissents: 4, window: 30s, degraded: 6, low_severity: 0 }
                   feedback: { blacklist_suspects: false, suspect_ttl: 2h, variants: 3 }
+                  learning: { enabled: false, half_life: 20m, eject_below: 0.1, max_patterns: 32 }
                 """
         let config = try ConfigLoader.loadApp(text: text, file: "/cfg/apps.d/shop.yaml")
         #expect(config.replicas.dirtyTTL == .seconds(900))
@@ -56,7 +60,8 @@ import Testing
                     abnormalWindow: .seconds(30),
                     seed: nil, abnormalDegraded: 6, abnormalLowSeverity: 0, rotateJitter: 0.35,
                     feedback: Feedback(blacklistSuspects: false, suspectTTL: .seconds(7200), variants: 3),
-                    rotatePerExecutor: true))
+                    rotatePerExecutor: true,
+                    learning: Learning(enabled: false, halfLife: .seconds(1200), ejectBelow: 0.1, maxPatterns: 32)))
     }
 
     @Test func badValuesArePositioned() {
@@ -82,6 +87,24 @@ import Testing
             issues("scheduling: { feedback: { suspect_ttl: 0 } }")
                 == ["apps.d/shop.yaml:8:40: scheduling.feedback.suspect_ttl: must be greater than 0"])
         #expect(
+            issues("scheduling: { learning: { enabled: maybe } }")
+                == ["apps.d/shop.yaml:8:36: scheduling.learning.enabled: expected true or false"])
+        #expect(
+            issues("scheduling: { learning: { half_life: 0s } }")
+                == ["apps.d/shop.yaml:8:38: scheduling.learning.half_life: must be greater than 0"])
+        #expect(
+            issues("scheduling: { learning: { half_life: 31d } }")
+                == ["apps.d/shop.yaml:8:38: scheduling.learning.half_life: must be at most 30 days"])
+        #expect(
+            issues("scheduling: { learning: { eject_below: 1 } }")
+                == ["apps.d/shop.yaml:8:40: scheduling.learning.eject_below: must be at least 0 and less than 1"])
+        #expect(
+            issues("scheduling: { learning: { max_patterns: 0 } }")
+                == ["apps.d/shop.yaml:8:41: scheduling.learning.max_patterns: must be between 1 and 65536"])
+        #expect(
+            issues("scheduling: { learning: { max_patterns: 70000 } }")
+                == ["apps.d/shop.yaml:8:41: scheduling.learning.max_patterns: must be between 1 and 65536"])
+        #expect(
             issues("", replicas: "retain_dirty: 1, dirty_ttl: soon }")
                 == ["apps.d/shop.yaml:3:79: replicas.dirty_ttl: expected a duration like 200ms, 1s, 10m or 1h"])
     }
@@ -97,7 +120,11 @@ import Testing
             ])
         #expect(
             issues("scheduling: { jitter: 0.1 }") == [
-                "apps.d/shop.yaml:8:15: scheduling.jitter: unknown key (expected one of: strategy, rotate_every, rotate_jitter, rotate_per_executor, abnormal, feedback, seed)"
+                "apps.d/shop.yaml:8:15: scheduling.jitter: unknown key (expected one of: strategy, rotate_every, rotate_jitter, rotate_per_executor, abnormal, feedback, learning, seed)"
+            ])
+        #expect(
+            issues("scheduling: { learning: { halflife: 1m } }") == [
+                "apps.d/shop.yaml:8:27: scheduling.learning.halflife: unknown key (expected one of: enabled, half_life, eject_below, max_patterns)"
             ])
     }
 }

@@ -34,10 +34,19 @@ struct AttackSimulation {
         case perExecutor = "per_executor"
     }
 
+    /// Which negative feedback decides (issue 16, item 3).
+    enum Policy: String, CaseIterable, Sendable {
+        /// The fixed-threshold rules alone: `abnormal.dissents` per `window`, URL suspicion.
+        case fixed
+        /// The fixed rules plus `scheduling.learning` with its defaults.
+        case learned
+    }
+
     struct Result: Sendable, Equatable {
         var model: Model
         var strategy: SelectionStrategy
         var rotation: Rotation
+        var policy: Policy = .fixed
         /// How long each compromised executor stayed online, in ms; one still online at the end
         /// counts with the time it had (a lower bound).
         var dwellsMs: [Int64]
@@ -88,7 +97,7 @@ struct AttackSimulation {
 
     var seconds: Int { max(1, Int((hours * 3600).rounded())) }
 
-    func config(_ strategy: SelectionStrategy, rotation: Rotation = .clock) -> AppConfig {
+    func config(_ strategy: SelectionStrategy, rotation: Rotation = .clock, policy: Policy = .fixed) -> AppConfig {
         AppConfig(
             app: "sim", redis: RedisSettings(),
             replicas: Replicas(online: 3, standby: 3, minOnline: 2, retainDirty: 0),
@@ -101,7 +110,7 @@ struct AttackSimulation {
             scheduling: Scheduling(
                 strategy: strategy, rotateEvery: .seconds(rotateEverySeconds), abnormalDissents: abnormalDissents,
                 abnormalWindow: .seconds(windowSeconds), seed: seed, rotateJitter: rotateJitter,
-                rotatePerExecutor: rotation == .perExecutor))
+                rotatePerExecutor: rotation == .perExecutor, learning: Learning(enabled: policy == .learned)))
     }
 
     /// Seconds between attack requests for `model`: the slow drip sends at most `dissents - 1`
@@ -114,8 +123,10 @@ struct AttackSimulation {
         }
     }
 
-    func run(_ model: Model, _ strategy: SelectionStrategy, rotation: Rotation = .clock) -> Result {
-        let config = config(strategy, rotation: rotation)
+    func run(
+        _ model: Model, _ strategy: SelectionStrategy, rotation: Rotation = .clock, policy: Policy = .fixed
+    ) -> Result {
+        let config = config(strategy, rotation: rotation, policy: policy)
         var run = AttackRun(
             pool: ExecutorPool(settings: .init(config: config), seed: seed),
             traits: Dictionary(uniqueKeysWithValues: StrategySimulation.variants.map { ($0.name, $0.traits) }),
@@ -124,7 +135,8 @@ struct AttackSimulation {
         var stream = SchedulerRandom(seed: seed &+ 1)
         var clock = SchedulerRandom(seed: seed &+ 2)
         var result = Result(
-            model: model, strategy: strategy, rotation: rotation, dwellsMs: [], escapes: 0, arbitrations: 0,
+            model: model, strategy: strategy, rotation: rotation, policy: policy, dwellsMs: [], escapes: 0,
+            arbitrations: 0,
             falseEjections: 0,
             fullSeconds: 0, seconds: seconds, blacklisted: [])
         run.apply(run.pool.handle(.replenish(cause: .message("start")), now: run.now), into: &result)
@@ -201,6 +213,7 @@ struct AttackSimulation {
     /// One line per row, as the issue asks.
     static func resultLine(_ result: Result) -> String {
         "RESULT mode=attacks model=\(result.model.rawValue) strategy=\(result.strategy.rawValue) "
+            + "policy=\(result.policy.rawValue) "
             + "dwell_p50_s=\(StrategySimulation.format(result.dwellPercentileSeconds(0.5), digits: 1)) "
             + "dwell_p99_s=\(StrategySimulation.format(result.dwellPercentileSeconds(0.99), digits: 1)) "
             + "escape_rate=\(StrategySimulation.format(result.escapeRate, digits: 4)) "
@@ -212,18 +225,20 @@ struct AttackSimulation {
     /// The README table.
     func table(_ results: [Result]) -> String {
         var lines = [
-            "| model | strategy | rotation | compromised | dwell p50 (s) | dwell p99 (s) | escape rate | false ejections / h | availability |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| model | strategy | policy | rotation | compromised | dwell p50 (s) | dwell p99 (s) | escape rate | false ejections / h | availability | blacklisted |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for result in results {
             lines.append(
-                "| \(result.model.rawValue) | \(result.strategy.rawValue) | \(result.rotation.rawValue) | "
+                "| \(result.model.rawValue) | \(result.strategy.rawValue) | \(result.policy.rawValue) | "
+                    + "\(result.rotation.rawValue) | "
                     + "\(result.dwellsMs.count) | "
                     + "\(StrategySimulation.format(result.dwellPercentileSeconds(0.5), digits: 1)) | "
                     + "\(StrategySimulation.format(result.dwellPercentileSeconds(0.99), digits: 1)) | "
                     + "\(StrategySimulation.format(result.escapeRate, digits: 4)) | "
                     + "\(StrategySimulation.format(result.falseEjectionsPerHour, digits: 2)) | "
-                    + "\(StrategySimulation.format(result.availability, digits: 4)) |")
+                    + "\(StrategySimulation.format(result.availability, digits: 4)) | "
+                    + "\(result.blacklisted.sorted().joined(separator: " ")) |")
         }
         lines.append("")
         lines.append(
@@ -232,7 +247,9 @@ struct AttackSimulation {
                 + "(2 variants), abnormal.dissents \(abnormalDissents) per \(windowSeconds) s, rotate_every "
                 + "\(rotateEverySeconds) s ± \(rotateJitter), driver actions \(driverSeconds) s, one arbitration per "
                 + "second, an attack request every \(attackEverySeconds) s (slow drip: every "
-                + "\(attackPeriod(.slowDrip)) s).")
+                + "\(attackPeriod(.slowDrip)) s); policy learned: scheduling.learning with its defaults (half_life "
+                + "\(DurationText.format(Learning().halfLife)), eject_below \(Learning().ejectBelow)), fixed: learning off."
+        )
         return lines.joined(separator: "\n")
     }
 }

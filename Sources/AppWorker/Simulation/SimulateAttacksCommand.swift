@@ -40,6 +40,15 @@ struct SimulateAttacksCommand: ParsableCommand {
                 results.append(result)
             }
         }
+        // Item 3: the learned feedback on top of the fixed rules, for the default strategy and our
+        // random baseline, on the same streams.
+        for model in AttackSimulation.Model.allCases {
+            for strategy in [SelectionStrategy.heterogeneity, .random] {
+                let result = simulation.run(model, strategy, policy: .learned)
+                print(AttackSimulation.resultLine(result))
+                results.append(result)
+            }
+        }
         // Item 4: the slow drip outlasts the dissent rule, so rotation bounds it; each executor's
         // own draw against the one clock.
         for strategy in SelectionStrategy.allCases {

@@ -270,12 +270,15 @@ public struct Scheduling: Sendable, Equatable {
     /// how long an executor has been online then says nothing about when it is rotated.
     public var rotatePerExecutor: Bool
     public var feedback: Feedback
+    /// The self-learning negative feedback (issue 16 item 3); on by default, as the attack
+    /// simulation measured it shortening dwell time without more false ejections.
+    public var learning: Learning
 
     public init(
         strategy: SelectionStrategy = .heterogeneity, rotateEvery: Duration = .seconds(600),
         abnormalDissents: Int = 3, abnormalWindow: Duration = .seconds(60), seed: UInt64? = nil,
         abnormalDegraded: Int = 3, abnormalLowSeverity: Int = 5, rotateJitter: Double = 0.2,
-        feedback: Feedback = .init(), rotatePerExecutor: Bool = false
+        feedback: Feedback = .init(), rotatePerExecutor: Bool = false, learning: Learning = .init()
     ) {
         self.strategy = strategy
         self.rotateEvery = rotateEvery
@@ -287,6 +290,32 @@ public struct Scheduling: Sendable, Equatable {
         self.rotateJitter = rotateJitter
         self.feedback = feedback
         self.rotatePerExecutor = rotatePerExecutor
+        self.learning = learning
+    }
+}
+
+/// Self-learning negative feedback (issue 16 item 3): evidence from the arbitration log that
+/// outlives `abnormal.window`, fading with `half_life`. It learns a trust per variant and per
+/// (variant, URL pattern) and a reputation per URL pattern, and acts on both brackets: distrusted
+/// patterns go to the blacklist, trust goes into the published weights, and a variant that is
+/// distrusted on a pattern is ejected at its next dissent there and kept in standby meanwhile.
+public struct Learning: Sendable, Equatable {
+    public var enabled: Bool
+    /// Evidence loses half its weight in this time: how long the scheduler remembers an attack.
+    public var halfLife: Duration
+    /// A dissent on a URL pattern on which its variant's learned trust is below this ejects the
+    /// dissenter, however spread out in time the dissents were; 0 = the learned trust never ejects.
+    public var ejectBelow: Double
+    /// URL patterns remembered at most; the least recently seen are forgotten first.
+    public var maxPatterns: Int
+
+    public init(
+        enabled: Bool = true, halfLife: Duration = .seconds(600), ejectBelow: Double = 0.25, maxPatterns: Int = 256
+    ) {
+        self.enabled = enabled
+        self.halfLife = halfLife
+        self.ejectBelow = ejectBelow
+        self.maxPatterns = maxPatterns
     }
 }
 

@@ -36,7 +36,8 @@ extension ConfigDecoder {
         let scheduling = top.section(
             "scheduling",
             keys: [
-                "strategy", "rotate_every", "rotate_jitter", "rotate_per_executor", "abnormal", "feedback", "seed",
+                "strategy", "rotate_every", "rotate_jitter", "rotate_per_executor", "abnormal", "feedback", "learning",
+                "seed",
             ]
         )
         .flatMap(schedulingSettings)
@@ -437,6 +438,23 @@ extension ConfigDecoder {
                 guard let blacklist, let ttl, let variants else { return nil }
                 return Feedback(blacklistSuspects: blacklist, suspectTTL: ttl, variants: variants)
             }
+        let learning = map.section("learning", keys: ["enabled", "half_life", "eject_below", "max_patterns"])
+            .flatMap { section -> Learning? in
+                let enabled = section.optional("enabled", default: true, bool)
+                // Bounded so that decay factors stay meaningful in Double and a typo cannot mean "forever".
+                let halfLife = section.optional("half_life", default: .seconds(600)) { node, path -> Duration? in
+                    guard let value = positiveDuration(node, path) else { return nil }
+                    guard value <= .seconds(30 * 86_400) else {
+                        report(node.mark, path, "must be at most 30 days")
+                        return nil
+                    }
+                    return value
+                }
+                let ejectBelow = section.optional("eject_below", default: 0.25) { fraction($0, $1) }
+                let maxPatterns = section.optional("max_patterns", default: 256) { int($0, $1, min: 1, max: 65_536) }
+                guard let enabled, let halfLife, let ejectBelow, let maxPatterns else { return nil }
+                return Learning(enabled: enabled, halfLife: halfLife, ejectBelow: ejectBelow, maxPatterns: maxPatterns)
+            }
         let seed = map.nullable("seed") { node, path -> UInt64? in
             guard case .scalar(let text, isPlain: true) = node.content, let value = UInt64(text) else {
                 report(node.mark, path, "expected null or a non-negative integer")
@@ -445,13 +463,13 @@ extension ConfigDecoder {
             return value
         }
         guard let strategy, let rotateEvery, let rotateJitter, let rotatePerExecutor, let abnormal, let feedback,
-            let seed
+            let learning, let seed
         else { return nil }
         return Scheduling(
             strategy: strategy, rotateEvery: rotateEvery, abnormalDissents: abnormal.dissents,
             abnormalWindow: abnormal.window, seed: seed, abnormalDegraded: abnormal.degraded,
             abnormalLowSeverity: abnormal.lowSeverity, rotateJitter: rotateJitter, feedback: feedback,
-            rotatePerExecutor: rotatePerExecutor)
+            rotatePerExecutor: rotatePerExecutor, learning: learning)
     }
 
     /// The docker driver creates containers from the variant's image and publishes its ports, so
