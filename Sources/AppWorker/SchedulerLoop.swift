@@ -18,6 +18,8 @@ final class SchedulerLoop {
     private let webhook: WebhookPublisher?
     /// Finds what was captured already (a restarted worker captures only what is missing).
     private let evidence: EvidenceCollector?
+    /// Told after each commit that added events; it reads them from the stream itself.
+    private let exporter: SyslogExporter?
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
@@ -44,9 +46,10 @@ final class SchedulerLoop {
         config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
         logger: Logger, attemptFile: AttemptFile?,
         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil,
-        evidence: EvidenceCollector? = nil
+        evidence: EvidenceCollector? = nil, exporter: SyslogExporter? = nil
     ) {
         self.webhook = webhook
+        self.exporter = exporter
         self.evidence = evidence
         self.config = config
         self.settings = settings
@@ -460,6 +463,7 @@ final class SchedulerLoop {
             board.addEvidence(executor: outcome.request.executor, manifest: outcome.manifestPath)
         }
         board.appendEvents(batch.events)
+        if !batch.events.isEmpty { exporter?.eventsCommitted() }
         board.publish(pool: pool, applied: applied)
         if let publication, let webhook { await webhook.publish(publication) }
         // Captures first: the actor then holds any action on those executors until they are over.
