@@ -26,6 +26,8 @@ deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# WorkerMetricsTests parse the metrics with a real Prometheus text parser (issue 18).
+	@python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install -q prometheus-client
 
 build: deps
 	$(SWIFT) build

@@ -36,7 +36,8 @@ struct WorkerService: Service {
         }
         var exportStatus: (@Sendable () -> LogExportStatus)?
         if let exporter { exportStatus = { exporter.status } }
-        let board = StatusBoard(app: config.app, logExport: exportStatus)
+        let metrics = WorkerMetrics(app: config.app)
+        let board = StatusBoard(app: config.app, logExport: exportStatus, metrics: metrics)
         let stopping = NIOLockedValueBox(false)
         let http = HTTPClient.shared
         let drivers = Self.drivers(for: config, http: http)
@@ -56,7 +57,7 @@ struct WorkerService: Service {
             actuator: actuator, board: board, logger: logger,
             attemptFile: attemptFile,
             isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence,
-            exporter: exporter)
+            exporter: exporter, metrics: metrics)
         let server: any Channel
         do {
             server = try await AppSocketServer(

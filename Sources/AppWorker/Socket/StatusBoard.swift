@@ -35,10 +35,16 @@ final class StatusBoard: Sendable {
     private let state = NIOLockedValueBox(Snapshot())
     /// The syslog exporter's own status, read when asked; nil without `log_export`.
     private let logExport: (@Sendable () -> LogExportStatus)?
+    private let metrics: WorkerMetrics?
 
-    init(app: String, logExport: (@Sendable () -> LogExportStatus)? = nil) {
+    init(app: String, logExport: (@Sendable () -> LogExportStatus)? = nil, metrics: WorkerMetrics? = nil) {
         self.app = app
         self.logExport = logExport
+        self.metrics = metrics
+    }
+
+    func metricsAnswer() -> WorkerMetricsAnswer {
+        WorkerMetricsAnswer(app: app, metrics: metrics?.text() ?? "")
     }
 
     var snapshot: Snapshot { state.withLockedValue { $0 } }

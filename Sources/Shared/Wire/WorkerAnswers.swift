@@ -181,3 +181,15 @@ extension SocketOp {
         }
     }
 }
+
+/// `{"op":"metrics"}`: the worker's metrics as Prometheus text exposition (format 0.0.4), inside
+/// one JSON line as the socket speaks NDJSON.
+public struct WorkerMetricsAnswer: Sendable, Equatable, Codable {
+    public var app: String
+    public var metrics: String
+
+    public init(app: String, metrics: String) {
+        self.app = app
+        self.metrics = metrics
+    }
+}
