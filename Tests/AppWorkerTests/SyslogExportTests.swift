@@ -133,6 +133,10 @@ struct SyslogExportTests {
         #expect(hello["seq"] as? Int == 40)
         try socket.sendJSON(Self.health(41))
         #expect(Self.ack(socket, until: 41) == 41)
+        // The ejected executor's replacement standby is created after the commit; once it is
+        // ready the streams stop growing, and the counts below are exact.
+        #expect(
+            try eventually { try shop.members("standby").count == 1 && shop.members("initializing").isEmpty })
 
         for (worker, db) in [(shop, 1), (blog, 2)] {
             let app = worker.app
