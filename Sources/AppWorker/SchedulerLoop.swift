@@ -490,7 +490,11 @@ final class SchedulerLoop {
         board.appendEvents(batch.events)
         if !batch.events.isEmpty { exporter?.eventsCommitted() }
         board.publish(pool: pool, applied: applied)
-        metrics?.executors(board.snapshot.counts)
+        if let metrics {
+            let snapshot = board.snapshot
+            metrics.executors(snapshot.counts)
+            metrics.hosts(snapshot.hosts)
+        }
         if let publication, let webhook { await webhook.publish(publication) }
         // Captures first: the actor then holds any action on those executors until they are over.
         let captures = captureRequests(decisions, now: now)

@@ -59,6 +59,8 @@ struct WorkerMetricsTests {
         #expect(before.families["mimic_decision_accept_to_commit_seconds"] == "histogram")
         #expect(before.families["mimic_redis_commit_seconds"] == "histogram")
         #expect(Self.value(before.samples, "mimic_executors", ["app": "shop", "state": "online"]) == 3)
+        #expect(Self.value(before.samples, "mimic_host_up", ["app": "shop", "host": "local1"]) == 1)
+        #expect(Self.value(before.samples, "mimic_host_up", ["app": "shop", "host": "local2"]) == 1)
         let countBefore =
             Self.value(before.samples, "mimic_decision_accept_to_commit_seconds_count", ["app": "shop"]) ?? 0
 

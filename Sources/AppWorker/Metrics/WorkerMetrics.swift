@@ -17,6 +17,7 @@ final class WorkerMetrics: Sendable {
     private let appliedCounters = Mutex<[String: Metrics.Counter]>([:])
     private let ejectionCounters = Mutex<[String: Metrics.Counter]>([:])
     private let executorGauges = Mutex<[String: Metrics.Gauge]>([:])
+    private let hostGauges = Mutex<[String: Metrics.Gauge]>([:])
 
     /// Down to 0.5 ms: a commit on a local Redis takes about that long.
     static let latencyBuckets: [Duration] = [
@@ -79,6 +80,20 @@ final class WorkerMetrics: Sendable {
                         label: "mimic_executors", dimensions: [("app", app), ("state", state)], factory: factory)
                 gauges[state] = gauge
                 gauge.record(count)
+            }
+        }
+    }
+
+    /// 1 for a host the pool uses, 0 for one it holds down, after a commit.
+    func hosts(_ states: [String: String]) {
+        hostGauges.withLock { gauges in
+            for (host, state) in states {
+                let gauge =
+                    gauges[host]
+                    ?? Metrics.Gauge(
+                        label: "mimic_host_up", dimensions: [("app", app), ("host", host)], factory: factory)
+                gauges[host] = gauge
+                gauge.record(state == "up" ? 1 : 0)
             }
         }
     }
