@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # docker.io and busybox-static: the real-engine suites start their own dockerd and import images
-# built from busybox (issue 19).
-APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose chromium docker.io busybox-static
+# built from busybox (issue 19). rsyslog, rsyslog-gnutls and openssl: SyslogExportTests send to a
+# real rsyslogd, over TLS with certificates made by openssl (issue 18).
+APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose chromium docker.io busybox-static rsyslog rsyslog-gnutls openssl
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 # The end-to-end suites start these release binaries, what users and the Dockerfile run: a
 # release-only crash of the listener once passed every debug test. Unit tests stay debug.
@@ -25,6 +26,8 @@ deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# WorkerMetricsTests parse the metrics with a real Prometheus text parser (issue 18).
+	@python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install -q prometheus-client
 
 build: deps
 	$(SWIFT) build

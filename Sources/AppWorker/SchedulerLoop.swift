@@ -18,6 +18,9 @@ final class SchedulerLoop {
     private let webhook: WebhookPublisher?
     /// Finds what was captured already (a restarted worker captures only what is missing).
     private let evidence: EvidenceCollector?
+    /// Told after each commit that added events; it reads them from the stream itself.
+    private let exporter: SyslogExporter?
+    private let metrics: WorkerMetrics?
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
@@ -44,9 +47,11 @@ final class SchedulerLoop {
         config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
         logger: Logger, attemptFile: AttemptFile?,
         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil,
-        evidence: EvidenceCollector? = nil
+        evidence: EvidenceCollector? = nil, exporter: SyslogExporter? = nil, metrics: WorkerMetrics? = nil
     ) {
         self.webhook = webhook
+        self.exporter = exporter
+        self.metrics = metrics
         self.evidence = evidence
         self.config = config
         self.settings = settings
@@ -260,6 +265,8 @@ final class SchedulerLoop {
         guard let first = frames.first, let last = frames.last else { return true }
         var cursor = AppliedCursor(applied)
         var decisions: [Decision] = []
+        /// Per decision: the message's source and type, and its accept time.
+        var origins: [(source: String, type: String, at: Int64?)] = []
         var letters: [DeadLetter] = []
         var refusals: [WorkerRefusal] = []
         attemptFile?.write(attempts.attempt(epoch: first.epoch, from: first.seq, to: last.seq))
@@ -278,6 +285,7 @@ final class SchedulerLoop {
                     letters.append(deadLetter(frame))
                 } else {
                     decisions.append(decide(frame))
+                    origins.append(Self.origin(of: frame))
                 }
                 cursor.advance(epoch: frame.epoch, seq: frame.seq)
             }
@@ -288,6 +296,15 @@ final class SchedulerLoop {
         if !decisions.isEmpty || !letters.isEmpty {
             guard await commit(decisions, applied: cursor.position, deadLetters: letters) == .committed else {
                 return false
+            }
+            if let metrics {
+                metrics.committed(acceptedAt: origins.compactMap(\.at), now: Self.now())
+                for (decision, origin) in zip(decisions, origins) {
+                    metrics.applied(
+                        source: origin.source, type: origin.type,
+                        ejected: decision.transitions.filter { $0.to == .dirty }.count)
+                }
+                metrics.deadLettered(letters.count)
             }
         }
         // Replays alone are acknowledged too: the listener may have lost the ack with a connection.
@@ -349,6 +366,14 @@ final class SchedulerLoop {
             logger.warning(
                 "rejected message", metadata: ["seq": "\(frame.seq)", "id": "\(id ?? "-")", "error": "\(reason)"])
             return Self.rejection(cause: id ?? "seq-\(frame.seq)", reason: "message rejected: \(reason)")
+        }
+    }
+
+    /// A message's source and type as metric labels (`invalid` for one the listener could not read).
+    private static func origin(of frame: InboundFrame) -> (source: String, type: String, at: Int64?) {
+        switch frame.message {
+        case .valid(let envelope, _): (envelope.source.rawValue, envelope.type.rawValue, frame.at)
+        case .invalid: ("invalid", "invalid", frame.at)
         }
     }
 
@@ -424,7 +449,10 @@ final class SchedulerLoop {
         var outcome = StateStore.CommitOutcome.refused
         while true {
             do {
+                let started = ContinuousClock.now
                 outcome = try await store.commit(batch, after: predecessor)
+                let took = ContinuousClock.now - started
+                metrics?.commitTook(nanoseconds: Int64((took / .nanoseconds(1)).rounded()))
                 markRedis(up: true, error: nil)
                 break
             } catch {
@@ -460,7 +488,13 @@ final class SchedulerLoop {
             board.addEvidence(executor: outcome.request.executor, manifest: outcome.manifestPath)
         }
         board.appendEvents(batch.events)
+        if !batch.events.isEmpty { exporter?.eventsCommitted() }
         board.publish(pool: pool, applied: applied)
+        if let metrics {
+            let snapshot = board.snapshot
+            metrics.executors(snapshot.counts)
+            metrics.hosts(snapshot.hosts)
+        }
         if let publication, let webhook { await webhook.publish(publication) }
         // Captures first: the actor then holds any action on those executors until they are over.
         let captures = captureRequests(decisions, now: now)

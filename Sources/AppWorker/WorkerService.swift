@@ -21,8 +21,23 @@ struct WorkerService: Service {
             throw WorkerFailure("\(config.app): \(error.description)")
         }
         let inbox = WorkerInbox()
-        let board = StatusBoard(app: config.app)
         let redis = RedisClient(settings: config.redis)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let exporter: SyslogExporter?
+        do {
+            exporter = try config.logExport.map {
+                try SyslogExporter(
+                    settings: $0, app: config.app, redis: RedisClient(settings: config.redis), group: group,
+                    logger: logger)
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw WorkerFailure("\(config.app): log_export.tls: \(error)")
+        }
+        var exportStatus: (@Sendable () -> LogExportStatus)?
+        if let exporter { exportStatus = { exporter.status } }
+        let metrics = WorkerMetrics(app: config.app)
+        let board = StatusBoard(app: config.app, logExport: exportStatus, metrics: metrics)
         let stopping = NIOLockedValueBox(false)
         let http = HTTPClient.shared
         let drivers = Self.drivers(for: config, http: http)
@@ -41,8 +56,8 @@ struct WorkerService: Service {
             store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
             actuator: actuator, board: board, logger: logger,
             attemptFile: attemptFile,
-            isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence,
+            exporter: exporter, metrics: metrics)
         let server: any Channel
         do {
             server = try await AppSocketServer(
@@ -65,6 +80,9 @@ struct WorkerService: Service {
             Task { await rotation.run(posting: inbox) },
             Task { await HousekeepingClock().run(posting: inbox) },
         ]
+        // Not in the task group below: its cancellation would end the exporter before the pass
+        // that sends what the loop's last commit added.
+        let exporting = exporter.map { exporter in Task { await exporter.run() } }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 // Probes and the online check only post events; the loop stays the one consumer.
@@ -81,6 +99,8 @@ struct WorkerService: Service {
             inbox.close()
         }
         clocks.forEach { $0.cancel() }
+        exporter?.stop()
+        await exporting?.value
         await webhook?.close()
         try? await server.close()
         unlink(socket.path)

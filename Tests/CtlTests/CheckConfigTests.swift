@@ -72,7 +72,7 @@ import Testing
         #expect(result.stdout.isEmpty)
         #expect(
             result.stderr == [
-                "\(apps)/blog.yaml:8:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid, worker_uid, forensics)",
+                "\(apps)/blog.yaml:8:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid, worker_uid, forensics, log_export)",
                 "\(apps)/shop.yaml:3:21: replicas.online: expected an integer",
             ])
     }

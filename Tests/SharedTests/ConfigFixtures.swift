@@ -37,6 +37,7 @@ enum ConfigFixtures {
         max_parallel_actions: 2
         reconcile_every: 1m
         forensics: { dir: ../evidence, export: true, timeout: 90s }
+        log_export: { syslog: "tls://logs.example.net:6514", facility: local3, hostname: shop-worker-1, tls: { ca_file: ../pki/ca.pem, server_name: logs.example.net } }
         """
 
     /// The smallest valid app: everything else takes its default.

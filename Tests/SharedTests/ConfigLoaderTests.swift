@@ -66,6 +66,10 @@ private func fullApp(replacing old: String, with new: String) -> String {
             maxParallelActions: 2,
             reconcileEvery: .seconds(60),
             forensics: ForensicsSettings(dir: "/etc/mimic/evidence", export: true, timeout: .seconds(90)),
+            logExport: LogExportSettings(
+                syslog: SyslogTarget(host: "logs.example.net", port: 6514, usesTLS: true), facility: .local3,
+                hostname: "shop-worker-1",
+                tls: SyslogTLS(caFile: "/etc/mimic/pki/ca.pem", serverName: "logs.example.net")),
             sourceFile: ConfigFixtures.appFile)
         #expect(config == expected)
     }
@@ -337,7 +341,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
                 "apps.d/shop.yaml:2:42: redis.db: must be between 0 and 15",
                 "apps.d/shop.yaml:25:17: scheduling.rotate_every: expected a duration like 200ms, 1s, 10m or 1h",
                 "apps.d/shop.yaml:32:23: max_parallel_actions: must be at least 1",
-                "apps.d/shop.yaml:35:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid, worker_uid, forensics)",
+                "apps.d/shop.yaml:36:1: colour: unknown key (expected one of: app, redis, replicas, variants, hosts, scheduling, brackets, lists, run_dir, max_parallel_actions, reconcile_every, listener_uid, worker_uid, forensics, log_export)",
             ])
     }
 

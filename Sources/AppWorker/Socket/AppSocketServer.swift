@@ -138,6 +138,7 @@ final class AppSocketHandler: ChannelInboundHandler {
             case .status: reply.send(board.status())
             case .executors: reply.send(board.executors())
             case .events: reply.send(board.events())
+            case .metrics: reply.send(board.metricsAnswer())
             }
         case .malformed(let seq, let reason):
             flushFrames(context: context)

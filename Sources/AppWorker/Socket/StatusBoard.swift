@@ -33,9 +33,18 @@ final class StatusBoard: Sendable {
     let app: String
     private let started = Date()
     private let state = NIOLockedValueBox(Snapshot())
+    /// The syslog exporter's own status, read when asked; nil without `log_export`.
+    private let logExport: (@Sendable () -> LogExportStatus)?
+    private let metrics: WorkerMetrics?
 
-    init(app: String) {
+    init(app: String, logExport: (@Sendable () -> LogExportStatus)? = nil, metrics: WorkerMetrics? = nil) {
         self.app = app
+        self.logExport = logExport
+        self.metrics = metrics
+    }
+
+    func metricsAnswer() -> WorkerMetricsAnswer {
+        WorkerMetricsAnswer(app: app, metrics: metrics?.text() ?? "")
     }
 
     var snapshot: Snapshot { state.withLockedValue { $0 } }
@@ -106,7 +115,7 @@ final class StatusBoard: Sendable {
             onlineVersion: snapshot.onlineVersion, hosts: snapshot.hosts,
             uptimeSeconds: Int(Date().timeIntervalSince(started)),
             applied: snapshot.applied.map { WorkerStatus.Applied(epoch: $0.epoch, seq: $0.seq) },
-            deadLetters: snapshot.deadLetters, skipped: snapshot.skipped)
+            deadLetters: snapshot.deadLetters, skipped: snapshot.skipped, logExport: logExport?())
     }
 
     func executors() -> WorkerExecutors {

@@ -317,6 +317,7 @@ final class ListenerRuntime: Sendable {
         out += "# TYPE mimic_listener_tcp_cut_total counter\nmimic_listener_tcp_cut_total \(counters.cut)\n"
         let names = appNames
         var lines: [String: [String]] = [:]
+        var fleet = FleetMetricsText()
         for name in names {
             guard let channel = channel(for: name) else { continue }
             let journal = channel.journal.snapshot()
@@ -341,9 +342,12 @@ final class ListenerRuntime: Sendable {
                     "mimic_listener_worker_restarts_total\(label) \(status.restarts)")
             }
             // Messages that had no effect (DESIGN section 10), as the worker counts them in Redis.
-            if case .success(let answers) = await WorkerSocketQuery.ask(
-                socketPath: channel.link.socketPath, ops: [.status]),
-                let answer = answers.first,
+            // The worker's own metrics (issue 18) come with the same round trip.
+            guard
+                case .success(let answers) = await WorkerSocketQuery.ask(
+                    socketPath: channel.link.socketPath, ops: [.status, .metrics])
+            else { continue }
+            if let answer = answers.first,
                 case .success(let worker) = SocketOp.status.read(WorkerStatus.self, from: answer)
             {
                 lines["mimic_worker_dead_letters_total", default: []].append(
@@ -351,12 +355,17 @@ final class ListenerRuntime: Sendable {
                 lines["mimic_worker_skipped_total", default: []].append(
                     "mimic_worker_skipped_total\(label) \(worker.skipped)")
             }
+            if answers.count > 1,
+                case .success(let worker) = SocketOp.metrics.read(WorkerMetricsAnswer.self, from: answers[1])
+            {
+                fleet.add(worker.metrics)
+            }
         }
         for (metric, values) in lines.sorted(by: { $0.key < $1.key }) {
             out +=
                 "# TYPE \(metric) \(metric.hasSuffix("_total") ? "counter" : "gauge")\n"
                 + values.joined(separator: "\n") + "\n"
         }
-        return out
+        return out + fleet.text
     }
 }

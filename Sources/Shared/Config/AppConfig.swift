@@ -27,6 +27,8 @@ public struct AppConfig: Sendable, Equatable {
     public var workerUID: UInt32?
     /// Where the worker keeps the evidence of executors that went dirty (issue 19 item 5).
     public var forensics: ForensicsSettings
+    /// Where every event of the app's stream is also sent (issue 18 item 2); nil: nowhere.
+    public var logExport: LogExportSettings?
     /// The file this config was read from, for error messages at run time.
     public var sourceFile: String
 
@@ -35,7 +37,7 @@ public struct AppConfig: Sendable, Equatable {
         scheduling: Scheduling, brackets: Brackets = .init(), lists: Lists = .init(), runDir: String = "./run",
         maxParallelActions: Int = 4, reconcileEvery: Duration = .seconds(30), listenerUID: UInt32? = nil,
         workerUID: UInt32? = nil,
-        forensics: ForensicsSettings = .init(), sourceFile: String = "<memory>"
+        forensics: ForensicsSettings = .init(), logExport: LogExportSettings? = nil, sourceFile: String = "<memory>"
     ) {
         self.app = app
         self.redis = redis
@@ -51,6 +53,7 @@ public struct AppConfig: Sendable, Equatable {
         self.listenerUID = listenerUID
         self.workerUID = workerUID
         self.forensics = forensics
+        self.logExport = logExport
         self.sourceFile = sourceFile
     }
 

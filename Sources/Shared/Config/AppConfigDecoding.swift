@@ -18,6 +18,7 @@ extension ConfigDecoder {
                 keys: [
                     "app", "redis", "replicas", "variants", "hosts", "scheduling", "brackets", "lists",
                     "run_dir", "max_parallel_actions", "reconcile_every", "listener_uid", "worker_uid", "forensics",
+                    "log_export",
                 ])
         else { return nil }
 
@@ -65,19 +66,21 @@ extension ConfigDecoder {
             guard let dir, let export, let timeout else { return nil }
             return ForensicsSettings(dir: dir.map(resolvedPath), export: export, timeout: timeout)
         }
+        let logExport = logExport(top)
 
         if let variants, let hosts {
             requireImagesForDocker(variants: variants, hosts: hosts, in: top)
         }
         guard let app, let redis, let replicas, let variants, let hosts, let scheduling, let brackets, let lists,
-            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID, let workerUID, let forensics
+            let runDir, let maxParallelActions, let reconcileEvery, let listenerUID, let workerUID, let forensics,
+            let logExport
         else { return nil }
         let config = AppConfig(
             app: app, redis: redis, replicas: replicas, variants: variants, hosts: hosts, scheduling: scheduling,
             brackets: brackets, lists: lists, runDir: runDir, maxParallelActions: maxParallelActions,
             reconcileEvery: reconcileEvery, listenerUID: listenerUID < 0 ? nil : UInt32(listenerUID),
             workerUID: workerUID < 0 ? nil : UInt32(workerUID),
-            forensics: forensics, sourceFile: file)
+            forensics: forensics, logExport: logExport, sourceFile: file)
         return DecodedApp(
             config: config, appMark: top.value("app")?.mark ?? root.mark,
             redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)

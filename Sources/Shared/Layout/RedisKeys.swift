@@ -28,4 +28,7 @@ public struct RedisKeys: Sendable, Equatable {
     public var policy: String { prefix + "policy" }
     /// Frames the worker died on three times in a row, with their envelope (DESIGN section 10).
     public var deadLetters: String { prefix + "deadletter" }
+    /// Where the syslog exporter stands in `events` (issue 18 item 2): last sent id, its ordinal,
+    /// events dropped.
+    public var syslogCursor: String { prefix + "export:syslog" }
 }

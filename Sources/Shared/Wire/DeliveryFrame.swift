@@ -86,6 +86,8 @@ public enum SocketOp: String, Sendable, Codable, CaseIterable {
     /// The listener's first line on its link: the worker answers `WorkerHello`, where it stands, so
     /// the listener replays from there (a Redis that lost writes, DESIGN section 10).
     case hello
+    /// The worker's metrics in the Prometheus text format, as `{"app":…,"metrics":"<text>"}`.
+    case metrics
 
     /// The line, newline included.
     public var line: String { "{\"op\":\"\(rawValue)\"}\n" }

@@ -34,11 +34,13 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
     /// because the listener no longer had them, since the app's state was created (DESIGN section 10).
     public var deadLetters: Int64
     public var skipped: Int64
+    /// The syslog exporter's state; absent when `log_export` is not configured.
+    public var logExport: LogExportStatus?
 
     public init(
         app: String, pid: Int, redis: String, redisError: String? = nil, loaded: Bool, counts: [String: Int],
         paused: Bool, onlineVersion: Int, hosts: [String: String], uptimeSeconds: Int, applied: Applied?,
-        deadLetters: Int64 = 0, skipped: Int64 = 0
+        deadLetters: Int64 = 0, skipped: Int64 = 0, logExport: LogExportStatus? = nil
     ) {
         self.app = app
         self.pid = pid
@@ -53,10 +55,12 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
         self.applied = applied
         self.deadLetters = deadLetters
         self.skipped = skipped
+        self.logExport = logExport
     }
 
     enum CodingKeys: String, CodingKey {
         case app, pid, redis, loaded, counts, paused, hosts, applied, skipped
+        case logExport = "log_export"
         case deadLetters = "dead_letters"
         case redisError = "redis_error"
         case onlineVersion = "online_version"
@@ -79,6 +83,7 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
         try container.encode(applied, forKey: .applied)
         try container.encode(deadLetters, forKey: .deadLetters)
         try container.encode(skipped, forKey: .skipped)
+        try container.encodeIfPresent(logExport, forKey: .logExport)
     }
 
     /// A worker of an earlier release has no counters: read as 0.
@@ -97,6 +102,7 @@ public struct WorkerStatus: Sendable, Equatable, Codable {
         applied = try container.decodeIfPresent(Applied.self, forKey: .applied)
         deadLetters = try container.decodeIfPresent(Int64.self, forKey: .deadLetters) ?? 0
         skipped = try container.decodeIfPresent(Int64.self, forKey: .skipped) ?? 0
+        logExport = try container.decodeIfPresent(LogExportStatus.self, forKey: .logExport)
     }
 }
 
@@ -173,5 +179,17 @@ extension SocketOp {
             }
             return .failure(.unreadable(op: self, detail: "\(error)", line: line))
         }
+    }
+}
+
+/// `{"op":"metrics"}`: the worker's metrics as Prometheus text exposition (format 0.0.4), inside
+/// one JSON line as the socket speaks NDJSON.
+public struct WorkerMetricsAnswer: Sendable, Equatable, Codable {
+    public var app: String
+    public var metrics: String
+
+    public init(app: String, metrics: String) {
+        self.app = app
+        self.metrics = metrics
     }
 }
