@@ -3,8 +3,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # docker.io and busybox-static: the real-engine suites start their own dockerd and import images
 # built from busybox (issue 19). rsyslog, rsyslog-gnutls and openssl: SyslogExportTests send to a
-# real rsyslogd, over TLS with certificates made by openssl (issue 18).
-APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-tools socat pkg-config curl python3 docker-compose chromium docker.io busybox-static rsyslog rsyslog-gnutls openssl
+# real rsyslogd, over TLS with certificates made by openssl (issue 18). redis-sentinel: the
+# Sentinel suites run a real master, replica and three sentinels (issue 14).
+APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-sentinel redis-tools socat pkg-config curl python3 docker-compose chromium docker.io busybox-static rsyslog rsyslog-gnutls openssl
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 # The end-to-end suites start these release binaries, what users and the Dockerfile run: a
 # release-only crash of the listener once passed every debug test. Unit tests stay debug.

@@ -460,7 +460,14 @@ final class SchedulerLoop {
                 if isStopping() { return .stopping }
                 try? await Task.sleep(for: backoff.next())
                 // The connection may have broken after the script ran; never apply a batch twice.
+                // A batch that ran counts only once the replicas `redis.wait` asks for have it.
                 if (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
+                    do {
+                        try await store.confirmDurable(number)
+                    } catch {
+                        markRedis(up: false, error: error)
+                        continue
+                    }
                     markRedis(up: true, error: nil)
                     outcome = .committed
                     break
@@ -470,6 +477,18 @@ final class SchedulerLoop {
         // Refused because it already ran: a copy queued in a Redis that was stopped (SIGSTOP) ran
         // when Redis resumed, before this retry. Its effects are exactly this batch's.
         if outcome == .refused, (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
+            // That copy ran on a connection since dropped; its WAIT never ran.
+            while true {
+                do {
+                    try await store.confirmDurable(number)
+                    markRedis(up: true, error: nil)
+                    break
+                } catch {
+                    markRedis(up: false, error: error)
+                    if isStopping() { return .stopping }
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
             outcome = .committed
         }
         guard outcome == .committed else {

@@ -7,12 +7,15 @@ public final class RedisServer: @unchecked Sendable {
     public let directory: URL
     public private(set) var pid: pid_t = 0
     private let appendOnly: Bool
+    private let extraArguments: [String]
 
-    /// Starts the server and waits until it answers PING.
-    public init(appendOnly: Bool = false) throws {
+    /// Starts the server and waits until it answers PING. `extraArguments` go on its command line
+    /// (`--replicaof 127.0.0.1 <port>` makes a replica).
+    public init(appendOnly: Bool = false, extraArguments: [String] = []) throws {
         self.port = try FreePort.take()
         self.directory = try TempDirectory.make(prefix: "mimic-redis")
         self.appendOnly = appendOnly
+        self.extraArguments = extraArguments
         try start()
     }
 
@@ -27,6 +30,7 @@ public final class RedisServer: @unchecked Sendable {
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         if appendOnly { arguments += ["--appendonly", "yes", "--appendfsync", "always"] }
+        arguments += extraArguments
         pid = try ChildProcess.spawn(executable: Self.executable(), arguments: arguments)
         try waitUntilReady()
     }

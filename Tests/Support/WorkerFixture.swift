@@ -16,11 +16,14 @@ public final class WorkerFixture: @unchecked Sendable {
     public var logPath: String { directory.appendingPathComponent("worker.log").path }
 
     /// `scheduling` is appended to the app file as is, so it may carry other top-level keys too.
+    /// `redisBlock` replaces the `redis:` line (a Sentinel form); `redis` is then only where the
+    /// fixture's own reads go.
     public init(
         app: String = "shop", db: Int = 1, redis: RedisServer, online: Int = 3, standby: Int = 2,
         minOnline: Int = 2, retainDirty: Int = 1, hooksDir: String? = nil, hookTimeout: String = "10s",
         probes: [String: String] = [:],
-        scheduling: String = "scheduling: { seed: 42, abnormal: { dissents: 3, window: 60s } }"
+        scheduling: String = "scheduling: { seed: 42, abnormal: { dissents: 3, window: 60s } }",
+        redisBlock: String? = nil
     ) throws {
         self.app = app
         self.db = db
@@ -32,7 +35,7 @@ public final class WorkerFixture: @unchecked Sendable {
         let hooks = hooksDir ?? BuiltProducts.packageRoot.appendingPathComponent("examples/hooks").path
         var yaml = """
             app: \(app)
-            redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
+            \(redisBlock ?? "redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }")
             replicas: { online: \(online), standby: \(standby), min_online: \(minOnline), retain_dirty: \(retainDirty) }
             variants:
               - { name: nginx-php, traits: { os: debian, web: nginx, lang: php } }

@@ -142,7 +142,40 @@ struct StateStore: Sendable {
             arguments.append("\(command.count)")
             arguments += command
         }
-        return try await redis.command(arguments).int == 1 ? .committed : .refused
+        guard let wait = redis.settings.wait else {
+            return try await redis.command(arguments).int == 1 ? .committed : .refused
+        }
+        // WAIT in the same round trip: it covers every write this connection made, the script's
+        // included, so a commit counts only once a replica has it.
+        let replies = try await redis.pipeline([arguments, Self.waitCommand(wait)])
+        if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
+        try confirmReplicated(replies[1], wait)
+        return replies[0].int == 1 ? .committed : .refused
+    }
+
+    /// After a commit whose WAIT fell short, or whose connection broke: a fresh write on the
+    /// current connection, then WAIT. Replication is ordered, so a replica that has this write has
+    /// everything the master had before it, the earlier commit included, whichever connection made it.
+    func confirmDurable(_ commit: Int64) async throws {
+        guard let wait = redis.settings.wait else { return }
+        let replies = try await redis.pipeline([
+            ["HSET", keys.meta, "durable_probe", "\(commit)"], Self.waitCommand(wait),
+        ])
+        if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
+        try confirmReplicated(replies[1], wait)
+    }
+
+    private static func waitCommand(_ wait: ReplicaWait) -> [String] {
+        ["WAIT", "\(wait.replicas)", "\(wait.timeoutMilliseconds)"]
+    }
+
+    private func confirmReplicated(_ reply: RedisReply, _ wait: ReplicaWait) throws {
+        if let message = reply.errorMessage { throw RedisError.server(message: message) }
+        guard let confirmed = reply.int else { throw RedisError.unexpectedReply("WAIT answered \(reply)") }
+        guard confirmed >= wait.replicas else {
+            throw RedisError.notDurable(
+                endpoint: redis.settings.server, replicas: confirmed, wanted: wait.replicas, after: wait.timeout)
+        }
     }
 
     /// KEYS[1] = meta hash, KEYS[2] = applied hash; ARGV[1] = the commit counter, ARGV[2], ARGV[3]

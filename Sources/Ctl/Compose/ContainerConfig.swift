@@ -114,6 +114,9 @@ enum ContainerConfig {
         var expected = original
         expected.redis.host = redis.host
         expected.redis.port = redis.port
+        // The compose fleet has its one Redis, without replicas: no sentinels, nothing to WAIT for.
+        expected.redis.sentinel = nil
+        expected.redis.wait = nil
         expected.runDir = runDir
         expected.listenerUID = UInt32(listenerUID)
         expected.workerUID = UInt32(workerUID(original))

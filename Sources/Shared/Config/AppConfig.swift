@@ -82,21 +82,35 @@ public struct ForensicsSettings: Sendable, Equatable {
 }
 
 public struct RedisSettings: Sendable, Equatable {
+    /// The fixed server; unused when `sentinel` is set.
     public var host: String
     public var port: Int
     public var db: Int
     public var password: String?
     public var connectTimeout: Duration
+    /// Find the master through these sentinels instead of `host`/`port`.
+    public var sentinel: SentinelSettings?
+    /// Wait for replicas after every commit; nil acknowledges what the master has.
+    public var wait: ReplicaWait?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, db: Int = 0, password: String? = nil,
-        connectTimeout: Duration = .seconds(2)
+        connectTimeout: Duration = .seconds(2), sentinel: SentinelSettings? = nil, wait: ReplicaWait? = nil
     ) {
         self.host = host
         self.port = port
         self.db = db
         self.password = password
         self.connectTimeout = connectTimeout
+        self.sentinel = sentinel
+        self.wait = wait
+    }
+
+    /// Which Redis this is, for messages and for telling two apps' servers apart: `host:port`,
+    /// or the master's name and its sentinels.
+    public var server: String {
+        guard let sentinel else { return "\(host):\(port)" }
+        return "sentinel master \(sentinel.master) via \(sentinel.nodes.map(\.description).joined(separator: ","))"
     }
 }
 

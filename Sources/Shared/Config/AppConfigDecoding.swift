@@ -87,7 +87,10 @@ extension ConfigDecoder {
     }
 
     private func redisSettings(_ node: YamlNode, _ path: String) -> RedisSettings? {
-        guard let map = mapping(node, path, keys: ["host", "port", "db", "password", "connect_timeout"]) else {
+        guard
+            let map = mapping(
+                node, path, keys: ["host", "port", "db", "password", "connect_timeout", "sentinel", "wait"])
+        else {
             return nil
         }
         let host = map.optional("host", default: "127.0.0.1", nonEmptyString)
@@ -95,8 +98,65 @@ extension ConfigDecoder {
         let db = map.required("db") { int($0, $1, min: 0, max: 15) }
         let password = map.nullable("password", string)
         let connectTimeout = map.optional("connect_timeout", default: .seconds(2), positiveDuration)
-        guard let host, let port, let db, let password, let connectTimeout else { return nil }
-        return RedisSettings(host: host, port: port, db: db, password: password, connectTimeout: connectTimeout)
+        let sentinel = map.nullable("sentinel", sentinelSettings)
+        let wait = map.nullable("wait", replicaWait)
+        if map.hasValue("sentinel"), map.hasValue("host") || map.hasValue("port") {
+            report(
+                map.value("sentinel")?.mark ?? node.mark, map.path("sentinel"),
+                "give either host and port or sentinel, not both: with sentinel the master's address comes from the sentinels"
+            )
+            return nil
+        }
+        guard let host, let port, let db, let password, let connectTimeout, let sentinel, let wait else { return nil }
+        return RedisSettings(
+            host: host, port: port, db: db, password: password, connectTimeout: connectTimeout, sentinel: sentinel,
+            wait: wait)
+    }
+
+    private func sentinelSettings(_ node: YamlNode, _ path: String) -> SentinelSettings? {
+        guard let map = mapping(node, path, keys: ["master", "nodes", "password"]) else { return nil }
+        let master = map.required("master", nonEmptyString)
+        let nodes = map.required("nodes", sentinelNodes)
+        let password = map.nullable("password", string)
+        guard let master, let nodes, let password else { return nil }
+        return SentinelSettings(master: master, nodes: nodes, password: password)
+    }
+
+    private func sentinelNodes(_ node: YamlNode, _ path: String) -> [SentinelSettings.Node]? {
+        guard let items = sequence(node, path) else { return nil }
+        guard !items.isEmpty else {
+            report(node.mark, path, "name at least one sentinel as \"host:port\"")
+            return nil
+        }
+        let nodes = items.enumerated().map { index, item -> SentinelSettings.Node? in
+            let itemPath = ConfigPath.index(path, index)
+            guard let text = nonEmptyString(item, itemPath) else { return nil }
+            guard let node = Self.hostAndPort(text) else {
+                report(item.mark, itemPath, "expected \"host:port\" with a port from 1 to 65535, got \"\(text)\"")
+                return nil
+            }
+            return node
+        }
+        return nodes.contains(nil) ? nil : nodes.compactMap { $0 }
+    }
+
+    /// `host:port` or `[v6-address]:port`.
+    static func hostAndPort(_ text: String) -> SentinelSettings.Node? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = Substring(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        return SentinelSettings.Node(host: String(host), port: port)
+    }
+
+    private func replicaWait(_ node: YamlNode, _ path: String) -> ReplicaWait? {
+        guard let map = mapping(node, path, keys: ["replicas", "timeout"]) else { return nil }
+        let replicas = map.optional("replicas", default: 1) { int($0, $1, min: 1, max: 64) }
+        let timeout = map.optional("timeout", default: .milliseconds(500), positiveDuration)
+        guard let replicas, let timeout else { return nil }
+        return ReplicaWait(replicas: replicas, timeout: timeout)
     }
 
     private func replicaCounts(_ node: YamlNode, _ path: String) -> Replicas? {

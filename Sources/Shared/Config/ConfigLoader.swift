@@ -64,15 +64,14 @@ public enum ConfigLoader {
             let redis = app.config.redis
             guard
                 let owner = apps[..<index].first(where: {
-                    $0.config.redis.host == redis.host && $0.config.redis.port == redis.port
-                        && $0.config.redis.db == redis.db
+                    $0.config.redis.server == redis.server && $0.config.redis.db == redis.db
                 })
             else { continue }
             issues.append(
                 ConfigIssue(
                     file: app.config.sourceFile, mark: app.redisDBMark, path: "redis.db",
                     message:
-                        "Redis \(redis.host):\(redis.port) db \(redis.db) is already used by app \(owner.config.app) (\(owner.config.sourceFile))"
+                        "Redis \(redis.server) db \(redis.db) is already used by app \(owner.config.app) (\(owner.config.sourceFile))"
                 ))
         }
         return issues

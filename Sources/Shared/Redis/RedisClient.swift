@@ -5,25 +5,33 @@ import Synchronization
 /// owner thread, never on the cooperative pool or an event loop, so a slow or stopped Redis
 /// cannot starve other work.
 ///
-/// The connection is opened lazily. When it breaks (I/O error, timeout) it is dropped and the
-/// error is rethrown; the next call connects again. Retrying and pacing are the caller's
-/// decision (see `Backoff`).
+/// The connection is opened lazily. When it breaks (I/O error, timeout, `-READONLY` from a demoted
+/// master) it is dropped and the error is rethrown; the next call connects again, through the
+/// sentinels when `settings.sentinel` is set. Retrying and pacing are the caller's decision (see
+/// `Backoff`).
 public final class RedisClient: Sendable {
     public let settings: RedisSettings
     public let commandTimeout: Duration
     private let owner: NIOThreadPool
     private let slot = ConnectionSlot()
     private let closed = Atomic(false)
+    private let sentinels: SentinelDirectory?
+    private let watch: SentinelWatch?
 
     public init(settings: RedisSettings, commandTimeout: Duration = .seconds(2)) {
         precondition(commandTimeout > .zero, "a zero command timeout would let a stopped Redis block forever")
         self.settings = settings
-        self.commandTimeout = commandTimeout
+        // A WAIT may block for its whole timeout; the socket timeout must outlast it, or every
+        // slow replica would look like a dead master.
+        self.commandTimeout = settings.wait.map { max(commandTimeout, $0.timeout + .seconds(1)) } ?? commandTimeout
         owner = NIOThreadPool(numberOfThreads: 1)
         owner.start()
+        sentinels = settings.sentinel.map { SentinelDirectory($0, connectTimeout: settings.connectTimeout) }
+        watch = sentinels.map { SentinelWatch(directory: $0) }
     }
 
     deinit {
+        watch?.stop()
         if !closed.load(ordering: .acquiring) {
             let slot = self.slot
             // Runs on the owner thread, or on the shutdown queue if the pool is already stopping;
@@ -66,6 +74,7 @@ public final class RedisClient: Sendable {
     /// Closes the connection and stops the owner thread; later calls throw `RedisError.closed`.
     public func close() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        watch?.stop()
         let slot = self.slot
         try? await owner.runIfActive { slot.connection = nil }
         try? await owner.shutdownGracefully()
@@ -78,14 +87,19 @@ public final class RedisClient: Sendable {
         let slot = self.slot
         let settings = self.settings
         let commandTimeout = self.commandTimeout
+        let sentinels = self.sentinels
+        let generation = watch?.generation ?? 0
         do {
             return try await owner.runIfActive {
                 let connection: RedisConnection
-                if let open = slot.connection {
+                if let open = slot.connection, slot.generation == generation {
                     connection = open
                 } else {
-                    connection = try RedisConnection(settings: settings, commandTimeout: commandTimeout)
+                    slot.connection = nil
+                    connection = try RedisConnection(
+                        settings: settings, commandTimeout: commandTimeout, sentinels: sentinels)
                     slot.connection = connection
+                    slot.generation = generation
                 }
                 do {
                     return try body(connection)
@@ -104,4 +118,6 @@ public final class RedisClient: Sendable {
 /// the client's single owner thread, which serialises all access.
 private final class ConnectionSlot: @unchecked Sendable {
     var connection: RedisConnection?
+    /// The sentinels' switch count when `connection` was opened.
+    var generation = 0
 }

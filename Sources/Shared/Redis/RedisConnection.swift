@@ -17,22 +17,33 @@ public final class RedisConnection {
     public private(set) var isBroken = false
     private let context: UnsafeMutablePointer<redisContext>
 
-    public var endpoint: String { "\(settings.host):\(settings.port)" }
+    /// The address this connection went to: `redis.host:port`, or the master the sentinels named.
+    public let endpoint: String
 
     /// Connects, sets the command timeout, authenticates when a password is set, and selects
-    /// `settings.db`.
-    public init(settings: RedisSettings, commandTimeout: Duration = .seconds(2)) throws {
+    /// `settings.db`. With `settings.sentinel`, asks the sentinels (through `sentinels`, which
+    /// remembers which one answered) for the master and confirms with `ROLE` that it is one: a
+    /// sentinel can name a master that a failover has just demoted.
+    public init(
+        settings: RedisSettings, commandTimeout: Duration = .seconds(2), sentinels: SentinelDirectory? = nil
+    ) throws {
         precondition(commandTimeout > .zero, "a zero command timeout would let a stopped Redis block forever")
         Self.ignoreBrokenPipes
         self.settings = settings
         self.commandTimeout = commandTimeout
+        var address = SentinelSettings.Node(host: settings.host, port: settings.port)
+        if let sentinel = settings.sentinel {
+            let directory = sentinels ?? SentinelDirectory(sentinel, connectTimeout: settings.connectTimeout)
+            address = try directory.masterAddress()
+        }
+        endpoint = address.description
         guard
             let context = redisConnectWithTimeout(
-                settings.host, Int32(settings.port),
+                address.host, Int32(address.port),
                 settings.connectTimeout.timeval)
         else {
             throw RedisError.connectionFailed(
-                endpoint: "\(settings.host):\(settings.port)",
+                endpoint: address.description,
                 reason: "out of memory allocating the hiredis context")
         }
         self.context = context
@@ -60,6 +71,13 @@ public final class RedisConnection {
         if settings.db != 0 {
             try command(["SELECT", String(settings.db)])
         }
+        if settings.sentinel != nil {
+            let role = try command(["ROLE"]).array?.first?.string ?? "server that does not answer ROLE"
+            guard role == "master" else {
+                isBroken = true
+                throw RedisError.notMaster(endpoint: endpoint, role: role)
+            }
+        }
     }
 
     deinit {
@@ -82,7 +100,10 @@ public final class RedisConnection {
         guard let raw else { throw failure() }
         defer { freeReplyObject(raw) }
         let reply = RedisReply(copying: raw.assumingMemoryBound(to: redisReply.self))
-        if case .error(let message) = reply { throw RedisError.server(message: message) }
+        if case .error(let message) = reply {
+            noteDemotion(message)
+            throw RedisError.server(message: message)
+        }
         return reply
     }
 
@@ -97,9 +118,17 @@ public final class RedisConnection {
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {
-            replies.append(try readReply())
+            let reply = try readReply()
+            if let message = reply.errorMessage { noteDemotion(message) }
+            replies.append(reply)
         }
         return replies
+    }
+
+    /// A master that a failover demoted answers writes with `-READONLY`: the connection is then
+    /// useless for writing, so it counts as broken and the owner's next call finds the new master.
+    private func noteDemotion(_ message: String) {
+        if message.hasPrefix("READONLY") { isBroken = true }
     }
 
     /// MULTI, the commands and EXEC in one round trip; returns EXEC's replies.

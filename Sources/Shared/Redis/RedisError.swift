@@ -21,6 +21,13 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     case unexpectedReply(String)
     /// The client or subscriber was closed.
     case closed
+    /// No sentinel named a master: each sentinel's answer or failure is in `detail`.
+    case noMaster(master: String, detail: String)
+    /// The server a sentinel named is not (or no longer) the master: a failover is under way.
+    case notMaster(endpoint: String, role: String)
+    /// The master ran the write but fewer replicas than `redis.wait.replicas` confirmed it in
+    /// time, so a failover could still lose it; nothing that depends on it is acknowledged.
+    case notDurable(endpoint: String, replicas: Int, wanted: Int, after: Duration)
 
     public var description: String {
         switch self {
@@ -45,6 +52,15 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
             "unexpected reply from Redis: \(detail)"
         case .closed:
             "the Redis client was closed"
+        case .noMaster(let master, let detail):
+            "no sentinel named a master for \(master): \(detail); check redis.sentinel.master and redis.sentinel.nodes "
+                + "and that the sentinels run"
+        case .notMaster(let endpoint, let role):
+            "Redis at \(endpoint) is a \(role), not the master the sentinels named; a failover is under way, "
+                + "the next call asks the sentinels again"
+        case .notDurable(let endpoint, let replicas, let wanted, let after):
+            "Redis at \(endpoint): \(replicas) of the \(wanted) replicas redis.wait asks for confirmed the write "
+                + "within \(after); not acknowledging until they do (are the replicas up and connected?)"
         }
     }
 }
