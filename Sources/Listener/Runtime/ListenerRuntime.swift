@@ -23,6 +23,7 @@ final class ListenerRuntime: Sendable {
     let config: ListenerConfig
     let authorizer: Authorizer
     let metrics: ListenerMetrics
+    let trends: AppTrends
     var counters: IngressCounters { metrics.ingress }
     let endpointOwners = EndpointOwners()
     let audit: AuditTrail
@@ -37,6 +38,7 @@ final class ListenerRuntime: Sendable {
         self.config = config
         self.logger = logger
         self.authorizer = Authorizer(tokens: config.tokens)
+        self.trends = AppTrends(interval: config.trendInterval)
         let metrics = ListenerMetrics()
         self.metrics = metrics
         try FileManager.default.createDirectory(
