@@ -25,20 +25,22 @@ extension SituationPageBrowserTests {
         #expect(try eventually { try fixture.ackedSeq("shop") == 12 })
         struct Trends: Decodable {
             struct Point: Decodable {
-                var accepted_per_s: Double
-                var applied_per_s: Double
-                var latency_p50_s: Double?
+                var acceptedPerS: Double
+                var appliedPerS: Double
+                var latencyP50S: Double?
             }
-            var interval_s: Double
+            var intervalS: Double
             var points: [Point]
         }
         #expect(
             try eventually(timeout: 10) {
-                let answer = try JSONDecoder().decode(
+                let decoder = JSONDecoder()
+                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                let answer = try decoder.decode(
                     Trends.self, from: Data(fixture.http("GET", "/v1/apps/shop/trends").body.utf8))
-                return answer.interval_s == 1 && answer.points.contains { $0.accepted_per_s > 0 }
-                    && answer.points.contains { $0.applied_per_s > 0 }
-                    && answer.points.filter { $0.latency_p50_s != nil }.count >= 2
+                return answer.intervalS == 1 && answer.points.contains { $0.acceptedPerS > 0 }
+                    && answer.points.contains { $0.appliedPerS > 0 }
+                    && answer.points.filter { $0.latencyP50S != nil }.count >= 2
             }, "the listener's samples: \((try? fixture.http("GET", "/v1/apps/shop/trends").body) ?? "-")")
         #expect(try fixture.http("GET", "/v1/apps/nope/trends").status == 404)
 
