@@ -106,6 +106,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 // HTTPRequestPart, for the request-deadline handler in Hummingbird's HTTP/1 pipeline.
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                // The listener's own series and journal durations, merged into the fleet's /metrics.
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The situational-awareness page (GET /): static files served by Hummingbird's FileMiddleware.
             resources: [.copy("Page")]

@@ -24,6 +24,9 @@ final class SchedulerLoop {
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
+    /// Whether the last commit carried a new online set: its PUBLISH runs inside the commit
+    /// script, so the set is on the channel when the commit returns.
+    private var lastCommitPublished = false
     /// The policy memory as last committed, to write it again only when it changed.
     private var memory = PolicyMemory.empty
     private var deadLetters: Int64 = 0
@@ -298,7 +301,8 @@ final class SchedulerLoop {
                 return false
             }
             if let metrics {
-                metrics.committed(acceptedAt: origins.compactMap(\.at), now: Self.now())
+                metrics.committed(
+                    acceptedAt: origins.compactMap(\.at), now: Self.now(), published: lastCommitPublished)
                 for (decision, origin) in zip(decisions, origins) {
                     metrics.applied(
                         source: origin.source, type: origin.type,
@@ -428,6 +432,7 @@ final class SchedulerLoop {
         deadLetters letters: [DeadLetter] = [],
         gap: GapFrame? = nil, forensics: [CaptureOutcome] = []
     ) async -> CommitOutcome {
+        lastCommitPublished = false
         let now = Self.now()
         var batch = CommitBatch(keys: store.keys)
         var actions: [DriverAction] = []
@@ -496,6 +501,7 @@ final class SchedulerLoop {
             return isStopping() ? .stopping : .refused
         }
         commitCounter = number
+        lastCommitPublished = publication != nil
         memory = newMemory
         if let newApplied { applied = newApplied }
         if !letters.isEmpty || (gap.map { !$0.isVoid } ?? false) {

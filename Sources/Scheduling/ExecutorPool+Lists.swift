@@ -3,6 +3,9 @@ import Shared
 /// URL black/white lists (DESIGN sections 4 and 6): `list` messages from the WAF or an operator,
 /// the lists of the app config, and the entries negative feedback adds.
 extension ExecutorPool {
+    /// The lists as they stand, for the worker's `lists` answer.
+    package var lists: ListBook { policy.lists }
+
     /// A `list` message. A TTL of 0 means permanent, like every other 0 duration in the config.
     mutating func listRequest(_ change: ListChange, cause: Cause, now: Int64, into decision: inout Decision) {
         let ttl = change.ttl.map(\.milliseconds) ?? 0

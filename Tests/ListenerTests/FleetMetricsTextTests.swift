@@ -63,30 +63,68 @@ import Testing
     }
 }
 
-/// One scrape of the listener sees the workers' series: a decision taken through the listener
-/// moves the app's accept-to-commit histogram in `/metrics`, and the whole page parses.
+/// One scrape of the listener sees the workers' series and its own: a decision taken through the
+/// listener moves the app's accept-to-commit histogram, a rotation (a new online set) the
+/// accept-to-publish one, every append the journal's append and fsync histograms, and the whole
+/// text parses with each family's TYPE once.
 @Suite(.serialized, .startsProcesses) struct ListenerMetricsScrapeTests {
-    static func histogramCount(_ fixture: ListenerFixture) throws -> Double? {
+    static func scrape(_ fixture: ListenerFixture) throws -> [String: String] {
         let page = try fixture.http("GET", "/metrics", token: nil)
         #expect(page.status == 200)
+        var families: [String: Int] = [:]
+        for line in page.body.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+            families[String(line.split(separator: " ")[2]), default: 0] += 1
+        }
+        #expect(families.values.allSatisfy { $0 == 1 }, "each family's TYPE once: \(families)")
         let parsed = try FleetMetricsTextTests.parse(page.body)
         #expect(parsed["type mimic_decision_accept_to_commit_seconds"] == "histogram")
+        #expect(parsed["type mimic_decision_accept_to_publish_seconds"] == "histogram")
+        #expect(parsed["type mimic_journal_append_seconds"] == "histogram")
+        #expect(parsed["type mimic_journal_fsync_seconds"] == "histogram")
         // The parser names a counter's family without `_total`.
         #expect(parsed["type mimic_listener_accepted"] == "counter", "the listener's own series parse too")
+        #expect(parsed["type mimic_listener_backlog_messages"] == "gauge")
         #expect(parsed["type mimic_messages_applied"] == "counter")
-        return parsed["mimic_decision_accept_to_commit_seconds_count{app=shop}"].flatMap(Double.init)
+        return parsed
     }
 
-    @Test func aDecisionThroughTheListenerMovesTheFleetHistogram() throws {
+    static func count(_ parsed: [String: String], _ family: String) -> Double {
+        parsed[family + "_count{app=shop}"].flatMap(Double.init) ?? 0
+    }
+
+    @Test func decisionsAndAppendsThroughTheListenerMoveTheFleetHistograms() throws {
         let fixture = try ListenerFixture(apps: ["shop"])
         try fixture.start(apps: ["shop"])
         let reply = try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "metrics-1"))
         #expect(reply.status == 202, "\(reply.body)")
         #expect(try eventually { try fixture.ackedSeq("shop") == 1 })
-        let first = try #require(try Self.histogramCount(fixture))
+        let first = try Self.scrape(fixture)
+        #expect(Self.count(first, "mimic_journal_append_seconds") >= 1)
+        #expect(Self.count(first, "mimic_journal_fsync_seconds") >= 1)
+        // Buckets below the 0.14 ms an fsync takes on an SSD, so its latency is not one bucket.
+        #expect(first["mimic_journal_fsync_seconds_bucket{app=shop,le=0.0001}"] != nil)
+        #expect(first["mimic_journal_append_seconds_bucket{app=shop,le=0.00025}"] != nil)
+
         let second = try fixture.http("POST", "/v1/events", body: Messages.health("shop", id: "metrics-2"))
         #expect(second.status == 202, "\(second.body)")
-        #expect(try eventually { try fixture.ackedSeq("shop") == 2 })
-        #expect(try Self.histogramCount(fixture) == first + 1)
+        let rotation = try fixture.http("POST", "/v1/events", body: Messages.rotate("shop", id: "metrics-3"))
+        #expect(rotation.status == 202, "\(rotation.body)")
+        #expect(try eventually { try fixture.ackedSeq("shop") == 3 })
+        let after = try Self.scrape(fixture)
+        #expect(
+            Self.count(after, "mimic_decision_accept_to_commit_seconds")
+                == Self.count(first, "mimic_decision_accept_to_commit_seconds") + 2)
+        #expect(
+            Self.count(after, "mimic_decision_accept_to_publish_seconds")
+                > Self.count(first, "mimic_decision_accept_to_publish_seconds"),
+            "the rotation published a new online set")
+        #expect(
+            Self.count(after, "mimic_journal_append_seconds") >= Self.count(first, "mimic_journal_append_seconds") + 2)
+        #expect(
+            Self.count(after, "mimic_journal_fsync_seconds") >= Self.count(first, "mimic_journal_fsync_seconds") + 2)
+        #expect(after["mimic_listener_accepted_total{app=shop,source=left_bracket,type=health}"] == "2.0")
+        #expect(after["mimic_listener_accepted_total{app=shop,source=admin,type=rotate}"] == "1.0")
+        #expect(after["mimic_listener_acked_seq{app=shop}"] == "3.0")
+        #expect(after["mimic_listener_backlog_messages{app=shop}"] == "0.0")
     }
 }

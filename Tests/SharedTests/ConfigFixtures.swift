@@ -68,5 +68,6 @@ enum ConfigFixtures {
         supervise: { enabled: true, worker: ./bin/mimic-worker }
         journal_retain: 30m
         journal_retain_bytes: 2097152
+        trend_interval: 2s
         """
 }

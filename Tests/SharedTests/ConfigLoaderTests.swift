@@ -94,7 +94,7 @@ private func fullApp(replacing old: String, with new: String) -> String {
 
     @Test func fullListenerLoadsEveryKey() throws {
         let config = try ConfigLoader.loadListener(text: ConfigFixtures.fullListener, file: ConfigFixtures.listenerFile)
-        let expected = ListenerConfig(
+        var expected = ListenerConfig(
             http: .init(host: "0.0.0.0", port: 8600), tcp: .init(host: "127.0.0.1", port: 8601),
             appsDir: "/srv/mimic/apps.d", runDir: "/var/run/mimic", journalDir: "/srv/mimic/journal",
             fsync: .always, maxMessageBytes: 2048, maxBacklogBytes: 4096,
@@ -105,7 +105,18 @@ private func fullApp(replacing old: String, with new: String) -> String {
             ],
             supervise: .init(enabled: true, worker: "/srv/mimic/bin/mimic-worker"),
             sourceFile: ConfigFixtures.listenerFile)
+        expected.trendInterval = .seconds(2)
         #expect(config == expected)
+    }
+
+    @Test func trendIntervalIsBounded() {
+        #expect(
+            listenerIssues("trend_interval: 0s\n") == ["listener.yaml:1:17: trend_interval: must be between 1s and 60s"]
+        )
+        #expect(
+            listenerIssues("trend_interval: 2m\n") == ["listener.yaml:1:17: trend_interval: must be between 1s and 60s"]
+        )
+        #expect(listenerIssues("trend_interval: 60s\n").isEmpty)
     }
 
     @Test func emptyListenerIsAllDefaults() throws {

@@ -12,6 +12,7 @@ final class WorkerMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let acceptToCommit: Metrics.Timer
+    private let acceptToPublish: Metrics.Timer
     private let commitDuration: Metrics.Timer
     private let deadLetters: Metrics.Counter
     private let appliedCounters = Mutex<[String: Metrics.Counter]>([:])
@@ -34,6 +35,8 @@ final class WorkerMetrics: Sendable {
         let labels = [("app", app)]
         acceptToCommit = Metrics.Timer(
             label: "mimic_decision_accept_to_commit_seconds", dimensions: labels, factory: factory)
+        acceptToPublish = Metrics.Timer(
+            label: "mimic_decision_accept_to_publish_seconds", dimensions: labels, factory: factory)
         commitDuration = Metrics.Timer(label: "mimic_redis_commit_seconds", dimensions: labels, factory: factory)
         deadLetters = Metrics.Counter(label: "mimic_dead_letters_total", dimensions: labels, factory: factory)
     }
@@ -48,13 +51,16 @@ final class WorkerMetrics: Sendable {
     }
 
     /// Messages committed at `now` (unix ms): how long each waited since the listener accepted it
-    /// (its `at`).
-    func committed(acceptedAt: [Int64], now: Int64) {
+    /// (its `at`). When the commit also published a new online set (`published`), that wait is
+    /// how long the brackets waited for the decision too: the PUBLISH is part of the commit script.
+    func committed(acceptedAt: [Int64], now: Int64, published: Bool = false) {
         for at in acceptedAt {
             let (waited, overflow) = now.subtractingReportingOverflow(at)
             // A listener clock ahead of ours says nothing about the wait.
             guard !overflow, waited >= 0 else { continue }
-            acceptToCommit.recordNanoseconds(waited.multipliedReportingOverflow(by: 1_000_000).partialValue)
+            let nanoseconds = waited.multipliedReportingOverflow(by: 1_000_000).partialValue
+            acceptToCommit.recordNanoseconds(nanoseconds)
+            if published { acceptToPublish.recordNanoseconds(nanoseconds) }
         }
     }
 

@@ -139,6 +139,7 @@ final class AppSocketHandler: ChannelInboundHandler {
             case .executors: reply.send(board.executors())
             case .events: reply.send(board.events())
             case .metrics: reply.send(board.metricsAnswer())
+            case .lists: reply.send(board.lists())
             }
         case .malformed(let seq, let reason):
             flushFrames(context: context)

@@ -25,6 +25,9 @@ final class StatusBoard: Sendable {
         var skipped: Int64 = 0
         /// Executor id to the manifest of its newest forensics capture.
         var evidence: [String: String] = [:]
+        /// Copied with each commit's snapshot (copy on write: free until the lists change); the
+        /// answer is built only when asked.
+        var lists = ListBook()
     }
 
     /// Events the `events` op can return: enough for a timeline, small enough to copy per request.
@@ -100,6 +103,7 @@ final class StatusBoard: Sendable {
             $0.executors = executors
             $0.paused = pool.meta.paused
             $0.onlineVersion = pool.meta.onlineVersion
+            $0.lists = pool.lists
             $0.hosts = Dictionary(
                 uniqueKeysWithValues: pool.settings.placement.hosts.map {
                     ($0, pool.healthyHosts.contains($0) ? "up" : "down")
@@ -124,6 +128,19 @@ final class StatusBoard: Sendable {
         let known = Set(snapshot.executors.map(\.id))
         let evidence = snapshot.evidence.filter { known.contains($0.key) }
         return WorkerExecutors(app: app, executors: snapshot.executors, evidence: evidence.isEmpty ? nil : evidence)
+    }
+
+    func lists() -> WorkerLists {
+        let book = state.withLockedValue { $0.lists }
+        var entries: [WorkerLists.Entry] = []
+        var totals: [String: Int] = [:]
+        for (list, urls) in book.entries.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            totals[list.rawValue] = urls.count
+            let soonest = urls.sorted { ($0.value ?? .max, $0.key) < ($1.value ?? .max, $1.key) }
+                .prefix(WorkerLists.shownPerList)
+            entries += soonest.map { WorkerLists.Entry(list: list.rawValue, url: $0.key, expiresAt: $0.value) }
+        }
+        return WorkerLists(app: app, entries: entries, totals: totals)
     }
 
     func events() -> WorkerEvents {

@@ -31,6 +31,17 @@ enum AdminDoor {
             }
             return JSONResponse.make(200, status)
         }
+        router.get("/v1/apps/:app/trends") { _, context -> Response in
+            let name = context.parameters.get("app") ?? ""
+            guard runtime.channel(for: name) != nil else {
+                return JSONResponse.make(404, ["error": "app: unknown app '\(name)'"])
+            }
+            return JSONResponse.make(
+                200,
+                AppTrendsAnswer(
+                    app: name, intervalSeconds: Double(runtime.trends.interval / .milliseconds(1)) / 1000,
+                    points: runtime.trends.points(app: name)))
+        }
         router.post("/v1/apps/:app/worker/:action") { request, context -> Response in
             await workerAction(
                 request, app: context.parameters.get("app") ?? "",

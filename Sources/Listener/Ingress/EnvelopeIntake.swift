@@ -5,6 +5,8 @@ import Shared
 struct IntakeMessage: Sendable {
     var app: String
     var id: String
+    var source: Source
+    var type: MessageType
     var entry: JournalEntry
     /// For `admin` messages: what the audit trail records once the message is accepted.
     var audit: AdminAction? = nil
@@ -132,7 +134,8 @@ struct EnvelopeIntake: Sendable {
         let key = JournalRecord.key(source: envelope.source.rawValue, id: envelope.id)
         return .success(
             IntakeMessage(
-                app: app, id: envelope.id, entry: JournalEntry(key: key, envelope: line),
+                app: app, id: envelope.id, source: envelope.source, type: envelope.type,
+                entry: JournalEntry(key: key, envelope: line),
                 audit: envelope.source == .admin ? AdminAction(body) : nil))
     }
 

@@ -140,7 +140,7 @@ enum HTTPIngress {
         }
         switch await runtime.submit(messages) {
         case .success:
-            runtime.counters.accepted(messages.count)
+            runtime.counters.accepted(messages)
             runtime.auditAccepted(messages, token: token)
             return json(202, ["accepted": messages.count])
         case .failure(let rejection):

@@ -243,7 +243,7 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
                     let (session, context) = loopBound.value
                     switch result {
                     case .success:
-                        counters.accepted(items.count)
+                        counters.accepted(items.lazy.map(\.message))
                         if let token { runtime.auditAccepted(items.lazy.map(\.message), token: token) }
                         for item in items { session.answer(item.slot, JSONText.ok(id: item.message.id)) }
                     case .failure(let rejection):

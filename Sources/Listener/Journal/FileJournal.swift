@@ -20,6 +20,8 @@ final class FileJournal: Journal, @unchecked Sendable {
         var retention: JournalRetention = .standard
         /// Unix ms; stamps each admitted record with its accept time (tests pass a fake clock).
         var clock: @Sendable () -> Int64 = FileJournal.unixMillisecondsNow
+        /// Nil records no durations (tests of the journal alone).
+        var timings: JournalTimings? = nil
     }
 
     static let unixMillisecondsNow: @Sendable () -> Int64 = {
@@ -164,7 +166,7 @@ final class FileJournal: Journal, @unchecked Sendable {
         let writer = try SegmentWriter(
             directory: directory, epoch: meta.epoch, fsync: options.fsync,
             segmentBytes: options.segmentBytes, segments: outcome.segments,
-            nextSeq: outcome.nextSeq)
+            nextSeq: outcome.nextSeq, timings: options.timings)
         let journal = FileJournal(
             app: app, directory: directory, epoch: meta.epoch, options: options, logger: logger,
             backlog: backlog, writer: writer, voids: voids)

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Shared
 
 /// The I/O of one journal: appends encoded records to the active segment, fsyncs per the policy,
@@ -16,6 +17,7 @@ final class SegmentWriter {
     let epoch: String
     let fsync: ListenerConfig.FsyncPolicy
     let segmentBytes: Int
+    let timings: JournalTimings?
     private(set) var segments: [JournalSegment]
     private var activeFD: Int32 = -1
     /// The segments and the active one's state before the current `write`: what `rollBack`
@@ -26,8 +28,9 @@ final class SegmentWriter {
     /// is none or the last is full.
     init(
         directory: String, epoch: String, fsync: ListenerConfig.FsyncPolicy, segmentBytes: Int,
-        segments: [JournalSegment], nextSeq: UInt64
+        segments: [JournalSegment], nextSeq: UInt64, timings: JournalTimings? = nil
     ) throws {
+        self.timings = timings
         self.directory = directory
         self.epoch = epoch
         self.fsync = fsync
@@ -42,6 +45,14 @@ final class SegmentWriter {
     /// Writes `batches` (each one append call, in seq order) with as few `write(2)` as the fsync
     /// policy allows; returns the last seq written (0 when there was none).
     func write<Batches: Collection>(_ batches: Batches) -> Result<UInt64, Failure>
+    where Batches.Element == [JournalRecord] {
+        let started = ContinuousClock.now
+        let written = writeBatches(batches)
+        if case .success = written { timings?.append.record(duration: ContinuousClock.now - started) }
+        return written
+    }
+
+    private func writeBatches<Batches: Collection>(_ batches: Batches) -> Result<UInt64, Failure>
     where Batches.Element == [JournalRecord] {
         batchStart = (segments.count, segments.last!)
         var buffer: [UInt8] = []
@@ -147,8 +158,12 @@ final class SegmentWriter {
             return nil
         }
         if let failed { return failed }
-        if syncing, fdatasync(activeFD) != 0 {
-            return Failure(reason: "fsync \(segments.last!.path): \(String(cString: strerror(errno)))")
+        if syncing {
+            let started = ContinuousClock.now
+            guard fdatasync(activeFD) == 0 else {
+                return Failure(reason: "fsync \(segments.last!.path): \(String(cString: strerror(errno)))")
+            }
+            timings?.fsync.record(duration: ContinuousClock.now - started)
         }
         segments[segments.count - 1].size += count
         buffer.removeAll(keepingCapacity: true)

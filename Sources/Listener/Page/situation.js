@@ -182,6 +182,9 @@ function appSection(app, now) {
   if (app.scheduler_error) section.append(el("div", { class: "error", "data-scheduler-error": "true" }, app.scheduler_error));
   if (app.scheduler && app.scheduler.redis_error) section.append(el("div", { class: "error" }, "redis: " + app.scheduler.redis_error));
   section.append(hosts(app));
+  // trends.js, when loaded, keeps one chart node per app across these redraws.
+  if (typeof trendCharts === "function") section.append(trendCharts(app.app));
+  if (typeof listPanel === "function") section.append(listPanel(app, now));
   section.append(el("div", { class: "columns" },
     el("div", {}, executorGroups(app, now)),
     el("div", {}, el("h3", {}, "events"), timeline(app))));

@@ -22,7 +22,9 @@ final class ListenerRuntime: Sendable {
 
     let config: ListenerConfig
     let authorizer: Authorizer
-    let counters = IngressCounters()
+    let metrics: ListenerMetrics
+    let trends: AppTrends
+    var counters: IngressCounters { metrics.ingress }
     let endpointOwners = EndpointOwners()
     let audit: AuditTrail
     let listQuota = ListAddQuota()
@@ -36,6 +38,9 @@ final class ListenerRuntime: Sendable {
         self.config = config
         self.logger = logger
         self.authorizer = Authorizer(tokens: config.tokens)
+        self.trends = AppTrends(interval: config.trendInterval)
+        let metrics = ListenerMetrics()
+        self.metrics = metrics
         try FileManager.default.createDirectory(
             atPath: config.runDir, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o750])
@@ -44,7 +49,8 @@ final class ListenerRuntime: Sendable {
         self.audit = AuditTrail(journalDir: config.journalDir)
         var channels: [String: AppChannel] = [:]
         for app in apps {
-            channels[app.app] = try Self.openChannel(app: app, config: config, logger: logger)
+            channels[app.app] = try Self.openChannel(
+                app: app, config: config, timings: metrics.journalTimings(app: app.app), logger: logger)
         }
         self.state = NIOLockedValueBox(State(directory: AppDirectory(apps: apps), channels: channels))
         self.supervisor =
@@ -55,9 +61,9 @@ final class ListenerRuntime: Sendable {
             : nil
     }
 
-    private static func openChannel(app appConfig: AppConfig, config: ListenerConfig, logger: Logger) throws
-        -> AppChannel
-    {
+    private static func openChannel(
+        app appConfig: AppConfig, config: ListenerConfig, timings: JournalTimings, logger: Logger
+    ) throws -> AppChannel {
         let app = appConfig.app
         var appLogger = logger
         appLogger[metadataKey: "app"] = .string(app)
@@ -67,6 +73,7 @@ final class ListenerRuntime: Sendable {
             retainMs: config.journalRetain.components.seconds * 1000
                 + config.journalRetain.components.attoseconds / 1_000_000_000_000_000,
             maxBytes: config.journalRetainBytes)
+        options.timings = timings
         let journal = try FileJournal.open(
             app: app, directory: config.journalDir + "/" + app, options: options, logger: appLogger)
         let link = WorkerLink(
@@ -104,7 +111,8 @@ final class ListenerRuntime: Sendable {
         var added: [String: AppChannel] = [:]
         for app in apps where !current.contains(app.app) {
             do {
-                added[app.app] = try Self.openChannel(app: app, config: config, logger: logger)
+                added[app.app] = try Self.openChannel(
+                    app: app, config: config, timings: metrics.journalTimings(app: app.app), logger: logger)
             } catch {
                 logger.error(
                     "cannot open journal of new app", metadata: ["new_app": .string(app.app), "error": "\(error)"])
@@ -121,6 +129,7 @@ final class ListenerRuntime: Sendable {
             if let supervisor { await supervisor.remove(app: name) }
             await channel.link.stop()
             channel.journal.close()
+            metrics.forget(app: name)
         }
         for (name, channel) in added {
             channel.link.start()
@@ -306,43 +315,28 @@ final class ListenerRuntime: Sendable {
             rates: AppStatus.Rates(acceptedPerSecond: rates.accepted, ackedPerSecond: rates.acked))
     }
 
+    /// The fleet's exposition: the listener's series, set from what it sees now, then every
+    /// worker's (asked over its socket), each family once.
     func metricsText() async -> String {
-        var out = ""
-        let counters = self.counters.snapshot
-        out += "# TYPE mimic_listener_accepted_total counter\nmimic_listener_accepted_total \(counters.accepted)\n"
-        out += "# TYPE mimic_listener_rejected_total counter\n"
-        for (code, count) in counters.rejected.sorted(by: { $0.key < $1.key }) {
-            out += "mimic_listener_rejected_total{code=\"\(code)\"} \(count)\n"
-        }
-        out += "# TYPE mimic_listener_tcp_cut_total counter\nmimic_listener_tcp_cut_total \(counters.cut)\n"
-        let names = appNames
-        var lines: [String: [String]] = [:]
-        var fleet = FleetMetricsText()
-        for name in names {
+        var workers: [String] = []
+        for name in appNames {
             guard let channel = channel(for: name) else { continue }
             let journal = channel.journal.snapshot()
             let link = channel.link.status
-            let label = "{app=\"\(name)\"}"
-            lines["mimic_listener_journal_last_seq", default: []].append(
-                "mimic_listener_journal_last_seq\(label) \(journal.lastSeq)")
-            lines["mimic_listener_acked_seq", default: []].append(
-                "mimic_listener_acked_seq\(label) \(journal.ackedSeq)")
-            lines["mimic_listener_delivered_seq", default: []].append(
-                "mimic_listener_delivered_seq\(label) \(link.lastDeliveredSeq)")
-            lines["mimic_listener_backlog_messages", default: []].append(
-                "mimic_listener_backlog_messages\(label) \(journal.backlogMessages)")
-            lines["mimic_listener_backlog_bytes", default: []].append(
-                "mimic_listener_backlog_bytes\(label) \(journal.backlogBytes)")
-            lines["mimic_listener_journal_skipped_total", default: []].append(
-                "mimic_listener_journal_skipped_total\(label) \(journal.skippedTotal)")
-            lines["mimic_listener_worker_connected", default: []].append(
-                "mimic_listener_worker_connected\(label) \(link.connected ? 1 : 0)")
+            metrics.set("mimic_listener_journal_last_seq", app: name, to: Int(clamping: journal.lastSeq))
+            metrics.set("mimic_listener_acked_seq", app: name, to: Int(clamping: journal.ackedSeq))
+            metrics.set("mimic_listener_delivered_seq", app: name, to: Int(clamping: link.lastDeliveredSeq))
+            metrics.set("mimic_listener_backlog_messages", app: name, to: journal.backlogMessages)
+            metrics.set("mimic_listener_backlog_bytes", app: name, to: journal.backlogBytes)
+            metrics.set("mimic_listener_worker_connected", app: name, to: link.connected ? 1 : 0)
+            metrics.set(counter: "mimic_listener_journal_skipped_total", app: name, to: journal.skippedTotal)
             if let supervisor, let status = await supervisor.status(app: name) {
-                lines["mimic_listener_worker_restarts_total", default: []].append(
-                    "mimic_listener_worker_restarts_total\(label) \(status.restarts)")
+                metrics.set(
+                    counter: "mimic_listener_worker_restarts_total", app: name, to: UInt64(clamping: status.restarts))
             }
-            // Messages that had no effect (DESIGN section 10), as the worker counts them in Redis.
-            // The worker's own metrics (issue 18) come with the same round trip.
+            // Messages that had no effect (DESIGN section 10), as the worker counts them in Redis;
+            // a worker that does not answer keeps its last values. The worker's own metrics
+            // (issue 18) come with the same round trip.
             guard
                 case .success(let answers) = await WorkerSocketQuery.ask(
                     socketPath: channel.link.socketPath, ops: [.status, .metrics])
@@ -350,22 +344,19 @@ final class ListenerRuntime: Sendable {
             if let answer = answers.first,
                 case .success(let worker) = SocketOp.status.read(WorkerStatus.self, from: answer)
             {
-                lines["mimic_worker_dead_letters_total", default: []].append(
-                    "mimic_worker_dead_letters_total\(label) \(worker.deadLetters)")
-                lines["mimic_worker_skipped_total", default: []].append(
-                    "mimic_worker_skipped_total\(label) \(worker.skipped)")
+                metrics.set(
+                    counter: "mimic_worker_dead_letters_total", app: name, to: UInt64(clamping: worker.deadLetters))
+                metrics.set(counter: "mimic_worker_skipped_total", app: name, to: UInt64(clamping: worker.skipped))
             }
             if answers.count > 1,
                 case .success(let worker) = SocketOp.metrics.read(WorkerMetricsAnswer.self, from: answers[1])
             {
-                fleet.add(worker.metrics)
+                workers.append(worker.metrics)
             }
         }
-        for (metric, values) in lines.sorted(by: { $0.key < $1.key }) {
-            out +=
-                "# TYPE \(metric) \(metric.hasSuffix("_total") ? "counter" : "gauge")\n"
-                + values.joined(separator: "\n") + "\n"
-        }
-        return out + fleet.text
+        var fleet = FleetMetricsText()
+        fleet.add(metrics.text())
+        for text in workers { fleet.add(text) }
+        return fleet.text
     }
 }

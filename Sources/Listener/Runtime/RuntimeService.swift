@@ -3,7 +3,7 @@ import ServiceLifecycle
 import Shared
 import UnixSignals
 
-/// Runs the runtime inside the service group: starts links and workers, samples rates, re-reads
+/// Runs the runtime inside the service group: starts links and workers, samples rates and trends, re-reads
 /// apps_dir on SIGHUP, and on graceful shutdown stops workers and closes journals (it is listed
 /// first, so it stops last, after the ingress servers).
 struct RuntimeService: Service {
@@ -30,6 +30,12 @@ struct RuntimeService: Service {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     runtime.sampleRates()
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    await runtime.trends.sample(runtime)
+                    try? await Task.sleep(for: runtime.trends.interval)
                 }
             }
             group.addTask {

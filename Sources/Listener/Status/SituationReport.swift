@@ -5,7 +5,7 @@ import Shared
 /// (worker process, journal backlog, rates) joined with what the worker answers on its socket
 /// (`status`, `executors`, `events`); the listener itself never reads Redis.
 enum SituationReport {
-    static let questions: [SocketOp] = [.status, .executors, .events]
+    static let questions: [SocketOp] = [.status, .executors, .events, .lists]
 
     /// `eventLimit`: the newest events kept per app (the page asks for what its timeline shows; 50
     /// apps × 100 events every second would be a megabyte a poll).
@@ -57,6 +57,8 @@ enum SituationReport {
             situation.executors = executors.executors
             situation.evidence = executors.evidence ?? [:]
             situation.events = Array(events.events.suffix(max(eventLimit, 0)))
+            // The page does without the lists rather than without the whole app.
+            if lines.count > 3 { situation.lists = try? SocketOp.lists.read(WorkerLists.self, from: lines[3]).get() }
         } catch {
             situation.schedulerError = "worker of app \(status.app) \(error)"
         }

@@ -94,6 +94,10 @@ public struct ListenerConfig: Sendable, Equatable {
     public static let readScope = "read"
     public var supervise: Supervise
     public var sourceFile: String
+    /// `trend_interval`: how often the listener samples each app for the page's trend charts
+    /// (accepted and applied counts, the worker's decision latency); it keeps 15 minutes of them.
+    public var trendInterval: Duration = .seconds(5)
+    public static let trendIntervalRange: ClosedRange<Duration> = .seconds(1) ... .seconds(60)
 
     public init(
         http: Bind = .init(host: "127.0.0.1", port: 7600), tcp: Bind = .init(host: "127.0.0.1", port: 7601),

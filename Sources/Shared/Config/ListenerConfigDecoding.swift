@@ -13,6 +13,7 @@ extension ConfigDecoder {
                 keys: [
                     "http", "tcp", "admin", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
                     "max_backlog_bytes", "journal_retain", "journal_retain_bytes", "tokens", "supervise",
+                    "trend_interval",
                 ])
         else { return nil }
         let defaults = ListenerConfig()
@@ -50,6 +51,15 @@ extension ConfigDecoder {
             int($0, $1, min: 0)
         }
         let tokens = top.optional("tokens", default: [], tokenList)
+        let trendInterval = top.optional("trend_interval", default: defaults.trendInterval) {
+            node, path -> Duration? in
+            guard let value = duration(node, path) else { return nil }
+            guard ListenerConfig.trendIntervalRange.contains(value) else {
+                report(node.mark, path, "must be between 1s and 60s")
+                return nil
+            }
+            return value
+        }
         let supervise = top.section("supervise", keys: ["enabled", "worker"]).flatMap {
             section -> ListenerConfig.Supervise? in
             let enabled = section.optional("enabled", default: defaults.supervise.enabled, bool)
@@ -70,13 +80,16 @@ extension ConfigDecoder {
             }
         }
         guard let http, let tcp, let admin, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
-            let maxBacklogBytes, let journalRetain, let journalRetainBytes, let tokens, let supervise
+            let maxBacklogBytes, let journalRetain, let journalRetainBytes, let tokens, let supervise,
+            let trendInterval
         else { return nil }
-        return ListenerConfig(
+        var config = ListenerConfig(
             http: http, tcp: tcp, admin: admin, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
             maxMessageBytes: maxMessageBytes, maxBacklogBytes: maxBacklogBytes, journalRetain: journalRetain,
             journalRetainBytes: journalRetainBytes, tokens: tokens,
             supervise: supervise, sourceFile: file)
+        config.trendInterval = trendInterval
+        return config
     }
 
     private func bind(_ map: MappingReader, defaults: ListenerConfig.Bind) -> ListenerConfig.Bind? {

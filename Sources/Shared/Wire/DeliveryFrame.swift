@@ -88,6 +88,8 @@ public enum SocketOp: String, Sendable, Codable, CaseIterable {
     case hello
     /// The worker's metrics in the Prometheus text format, as `{"app":…,"metrics":"<text>"}`.
     case metrics
+    /// The black- and whitelist with their expiries (`WorkerLists`).
+    case lists
 
     /// The line, newline included.
     public var line: String { "{\"op\":\"\(rawValue)\"}\n" }

@@ -23,6 +23,9 @@ public struct AppSituation: Sendable, Equatable, Codable {
     public var events: [[String: String]]
     /// Executor id to the manifest of its newest forensics capture, for those that have one.
     public var evidence: [String: String]
+    /// The worker's `lists` answer: black- and whitelist entries with their expiries; absent when
+    /// the worker did not give one (a worker older than the op).
+    public var lists: WorkerLists?
 
     public init(
         status: AppStatus, scheduler: WorkerStatus? = nil, schedulerError: String? = nil,
@@ -37,7 +40,7 @@ public struct AppSituation: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case scheduler, executors, events, evidence
+        case scheduler, executors, events, evidence, lists
         case schedulerError = "scheduler_error"
     }
 
@@ -49,6 +52,7 @@ public struct AppSituation: Sendable, Equatable, Codable {
         executors = try container.decode([Executor].self, forKey: .executors)
         events = try container.decode([[String: String]].self, forKey: .events)
         evidence = try container.decodeIfPresent([String: String].self, forKey: .evidence) ?? [:]
+        lists = try container.decodeIfPresent(WorkerLists.self, forKey: .lists)
     }
 
     /// Flat: the app's status keys and these side by side in one object, as the page reads them.
@@ -60,5 +64,6 @@ public struct AppSituation: Sendable, Equatable, Codable {
         try container.encode(executors, forKey: .executors)
         try container.encode(events, forKey: .events)
         try container.encode(evidence, forKey: .evidence)
+        try container.encodeIfPresent(lists, forKey: .lists)
     }
 }
