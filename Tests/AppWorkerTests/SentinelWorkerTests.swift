@@ -49,8 +49,9 @@ struct SentinelWorkerTests {
         #expect(onReplica == ["6"], "what was acknowledged is on the replica")
     }
 
+    /// Two replicas: with `redis.wait: { replicas: 1 }` the promoted one must still have one.
     @Test func aMasterKilledMidStreamLosesNoAcknowledgedMessageAndRepeatsNone() throws {
-        let topology = try SentinelTopology()
+        let topology = try SentinelTopology(replicas: 2)
         let old = try topology.currentMaster()
         let worker = try worker(topology)
         try worker.start()

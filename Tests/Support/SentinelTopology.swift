@@ -1,7 +1,7 @@
 import Foundation
 import Shared
 
-/// A real replicated Redis on loopback: one `redis-server` master, one replica and three
+/// A real replicated Redis on loopback: one `redis-server` master, its replicas and three
 /// `redis-sentinel` processes monitoring them as `mimic`, with short timeouts so a failover takes
 /// a second or two. Each process has its own port and temp dir and is killed by PID.
 public final class SentinelTopology: @unchecked Sendable {
@@ -12,12 +12,17 @@ public final class SentinelTopology: @unchecked Sendable {
     public let servers: [RedisServer]
     public let sentinels: [SentinelProcess]
 
-    public init(sentinelCount: Int = 3) throws {
-        // No diskless-sync delay: the replica links at once instead of after 5 s.
+    /// `replicas`: with `redis.wait`, a failover leaves the new master one replica fewer, so a
+    /// test that kills the master and still expects commits needs two.
+    public init(replicas: Int = 1, sentinelCount: Int = 3) throws {
+        // No diskless-sync delay: a replica links at once instead of after 5 s.
         let fast = ["--repl-diskless-sync-delay", "0"]
         let master = try RedisServer(extraArguments: fast)
-        let replica = try RedisServer(extraArguments: fast + ["--replicaof", "127.0.0.1", "\(master.port)"])
-        servers = [master, replica]
+        servers =
+            [master]
+            + (try (0..<replicas).map { _ in
+                try RedisServer(extraArguments: fast + ["--replicaof", "127.0.0.1", "\(master.port)"])
+            })
         sentinels = try (0..<sentinelCount).map { _ in try SentinelProcess(monitoring: master.port) }
         try waitUntilReplicated()
         try waitUntilSentinelsKnowEachOther()
@@ -63,7 +68,10 @@ public final class SentinelTopology: @unchecked Sendable {
     }
 
     private func waitUntilReplicated() throws {
-        let replica = servers[1]
+        for replica in servers.dropFirst() { try waitUntilLinked(replica) }
+    }
+
+    private func waitUntilLinked(_ replica: RedisServer) throws {
         let linked = eventually(timeout: 15) {
             // INFO is one bulk string with \r\n line ends, which Swift does not split on "\n".
             (try? replica.cli("INFO", "replication"))?.contains("master_link_status:up") == true
@@ -82,7 +90,7 @@ public final class SentinelTopology: @unchecked Sendable {
                 guard let lines = try? sentinel.cliRaw(["SENTINEL", "master", Self.masterName]) else { return false }
                 let fields = lines.fieldPairs
                 return Int(fields["num-other-sentinels"] ?? "") == others
-                    && Int(fields["num-slaves"] ?? "") == 1
+                    && Int(fields["num-slaves"] ?? "") == servers.count - 1
             }
         }
         if !ready { throw TestSupportError("the sentinels did not discover each other and the replica within 20 s") }
