@@ -88,6 +88,9 @@ public enum SocketOp: String, Sendable, Codable, CaseIterable {
     case hello
     /// The worker's metrics in the Prometheus text format, as `{"app":…,"metrics":"<text>"}`.
     case metrics
+    /// `{"op":"why","executor":"e1"}`: the chain that put one executor in its state
+    /// (`ExecutorWhy`); the line comes from `WhyQuestion`, as this op names an executor.
+    case why
 
     /// The line, newline included.
     public var line: String { "{\"op\":\"\(rawValue)\"}\n" }
