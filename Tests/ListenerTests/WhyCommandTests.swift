@@ -31,7 +31,8 @@ import Testing
             let situation = try fixture.http("GET", "/v1/situation?app=shop").json
             let executors = ((situation["apps"] as? [[String: Any]])?.first?["executors"] as? [[String: Any]]) ?? []
             online = executors.first { $0["state"] as? String == "online" }?["id"] as? String
-            return online != nil
+            // A standby ready to take over, so the ejection below is a transition, not a flag.
+            return online != nil && executors.contains { $0["state"] as? String == "standby" }
         }
         let id = try #require(online, "no executor came online: \(fixture.log())")
 

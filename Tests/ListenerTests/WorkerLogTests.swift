@@ -14,7 +14,7 @@ import Testing
 
     /// The worker's own start line, as it writes it on stderr.
     private static func startLine(pid: Int) -> (String) -> Bool {
-        { $0.contains("listening") && $0.contains("\(pid)") }
+        { $0.contains("\"message\":\"listening\"") && $0.contains("\"pid\":\"\(pid)\"") }
     }
 
     @Test func eachWorkersStderrIsKeptPerAppAndServedToItsReadersOnly() throws {
@@ -35,7 +35,9 @@ import Testing
                     && result.stdout.split(separator: "\n").map(String.init)
                         .contains(where: Self.startLine(pid: shopPID))
             }, "\(shown)")
-        #expect(!shown.contains("\(blogPID)"), "blog's worker lines are not in shop's log")
+        #expect(
+            !shown.split(separator: "\n").map(String.init).contains(where: Self.startLine(pid: blogPID)),
+            "blog's worker lines are not in shop's log")
         let file = fixture.journalDir + "/logs/shop.log"
         #expect(FileManager.default.fileExists(atPath: file))
 

@@ -92,16 +92,19 @@ struct ExecutorInquiry: Sendable {
     /// that record one without a blacklist entry (whitelisted, feature off, no URL).
     static func suspicions(in events: [ExecutorWhy.Event]) -> [ExecutorWhy.SuspectedURL] {
         var seen = Set<String>()
-        return events.filter { seen.insert($0.id).inserted }.sorted { order($0.id, $1.id) }.compactMap { event in
+        var named = Set<String>()
+        // One suspicion is a list entry and a note of the same message: shown once.
+        return events.filter { seen.insert($0.id).inserted }.sorted { order($0.id, $1.id) }.compactMap {
+            event -> ExecutorWhy.SuspectedURL? in
             guard event.executor == nil else { return nil }
-            if event.kind == "list", let url = event.url, event.reason.hasPrefix("suspected") {
-                return .init(url: url, reason: event.reason, cause: event.cause, time: event.time)
+            var url: String?
+            if event.kind == "list", event.reason.hasPrefix("suspected") {
+                url = event.url
+            } else if event.kind == "note", event.reason.hasPrefix("URL "), event.reason.contains(" suspected") {
+                url = String(event.reason.dropFirst(4).prefix { $0 != " " })
             }
-            if event.kind == "note", event.reason.hasPrefix("URL "), event.reason.contains(" suspected") {
-                let url = event.reason.dropFirst(4).prefix { $0 != " " }
-                return .init(url: String(url), reason: event.reason, cause: event.cause, time: event.time)
-            }
-            return nil
+            guard let url, named.insert(url + "\u{0}" + event.cause).inserted else { return nil }
+            return .init(url: url, reason: event.reason, cause: event.cause, time: event.time)
         }
     }
 

@@ -22,23 +22,35 @@ enum WorkerStderrDrain {
         shutdown(ends[1], Int32(SHUT_RD))
         let readEnd = ends[0]
         let thread = Thread {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 1)
-            defer {
-                buffer.deallocate()
-                close(readEnd)
-            }
+            var buffer = [UInt8](repeating: 0, count: chunkBytes)
+            // Bytes after the last newline read so far: whole lines only go out, so the listener's
+            // own log lines (and another drain of the same app) never land inside a worker's line.
+            var pending: [UInt8] = []
+            defer { close(readEnd) }
             while true {
-                let count = read(readEnd, buffer.baseAddress, chunkBytes)
+                let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, chunkBytes) }
                 if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return }
-                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                log.append(chunk)
-                passOn(chunk)
+                guard count > 0 else { break }
+                pending.append(contentsOf: buffer[0..<count])
+                // A line longer than a chunk goes out cut rather than held without bound.
+                let cut =
+                    pending.lastIndex(of: 0x0A).map { $0 + 1 } ?? (pending.count >= chunkBytes ? pending.count : 0)
+                guard cut > 0 else { continue }
+                emit(pending[0..<cut], log: log)
+                pending.removeFirst(cut)
             }
+            if !pending.isEmpty { emit(pending[...], log: log) }
         }
         thread.name = "mimic-worker-log-\(app)"
         thread.start()
         return ends[1]
+    }
+
+    private static func emit(_ bytes: ArraySlice<UInt8>, log: WorkerLogFile) {
+        bytes.withUnsafeBytes { chunk in
+            log.append(chunk)
+            passOn(chunk)
+        }
     }
 
     private static func passOn(_ chunk: UnsafeRawBufferPointer) {
