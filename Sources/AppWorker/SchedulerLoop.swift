@@ -21,6 +21,8 @@ final class SchedulerLoop {
     /// Told after each commit that added events; it reads them from the stream itself.
     private let exporter: SyslogExporter?
     private let metrics: WorkerMetrics?
+    /// The messages behind recent executor events, for the socket's `why` op.
+    private let causes: CauseMessages?
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
@@ -50,9 +52,11 @@ final class SchedulerLoop {
         config: AppConfig, settings: ExecutorPool.Settings, store: StateStore, actuator: Actuator, board: StatusBoard,
         logger: Logger, attemptFile: AttemptFile?,
         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil,
-        evidence: EvidenceCollector? = nil, exporter: SyslogExporter? = nil, metrics: WorkerMetrics? = nil
+        evidence: EvidenceCollector? = nil, exporter: SyslogExporter? = nil, metrics: WorkerMetrics? = nil,
+        causes: CauseMessages? = nil
     ) {
         self.webhook = webhook
+        self.causes = causes
         self.exporter = exporter
         self.metrics = metrics
         self.evidence = evidence
@@ -272,6 +276,7 @@ final class SchedulerLoop {
         var origins: [(source: String, type: String, at: Int64?)] = []
         var letters: [DeadLetter] = []
         var refusals: [WorkerRefusal] = []
+        var movers: [Envelope] = []
         attemptFile?.write(attempts.attempt(epoch: first.epoch, from: first.seq, to: last.seq))
         for frame in frames {
             switch cursor.verdict(epoch: frame.epoch, seq: frame.seq) {
@@ -287,7 +292,13 @@ final class SchedulerLoop {
                 if attempts.isDeadLetter(epoch: frame.epoch, seq: frame.seq) {
                     letters.append(deadLetter(frame))
                 } else {
-                    decisions.append(decide(frame))
+                    let decision = decide(frame)
+                    if causes != nil, case .valid(let envelope, _) = frame.message,
+                        !decision.transitions.isEmpty || decision.notes.contains(where: { $0.executor != nil })
+                    {
+                        movers.append(envelope)
+                    }
+                    decisions.append(decision)
                     origins.append(Self.origin(of: frame))
                 }
                 cursor.advance(epoch: frame.epoch, seq: frame.seq)
@@ -300,6 +311,7 @@ final class SchedulerLoop {
             guard await commit(decisions, applied: cursor.position, deadLetters: letters) == .committed else {
                 return false
             }
+            causes?.remember(movers)
             if let metrics {
                 metrics.committed(
                     acceptedAt: origins.compactMap(\.at), now: Self.now(), published: lastCommitPublished)

@@ -37,6 +37,7 @@ struct WorkerService: Service {
         var exportStatus: (@Sendable () -> LogExportStatus)?
         if let exporter { exportStatus = { exporter.status } }
         let metrics = WorkerMetrics(app: config.app)
+        let causes = CauseMessages()
         let board = StatusBoard(app: config.app, logExport: exportStatus, metrics: metrics)
         let stopping = NIOLockedValueBox(false)
         let http = HTTPClient.shared
@@ -57,12 +58,16 @@ struct WorkerService: Service {
             actuator: actuator, board: board, logger: logger,
             attemptFile: attemptFile,
             isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence,
-            exporter: exporter, metrics: metrics)
+            exporter: exporter, metrics: metrics, causes: causes)
+        // A client of its own: a `why` read never queues behind a commit.
+        let inquiry = ExecutorInquiry(
+            keys: RedisKeys(app: config.app), settings: .init(config: config),
+            redis: RedisClient(settings: config.redis), causes: causes)
         let server: any Channel
         do {
             server = try await AppSocketServer(
                 path: socket, board: board, inbox: inbox,
-                frameUID: config.listenerUID ?? UInt32(getuid()), logger: logger
+                frameUID: config.listenerUID ?? UInt32(getuid()), inquiry: inquiry, logger: logger
             )
             .start(group: group)
         } catch {
@@ -105,6 +110,7 @@ struct WorkerService: Service {
         try? await server.close()
         unlink(socket.path)
         await redis.close()
+        await inquiry.redis.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }

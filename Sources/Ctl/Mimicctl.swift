@@ -10,8 +10,8 @@ struct Mimicctl: AsyncParsableCommand {
         discussion: "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.",
         subcommands: [
             StatusCommand.self, SocketsCommand.self, WorkerControlCommand.self, SendCommand.self,
-            ExecutorsCommand.self, EventsCommand.self, ForensicsCommand.self, PingCommand.self, ComposeCommand.self,
-            CheckConfigCommand.self,
+            ExecutorsCommand.self, EventsCommand.self, WhyCommand.self, LogsCommand.self, ForensicsCommand.self,
+            PingCommand.self, ComposeCommand.self, CheckConfigCommand.self,
         ]
     )
 

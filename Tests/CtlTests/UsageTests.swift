@@ -56,17 +56,18 @@ import Testing
         let dir = try TempDirectory.make(prefix: "ctl-token")
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("listener.yaml").path
-        try "tokens:\n  - { name: ops, token: \"ops-token-0123456789\", sources: [admin], apps: [\"*\"] }\n"
+        // A plain admin token in listener.yaml would be used (OperatorTokenTests); a sender's is not.
+        try "tokens:\n  - { name: sender, token: \"waf-token-0123456789\", sources: [waf], apps: [\"*\"] }\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let none = try Ctl.run(["worker", "restart", "shop", "--config", config])
         #expect(none.status == 2)
         #expect(
             none.stderr
-                == "mimicctl: worker restart needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml\n"
+                == "mimicctl: worker restart needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml, and \(config) has no admin token for app shop\n"
         )
         let unknown = try Ctl.run(["worker", "restart", "shop", "--config", config, "--token-name", "waf"])
         #expect(unknown.status == 2)
-        #expect(unknown.stderr == "mimicctl: --token-name waf: no such token in \(config) (have: ops)\n")
+        #expect(unknown.stderr == "mimicctl: --token-name waf: no such token in \(config) (have: sender)\n")
     }
 
     @Test func unreachableListenerExitsOneWithTheReason() throws {

@@ -13,6 +13,7 @@ struct AppSocketServer: Sendable {
     let inbox: WorkerInbox
     /// The only uid allowed to send delivery frames (the listener's); ops are open to any peer.
     let frameUID: UInt32
+    let inquiry: ExecutorInquiry
     let logger: Logger
 
     /// A line longer than this is not a frame the listener would send (messages are <= 64 KiB).
@@ -23,6 +24,7 @@ struct AppSocketServer: Sendable {
         let inbox = self.inbox
         let logger = self.logger
         let frameUID = self.frameUID
+        let inquiry = self.inquiry
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             // `socat` half-closes after its input; keep the channel so acks still reach it.
@@ -34,7 +36,8 @@ struct AppSocketServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: Self.maxLineBytes))
                     try channel.pipeline.syncOperations.addHandler(
-                        AppSocketHandler(board: board, inbox: inbox, frameUID: frameUID, logger: logger))
+                        AppSocketHandler(
+                            board: board, inbox: inbox, frameUID: frameUID, inquiry: inquiry, logger: logger))
                 }
             }
             .bind(unixDomainSocketPath: path.path)
@@ -84,12 +87,14 @@ final class AppSocketHandler: ChannelInboundHandler {
     private let inbox: WorkerInbox
     private let logger: Logger
     private let frameUID: UInt32
+    private let inquiry: ExecutorInquiry
     /// The peer's uid from SO_PEERCRED; nil until known or when the kernel would not say.
     private var peerUID: UInt32?
     private var pending: [InboundFrame] = []
 
-    init(board: StatusBoard, inbox: WorkerInbox, frameUID: UInt32, logger: Logger) {
+    init(board: StatusBoard, inbox: WorkerInbox, frameUID: UInt32, inquiry: ExecutorInquiry, logger: Logger) {
         self.board = board
+        self.inquiry = inquiry
         self.inbox = inbox
         self.frameUID = frameUID
         self.logger = logger
@@ -140,6 +145,18 @@ final class AppSocketHandler: ChannelInboundHandler {
             case .events: reply.send(board.events())
             case .metrics: reply.send(board.metricsAnswer())
             case .lists: reply.send(board.lists())
+            // Parsed as `.why` when it names an executor; this is `{"op":"why"}` alone.
+            case .why: reply.send(WorkerRefusal(error: "op why needs \"executor\": an executor id"))
+            }
+        case .why(let executor):
+            flushFrames(context: context)
+            // Read from Redis off the event loop; its answer may follow those of later lines.
+            let inquiry = self.inquiry
+            Task {
+                switch await inquiry.answer(executor) {
+                case .success(let answer): reply.send(answer)
+                case .failure(let refusal): reply.send(refusal)
+                }
             }
         case .malformed(let seq, let reason):
             flushFrames(context: context)

@@ -4,6 +4,8 @@ import Shared
 /// One line read from the app socket: an operator/status request or a delivery frame.
 enum InboundLine: Sendable {
     case op(SocketOp)
+    /// `{"op":"why","executor":…}`, with an id that passed `ExecutorID.isValid`.
+    case why(executor: String)
     case frame(InboundFrame)
     /// Seqs the listener will never deliver (DESIGN section 10).
     case gap(GapFrame)
@@ -29,6 +31,13 @@ enum InboundLine: Sendable {
             guard let known = SocketOp(rawValue: op) else {
                 let known = SocketOp.allCases.map(\.rawValue).joined(separator: ", ")
                 return .malformed(seq: nil, reason: "unknown op '\(op)' (expected one of \(known))")
+            }
+            if known == .why {
+                guard let executor = raw.executor, ExecutorID.isValid(executor) else {
+                    return .malformed(
+                        seq: nil, reason: "op why needs \"executor\": an executor id ([a-z0-9-]{1,48})")
+                }
+                return .why(executor: executor)
             }
             return .op(known)
         }
@@ -101,6 +110,7 @@ enum CheckedMessage: Sendable {
 
 private struct RawLine: Decodable {
     var op: String?
+    var executor: String?
     var epoch: String?
     var seq: UInt64?
     var at: Int64?

@@ -39,7 +39,7 @@ struct WorkerTarget: ParsableArguments {
     @OptionGroup var format: FormatOption
 
     func perform(_ action: String) throws {
-        let token = try listener.resolveToken(config, for: "worker \(action)")
+        let token = try listener.resolveAdminToken(config, app: app, for: "worker \(action)")
         let api = ListenerAPI(endpoint: try listener.adminURL(config))
         let answer = try api.worker(action, app: app, token: token)
         if format.json { return try Output.printJSON(answer) }

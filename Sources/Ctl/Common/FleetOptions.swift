@@ -72,11 +72,35 @@ struct ListenerOptions: ParsableArguments {
     }
 
     /// A token when one was given (flags or $MIMIC_TOKEN): reads need one only away from loopback.
-    func optionalToken(_ config: ConfigOption) throws -> String? {
+    /// Without one, the local operator's own listener.yaml may give one (`OperatorToken`), so a
+    /// door away from loopback is read without flags on the listener's machine.
+    func optionalToken(_ config: ConfigOption, app: String? = nil) throws -> String? {
         if token == nil, tokenName == nil, ProcessInfo.processInfo.environment["MIMIC_TOKEN"]?.isEmpty ?? true {
-            return nil
+            return OperatorToken.find(config, app: app, scopes: [ListenerConfig.readScope, "admin"])?.token
         }
         return try resolveToken(config, for: "reading")
+    }
+
+    /// For admin-door actions: the flags and $MIMIC_TOKEN as `resolveToken`, then the plain admin
+    /// token of the operator's listener.yaml (issue 18 item 4), so `mimicctl worker restart shop`
+    /// on the listener's machine needs no flag.
+    func resolveAdminToken(_ config: ConfigOption, app: String, for purpose: String) throws -> String {
+        if token != nil || tokenName != nil || !(ProcessInfo.processInfo.environment["MIMIC_TOKEN"]?.isEmpty ?? true) {
+            return try resolveToken(config, for: purpose)
+        }
+        switch OperatorToken.lookUp(config, app: app, scopes: ["admin"]) {
+        case .found(let token):
+            return token.token
+        case .digestOnly(let names, let path):
+            throw CtlFailure.usage(
+                "\(purpose) needs a token: \(path) holds the admin token\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) only as token_sha256; pass --token or set MIMIC_TOKEN"
+            )
+        case .none(let path):
+            let whereFrom = path.map { ", and \($0) has no admin token for app \(app)" } ?? ""
+            throw CtlFailure.usage(
+                "\(purpose) needs a token: pass --token, set MIMIC_TOKEN, or --token-name NAME from listener.yaml\(whereFrom)"
+            )
+        }
     }
 
     /// The flags first (--token, then --token-name looked up in the listener config), then

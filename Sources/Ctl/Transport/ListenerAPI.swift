@@ -39,4 +39,38 @@ struct ListenerAPI {
         let answer = response.object ?? ["error": response.errorText]
         return (response.status, answer)
     }
+
+    /// `GET /v1/apps/{app}/executors/{id}/why` (issue 18 item 5): the raw answer for `--json` and
+    /// the decoded one.
+    func why(app: String, executor: String, token: String?) throws -> ExecutorWhy {
+        let response = try endpoint.request("GET", "/v1/apps/\(app)/executors/\(executor)/why", token: token)
+        guard response.status == 200 else {
+            let failure = "listener at \(endpoint): why \(app) \(executor): \(response.status) \(response.errorText)"
+            throw response.status == 404 ? CtlFailure.usage(failure) : CtlFailure.runtime(failure)
+        }
+        do {
+            return try JSONDecoder().decode(ExecutorWhy.self, from: Data(response.body))
+        } catch {
+            throw CtlFailure.runtime("listener at \(endpoint): why \(app) \(executor) is not an answer: \(error)")
+        }
+    }
+
+    /// `GET /v1/apps/{app}/log` (issue 18 item 4): the last `lines`, or what followed `after`.
+    func log(app: String, lines: Int, after: (end: Int64, file: String)?, token: String?) throws -> WorkerLogPage {
+        let query =
+            after.map {
+                "after=\($0.end)&file=\($0.file.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            }
+            ?? "lines=\(lines)"
+        let response = try endpoint.request("GET", "/v1/apps/\(app)/log?\(query)", token: token)
+        guard response.status == 200 else {
+            let failure = "listener at \(endpoint): log of app \(app): \(response.status) \(response.errorText)"
+            throw response.status == 404 ? CtlFailure.usage(failure) : CtlFailure.runtime(failure)
+        }
+        do {
+            return try JSONDecoder().decode(WorkerLogPage.self, from: Data(response.body))
+        } catch {
+            throw CtlFailure.runtime("listener at \(endpoint): log of app \(app) is not an answer: \(error)")
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Shared
 
@@ -92,6 +93,18 @@ enum AdminDoor {
             case .problem(let status, let error): return JSONResponse.make(status, ["error": error])
             }
         }
+        router.get("/v1/apps/:app/executors/:executor/why") { _, context -> Response in
+            let outcome = await ExecutorWhyReport.answer(
+                runtime: runtime, app: context.parameters.get("app") ?? "",
+                executor: context.parameters.get("executor") ?? "")
+            switch outcome {
+            case .found(let why): return JSONResponse.make(200, why)
+            case .problem(let status, let error): return JSONResponse.make(status, ["error": error])
+            }
+        }
+        router.get("/v1/apps/:app/log") { request, context -> Response in
+            await workerLog(request, app: context.parameters.get("app") ?? "", runtime: runtime)
+        }
         if !SituationPageFiles.isPresent {
             logger.warning(
                 "situational-awareness page files are missing; GET / answers 404",
@@ -108,6 +121,51 @@ enum AdminDoor {
         return try HTTPDoor.application(
             router: router, bind: runtime.config.admin, tls: tls, name: "mimic-listener-admin", logger: logger,
             onBound: onBound)
+    }
+
+    /// `GET /v1/apps/{app}/log?lines=N` (the last lines) or `?after=<end>&file=<file>` (what
+    /// followed): the supervised worker's stderr as `WorkerLogFile` keeps it.
+    static func workerLog(_ request: Request, app: String, runtime: ListenerRuntime) async -> Response {
+        guard runtime.appNames.contains(app) else {
+            return JSONResponse.make(404, ["error": "app: unknown app '\(app)'"])
+        }
+        guard runtime.supervisor != nil else {
+            return JSONResponse.make(
+                409,
+                [
+                    "error":
+                        "supervise.enabled is false: workers are started outside the listener, which keeps no log of them"
+                ])
+        }
+        let query = request.uri.queryParameters
+        let position: WorkerLogReader.Position
+        if let text = query.get("after") {
+            guard let offset = Int64(text), offset >= 0 else {
+                return JSONResponse.make(
+                    400, ["error": "after: expected a byte offset (the end of an earlier answer), got '\(text)'"])
+            }
+            position = .after(offset, file: query.get("file").map { String($0) })
+        } else {
+            var count = 100
+            if let text = query.get("lines") {
+                guard let lines = Int(text), (1...WorkerLogPage.maxLines).contains(lines) else {
+                    return JSONResponse.make(
+                        400, ["error": "lines: expected 1...\(WorkerLogPage.maxLines), got '\(text)'"])
+                }
+                count = lines
+            }
+            position = .last(count)
+        }
+        let path = WorkerLogFile.path(journalDir: runtime.config.journalDir, app: app)
+        // File reads on the blocking pool, never on the door's event loop.
+        guard
+            let page = try? await NIOThreadPool.singleton.runIfActive({
+                WorkerLogReader.read(app: app, path: path, at: position)
+            })
+        else {
+            return JSONResponse.make(503, ["error": "the listener is stopping"])
+        }
+        return JSONResponse.make(200, page)
     }
 
     static func workerAction(_ request: Request, app: String, action: String, runtime: ListenerRuntime) async

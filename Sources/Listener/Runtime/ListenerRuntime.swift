@@ -57,7 +57,7 @@ final class ListenerRuntime: Sendable {
             config.supervise.enabled
             ? WorkerSupervisor(
                 workerExecutable: WorkerSupervisor.resolveExecutable(config.supervise.worker),
-                runDir: config.runDir, logger: logger)
+                runDir: config.runDir, journalDir: config.journalDir, logger: logger)
             : nil
     }
 

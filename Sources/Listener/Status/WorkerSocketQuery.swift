@@ -19,14 +19,21 @@ enum WorkerSocketQuery {
     static func ask(socketPath: String, ops: [SocketOp], timeout: TimeAmount = .seconds(1)) async -> Result<
         [String], Failure
     > {
+        await ask(socketPath: socketPath, lines: ops.map(\.line), timeout: timeout)
+    }
+
+    /// Questions given as their lines, for ops that name something (`WhyQuestion`).
+    static func ask(socketPath: String, lines: [String], timeout: TimeAmount = .seconds(1)) async -> Result<
+        [String], Failure
+    > {
         do {
-            return .success(try await exchange(socketPath: socketPath, ops: ops, timeout: timeout))
+            return .success(try await exchange(socketPath: socketPath, lines: lines, timeout: timeout))
         } catch {
             return .failure(error)
         }
     }
 
-    private static func exchange(socketPath: String, ops: [SocketOp], timeout: TimeAmount) async throws(Failure)
+    private static func exchange(socketPath: String, lines: [String], timeout: TimeAmount) async throws(Failure)
         -> [String]
     {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -46,22 +53,22 @@ enum WorkerSocketQuery {
         // turns into a short reply list instead of a request that waits forever.
         let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
         defer { deadline.cancel() }
-        let request = ops.map(\.line).joined()
+        let request = lines.joined()
         var answers: [String] = []
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: request))
                 for try await line in inbound {
                     answers.append(String(buffer: line))
-                    if answers.count == ops.count { break }
+                    if answers.count == lines.count { break }
                 }
             }
         } catch {
-            if answers.count < ops.count {
+            if answers.count < lines.count {
                 throw Failure(description: "worker socket \(socketPath): \(Self.reason(error))")
             }
         }
-        guard answers.count == ops.count else {
+        guard answers.count == lines.count else {
             throw Failure(
                 description: "worker socket \(socketPath): no answer within \(timeout.nanoseconds / 1_000_000) ms")
         }

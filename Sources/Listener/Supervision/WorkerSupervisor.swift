@@ -44,12 +44,20 @@ actor WorkerSupervisor {
     let workerExecutable: String
     let runDir: String
     let grace: Duration
+    /// Where each app's worker log is kept (`<journal_dir>`); nil passes stderr straight through.
+    let journalDir: String?
     private let logger: Logger
     private var slots: [String: Slot] = [:]
+    /// One per app, kept across restarts: an old worker's lingering drain and a new one's share it.
+    private var logs: [String: WorkerLogFile] = [:]
 
-    init(workerExecutable: String, runDir: String, grace: Duration = .seconds(5), logger: Logger) {
+    init(
+        workerExecutable: String, runDir: String, journalDir: String? = nil, grace: Duration = .seconds(5),
+        logger: Logger
+    ) {
         self.workerExecutable = workerExecutable
         self.runDir = runDir
+        self.journalDir = journalDir
         self.grace = grace
         self.logger = logger
     }
@@ -209,11 +217,12 @@ actor WorkerSupervisor {
             executable: .path(FilePath(workerExecutable)),
             arguments: ["--config", slot.configPath, "--run-dir", runDir],
             environment: .custom(environment), platformOptions: options)
+        let errorOutput = stderrOutput(app)
         Task { [weak self] in
             let reason: String
             do {
                 let result = try await Subprocess.run(
-                    configuration, input: .none, output: .currentStandardError, error: .currentStandardError
+                    configuration, input: .none, output: .currentStandardError, error: errorOutput
                 ) { execution in
                     await self?.launched(app: app, generation: generation, pid: execution.processIdentifier.value)
                 }
@@ -227,6 +236,23 @@ actor WorkerSupervisor {
             }
             await self?.exited(app: app, generation: generation, reason: reason)
         }
+    }
+
+    /// The write end of a fresh drain into the app's log (closed by Subprocess once the child has
+    /// it), or the listener's own stderr when there is no log directory or no pipe.
+    private func stderrOutput(_ app: String) -> FileDescriptorOutput {
+        guard let journalDir else { return .currentStandardError }
+        let log =
+            logs[app]
+            ?? WorkerLogFile(path: WorkerLogFile.path(journalDir: journalDir, app: app))
+        logs[app] = log
+        guard let writeEnd = WorkerStderrDrain.start(app: app, log: log) else {
+            logger.warning(
+                "cannot open a pipe for the worker's stderr; it goes to the listener's stderr only",
+                metadata: ["worker_app": .string(app), "errno": "\(errno)"])
+            return .currentStandardError
+        }
+        return .fileDescriptor(FileDescriptor(rawValue: writeEnd), closeAfterSpawningProcess: true)
     }
 
     private func launched(app: String, generation: Int, pid: pid_t) {

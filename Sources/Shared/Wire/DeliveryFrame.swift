@@ -90,6 +90,9 @@ public enum SocketOp: String, Sendable, Codable, CaseIterable {
     case metrics
     /// The black- and whitelist with their expiries (`WorkerLists`).
     case lists
+    /// `{"op":"why","executor":"e1"}`: the chain that put one executor in its state
+    /// (`ExecutorWhy`); the line comes from `WhyQuestion`, as this op names an executor.
+    case why
 
     /// The line, newline included.
     public var line: String { "{\"op\":\"\(rawValue)\"}\n" }

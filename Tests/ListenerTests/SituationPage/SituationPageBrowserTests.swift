@@ -55,6 +55,13 @@ import Testing
             try browser.waitUntil(
                 "!!\(shop).querySelector('.timeline li[data-executor=\"\(online)\"][data-to=\"offline\"]')"),
             "the timeline shows the transition")
+        // Clicking the executor shows why it is there: the operator's message that moved it.
+        _ = try browser.evaluate("\(shop).querySelector('tr[data-executor=\"\(online)\"] td.since').click()")
+        #expect(
+            try browser.waitUntil(
+                "document.getElementById('why')?.dataset.executor === '\(online)' && "
+                    + "!!document.querySelector('#why .why-events li[data-cause=\"page-1\"]')"),
+            "the why panel: \(browser.text("document.getElementById('why')?.innerText"))")
 
         // The host fails its probe: the page shows it down.
         probe.kill()
