@@ -35,6 +35,7 @@ RUN apt-get update \
  && chmod 1770 /run/mimic && chmod 0700 /var/lib/mimic/journal
 COPY --from=build /out/ /usr/local/bin/
 COPY compose-templates /usr/share/mimic/compose-templates
+COPY kube-templates /usr/share/mimic/kube-templates
 # Named volumes mounted on /run/mimic and /var/lib/mimic/journal start with this ownership and
 # mode: the listener (uid 10000) and each worker (uid 10100 + its Redis db, `user:` in the
 # generated compose files) share group 10000, the socket volume is group-writable with the sticky

@@ -29,6 +29,8 @@ deps:
 	fi
 	@# WorkerMetricsTests parse the metrics with a real Prometheus text parser (issue 18).
 	@python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install -q prometheus-client
+	@# KubeTests validate the generated manifests against the Kubernetes schemas offline.
+	@python3 -c "import kubernetes_validate" 2>/dev/null || python3 -m pip install -q kubernetes-validate
 
 build: deps
 	$(SWIFT) build

@@ -11,7 +11,7 @@ struct Mimicctl: AsyncParsableCommand {
         subcommands: [
             StatusCommand.self, SocketsCommand.self, WorkerControlCommand.self, SendCommand.self,
             ExecutorsCommand.self, EventsCommand.self, WhyCommand.self, LogsCommand.self, ForensicsCommand.self,
-            PingCommand.self, ComposeCommand.self, CheckConfigCommand.self,
+            PingCommand.self, ComposeCommand.self, KubeCommand.self, CheckConfigCommand.self,
         ]
     )
 

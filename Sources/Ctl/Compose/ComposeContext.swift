@@ -38,8 +38,7 @@ struct ComposeContext {
         let http = listener?.http ?? ListenerConfig().http
         let tcp = listener?.tcp ?? ListenerConfig().tcp
         let admin = listener?.admin ?? ListenerConfig().admin
-        // Redis has 16 databases unless told otherwise; apps may use higher indexes.
-        let databases = max(16, (apps.map(\.redis.db).max() ?? 0) + 1)
+        let databases = DeployInputs.redisDatabases(apps)
         // The password comes from the redis_conf secret. The healthcheck asks without it: an
         // answer (NOAUTH) is enough to know Redis is up, and keeps the password out of this file.
         var redisCommand = [
