@@ -14,6 +14,9 @@ public struct JSONLogHandler: LogHandler {
 
     /// Installs the handler for the whole process; `app` is added to every line when given.
     public static func bootstrap(app: String?, level: Logger.Level = .info) {
+        // A stderr whose reader went away (the listener's log drain of a killed listener) must
+        // fail the write with EPIPE, not end the process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { label in
             var handler = JSONLogHandler(label: label)
             handler.logLevel = level
@@ -39,7 +42,24 @@ public struct JSONLogHandler: LogHandler {
         }
         guard var data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
         data.append(0x0A)
-        FileHandle.standardError.write(data)
+        data.withUnsafeBytes { Self.writeToStandardError($0) }
+    }
+
+    /// write(2), not FileHandle: FileHandle's write stops the process when the write fails, and a
+    /// supervised worker's stderr is a pipe into the listener (its log drain). When the listener is
+    /// killed, that pipe has no reader any more, yet the worker must go on (the next listener
+    /// adopts it): the line is dropped instead.
+    private static func writeToStandardError(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        var written = 0
+        while written < bytes.count {
+            let result = write(STDERR_FILENO, base + written, bytes.count - written)
+            if result < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            written += result
+        }
     }
 
     private static func plain(_ value: Logger.Metadata.Value) -> Any {
