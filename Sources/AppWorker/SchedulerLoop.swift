@@ -477,15 +477,8 @@ final class SchedulerLoop {
                 if isStopping() { return .stopping }
                 try? await Task.sleep(for: backoff.next())
                 // The connection may have broken after the script ran; never apply a batch twice.
-                // A batch that ran counts only once the replicas `redis.wait` asks for have it.
                 if (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
-                    do {
-                        try await store.confirmDurable(number)
-                    } catch {
-                        markRedis(up: false, error: error)
-                        continue
-                    }
-                    markRedis(up: true, error: nil)
+                    guard await confirmDurable(number) else { return .stopping }
                     outcome = .committed
                     break
                 }
@@ -494,18 +487,7 @@ final class SchedulerLoop {
         // Refused because it already ran: a copy queued in a Redis that was stopped (SIGSTOP) ran
         // when Redis resumed, before this retry. Its effects are exactly this batch's.
         if outcome == .refused, (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
-            // That copy ran on a connection since dropped; its WAIT never ran.
-            while true {
-                do {
-                    try await store.confirmDurable(number)
-                    markRedis(up: true, error: nil)
-                    break
-                } catch {
-                    markRedis(up: false, error: error)
-                    if isStopping() { return .stopping }
-                    try? await Task.sleep(for: backoff.next())
-                }
-            }
+            guard await confirmDurable(number) else { return .stopping }
             outcome = .committed
         }
         guard outcome == .committed else {
@@ -538,6 +520,22 @@ final class SchedulerLoop {
         if !captures.isEmpty { await actuator.capture(captures) }
         if !actions.isEmpty { await actuator.submit(actions) }
         return .committed
+    }
+
+    /// A batch found to have run on a connection since dropped never had its WAIT: it counts only
+    /// once the replicas `redis.wait` asks for have it. Retries until they do; false when stopping.
+    private func confirmDurable(_ commit: Int64) async -> Bool {
+        while true {
+            do {
+                try await store.confirmDurable(commit)
+                markRedis(up: true, error: nil)
+                return true
+            } catch {
+                markRedis(up: false, error: error)
+                if isStopping() { return false }
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
     }
 
     private func markRedis(up: Bool, error: (any Error)?) {

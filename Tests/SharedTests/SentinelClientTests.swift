@@ -1,7 +1,8 @@
 import Foundation
-import Shared
 import TestSupport
 import Testing
+
+@testable import Shared
 
 /// The Sentinel-aware client (issue 14, item 1) against real engines: a `redis-server` master and
 /// replica and three `redis-sentinel` processes on loopback, failing over in about two seconds.
@@ -78,10 +79,25 @@ struct SentinelClientTests {
         #expect(try await port(of: client) == promoted.port)
     }
 
-    /// A failover the client sees no error from (a graceful one here; a partitioned old master in
-    /// production): reads would go on against the demoted master, but the sentinels' `+switch-master`
-    /// makes the client reconnect to the new one.
-    @Test func theSwitchAnnouncementMovesAClientThatOnlyReads() async throws {
+    /// A partitioned old master keeps answering its clients with no error; only the sentinels'
+    /// `+switch-master` tells them. (In a graceful failover Sentinel also kills the demoted
+    /// master's clients, so the test below passes without the watch; this one does not.)
+    @Test func theWatchCountsTheSentinelsSwitchAnnouncement() throws {
+        let topology = try SentinelTopology()
+        let old = try topology.currentMaster()
+        let directory = SentinelDirectory(try #require(settings(topology).sentinel), connectTimeout: .milliseconds(500))
+        let watch = SentinelWatch(directory: directory)
+        defer { watch.stop() }
+        // Subscribed once a sentinel counts it among its pub/sub clients; give it a moment.
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(watch.generation == 0)
+        _ = try topology.sentinels[0].cliRaw(["SENTINEL", "FAILOVER", SentinelTopology.masterName])
+        try topology.waitForFailover(from: old)
+        #expect(eventually(timeout: 10) { watch.generation >= 1 })
+    }
+
+    /// A read-only client follows a graceful failover to the new master.
+    @Test func aClientThatOnlyReadsFollowsAFailover() async throws {
         let topology = try SentinelTopology()
         let old = try topology.currentMaster()
         let client = RedisClient(settings: settings(topology))

@@ -91,9 +91,14 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Raw output (no quoting), one value per line.
     public func cliRaw(_ arguments: [String], db: Int = 0) throws -> [String] {
+        try Self.cliRaw(port: port, ["-n", "\(db)"] + arguments)
+    }
+
+    /// `redis-cli --raw` against any server on loopback (a sentinel too), one value per line.
+    static func cliRaw(port: Int, _ arguments: [String]) throws -> [String] {
         var lines = try ChildProcess.run(
             executable: "/usr/bin/redis-cli",
-            arguments: ["-p", "\(port)", "-n", "\(db)", "--raw"] + arguments
+            arguments: ["-p", "\(port)", "--raw"] + arguments
         )
         .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
@@ -135,11 +140,16 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     private static func executable() throws -> String {
-        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        try executable(named: "redis-server", package: "redis-server")
+    }
+
+    /// A Redis program from Debian's packages (or a local build).
+    static func executable(named name: String, package: String) throws -> String {
+        for candidate in ["/usr/bin/\(name)", "/usr/local/bin/\(name)"]
         where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw TestSupportError("redis-server not found: run `make deps` (apt-get install redis-server)")
+        throw TestSupportError("\(name) not found: run `make deps` (apt-get install \(package))")
     }
 
     deinit {

@@ -125,18 +125,15 @@ public final class SentinelProcess: @unchecked Sendable {
             """
         let file = directory.appendingPathComponent("sentinel.conf").path
         try config.write(toFile: file, atomically: true, encoding: .utf8)
-        pid = try ChildProcess.spawn(executable: try Self.executable(), arguments: [file])
+        pid = try ChildProcess.spawn(
+            executable: try RedisServer.executable(named: "redis-sentinel", package: "redis-sentinel"),
+            arguments: [file])
         let ready = eventually(timeout: 10) { (try? self.cliRaw(["PING"]))?.first == "PONG" }
         if !ready { throw TestSupportError("redis-sentinel on port \(port) did not answer PING within 10 s") }
     }
 
     public func cliRaw(_ arguments: [String]) throws -> [String] {
-        var lines = try ChildProcess.run(
-            executable: "/usr/bin/redis-cli", arguments: ["-p", "\(port)", "--raw"] + arguments
-        )
-        .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.last == "" { lines.removeLast() }
-        return lines
+        try RedisServer.cliRaw(port: port, arguments)
     }
 
     public func kill() {
@@ -147,14 +144,6 @@ public final class SentinelProcess: @unchecked Sendable {
     public func stop() {
         ChildProcess.stop(pid)
         pid = 0
-    }
-
-    private static func executable() throws -> String {
-        for candidate in ["/usr/bin/redis-sentinel", "/usr/local/bin/redis-sentinel"]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        throw TestSupportError("redis-sentinel not found: run `make deps` (apt-get install redis-sentinel)")
     }
 
     deinit {
