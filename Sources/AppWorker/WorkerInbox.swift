@@ -18,21 +18,29 @@ enum WorkerInput: Sendable {
 }
 
 struct WorkerInbox: Sendable {
-    let stream: AsyncStream<WorkerInput>
-    private let continuation: AsyncStream<WorkerInput>.Continuation
+    /// Consecutive frames of one connection are handed out as one input of at most this many.
+    static let maxMergedFrames = 2048
+
+    private let queue: InputQueue
     private let gate: FrameGate
 
     /// Frames waiting past `frameLimit` stop the socket reads (NIO autoRead off) until the loop
     /// has worked the backlog down to half of it: during a Redis outage the kernel's socket
     /// buffers and the listener's journal hold the rest, not this process's memory.
     init(frameLimit: Int = 10_000) {
-        (stream, continuation) = AsyncStream.makeStream(of: WorkerInput.self)
+        queue = InputQueue()
         gate = FrameGate(limit: max(1, frameLimit))
     }
 
+    /// The inputs in arrival order. Frames that queued up from one connection while the loop was
+    /// committing come out as one input, so one commit (one Redis round trip) takes them all:
+    /// otherwise a sender that writes small chunks costs a commit per socket read, and the loop
+    /// falls behind exactly when it is busiest.
+    var stream: Inputs { Inputs(queue: queue) }
+
     func post(_ input: WorkerInput) {
         if case .frames(let frames, _) = input { gate.add(frames.count) }
-        continuation.yield(input)
+        queue.push(input)
     }
 
     /// Called by the loop once a batch of frames is handled (committed and acknowledged or refused).
@@ -47,7 +55,7 @@ struct WorkerInbox: Sendable {
     }
 
     func close() {
-        continuation.finish()
+        queue.close()
     }
 
     /// Frames up to `seq` keep their line (for the dead-letter stream): only those of the range the
@@ -100,5 +108,105 @@ private final class FrameGate: Sendable {
             return true
         }
         if pause { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+    }
+}
+
+extension WorkerInbox {
+    struct Inputs: AsyncSequence, Sendable {
+        fileprivate let queue: InputQueue
+
+        func makeAsyncIterator() -> Iterator { Iterator(queue: queue) }
+
+        struct Iterator: AsyncIteratorProtocol {
+            fileprivate let queue: InputQueue
+
+            mutating func next() async -> WorkerInput? { await queue.next() }
+        }
+    }
+}
+
+/// The inbox's queue: many producers (socket handlers, clocks, the actuator), one consumer (it
+/// holds a single waiter).
+private final class InputQueue: Sendable {
+    private struct State {
+        var items: [WorkerInput] = []
+        var head = 0
+        var closed = false
+        var waiter: CheckedContinuation<Void, Never>?
+
+        /// The next input, with the frames right behind it from the same connection merged in;
+        /// nil when nothing is queued.
+        mutating func take() -> WorkerInput? {
+            guard head < items.count else { return nil }
+            var input = items[head]
+            head += 1
+            if case .frames(var frames, let reply) = input {
+                while head < items.count, case .frames(let more, let next) = items[head],
+                    next.channel === reply.channel,
+                    frames.count + more.count <= WorkerInbox.maxMergedFrames
+                {
+                    frames.append(contentsOf: more)
+                    head += 1
+                }
+                input = .frames(frames, reply)
+            }
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024, head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return input
+        }
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func push(_ input: WorkerInput) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            guard !state.closed else { return nil }
+            state.items.append(input)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Inputs queued before `close` are still handed out; then nil.
+    func close() {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func next() async -> WorkerInput? {
+        while true {
+            let (input, finished) = state.withLockedValue { state in
+                let input = state.take()
+                return (input, input == nil && state.closed)
+            }
+            if let input { return input }
+            if finished || Task.isCancelled { return nil }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLockedValue { state -> Bool in
+                        if state.head < state.items.count || state.closed || Task.isCancelled { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume()
+            }
+        }
     }
 }
