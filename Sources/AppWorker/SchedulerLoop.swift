@@ -315,10 +315,18 @@ final class SchedulerLoop {
             if let metrics {
                 metrics.committed(
                     acceptedAt: origins.compactMap(\.at), now: Self.now(), published: lastCommitPublished)
+                // Summed per source and type first: a counter lookup per message was measurable.
+                var applied: [String: (source: String, type: String, count: Int, ejected: Int)] = [:]
                 for (decision, origin) in zip(decisions, origins) {
-                    metrics.applied(
-                        source: origin.source, type: origin.type,
-                        ejected: decision.transitions.filter { $0.to == .dirty }.count)
+                    let ejected = decision.transitions.reduce(0) { $0 + ($1.to == .dirty ? 1 : 0) }
+                    let key = origin.source + "\u{1F}" + origin.type
+                    var entry = applied[key] ?? (origin.source, origin.type, 0, 0)
+                    entry.count += 1
+                    entry.ejected += ejected
+                    applied[key] = entry
+                }
+                for entry in applied.values {
+                    metrics.applied(source: entry.source, type: entry.type, count: entry.count, ejected: entry.ejected)
                 }
                 metrics.deadLettered(letters.count)
             }

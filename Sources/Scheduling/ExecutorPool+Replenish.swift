@@ -7,6 +7,7 @@ extension ExecutorPool {
     /// Replaces flagged executors once standbys exist, promotes standbys up to `replicas.online`,
     /// and creates executors until online + standby + those on their way reach the targets.
     mutating func replenish(cause: Cause, now: Int64, into decision: inout Decision) {
+        guard !isSteady else { return }
         let flagged = executors.values.filter { $0.state == .online && $0.flagged }
             .sorted { ($0.since, $0.id) < ($1.since, $1.id) }
         if !meta.paused {
@@ -70,5 +71,47 @@ extension ExecutorPool {
             chosen.id, to: .online, reason: "selected (\(settings.selection.strategy.rawValue))", cause: cause,
             now: now, into: &decision)
         return true
+    }
+
+    /// Pools full, nothing flagged online, no build twice online while another waits: every step
+    /// of `replenish` (and `diversify`) would change nothing and draw no random number. One pass
+    /// without allocating, because replenishing runs after every message and the steady state is
+    /// the common case (its filtering and sorting were a tenth of a worker's CPU).
+    var isSteady: Bool {
+        var online = 0
+        var onTheWay = 0
+        var flaggedOnline = false
+        for executor in executors.values {
+            switch executor.state {
+            case .online:
+                online += 1
+                if executor.flagged { flaggedOnline = true }
+            case .standby, .initializing, .cleaning: onTheWay += 1
+            default: break
+            }
+        }
+        guard online >= settings.replicas.online,
+            online + onTheWay >= settings.replicas.online + settings.replicas.standby
+        else { return false }
+        if flaggedOnline, !meta.paused, count(.standby) > 0 { return false }
+        guard !meta.paused, settings.selection.strategy == .heterogeneity else { return true }
+        return !variantWaitsWhileAnotherIsTwiceOnline
+    }
+
+    private var variantWaitsWhileAnotherIsTwiceOnline: Bool {
+        let values = executors.values
+        var duplicated = false
+        for executor in values where executor.state == .online {
+            if values.contains(where: { $0.state == .online && $0.variant == executor.variant && $0.id != executor.id })
+            {
+                duplicated = true
+                break
+            }
+        }
+        guard duplicated else { return false }
+        return values.contains { standby in
+            standby.state == .standby
+                && !values.contains(where: { $0.state == .online && $0.variant == standby.variant })
+        }
     }
 }

@@ -56,4 +56,30 @@ import Testing
         let value = try #require(FastJSON.parse(Array(text.utf8)))
         #expect(Envelope(json: value) == nil)
     }
+
+    /// The listener skips the shape check for what FastJSON parses at the check's depth: that is
+    /// only sound if everything the check refuses, FastJSON refuses too.
+    @Test(arguments: [
+        #"{"app":"a","app":"b"}"#,
+        #"{"body":{"x":1,"x":2}}"#,
+        #"{"\u0061pp":"a","app":"b"}"#,
+        String(repeating: "[", count: 33) + String(repeating: "]", count: 33),
+        String(repeating: "{\"a\":", count: 33) + "1" + String(repeating: "}", count: 33),
+    ]) func whatTheShapeCheckRefusesFastJSONRefusesAtItsDepth(_ text: String) {
+        let bytes = Array(text.utf8)
+        #expect(JSONShapeCheck.problem(bytes) != nil)
+        #expect(FastJSON.parse(bytes, maxDepth: JSONShapeCheck.maxDepth) == nil, "\(text)")
+    }
+
+    @Test func invalidUTF8AndTheDepthLimitAreRefusedLikeTheShapeCheck() {
+        let invalid: [UInt8] = Array("{\"a\":\"".utf8) + [0xC3, 0x28] + Array("\"}".utf8)
+        #expect(JSONShapeCheck.problem(invalid) != nil)
+        #expect(FastJSON.parse(invalid, maxDepth: JSONShapeCheck.maxDepth) == nil)
+        let deepest = String(repeating: "[", count: 32) + String(repeating: "]", count: 32)
+        let tooDeep = String(repeating: "[", count: 33) + String(repeating: "]", count: 33)
+        #expect(JSONShapeCheck.problem(Array(deepest.utf8)) == nil)
+        #expect(JSONShapeCheck.problem(Array(tooDeep.utf8)) != nil)
+        #expect(FastJSON.parse(Array(deepest.utf8), maxDepth: JSONShapeCheck.maxDepth) != nil)
+        #expect(FastJSON.parse(Array(tooDeep.utf8), maxDepth: JSONShapeCheck.maxDepth) == nil)
+    }
 }

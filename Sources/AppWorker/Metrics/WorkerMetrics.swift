@@ -64,9 +64,12 @@ final class WorkerMetrics: Sendable {
         }
     }
 
-    /// A message took effect; `ejected` executors went dirty because of it.
-    func applied(source: String, type: String, ejected: Int) {
-        counter(in: appliedCounters, "mimic_messages_applied_total", [("source", source), ("type", type)]).increment()
+    /// `count` messages of one source and type took effect; `ejected` executors went dirty
+    /// because of them.
+    func applied(source: String, type: String, count: Int = 1, ejected: Int) {
+        guard count > 0 else { return }
+        counter(in: appliedCounters, "mimic_messages_applied_total", [("source", source), ("type", type)])
+            .increment(by: count)
         if ejected > 0 {
             counter(in: ejectionCounters, "mimic_ejections_total", [("source", source)]).increment(by: ejected)
         }

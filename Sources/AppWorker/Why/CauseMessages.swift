@@ -1,4 +1,3 @@
-import Foundation
 import NIOConcurrencyHelpers
 import Shared
 
@@ -12,28 +11,22 @@ final class CauseMessages: Sendable {
     static let maxEnvelopeBytes = 16 * 1024
 
     private struct Ring {
-        var byID: [String: Data] = [:]
+        var byID: [String: Envelope] = [:]
         var order: [String] = []
     }
 
     private let ring = NIOLockedValueBox(Ring())
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     /// Called after the commit that made the messages' effects visible, so `why` never shows a
-    /// message whose events are not in the stream yet.
+    /// message whose events are not in the stream yet. The values are kept as they are: encoding
+    /// each one here (most arbitrations name executors) cost a worker ~5% of its CPU, for answers
+    /// that are rarely asked for.
     func remember(_ envelopes: [Envelope]) {
-        guard !envelopes.isEmpty else { return }
-        let encoded = envelopes.compactMap { envelope -> (String, Data)? in
-            guard let data = try? Self.encoder.encode(envelope), data.count <= Self.maxEnvelopeBytes else { return nil }
-            return (envelope.id, data)
-        }
+        let kept = envelopes.suffix(Self.capacity).filter { Self.estimatedSize($0) <= Self.maxEnvelopeBytes }
+        guard !kept.isEmpty else { return }
         ring.withLockedValue { ring in
-            for (id, data) in encoded {
-                if ring.byID.updateValue(data, forKey: id) == nil { ring.order.append(id) }
+            for envelope in kept {
+                if ring.byID.updateValue(envelope, forKey: envelope.id) == nil { ring.order.append(envelope.id) }
             }
             let excess = ring.order.count - Self.capacity
             if excess > 0 {
@@ -44,7 +37,30 @@ final class CauseMessages: Sendable {
     }
 
     func message(_ id: String) -> Envelope? {
-        guard let data = ring.withLockedValue({ $0.byID[id] }) else { return nil }
-        return try? JSONDecoder().decode(Envelope.self, from: data)
+        ring.withLockedValue { $0.byID[id] }
+    }
+
+    /// An upper bound of the envelope's JSON size (every string counted as if escaped twice over),
+    /// without encoding it.
+    static func estimatedSize(_ envelope: Envelope) -> Int {
+        var size =
+            128 + 2 * (envelope.id.utf8.count + (envelope.app?.utf8.count ?? 0) + (envelope.time?.utf8.count ?? 0))
+        var pending: [JSONValue] = [envelope.body]
+        while let value = pending.popLast(), size <= maxEnvelopeBytes {
+            switch value {
+            case .string(let text): size += 2 + 6 * text.utf8.count
+            case .number, .bool, .null: size += 32
+            case .array(let items):
+                size += 2 + items.count
+                pending.append(contentsOf: items)
+            case .object(let fields):
+                size += 2 + fields.count
+                for (key, member) in fields {
+                    size += 3 + 6 * key.utf8.count
+                    pending.append(member)
+                }
+            }
+        }
+        return size
     }
 }

@@ -59,14 +59,16 @@ struct EnvelopeIntake: Sendable {
                     status: 413, message: "message is \(bytes.count) bytes; max_message_bytes is \(maxMessageBytes)",
                     id: Self.peekID(bytes)))
         }
-        if let problem = JSONShapeCheck.problem(bytes) {
-            return .failure(IntakeRejection(status: 400, message: problem, id: nil))
-        }
         let envelope: Envelope
-        if let fast = FastJSON.parse(bytes).flatMap(Envelope.init(json:)) {
-            // Well-formed envelopes skip Codable (most of the listener's CPU, see BENCHMARKS.md).
+        if let fast = FastJSON.parse(bytes, maxDepth: JSONShapeCheck.maxDepth).flatMap(Envelope.init(json:)) {
+            // Well-formed envelopes skip Codable (most of the listener's CPU, see BENCHMARKS.md),
+            // and the shape check: FastJSON refuses duplicate keys, invalid UTF-8 and nesting past
+            // the same depth, so what it parses passes the check by construction.
             envelope = fast
         } else {
+            if let problem = JSONShapeCheck.problem(bytes) {
+                return .failure(IntakeRejection(status: 400, message: problem, id: nil))
+            }
             // The slow path decides, and names the problem, whenever the fast path declines.
             do {
                 envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
@@ -129,7 +131,9 @@ struct EnvelopeIntake: Sendable {
             line = (try? JSONEncoder().encode(routed)).map { Array($0) } ?? bytes
         } else {
             // JSON strings cannot hold raw CR/LF, so outside them they are whitespace: one line, same meaning.
-            line = bytes.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+            line =
+                bytes.contains(where: { $0 == 0x0A || $0 == 0x0D })
+                ? bytes.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } : bytes
         }
         let key = JournalRecord.key(source: envelope.source.rawValue, id: envelope.id)
         return .success(

@@ -8,33 +8,41 @@
 /// to the `JSONDecoder` path, which produces the exact error messages senders see. So the fast
 /// path can make valid messages cheaper but cannot change what is accepted or how it is refused.
 public enum FastJSON {
-    static let maxDepth = 64
+    public static let maxDepth = 64
 
     /// `integerLiteralsOnly`: refuse numbers written with a fraction or an exponent, for callers
     /// whose Codable counterpart decodes integers (e.g. a frame's `seq`), so `1.0` keeps taking
     /// the JSONDecoder path and gets the answer it always got.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, integerLiteralsOnly: Bool = false) -> JSONValue? {
+    /// `maxDepth`: containers nested deeper are refused (the listener passes
+    /// `JSONShapeCheck.maxDepth`, so a value this parser returns also passes the shape check).
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, integerLiteralsOnly: Bool = false, maxDepth: Int = FastJSON.maxDepth
+    ) -> JSONValue? {
         var parser = Parser(bytes: bytes)
         parser.integerLiteralsOnly = integerLiteralsOnly
+        parser.maxDepth = min(maxDepth, FastJSON.maxDepth)
         parser.skipWhitespace()
         guard let value = parser.value(depth: 0) else { return nil }
         parser.skipWhitespace()
         return parser.index == bytes.count ? value : nil
     }
 
-    public static func parse(_ bytes: some Collection<UInt8>, integerLiteralsOnly: Bool = false) -> JSONValue? {
+    public static func parse(
+        _ bytes: some Collection<UInt8>, integerLiteralsOnly: Bool = false, maxDepth: Int = FastJSON.maxDepth
+    ) -> JSONValue? {
         if let parsed = bytes.withContiguousStorageIfAvailable({
-            parse(UnsafeRawBufferPointer($0), integerLiteralsOnly: integerLiteralsOnly)
+            parse(UnsafeRawBufferPointer($0), integerLiteralsOnly: integerLiteralsOnly, maxDepth: maxDepth)
         }) {
             return parsed
         }
-        return Array(bytes).withUnsafeBytes { parse($0, integerLiteralsOnly: integerLiteralsOnly) }
+        return Array(bytes).withUnsafeBytes { parse($0, integerLiteralsOnly: integerLiteralsOnly, maxDepth: maxDepth) }
     }
 
     private struct Parser {
         let bytes: UnsafeRawBufferPointer
         var index = 0
         var integerLiteralsOnly = false
+        var maxDepth = FastJSON.maxDepth
 
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -48,7 +56,7 @@ public enum FastJSON {
         }
 
         mutating func value(depth: Int) -> JSONValue? {
-            guard index < bytes.count, depth < FastJSON.maxDepth else { return nil }
+            guard index < bytes.count, depth < maxDepth else { return nil }
             switch bytes[index] {
             case UInt8(ascii: "{"): return object(depth: depth)
             case UInt8(ascii: "["): return array(depth: depth)
@@ -71,7 +79,10 @@ public enum FastJSON {
 
         mutating func object(depth: Int) -> JSONValue? {
             index += 1
+            // Envelopes, bodies and frames have 3 to 8 keys: one table from the start instead of
+            // growing it two or three times.
             var fields: [String: JSONValue] = [:]
+            fields.reserveCapacity(8)
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
