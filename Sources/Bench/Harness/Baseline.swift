@@ -69,21 +69,74 @@ enum Baseline {
     /// Redis's own pipelined write rate on this machine: redis-benchmark SET, pipeline 16, 50
     /// clients, against the bench's private server.
     static func redisPipelinedSetRate(port: Int, requests: Int = 300_000) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-benchmark")
-        process.arguments = ["-p", String(port), "-t", "set", "-n", String(requests), "-P", "16", "-q", "--csv"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try runRedisBenchmark(
+            ["-p", String(port), "-t", "set", "-n", String(requests), "-P", "16", "-q", "--csv"])
         // --csv: "test","rps",...  e.g. "SET","543478.25",...
         for line in output.split(separator: "\n") where line.hasPrefix("\"SET\"") {
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
             if fields.count > 1, let rate = Double(fields[1]) { return rate }
         }
         throw BenchFailure("redis-benchmark printed no SET rate: \(output.prefix(300))")
+    }
+
+    /// The rate of a durable-looking append here (issue 15's anchor): redis-benchmark XADD of a
+    /// 200-byte field, pipeline 16, 50 clients, into one stream of the bench's private server,
+    /// deleted afterwards.
+    static func redisPipelinedXAddRate(port: Int, requests: Int = 300_000) throws -> Double {
+        let key = "mimic-bench:xadd"
+        let value = String(repeating: "x", count: 200)
+        let output = try runRedisBenchmark(
+            ["-p", String(port), "-n", String(requests), "-P", "16", "-q", "--csv", "XADD", key, "*", "f", value])
+        defer { _ = try? runRedisCLI(port: port, ["DEL", key]) }
+        // --csv with a command: the first field is the command line, the second the rate.
+        for line in output.split(separator: "\n") where line.hasPrefix("\"XADD") {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            if fields.count > 1, let rate = Double(fields[1]) { return rate }
+        }
+        throw BenchFailure("redis-benchmark printed no XADD rate: \(output.prefix(300))")
+    }
+
+    /// The floor under a journaled message with fsync=batch: 64-byte appends, each followed by
+    /// fdatasync, to a file in `directory` (the journal's disk). Returns latencies in ns.
+    static func fdatasyncLatencies(directory: String, samples: Int = 300) throws -> [UInt64] {
+        let path = directory + "/fdatasync-floor.bin"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
+        guard fd >= 0 else { throw BenchFailure("cannot open \(path): errno \(errno)") }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let record = [UInt8](repeating: 0x61, count: 64)
+        var out: [UInt64] = []
+        out.reserveCapacity(samples)
+        for _ in 0..<samples {
+            let started = monotonicNanos()
+            guard record.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == record.count, fdatasync(fd) == 0
+            else { throw BenchFailure("write or fdatasync failed in \(directory): errno \(errno)") }
+            out.append(monotonicNanos() - started)
+        }
+        return out
+    }
+
+    private static func runRedisBenchmark(_ arguments: [String]) throws -> String {
+        try run("/usr/bin/redis-benchmark", arguments)
+    }
+
+    private static func runRedisCLI(port: Int, _ arguments: [String]) throws -> String {
+        try run("/usr/bin/redis-cli", ["-p", String(port)] + arguments)
+    }
+
+    private static func run(_ program: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return output
     }
 
     /// The floor under "trigger to publish": one PUBLISH from the bench to a subscriber of the same

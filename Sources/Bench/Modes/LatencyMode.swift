@@ -28,6 +28,8 @@ struct LatencyMode: ParsableCommand {
             try common.withEnvironment(apps: apps) { environment in
                 let floor = Stats.histogram(
                     try Baseline.redisPublishLatencies(port: environment.redisPort, samples: 300))
+                let sync = Stats.histogram(
+                    try Baseline.fdatasyncLatencies(directory: environment.directory + "/journal"))
                 var executors: [String: [String]] = [:]
                 for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }
                 let workload = Workload(executors: executors, apps: environment.appNames)
@@ -54,6 +56,10 @@ struct LatencyMode: ParsableCommand {
                 report.add("redis_publish_p99_ms", Stats.millis(floor, 99), unit: "ms (PUBLISH->subscriber floor)")
                 report.add("p99_to_redis_publish", Stats.millis(histogram, 99) / Stats.millis(floor, 99), unit: "ratio")
                 report.add(
+                    "fdatasync_p50_ms", Stats.millis(sync, 50), unit: "ms (64-byte append + fdatasync, journal dir)")
+                report.add("fdatasync_p99_ms", Stats.millis(sync, 99), unit: "ms")
+                report.add("p99_to_fdatasync_p99", Stats.millis(histogram, 99) / Stats.millis(sync, 99), unit: "ratio")
+                report.add(
                     "p99_to_envoy_10s", Stats.millis(histogram, 99) / 10_000, unit: "ratio to Envoy outlier interval")
                 print("run \(run) done")
             }
@@ -67,7 +73,8 @@ struct LatencyMode: ParsableCommand {
                 ("p50_ms", "trigger_p50_ms"), ("p99_ms", "trigger_p99_ms"), ("p999_ms", "trigger_p999_ms"),
                 ("missed", "missed"), ("background_per_s", "background_per_s"),
                 ("baseline_p99_ms", "redis_publish_p99_ms"), ("ratio", "p99_to_redis_publish"),
-                ("ratio_envoy_10s", "p99_to_envoy_10s"),
+                ("ratio_envoy_10s", "p99_to_envoy_10s"), ("fdatasync_p50_ms", "fdatasync_p50_ms"),
+                ("fdatasync_p99_ms", "fdatasync_p99_ms"), ("ratio_fdatasync", "p99_to_fdatasync_p99"),
             ],
             extra: [
                 ("runs", String(common.runs)), ("rate", String(Int(rate))),
