@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Shared
 import Testing
@@ -15,6 +16,43 @@ import Testing
         let frame = try #require(DeliveryFrame(line: Array(line.dropLast().utf8)))
         #expect(frame.epoch == "e1f0" && frame.seq == 42 && frame.at == DeliveryFrame.atRange.upperBound)
         #expect(frame.msg == FastJSON.parse(Array(envelope.utf8)))
+    }
+
+    /// The written layout is read in place; any other layout of the same frame goes through the
+    /// general parse. Both must give the same frame.
+    @Test(arguments: [
+        #"{"id":"h-1","app":"shop","source":"left_bracket","type":"health","body":{"executor":"e1","status":"up","latency_ms":12}}"#,
+        #"{"id":"w-1","app":"shop","source":"right_bracket","type":"arbitration","body":{"executors":["e1","e2"],"dissenters":[],"url":"/a?b=\u00e9"}}"#,
+    ]) func theWrittenLayoutAndAnyOtherLayoutReadTheSame(_ envelope: String) throws {
+        var buffer = ByteBuffer()
+        DeliveryFrame.Writer(epoch: "e1f0").write(
+            seq: 9_007_199_254_740_992, at: 1_700_000_000_123, envelope: Array(envelope.utf8), into: &buffer)
+        let written = try #require(DeliveryFrame(line: Array(String(buffer: buffer).dropLast().utf8)))
+        let reordered = #"{ "msg": \#(envelope), "at": 1700000000123, "seq": 9007199254740992, "epoch": "e1f0" }"#
+        #expect(DeliveryFrame(line: Array(reordered.utf8)) == written)
+        #expect(written.msg == FastJSON.parse(Array(envelope.utf8)))
+        #expect(written.seq == DeliveryFrame.maxSeq && written.at == 1_700_000_000_123 && written.epoch == "e1f0")
+    }
+
+    /// The general parse reads integers only (a frame's seq), so a fraction anywhere sent a whole
+    /// frame down the Codable path; the written layout parses the envelope as JSONDecoder would.
+    @Test func aFractionInTheEnvelopeIsReadInPlaceAsJSONDecoderReadsIt() throws {
+        let envelope =
+            #"{"id":"h-1","app":"shop","source":"left_bracket","type":"health","body":{"executor":"e1","status":"up","latency_ms":12.5}}"#
+        var buffer = ByteBuffer()
+        DeliveryFrame.Writer(epoch: "e1").write(seq: 3, at: 5, envelope: Array(envelope.utf8), into: &buffer)
+        let frame = try #require(DeliveryFrame(line: Array(String(buffer: buffer).dropLast().utf8)))
+        #expect(frame.msg == (try JSONDecoder().decode(JSONValue.self, from: Data(envelope.utf8))))
+    }
+
+    @Test(arguments: [
+        #"{"epoch":"e","seq":01,"msg":{}}"#,
+        #"{"epoch":"e","seq":1,"msg":{},"op":"status"}"#,
+        #"{"epoch":"e","seq":1,"at":253402300800000,"msg":{}}"#,
+        #"{"epoch":"e","seq":1,"msg":{"a":1,"a":2}}"#,
+        #"{"epoch":"e","seq":1,"msg":{}"#,
+    ]) func writtenLayoutsThatAreNotFramesAreDeclinedToo(line: String) {
+        #expect(DeliveryFrame(line: Array(line.utf8)) == nil)
     }
 
     @Test func aFrameOfAFormatOneRecordHasNoAcceptTime() throws {
