@@ -1,0 +1,219 @@
+import Logging
+import Metrics
+import Shared
+
+/// Appending and what becomes of held parts: the Redis side of ingress.
+extension RedisStreamJournal {
+    func send(
+        _ entries: [JournalEntry], held: Bool, admission: Admission,
+        completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void
+    ) async {
+        let started = ContinuousClock.now
+        let at = min(max(options.clock(), DeliveryFrame.atRange.lowerBound), DeliveryFrame.atRange.upperBound)
+        var script: [[UInt8]] = [
+            "EVAL", RedisStreamScripts.append, "7", keys.stream, keys.seq, keys.keys, keys.holds, keys.bytes,
+            keys.probe, keys.at, held ? "1" : "0", "\(at)", settings.wait == nil ? "0" : "1",
+            admission.room.map { "\($0)" } ?? "",
+        ].map { Array($0.utf8) }
+        script.reserveCapacity(script.count + entries.count * 2)
+        for entry in entries {
+            script.append(Array(entry.key.utf8))
+            script.append(entry.envelope)
+        }
+        var written: Written?
+        do {
+            let replies: [RedisReply]
+            if let wait = settings.wait {
+                // One round trip on one connection: the WAIT covers the script's writes.
+                replies = try await client.pipeline(bytes: [script, Self.waitCommand(wait).map { Array($0.utf8) }])
+            } else {
+                replies = [try await client.command(script)]
+            }
+            if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
+            guard let outcome = Written(replies[0], entries: entries.count) else {
+                throw RedisError.unexpectedReply("the append script answered \(replies[0])")
+            }
+            if case .refused = outcome {
+                state.withLock { $0.window.release(admission.inFlight) }
+                return completion(.failure(.backlogFull(limit: options.maxBacklogBytes)))
+            }
+            written = outcome
+            if let wait = settings.wait { try confirmReplicated(replies[1], wait) }
+        } catch {
+            state.withLock { $0.window.release(admission.inFlight) }
+            if held, case .appended(let first, let fresh, _, _)? = written, let last = lastSeq(from: first, count: fresh.count) {
+                // The part is in the stream but its request fails: void it so it neither stalls
+                // forwarding until the hold expires nor keeps its keys from the sender's retry.
+                await writeVoid(first...last)
+            }
+            if case RedisError.closed = error { return completion(.failure(.closed)) }
+            // Once a second at most: during an outage every request fails the same way.
+            let due = state.withLock { state in
+                let now = ContinuousClock.now
+                guard state.lastFailureLog.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+                state.lastFailureLog = now
+                return true
+            }
+            if due {
+                logger.error(
+                    "Redis journal append failed; answered 503 until Redis takes appends again",
+                    metadata: ["error": "\(error)", "messages": "\(entries.count)"])
+            }
+            return completion(.failure(.storage(storageReason(error))))
+        }
+        guard case .appended(let first, let fresh, let duplicates, let stamped)? = written else { return }
+        var receipt = AppendReceipt(appended: fresh.count, duplicates: duplicates)
+        var caughtUp = true
+        if let last = lastSeq(from: first, count: fresh.count) {
+            let range = first...last
+            if held { receipt.held = range }
+            caughtUp = state.withLock { state in
+                guard state.window.lastSeq + 1 >= first else { return false }
+                for (offset, index) in fresh.enumerated() {
+                    let record = JournalRecord(
+                        seq: first + UInt64(offset), at: stamped, key: entries[index].key,
+                        envelope: entries[index].envelope)
+                    _ = state.window.add(record, hold: held ? range : nil)
+                }
+                return true
+            }
+            if !caughtUp { caughtUp = await catchUp(through: last) }
+        }
+        let listener = state.withLock { state in
+            state.window.release(admission.inFlight)
+            state.appendedTotal += UInt64(fresh.count)
+            state.duplicatesTotal += UInt64(duplicates)
+            return state.onDurable
+        }
+        options.timings?.append.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+        completion(.success(receipt))
+        if !fresh.isEmpty, caughtUp { listener?() }
+    }
+
+    /// What the append script did.
+    enum Written: Sendable, Equatable {
+        /// `fresh`: the indices (into the call's entries) of the records appended, from seq `first`.
+        case appended(first: UInt64, fresh: [Int], duplicates: Int, at: Int64)
+        case refused
+
+        init?(_ reply: RedisReply, entries: Int) {
+            guard let items = reply.array, let head = items.first?.int else { return nil }
+            if head == -1 {
+                self = .refused
+                return
+            }
+            guard items.count >= 4, head >= 1, let appended = items[1].int, let duplicates = items[2].int,
+                let at = items[3].string.flatMap({ Int64($0) }), appended >= 0, duplicates >= 0,
+                items.count == 4 + appended, appended + duplicates == entries
+            else { return nil }
+            var fresh: [Int] = []
+            for item in items.dropFirst(4) {
+                guard let index = item.int, index >= 0, index < entries else { return nil }
+                fresh.append(index)
+            }
+            self = .appended(first: UInt64(head), fresh: fresh, duplicates: duplicates, at: at)
+        }
+    }
+
+    /// The last seq of `count` records from `first` (nil for none, or past UInt64).
+    func lastSeq(from first: UInt64, count: Int) -> UInt64? {
+        guard count > 0 else { return nil }
+        let (last, overflow) = first.addingReportingOverflow(UInt64(count) - 1)
+        return overflow ? nil : last
+    }
+
+    /// Other instances appended between the window's end and this append: read them (they are
+    /// durable: this append's WAIT covered everything before it) so forwarding sees seq order
+    /// without waiting for the reader. False when that failed; the reader fills in later.
+    func catchUp(through last: UInt64) async -> Bool {
+        while true {
+            let from = state.withLock { $0.window.lastSeq + 1 }
+            guard from <= last else { return true }
+            do {
+                let reply = try await client.command([
+                    "XRANGE", keys.stream, "\(from)-0", "\(last)-0", "COUNT", "\(Self.readCount)",
+                ])
+                let parsed = RedisStreamEntry.parse(reply)
+                report(state.withLock { apply(parsed.entries, unplaced: parsed.unplaced, to: &$0) })
+                if parsed.entries.isEmpty {
+                    // The stream lost what Redis just answered for (trimmed by an operator?).
+                    state.withLock { $0.window.addPlaceholder(seq: last) }
+                    return true
+                }
+            } catch {
+                return false
+            }
+        }
+    }
+
+    // MARK: Held parts
+
+    /// Forwarded here at once; the reader writes the release for the other instances (before
+    /// it stops, too), retrying until Redis takes it.
+    func releaseHold(_ range: ClosedRange<UInt64>) {
+        let listener = state.withLock { state in
+            state.window.release(range)
+            state.unwrittenReleases.append(range)
+            return state.onDurable
+        }
+        listener?()
+    }
+
+    func void(_ range: ClosedRange<UInt64>, completion: @escaping @Sendable (Bool) -> Void) {
+        Task { completion(await self.writeVoid(range)) }
+    }
+
+    /// Voids the part in Redis (marker, void range, keys given back), then here. False when Redis
+    /// decided otherwise first (the hold expired: released) or could not be asked: then the part
+    /// is released instead, in Redis too once it answers, so the sender's retry is deduplicated.
+    @discardableResult
+    func writeVoid(_ range: ClosedRange<UInt64>) async -> Bool {
+        let voided: Bool
+        do {
+            let reply = try await client.command(holdCommand(RedisStreamScripts.void, range, withVoids: true))
+            guard let decided = reply.int else { throw RedisError.unexpectedReply("the void script answered \(reply)") }
+            voided = decided == 1
+        } catch {
+            logger.error(
+                "cannot write the void marker; the part is released and the sender's retry is deduplicated",
+                metadata: ["from": "\(range.lowerBound)", "to": "\(range.upperBound)", "error": "\(error)"])
+            // Released here only once Redis says so: it may have run the void before the
+            // connection broke, and then the marker (read back) voids it here as everywhere.
+            state.withLock { $0.unwrittenReleases.append(range) }
+            return false
+        }
+        let listener = state.withLock { state in
+            if voided { state.window.void(range) } else { state.window.release(range) }
+            return state.onDurable
+        }
+        listener?()
+        return voided
+    }
+
+    func holdCommand(_ script: String, _ range: ClosedRange<UInt64>, withVoids: Bool = false) -> [String] {
+        var command = ["EVAL", script, withVoids ? "5" : "3", keys.stream, keys.holds, keys.seq]
+        if withVoids { command += [keys.keys, keys.voids] }
+        return command + ["\(range.lowerBound)", "\(range.upperBound)"]
+    }
+
+    // MARK: Replication
+
+    static func waitCommand(_ wait: ReplicaWait) -> [String] {
+        ["WAIT", "\(wait.replicas)", "\(wait.timeoutMilliseconds)"]
+    }
+
+    func confirmReplicated(_ reply: RedisReply, _ wait: ReplicaWait) throws {
+        if let message = reply.errorMessage { throw RedisError.server(message: message) }
+        guard let confirmed = reply.int else { throw RedisError.unexpectedReply("WAIT answered \(reply)") }
+        guard confirmed >= wait.replicas else {
+            throw RedisError.notDurable(
+                endpoint: settings.server, replicas: confirmed, wanted: wait.replicas, after: wait.timeout)
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        let (scaled, overflow) = parts.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : scaled &+ parts.attoseconds / 1_000_000_000
+    }
+}
