@@ -13,6 +13,10 @@ enum RedisStreamEntry: Sendable, Equatable {
     /// Not an entry the journal writes; `seq` is the seq its ID names, when it names one.
     case malformed(id: String, seq: UInt64?, reason: String)
 
+    /// The largest seq the journal uses: the scripts count in Lua numbers (doubles), exact up
+    /// to 2^53. Anything larger read back is not ours, and bounding it keeps `seq + 1` safe.
+    static let maxSeq: UInt64 = 1 << 53
+
     /// The position in the stream: (seq, n) of the ID `<seq>-<n>`.
     struct Position: Sendable, Equatable, Comparable {
         var seq: UInt64
@@ -87,7 +91,9 @@ enum RedisStreamEntry: Sendable, Equatable {
             if let range = fields["void"].flatMap(range) { return .void(range) }
             return .malformed(id: id, seq: nil, reason: "marker without a valid release or void range")
         }
-        guard position.seq >= 1 else { return .malformed(id: id, seq: nil, reason: "seq 0") }
+        guard position.seq >= 1, position.seq <= maxSeq else {
+            return .malformed(id: id, seq: nil, reason: "seq out of range")
+        }
         guard let keyBytes = fields["key"], let key = String(validating: keyBytes, as: UTF8.self),
             keyBytes.count <= Int(UInt16.max)
         else {
@@ -115,7 +121,8 @@ enum RedisStreamEntry: Sendable, Equatable {
     static func range(_ bytes: [UInt8]) -> ClosedRange<UInt64>? {
         guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let first = UInt64(parts[0]), let last = UInt64(parts[1]), first >= 1, first <= last
+        guard parts.count == 2, let first = UInt64(parts[0]), let last = UInt64(parts[1]), first >= 1, first <= last,
+            last <= maxSeq
         else { return nil }
         return first...last
     }

@@ -41,7 +41,9 @@ extension RedisStreamJournal {
             if let wait = settings.wait { try confirmReplicated(replies[1], wait) }
         } catch {
             state.withLock { $0.window.release(admission.inFlight) }
-            if held, case .appended(let first, let fresh, _, _)? = written, let last = lastSeq(from: first, count: fresh.count) {
+            if held, case .appended(let first, let fresh, _, _)? = written,
+                let last = lastSeq(from: first, count: fresh.count)
+            {
                 // The part is in the stream but its request fails: void it so it neither stalls
                 // forwarding until the hold expires nor keeps its keys from the sender's retry.
                 await writeVoid(first...last)
@@ -102,7 +104,8 @@ extension RedisStreamJournal {
                 self = .refused
                 return
             }
-            guard items.count >= 4, head >= 1, let appended = items[1].int, let duplicates = items[2].int,
+            guard items.count >= 4, head >= 1, UInt64(head) <= RedisStreamEntry.maxSeq, let appended = items[1].int,
+                let duplicates = items[2].int,
                 let at = items[3].string.flatMap({ Int64($0) }), appended >= 0, duplicates >= 0,
                 items.count == 4 + appended, appended + duplicates == entries
             else { return nil }
@@ -134,12 +137,22 @@ extension RedisStreamJournal {
                     "XRANGE", keys.stream, "\(from)-0", "\(last)-0", "COUNT", "\(Self.readCount)",
                 ])
                 let parsed = RedisStreamEntry.parse(reply)
-                report(state.withLock { apply(parsed.entries, unplaced: parsed.unplaced, to: &$0) })
-                if parsed.entries.isEmpty {
-                    // The stream lost what Redis just answered for (trimmed by an operator?).
-                    state.withLock { $0.window.addPlaceholder(seq: last) }
-                    return true
+                let (problems, advanced) = state.withLock { state in
+                    let before = state.window.lastSeq
+                    var problems = apply(parsed.entries, unplaced: parsed.unplaced, to: &state)
+                    if state.window.lastSeq == before {
+                        // The stream lost what Redis just answered for (deleted by hand?): the
+                        // worker is told those seqs are skipped rather than waiting for them.
+                        state.window.addPlaceholder(seq: last)
+                        if state.window.lastSeq > before {
+                            problems.holes.append(before + 1...last)
+                            state.skippedTotal += last - before
+                        }
+                    }
+                    return (problems, state.window.lastSeq > before)
                 }
+                report(problems)
+                if !advanced { return false }
             } catch {
                 return false
             }

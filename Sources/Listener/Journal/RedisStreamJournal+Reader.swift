@@ -21,9 +21,16 @@ extension RedisStreamJournal {
         for (_, entry) in entries {
             switch entry {
             case .record(let record, let hold):
-                if case .addedAfterHole(let hole) = state.window.add(record, hold: hold) {
+                switch state.window.add(record, hold: hold) {
+                case .added, .known:
+                    break
+                case .addedAfterHole(let hole):
                     problems.holes.append(hole)
                     state.skippedTotal += hole.upperBound - hole.lowerBound + 1
+                case .tooFar:
+                    problems.malformed.append(
+                        "\(record.seq)-0: seq far past the journal's last seq \(state.window.lastSeq); not appended by it"
+                    )
                 }
             case .release(let range):
                 state.window.release(range)
@@ -31,7 +38,7 @@ extension RedisStreamJournal {
                 state.window.void(range)
             case .malformed(let id, let seq, let reason):
                 problems.malformed.append("\(id): \(reason)")
-                if let seq, seq > state.window.lastSeq {
+                if let seq, seq > state.window.lastSeq, seq - state.window.lastSeq <= RedisStreamWindow.maxHole {
                     state.skippedTotal += seq - state.window.lastSeq
                     state.window.addPlaceholder(seq: seq)
                 }
@@ -61,7 +68,7 @@ extension RedisStreamJournal {
     private func follow(after start: RedisStreamEntry.Position) async {
         var cursor = start
         var upkeep = Upkeep()
-        var lastError: String?
+        var readFailures = RepeatedFailure()
         while true {
             let closing = state.withLock { $0.closing }
             await maintain(&upkeep, stopping: closing)
@@ -72,7 +79,7 @@ extension RedisStreamJournal {
                     "STREAMS", keys.stream, cursor.id,
                 ])
                 let parsed = RedisStreamEntry.parseRead(reply, stream: keys.stream)
-                lastError = nil
+                readFailures.recovered()
                 guard let last = parsed.entries.last?.0 else {
                     report(Problems(malformed: parsed.unplaced))
                     continue
@@ -95,12 +102,10 @@ extension RedisStreamJournal {
                 cursor = last
                 if news { listener?() }
             } catch {
-                let text = "\(error)"
-                if text != lastError {
+                if readFailures.isWorthLogging(error) {
                     logger.error(
                         "cannot read the Redis journal stream; retrying",
-                        metadata: ["error": .string(text), "stream": .string(keys.stream)])
-                    lastError = text
+                        metadata: ["error": "\(error)", "stream": .string(keys.stream)])
                 }
                 try? await Task.sleep(for: options.readBlock)
             }
@@ -118,6 +123,24 @@ extension RedisStreamJournal {
     struct Upkeep: Sendable {
         var lastTrim: ContinuousClock.Instant = .now - .seconds(60)
         var lastHoldCheck: ContinuousClock.Instant = .now
+        var failures = RepeatedFailure()
+    }
+
+    /// The reader retries every few hundred ms while Redis is away: one log line per distinct
+    /// error, and again every `interval` while it lasts, not one per attempt.
+    struct RepeatedFailure: Sendable {
+        static let interval: Duration = .seconds(10)
+        private var last: (text: String, at: ContinuousClock.Instant)?
+
+        mutating func isWorthLogging(_ error: any Error) -> Bool {
+            let text = "\(error)"
+            let now = ContinuousClock.now
+            if let last, last.text == text, now - last.at < Self.interval { return false }
+            last = (text, now)
+            return true
+        }
+
+        mutating func recovered() { last = nil }
     }
 
     static let upkeepInterval: Duration = .seconds(1)
@@ -153,10 +176,13 @@ extension RedisStreamJournal {
                 upkeep.lastHoldCheck = .now
                 try await expireHolds()
             }
+            upkeep.failures.recovered()
         } catch {
-            logger.warning(
-                "Redis journal upkeep failed; retrying",
-                metadata: ["error": "\(error)", "stream": .string(keys.stream)])
+            if upkeep.failures.isWorthLogging(error) {
+                logger.warning(
+                    "Redis journal upkeep failed; retrying",
+                    metadata: ["error": "\(error)", "stream": .string(keys.stream)])
+            }
         }
     }
 

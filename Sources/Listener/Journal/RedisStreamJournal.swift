@@ -126,7 +126,7 @@ final class RedisStreamJournal: Journal, Sendable {
             }
             var acked: UInt64 = 0
             if !replies[2].isNull {
-                guard let text = replies[2].string, let value = UInt64(text) else {
+                guard let text = replies[2].string, let value = UInt64(text), value <= RedisStreamEntry.maxSeq else {
                     throw JournalOpenError(message: "\(keys.acked) is not a seq: \(replies[2])")
                 }
                 acked = value
@@ -141,7 +141,8 @@ final class RedisStreamJournal: Journal, Sendable {
             await client.close()
             await readerClient.close()
             throw JournalOpenError(
-                message: "cannot open the Redis journal of app '\(app)' (\(keys.stream) at \(settings.server)): \(error)")
+                message:
+                    "cannot open the Redis journal of app '\(app)' (\(keys.stream) at \(settings.server)): \(error)")
         }
     }
 

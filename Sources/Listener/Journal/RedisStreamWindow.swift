@@ -56,11 +56,19 @@ struct RedisStreamWindow: Sendable {
         /// Seqs between the window's end and this record are missing from the stream: they were
         /// added as void placeholders (forwarded as a void gap), then the record.
         case addedAfterHole(ClosedRange<UInt64>)
+        /// Further than `maxHole` past the window's end: not added.
+        case tooFar
     }
+
+    /// The most seqs a hole may span: a record claiming to be further ahead is not one this
+    /// journal appended (its script never skips a seq), and filling the hole would take memory
+    /// without bound.
+    static let maxHole: UInt64 = 100_000
 
     /// Adds the durable record `seq`; `hold`: the held part it opens.
     mutating func add(_ record: JournalRecord, hold: ClosedRange<UInt64>?) -> Placement {
         guard record.seq > lastSeq else { return .known }
+        guard record.seq - lastSeq <= Self.maxHole else { return .tooFar }
         var placement = Placement.added
         if record.seq > lastSeq + 1 {
             let hole = (lastSeq + 1)...(record.seq - 1)
@@ -76,7 +84,7 @@ struct RedisStreamWindow: Sendable {
 
     /// A seq whose entry could not be read: forwarded as a void gap so the worker never stalls.
     mutating func addPlaceholder(seq: UInt64) {
-        guard seq > lastSeq else { return }
+        guard seq > lastSeq, seq - lastSeq <= Self.maxHole else { return }
         while lastSeq < seq { addPlaceholder() }
     }
 

@@ -37,8 +37,6 @@ final class JournalSite: @unchecked Sendable {
         }
     }
 
-    deinit { redis?.kill() }
-
     static func options(maxBacklogBytes: Int = 1 << 30) -> FileJournal.Options {
         FileJournal.Options(fsync: .batch, maxBacklogBytes: maxBacklogBytes)
     }
