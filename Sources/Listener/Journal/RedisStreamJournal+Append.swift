@@ -10,24 +10,27 @@ extension RedisStreamJournal {
     ) async {
         let started = ContinuousClock.now
         let at = min(max(options.clock(), DeliveryFrame.atRange.lowerBound), DeliveryFrame.atRange.upperBound)
-        var script: [[UInt8]] = [
-            "EVAL", RedisStreamScripts.append, "7", keys.stream, keys.seq, keys.keys, keys.holds, keys.bytes,
-            keys.probe, keys.at, held ? "1" : "0", "\(at)", settings.wait == nil ? "0" : "1",
-            admission.room.map { "\($0)" } ?? "",
+        var arguments: [[UInt8]] = [
+            held ? "1" : "0", "\(at)", settings.wait == nil ? "0" : "1", admission.room.map { "\($0)" } ?? "",
         ].map { Array($0.utf8) }
-        script.reserveCapacity(script.count + entries.count * 2)
+        arguments.reserveCapacity(arguments.count + entries.count * 2)
         for entry in entries {
-            script.append(Array(entry.key.utf8))
-            script.append(entry.envelope)
+            arguments.append(Array(entry.key.utf8))
+            arguments.append(entry.envelope)
         }
+        let scriptKeys = [keys.stream, keys.seq, keys.keys, keys.holds, keys.bytes, keys.probe, keys.at]
         var written: Written?
         do {
-            let replies: [RedisReply]
-            if let wait = settings.wait {
-                // One round trip on one connection: the WAIT covers the script's writes.
-                replies = try await client.pipeline(bytes: [script, Self.waitCommand(wait).map { Array($0.utf8) }])
-            } else {
-                replies = [try await client.command(script)]
+            var replies: [RedisReply] = []
+            for cached in [true, false] {
+                let script = RedisStreamScripts.append.command(keys: scriptKeys, arguments: arguments, cached: cached)
+                if let wait = settings.wait {
+                    // One round trip on one connection: the WAIT covers the script's writes.
+                    replies = try await client.pipeline(bytes: [script, Self.waitCommand(wait).map { Array($0.utf8) }])
+                } else {
+                    replies = [try await client.pipeline(bytes: [script])[0]]
+                }
+                guard let message = replies[0].errorMessage, RedisScript.isMissing(message) else { break }
             }
             if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
             guard let outcome = Written(replies[0], entries: entries.count) else {
@@ -183,7 +186,9 @@ extension RedisStreamJournal {
     func writeVoid(_ range: ClosedRange<UInt64>) async -> Bool {
         let voided: Bool
         do {
-            let reply = try await client.command(holdCommand(RedisStreamScripts.void, range, withVoids: true))
+            let reply = try await run(
+                RedisStreamScripts.void, keys: [keys.stream, keys.holds, keys.seq, keys.keys, keys.voids],
+                arguments: ["\(range.lowerBound)", "\(range.upperBound)"])
             guard let decided = reply.int else { throw RedisError.unexpectedReply("the void script answered \(reply)") }
             voided = decided == 1
         } catch {
@@ -203,10 +208,24 @@ extension RedisStreamJournal {
         return voided
     }
 
-    func holdCommand(_ script: String, _ range: ClosedRange<UInt64>, withVoids: Bool = false) -> [String] {
-        var command = ["EVAL", script, withVoids ? "5" : "3", keys.stream, keys.holds, keys.seq]
-        if withVoids { command += [keys.keys, keys.voids] }
-        return command + ["\(range.lowerBound)", "\(range.upperBound)"]
+    /// Runs `script` on `client` (the journal's own by default), as EVAL when Redis lost it.
+    @discardableResult
+    func run(_ script: RedisScript, keys: [String], arguments: [String], on client: RedisClient? = nil) async throws
+        -> RedisReply
+    {
+        let client = client ?? self.client
+        do {
+            return try await client.command(script.command(keys: keys, arguments: arguments))
+        } catch RedisError.server(let message) where RedisScript.isMissing(message) {
+            return try await client.command(script.command(keys: keys, arguments: arguments, cached: false))
+        }
+    }
+
+    /// Releases the held part in Redis unless its fate was decided already (then 0).
+    func writeRelease(_ range: ClosedRange<UInt64>) async throws -> RedisReply {
+        try await run(
+            RedisStreamScripts.release, keys: [keys.stream, keys.holds, keys.seq],
+            arguments: ["\(range.lowerBound)", "\(range.upperBound)"])
     }
 
     // MARK: Replication

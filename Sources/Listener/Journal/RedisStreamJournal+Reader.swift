@@ -151,19 +151,17 @@ extension RedisStreamJournal {
         do {
             let stored = try await client.command(["GET", keys.acked])
             if let text = stored.string, let remote = UInt64(text) {
-                // Another instance acknowledged (it owns the app now): its window is the truth.
+                // Another instance acknowledged (it owns the app now): its worker is the truth.
+                // Applied again until the window took all of it: a part still held here (its
+                // release not read yet) stops an acknowledgement short.
                 state.withLock { state in
-                    if remote > state.persistedAck {
-                        state.persistedAck = remote
-                        state.window.acknowledge(remote)
-                    }
+                    if remote > state.persistedAck { state.persistedAck = remote }
+                    if state.window.ackedSeq < state.persistedAck { state.window.acknowledge(state.persistedAck) }
                 }
             }
             let (acked, persisted) = state.withLock { ($0.window.ackedSeq, $0.persistedAck) }
             if acked > persisted {
-                try await client.command([
-                    "EVAL", RedisStreamScripts.acknowledge, "1", keys.acked, "\(acked)",
-                ])
+                try await run(RedisStreamScripts.acknowledge, keys: [keys.acked], arguments: ["\(acked)"])
                 state.withLock { $0.persistedAck = max($0.persistedAck, acked) }
                 trimDue = true
             }
@@ -192,18 +190,23 @@ extension RedisStreamJournal {
         guard acked > 0 else { return }
         let (cutoff, overflow) = options.clock().subtractingReportingOverflow(options.retention.retainMs)
         for _ in 0..<100 {
-            let reply = try await client.command([
-                "EVAL", RedisStreamScripts.trim, "4", keys.stream, keys.keys, keys.bytes, keys.voids, "\(acked)",
-                overflow ? "" : "\(cutoff)", "\(options.retention.maxBytes)", "\(unacked)", "\(Self.trimStep)",
-            ])
+            let reply = try await run(
+                RedisStreamScripts.trim, keys: [keys.stream, keys.keys, keys.bytes, keys.voids],
+                arguments: [
+                    "\(acked)", overflow ? "" : "\(cutoff)", "\(options.retention.maxBytes)", "\(unacked)",
+                    "\(Self.trimStep)",
+                ])
             guard let items = reply.array, items.count == 3, let trimmed = items[0].int, let kept = items[1].int,
                 let more = items[2].int, trimmed >= 0, kept >= 0
             else { throw RedisError.unexpectedReply("the trim script answered \(reply)") }
             if kept > 0 {
                 state.withLock { $0.oldestRetainedSeq = max($0.oldestRetainedSeq, UInt64(kept)) }
             }
-            if more == 0 { return }
+            if more == 0 { break }
         }
+        // Another instance may have trimmed too.
+        let oldest = try await oldestRecord()
+        state.withLock { $0.oldestRetainedSeq = oldest ?? ($0.window.lastSeq + 1) }
     }
 
     static let trimStep = 500
@@ -211,7 +214,7 @@ extension RedisStreamJournal {
     private func writeUnwrittenReleases() async throws {
         let ranges = state.withLock { $0.unwrittenReleases }
         for range in ranges {
-            let reply = try await client.command(holdCommand(RedisStreamScripts.release, range))
+            let reply = try await writeRelease(range)
             let listener = state.withLock { state in
                 state.unwrittenReleases.removeAll { $0 == range }
                 // 0: Redis decided first (a void that ran before its connection broke): the
@@ -233,7 +236,7 @@ extension RedisStreamJournal {
             state.window.holds.filter { range in state.window.holdStart(range).map { $0 <= cutoff } ?? false }
         }
         for range in expired {
-            let reply = try await client.command(holdCommand(RedisStreamScripts.release, range))
+            let reply = try await writeRelease(range)
             let (secondCutoff, _) = cutoff.subtractingReportingOverflow(Self.milliseconds(options.holdTimeout))
             let listener: (@Sendable () -> Void)? = state.withLock { state in
                 if reply.int == 1 {

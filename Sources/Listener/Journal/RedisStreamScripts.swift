@@ -10,7 +10,8 @@ enum RedisStreamScripts {
     /// Returns {first seq, appended, duplicates, accept time used, then the 0-based index of each
     /// appended entry}, or {-1, bytes needed} when the fresh records do not fit `room` (nothing
     /// written).
-    static let append = """
+    static let append = RedisScript(
+        """
         local function num(n) return string.format('%.0f', n) end
         local last = tonumber(redis.call('GET', KEYS[2]) or '0')
         if not last then return redis.error_reply('ERR ' .. KEYS[2] .. ' is not a number') end
@@ -61,22 +62,24 @@ enum RedisStreamScripts {
         local reply = {first, #fresh, duplicates, num(at)}
         for _, i in ipairs(fresh) do reply[#reply + 1] = (i - 5) / 2 end
         return reply
-        """
+        """)
 
     /// KEYS: stream, holds, seq. ARGV: first, last. Releases the held part if nobody decided its
     /// fate yet (1), else 0; the marker tells every instance's reader.
-    static let release = """
+    static let release = RedisScript(
+        """
         if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
         local top = redis.call('GET', KEYS[3]) or '0'
         redis.call('XADD', KEYS[1], top .. '-*', 'release', ARGV[1] .. '-' .. ARGV[2])
         return 1
-        """
+        """)
 
     /// KEYS: stream, holds, seq, keys, voids. ARGV: first, last. Voids the held part if nobody
     /// decided its fate yet (1), else 0: the void range is recorded (a rewind reads it), the
     /// part's keys are given back so the sender's retry is appended anew, and the marker tells
     /// every instance's reader.
-    static let void = """
+    static let void = RedisScript(
+        """
         if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
         local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', ARGV[2] .. '-0')
         for _, entry in ipairs(entries) do
@@ -92,15 +95,16 @@ enum RedisStreamScripts {
         local top = redis.call('GET', KEYS[3]) or '0'
         redis.call('XADD', KEYS[1], top .. '-*', 'void', ARGV[1] .. '-' .. ARGV[2])
         return 1
-        """
+        """)
 
     /// KEYS: acked. ARGV: seq. The acknowledged seq only grows (several instances may write it).
-    static let acknowledge = """
+    static let acknowledge = RedisScript(
+        """
         local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
         local seq = tonumber(ARGV[1])
         if seq > stored then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
         return 0
-        """
+        """)
 
     /// KEYS: stream, keys, bytes, voids. ARGV: acked, cutoff (accept times at or below it have
     /// expired; "" for none), max bytes of acknowledged records kept, bytes of unacknowledged
@@ -108,7 +112,8 @@ enum RedisStreamScripts {
     /// expired or the acknowledged ones take more than the cap, with their keys (unless the key
     /// was appended again since) and the void ranges wholly before what is kept.
     /// Returns {records trimmed, first seq kept (0: nothing trimmed), 1 if there may be more}.
-    static let trim = """
+    static let trim = RedisScript(
+        """
         local function num(n) return string.format('%.0f', n) end
         local cutoff = tonumber(ARGV[2])
         local maxBytes, unacked = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -144,5 +149,5 @@ enum RedisStreamScripts {
         local more = 0
         if not stopped and #entries == tonumber(ARGV[5]) then more = 1 end
         return {trimmed, minid, more}
-        """
+        """)
 }

@@ -249,6 +249,20 @@ import Testing
         await journal.finish()
     }
 
+    @Test func scriptsRunByDigestAndAreSentAgainWhenRedisForgotThem() async throws {
+        let site = try JournalSite(.redis)
+        let journal = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
+        _ = try await journal.append([journalEntry(1)]).get()
+        // What a restarted Redis or a promoted replica looks like to a cached digest.
+        _ = try site.cli("SCRIPT", "FLUSH")
+        #expect(try await journal.append([journalEntry(2)]).get().appended == 1)
+        journal.acknowledge(2)
+        #expect(await becomesTrue { (try? site.cli("GET", "mimic:shop:journal:acked")) == ["2"] })
+        let stats = try site.redis!.cli("INFO", "commandstats")
+        #expect(stats.contains("cmdstat_evalsha:calls="))
+        await journal.finish()
+    }
+
     @Test func theSeqAndEpochSurviveARestartOfEveryInstance() async throws {
         let site = try JournalSite(.redis)
         let options = RedisStreamJournal.Options(maxBacklogBytes: 1 << 30)
