@@ -109,7 +109,8 @@ extension RedisStreamJournal {
             }
             guard items.count >= 4, head >= 1, UInt64(head) <= RedisStreamEntry.maxSeq, let appended = items[1].int,
                 let duplicates = items[2].int,
-                let at = items[3].string.flatMap({ Int64($0) }), appended >= 0, duplicates >= 0,
+                let at = items[3].string.flatMap({ Int64($0) }), DeliveryFrame.atRange.contains(at), appended >= 0,
+                duplicates >= 0,
                 items.count == 4 + appended, appended + duplicates == entries
             else { return nil }
             var fresh: [Int] = []

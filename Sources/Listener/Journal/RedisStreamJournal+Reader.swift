@@ -149,8 +149,12 @@ extension RedisStreamJournal {
         await answerRewinds()
         var trimDue = ContinuousClock.now - upkeep.lastTrim >= Self.upkeepInterval
         do {
-            let stored = try await client.command(["GET", keys.acked])
-            if let text = stored.string, let remote = UInt64(text) {
+            let stored = try await client.pipeline([["GET", keys.acked], ["GET", keys.seq]])
+            if let message = stored.lazy.compactMap(\.errorMessage).first {
+                throw RedisError.server(message: message)
+            }
+            try await guardSeq(stored[1])
+            if let text = stored[0].string, let remote = UInt64(text) {
                 // Another instance acknowledged (it owns the app now): its worker is the truth.
                 // Applied again until the window took all of it: a part still held here (its
                 // release not read yet) stops an acknowledgement short.
@@ -181,6 +185,23 @@ extension RedisStreamJournal {
                     "Redis journal upkeep failed; retrying",
                     metadata: ["error": "\(error)", "stream": .string(keys.stream)])
             }
+        }
+    }
+
+    /// A seq counter below what this instance holds means Redis lost the journal's tail (a
+    /// restart from an older AOF or a backup; with `redis.wait` only what was never acknowledged
+    /// can go). The next appends would reuse seqs the worker may have applied, under the same
+    /// epoch: the counter is raised past them at once, loudly. What was lost is a hole in the
+    /// stream, which a rewind reports as skipped.
+    private func guardSeq(_ reply: RedisReply) async throws {
+        let stored = reply.isNull ? 0 : reply.string.flatMap { UInt64($0) }
+        let held = state.withLock { $0.window.lastSeq }
+        guard let stored, stored < held else { return }
+        let raised = try await run(RedisStreamScripts.raiseSeq, keys: [keys.seq], arguments: ["\(held)"])
+        if raised.int == 1 {
+            logger.critical(
+                "the Redis journal's seq went back (Redis lost writes); raised it past the seqs already journaled",
+                metadata: ["stored": "\(stored)", "raised_to": "\(held)", "stream": .string(keys.stream)])
         }
     }
 

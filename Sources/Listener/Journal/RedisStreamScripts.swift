@@ -97,6 +97,14 @@ enum RedisStreamScripts {
         return 1
         """)
 
+    /// KEYS: seq. ARGV: floor. Raises the seq counter to `floor` if it is below (1), else 0.
+    static let raiseSeq = RedisScript(
+        """
+        local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+        if stored < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
+        return 0
+        """)
+
     /// KEYS: acked. ARGV: seq. The acknowledged seq only grows (several instances may write it).
     static let acknowledge = RedisScript(
         """
