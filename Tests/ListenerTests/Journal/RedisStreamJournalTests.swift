@@ -196,6 +196,37 @@ import Testing
         await journal.finish()
     }
 
+    @Test(.timeLimit(.minutes(2))) func aPausedRedisNeitherBlocksTheCallerNorHangsTheAppend() async throws {
+        let site = try JournalSite(.redis)
+        var options = RedisStreamJournal.Options(maxBacklogBytes: 1 << 30)
+        options.commandTimeout = .milliseconds(500)
+        let journal = try await site.openStream(options)
+        _ = try await journal.append([journalEntry(1)]).get()
+
+        site.redis!.pause()
+        let clock = ContinuousClock()
+        let answered = Mutex<Result<AppendReceipt, JournalRejection>?>(nil)
+        let called = clock.now
+        // What ingress does on an event loop: the call returns at once, the answer comes later.
+        journal.append([journalEntry(2)], reserved: 0, held: false) { result in answered.withLock { $0 = result } }
+        #expect(clock.now - called < .milliseconds(100))
+        #expect(await becomesTrue(within: .seconds(10)) { answered.withLock { $0 != nil } }, "no hang")
+        guard case .failure(.storage)? = answered.withLock({ $0 }) else {
+            Issue.record("expected a storage failure, got \(String(describing: answered.withLock { $0 }))")
+            site.redis!.resume()
+            return
+        }
+        site.redis!.resume()
+        // The paused Redis may have run the first try after SIGCONT: then the retry is a duplicate.
+        #expect(
+            await becomesTrue(within: .seconds(20)) {
+                guard let receipt = try? await journal.append([journalEntry(2)]).get() else { return false }
+                return receipt.appended + receipt.duplicates == 1
+            })
+        #expect(await becomesTrue { journal.forwardable().map(\.seq) == [1, 2] })
+        await journal.finish()
+    }
+
     @Test func redisWaitWithoutAReplicaIsNotDurable() async throws {
         let site = try JournalSite(.redis)
         site.redisSettings.wait = ReplicaWait(replicas: 1, timeout: .milliseconds(100))
