@@ -212,10 +212,10 @@ extension RedisStreamJournal {
         let (cutoff, overflow) = options.clock().subtractingReportingOverflow(options.retention.retainMs)
         for _ in 0..<100 {
             let reply = try await run(
-                RedisStreamScripts.trim, keys: [keys.stream, keys.keys, keys.bytes, keys.voids],
+                RedisStreamScripts.trim, keys: [keys.stream, keys.keys, keys.bytes, keys.voids, keys.seq],
                 arguments: [
                     "\(acked)", overflow ? "" : "\(cutoff)", "\(options.retention.maxBytes)", "\(unacked)",
-                    "\(Self.trimStep)",
+                    "\(Self.trimStep)", "\(options.recentIDs)",
                 ])
             guard let items = reply.array, items.count == 3, let trimmed = items[0].int, let kept = items[1].int,
                 let more = items[2].int, trimmed >= 0, kept >= 0

@@ -15,15 +15,19 @@ import Synchronization
 /// part became. All hiredis calls run on the clients' owner threads; nothing here blocks the
 /// caller, and completions run on the cooperative pool, never on an event loop.
 ///
-/// Dedupe window: a key is known while its record is in the stream, i.e. every unacknowledged
-/// record and the acknowledged ones `journal_retain` (ms and bytes) keeps. That is what the file
-/// journal guarantees across a restart (it rebuilds its recent keys from the retained segments);
-/// unlike it, there is no separate count cap (`recentIDs`): the index is exactly the stream's keys.
+/// Dedupe window: a key is known while its record is in the stream (every unacknowledged record
+/// and the acknowledged ones `journal_retain` keeps) and, after that, while its seq is among the
+/// newest `recentIDs`. The file journal guarantees the second while running and the first after a
+/// restart (it rebuilds its recent keys from the retained segments); this one guarantees both,
+/// across restarts and instances. Unlike the file journal's, the index is not capped at
+/// `recentIDs` keys: a long `journal_retain` at a high rate keeps more of them in Redis.
 final class RedisStreamJournal: Journal, Sendable {
     struct Options: Sendable {
         var maxBacklogBytes: Int
         /// `journal_retain` / `journal_retain_bytes`: acknowledged records kept for replay.
         var retention: JournalRetention = .standard
+        /// Keys of the newest this many seqs stay known even once retention trimmed their records.
+        var recentIDs: Int = 100_000
         /// Unix ms; stamps each appended record (tests pass a fake clock).
         var clock: @Sendable () -> Int64 = FileJournal.unixMillisecondsNow
         /// A held part nobody released or voided for this long (its instance died between the
@@ -44,6 +48,7 @@ final class RedisStreamJournal: Journal, Sendable {
         init(_ file: FileJournal.Options) {
             self.maxBacklogBytes = file.maxBacklogBytes
             self.retention = file.retention
+            self.recentIDs = file.recentIDs
             self.clock = file.clock
             self.timings = file.timings
         }

@@ -7,7 +7,8 @@
 ///   (`<first>-<last>`): what became of a held part, in stream order for every instance.
 /// - `…:journal:epoch` (string): the journal id, set once (SET NX) and kept for good.
 /// - `…:journal:seq` (string): the last seq assigned; only the append script moves it.
-/// - `…:journal:keys` (hash): idempotency key → seq, for every record still in the stream.
+/// - `…:journal:keys` (sorted set): idempotency keys scored by their seq, while their record is
+///   in the stream or their seq is among the newest `recentIDs` (the dedupe window).
 /// - `…:journal:holds` (hash): first seq → last seq of each held part not yet released or voided;
 ///   whoever removes the field (release, void, or expiry) decides the part's fate.
 /// - `…:journal:acked` (string): the seq the worker acknowledged (only grows, except by a rewind).

@@ -25,7 +25,7 @@ enum RedisStreamScripts {
         local fresh, seen, duplicates, size = {}, {}, 0, 0
         for i = 5, #ARGV, 2 do
           local key = ARGV[i]
-          if seen[key] or redis.call('HEXISTS', KEYS[3], key) == 1 then
+          if seen[key] or redis.call('ZSCORE', KEYS[3], key) then
             duplicates = duplicates + 1
           else
             seen[key] = true
@@ -54,7 +54,7 @@ enum RedisStreamScripts {
           else
             redis.call('XADD', KEYS[1], seq .. '-0', 'key', ARGV[i], 'at', num(at), 'env', ARGV[i + 1])
           end
-          redis.call('HSET', KEYS[3], ARGV[i], seq)
+          redis.call('ZADD', KEYS[3], seq, ARGV[i])
         end
         redis.call('SET', KEYS[2], num(final))
         redis.call('SET', KEYS[7], num(at))
@@ -86,8 +86,8 @@ enum RedisStreamScripts {
           local seq = string.match(entry[1], '^(%d+)-0$')
           local fields = entry[2]
           for i = 1, #fields, 2 do
-            if seq and fields[i] == 'key' and redis.call('HGET', KEYS[4], fields[i + 1]) == seq then
-              redis.call('HDEL', KEYS[4], fields[i + 1])
+            if seq and fields[i] == 'key' and tonumber(redis.call('ZSCORE', KEYS[4], fields[i + 1])) == tonumber(seq) then
+              redis.call('ZREM', KEYS[4], fields[i + 1])
             end
           end
         end
@@ -114,11 +114,13 @@ enum RedisStreamScripts {
         return 0
         """)
 
-    /// KEYS: stream, keys, bytes, voids. ARGV: acked, cutoff (accept times at or below it have
-    /// expired; "" for none), max bytes of acknowledged records kept, bytes of unacknowledged
-    /// records, most entries to look at. Trims the oldest acknowledged records while they are
-    /// expired or the acknowledged ones take more than the cap, with their keys (unless the key
-    /// was appended again since) and the void ranges wholly before what is kept.
+    /// KEYS: stream, keys, bytes, voids, seq. ARGV: acked, cutoff (accept times at or below it
+    /// have expired; "" for none), max bytes of acknowledged records kept, bytes of
+    /// unacknowledged records, most entries to look at, recent keys kept. Trims the oldest
+    /// acknowledged records while they are expired or the acknowledged ones take more than the
+    /// cap, and the void ranges wholly before what is kept. A key is forgotten once its record is
+    /// gone and it is not among the newest `recent` seqs: the file journal's guarantee (its
+    /// recent-ID index while running, its retained segments after a restart), both at once.
     /// Returns {records trimmed, first seq kept (0: nothing trimmed), 1 if there may be more}.
     static let trim = RedisScript(
         """
@@ -140,22 +142,29 @@ enum RedisStreamScripts {
           if string.match(entry[1], '^%d+-0$') then
             local expired = cutoff ~= nil and (at == nil or at <= cutoff)
             if not expired and total - unacked <= maxBytes then stopped = true break end
-            if key and redis.call('HGET', KEYS[2], key) == seq then redis.call('HDEL', KEYS[2], key) end
             if key and env then total = total - 26 - #key - #env end
             trimmed = trimmed + 1
             minid = tonumber(seq) + 1
           end
         end
-        if minid == nil then return {0, 0, 0} end
-        redis.call('XTRIM', KEYS[1], 'MINID', num(minid) .. '-0')
-        if total < 0 then total = 0 end
-        redis.call('SET', KEYS[3], num(total))
-        local voids = redis.call('HGETALL', KEYS[4])
-        for i = 1, #voids, 2 do
-          if (tonumber(voids[i + 1]) or 0) < minid then redis.call('HDEL', KEYS[4], voids[i]) end
+        if minid ~= nil then
+          redis.call('XTRIM', KEYS[1], 'MINID', num(minid) .. '-0')
+          if total < 0 then total = 0 end
+          redis.call('SET', KEYS[3], num(total))
+          local voids = redis.call('HGETALL', KEYS[4])
+          for i = 1, #voids, 2 do
+            if (tonumber(voids[i + 1]) or 0) < minid then redis.call('HDEL', KEYS[4], voids[i]) end
+          end
         end
+        local last = tonumber(redis.call('GET', KEYS[5]) or '0') or 0
+        local floor = last + 1
+        local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+        if oldest then floor = tonumber(string.match(oldest[1], '^(%d+)-')) or floor end
+        local recent = last + 1 - tonumber(ARGV[6])
+        if recent < floor then floor = recent end
+        if floor > 1 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. num(floor)) end
         local more = 0
-        if not stopped and #entries == tonumber(ARGV[5]) then more = 1 end
-        return {trimmed, minid, more}
+        if minid ~= nil and not stopped and #entries == tonumber(ARGV[5]) then more = 1 end
+        return {trimmed, minid or 0, more}
         """)
 }

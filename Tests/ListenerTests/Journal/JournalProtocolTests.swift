@@ -122,6 +122,8 @@ import Testing
         #expect(outcome.acked == oldest - 1)
         #expect(journal.forwardable().map(\.seq) == Array(oldest...30))
         #expect(journal.snapshot().skippedTotal == oldest - 1)
+        // A trimmed record's key is still among the newest `recentIDs`: its retry is a duplicate.
+        #expect(try await journal.append([journalEntry(1)]).get() == AppendReceipt(appended: 0, duplicates: 1))
         await site.close(journal)
     }
 
