@@ -51,10 +51,17 @@ extension RedisStreamJournal {
             start = "(" + last.id
         }
         let voids = try await voidRanges()
-        report(problems)
         // Everything before the first record still in the stream is gone: the gap.
-        let from = first ?? (acked + 1)
+        var from = first ?? (acked + 1)
         var gap: ClosedRange<UInt64>?
+        if from <= acked, acked - from >= UInt64(found.count) + RedisStreamWindow.maxHole {
+            // The stream holds far fewer records than the acknowledged seq claims (an `acked`
+            // key not written by this journal): nothing sensible to replay, and filling the
+            // difference with placeholders would take memory without bound.
+            problems.malformed.append("\(keys.acked) \(acked) is far past the \(found.count) records retained")
+            from = acked + 1
+        }
+        report(problems)
         if from > target + 1 { gap = (target + 1)...min(from - 1, acked) }
         var records: [JournalRecord?] = []
         if from <= acked {

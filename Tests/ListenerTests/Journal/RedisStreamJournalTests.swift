@@ -47,11 +47,12 @@ import Testing
             try await second.append([journalEntry(1), journalEntry(2)]).get()
                 == AppendReceipt(appended: 1, duplicates: 1))
 
-        // Both append at once, each some keys of its own and some the other also sends.
-        async let fromFirst: [Result<AppendReceipt, JournalRejection>] = (3...60).asyncMap { n in
+        // Both append at once, many requests at a time each, with keys of their own and keys the
+        // other also sends.
+        async let fromFirst: [Result<AppendReceipt, JournalRejection>] = (3...60).concurrentMap { n in
             await first.append([journalEntry(n), journalEntry(n, "shared")])
         }
-        async let fromSecond: [Result<AppendReceipt, JournalRejection>] = (3...60).asyncMap { n in
+        async let fromSecond: [Result<AppendReceipt, JournalRejection>] = (3...60).concurrentMap { n in
             await second.append([journalEntry(n, "other"), journalEntry(n, "shared")])
         }
         let results = await fromFirst + fromSecond
@@ -282,6 +283,24 @@ import Testing
         await journal.finish()
     }
 
+    @Test func anAcknowledgedSeqFarPastTheStreamIsAGapNotATrap() async throws {
+        let site = try JournalSite(.redis)
+        let options = RedisStreamJournal.Options(maxBacklogBytes: 1 << 30)
+        let journal = try await site.openStream(options)
+        for n in 1...3 { _ = try await journal.append([journalEntry(n)]).get() }
+        await journal.finish()
+        _ = try site.cli("SET", "mimic:shop:journal:acked", "1000000000")
+
+        let reopened = try await site.openStream(options)
+        #expect(reopened.ackedSeqNow == 1_000_000_000)
+        #expect(await reopened.rewind(to: 0) == RewindOutcome(acked: 1_000_000_000, gap: 1...1_000_000_000))
+        // No seq at or below what the worker may have applied is handed out again.
+        #expect(await becomesTrue { (try? site.cli("GET", "mimic:shop:journal:seq")) == ["1000000000"] })
+        #expect(try await reopened.append([journalEntry(4)]).get().appended == 1)
+        #expect(reopened.forwardable().map(\.seq) == [1_000_000_001])
+        await reopened.finish()
+    }
+
     @Test func scriptsRunByDigestAndAreSentAgainWhenRedisForgotThem() async throws {
         let site = try JournalSite(.redis)
         let journal = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
@@ -383,10 +402,13 @@ import Testing
 }
 
 extension ClosedRange where Bound == Int {
-    /// Runs `body` for each element, in order, one after the other.
-    fileprivate func asyncMap<T: Sendable>(_ body: (Int) async -> T) async -> [T] {
-        var results: [T] = []
-        for element in self { results.append(await body(element)) }
-        return results
+    /// Runs `body` for every element at once (as many senders would) and collects the answers.
+    fileprivate func concurrentMap<T: Sendable>(_ body: @escaping @Sendable (Int) async -> T) async -> [T] {
+        await withTaskGroup(of: T.self) { group in
+            for element in self { group.addTask { await body(element) } }
+            var results: [T] = []
+            for await result in group { results.append(result) }
+            return results
+        }
     }
 }
