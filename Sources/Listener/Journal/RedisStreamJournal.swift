@@ -63,6 +63,7 @@ final class RedisStreamJournal: Journal, Sendable {
         var window: RedisStreamWindow
         var closing = false
         var onDurable: (@Sendable () -> Void)?
+        /// This instance's appends: each instance counts what it accepted.
         var appendedTotal: UInt64 = 0
         var duplicatesTotal: UInt64 = 0
         var skippedTotal: UInt64 = 0
@@ -270,6 +271,7 @@ final class RedisStreamJournal: Journal, Sendable {
             JournalSnapshot(
                 epoch: epoch, lastSeq: state.window.lastSeq, durableSeq: state.window.lastSeq,
                 ackedSeq: state.window.ackedSeq, backlogMessages: state.window.count,
+                // One stream stands where the file journal counts its segment files.
                 backlogBytes: state.window.bytes, segments: 1, appendedTotal: state.appendedTotal,
                 duplicatesTotal: state.duplicatesTotal, skippedTotal: state.skippedTotal,
                 oldestRetainedSeq: state.oldestRetainedSeq)
