@@ -4,94 +4,175 @@ import Shared
 
 /// Appending and what becomes of held parts: the Redis side of ingress.
 extension RedisStreamJournal {
-    func send(
-        _ entries: [JournalEntry], held: Bool, admission: Admission,
-        completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void
-    ) async {
-        let started = ContinuousClock.now
-        let at = min(max(options.clock(), DeliveryFrame.atRange.lowerBound), DeliveryFrame.atRange.upperBound)
-        var arguments: [[UInt8]] = [
-            held ? "1" : "0", "\(at)", settings.wait == nil ? "0" : "1", admission.room.map { "\($0)" } ?? "",
-        ].map { Array($0.utf8) }
-        arguments.reserveCapacity(arguments.count + entries.count * 2)
-        for entry in entries {
-            arguments.append(Array(entry.key.utf8))
-            arguments.append(entry.envelope)
+    struct QueuedAppend: Sendable {
+        var entries: [JournalEntry]
+        var held: Bool
+        var admission: Admission
+        var completion: @Sendable (Result<AppendReceipt, JournalRejection>) -> Void
+        var started: ContinuousClock.Instant
+
+        var bytes: Int { entries.reduce(0) { $0 &+ $1.envelope.count &+ $1.key.utf8.count } }
+    }
+
+    /// At most this many appends, or this many bytes, go in one pipeline.
+    static let batchAppends = 128
+    static let batchBytes = 4 << 20
+
+    /// Appends wait for one sender: whatever queued while a pipeline was out goes in the next
+    /// one, with one WAIT for all of them, instead of a round trip (and a replica's) each.
+    func enqueue(_ append: QueuedAppend) {
+        let start = state.withLock { state in
+            state.appendQueue.append(append)
+            guard !state.sending else { return false }
+            state.sending = true
+            return true
         }
-        let scriptKeys = [keys.stream, keys.seq, keys.keys, keys.holds, keys.bytes, keys.probe, keys.at]
-        var written: Written?
-        do {
-            var replies: [RedisReply] = []
-            for cached in [true, false] {
-                let script = RedisStreamScripts.append.command(keys: scriptKeys, arguments: arguments, cached: cached)
-                if let wait = settings.wait {
-                    // One round trip on one connection: the WAIT covers the script's writes.
-                    replies = try await client.pipeline(bytes: [script, Self.waitCommand(wait).map { Array($0.utf8) }])
-                } else {
-                    replies = [try await client.pipeline(bytes: [script])[0]]
+        if start { Task { await self.drainAppends() } }
+    }
+
+    private func drainAppends() async {
+        while true {
+            let batch: [QueuedAppend] = state.withLock { state in
+                var count = 0
+                var bytes = 0
+                for append in state.appendQueue {
+                    bytes = bytes &+ append.bytes
+                    guard count == 0 || (count < Self.batchAppends && bytes <= Self.batchBytes) else { break }
+                    count += 1
                 }
-                guard let message = replies[0].errorMessage, RedisScript.isMissing(message) else { break }
+                let taken = Array(state.appendQueue.prefix(count))
+                state.appendQueue.removeFirst(count)
+                if taken.isEmpty { state.sending = false }
+                return taken
             }
-            if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
-            guard let outcome = Written(replies[0], entries: entries.count) else {
-                throw RedisError.unexpectedReply("the append script answered \(replies[0])")
-            }
-            if case .refused = outcome {
-                state.withLock { $0.window.release(admission.inFlight) }
-                return completion(.failure(.backlogFull(limit: options.maxBacklogBytes)))
-            }
-            written = outcome
-            if let wait = settings.wait { try confirmReplicated(replies[1], wait) }
-        } catch {
-            state.withLock { $0.window.release(admission.inFlight) }
-            if held, case .appended(let first, let fresh, _, _)? = written,
-                let last = lastSeq(from: first, count: fresh.count)
-            {
-                // The part is in the stream but its request fails: void it so it neither stalls
-                // forwarding until the hold expires nor keeps its keys from the sender's retry.
-                await writeVoid(first...last)
-            }
-            if case RedisError.closed = error { return completion(.failure(.closed)) }
-            // Once a second at most: during an outage every request fails the same way.
-            let due = state.withLock { state in
-                let now = ContinuousClock.now
-                guard state.lastFailureLog.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
-                state.lastFailureLog = now
-                return true
-            }
-            if due {
-                logger.error(
-                    "Redis journal append failed; answered 503 until Redis takes appends again",
-                    metadata: ["error": "\(error)", "messages": "\(entries.count)"])
-            }
-            return completion(.failure(.storage(storageReason(error))))
+            if batch.isEmpty { return }
+            await send(batch)
         }
-        guard case .appended(let first, let fresh, let duplicates, let stamped)? = written else { return }
+    }
+
+    private func send(_ batch: [QueuedAppend]) async {
+        let at = min(max(options.clock(), DeliveryFrame.atRange.lowerBound), DeliveryFrame.atRange.upperBound)
+        let scriptKeys = [keys.stream, keys.seq, keys.keys, keys.holds, keys.bytes, keys.probe, keys.at]
+        let calls: [[[UInt8]]] = batch.map { append in
+            var arguments: [[UInt8]] = [
+                append.held ? "1" : "0", "\(at)", settings.wait == nil ? "0" : "1",
+                append.admission.room.map { "\($0)" } ?? "",
+            ].map { Array($0.utf8) }
+            arguments.reserveCapacity(arguments.count + append.entries.count * 2)
+            for entry in append.entries {
+                arguments.append(Array(entry.key.utf8))
+                arguments.append(entry.envelope)
+            }
+            return arguments
+        }
+        let waitCommand = settings.wait.map { Self.waitCommand($0).map { Array($0.utf8) } }
+        var replies: [RedisReply]
+        var waitReply: RedisReply?
+        do {
+            // One round trip on one connection: the WAIT covers every script's writes.
+            var answered = try await client.pipeline(
+                bytes: calls.map { RedisStreamScripts.append.command(keys: scriptKeys, arguments: $0) }
+                    + (waitCommand.map { [$0] } ?? []))
+            if waitCommand != nil { waitReply = answered.removeLast() }
+            replies = answered
+            let missing = replies.indices.filter { replies[$0].errorMessage.map(RedisScript.isMissing) ?? false }
+            if !missing.isEmpty {
+                var again = try await client.pipeline(
+                    bytes: missing.map {
+                        RedisStreamScripts.append.command(keys: scriptKeys, arguments: calls[$0], cached: false)
+                    } + (waitCommand.map { [$0] } ?? []))
+                if waitCommand != nil { waitReply = again.removeLast() }
+                for (index, reply) in zip(missing, again) { replies[index] = reply }
+            }
+        } catch {
+            for append in batch { await fail(append, written: nil, error: error) }
+            return
+        }
+        var notDurable: (any Error)?
+        if let wait = settings.wait, let waitReply {
+            do { try confirmReplicated(waitReply, wait) } catch { notDurable = error }
+        }
+        for (append, reply) in zip(batch, replies) {
+            if let message = reply.errorMessage {
+                await fail(append, written: nil, error: RedisError.server(message: message))
+                continue
+            }
+            guard let written = Written(reply, entries: append.entries.count) else {
+                await fail(
+                    append, written: nil, error: RedisError.unexpectedReply("the append script answered \(reply)"))
+                continue
+            }
+            guard case .appended(let first, let fresh, let duplicates, let stamped) = written else {
+                state.withLock { $0.window.release(append.admission.inFlight) }
+                append.completion(.failure(.backlogFull(limit: options.maxBacklogBytes)))
+                continue
+            }
+            if let notDurable {
+                await fail(append, written: written, error: notDurable)
+                continue
+            }
+            await appended(append, first: first, fresh: fresh, duplicates: duplicates, at: stamped)
+        }
+    }
+
+    /// The append is answered 503 (or refused as closed). A held part the script wrote is voided
+    /// at once, so it neither stalls forwarding until the hold expires nor keeps its keys from
+    /// the sender's retry. Records it wrote otherwise stay: the retry is deduplicated, and
+    /// answered once `WAIT` confirms them.
+    private func fail(_ append: QueuedAppend, written: Written?, error: any Error) async {
+        state.withLock { $0.window.release(append.admission.inFlight) }
+        if append.held, case .appended(let first, let fresh, _, _)? = written,
+            let last = lastSeq(from: first, count: fresh.count)
+        {
+            await writeVoid(first...last)
+        }
+        if case RedisError.closed = error { return append.completion(.failure(.closed)) }
+        // Once a second at most: during an outage every request fails the same way.
+        let due = state.withLock { state in
+            let now = ContinuousClock.now
+            guard state.lastFailureLog.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            state.lastFailureLog = now
+            return true
+        }
+        if due {
+            logger.error(
+                "Redis journal append failed; answered 503 until Redis takes appends again",
+                metadata: ["error": "\(error)", "messages": "\(append.entries.count)"])
+        }
+        append.completion(.failure(.storage(storageReason(error))))
+    }
+
+    /// The append is durable: its records go into the window (after any other instance's that
+    /// came before them), then the sender is answered and forwarding woken.
+    private func appended(_ append: QueuedAppend, first: UInt64, fresh: [Int], duplicates: Int, at stamped: Int64)
+        async
+    {
+        let entries = append.entries
         var receipt = AppendReceipt(appended: fresh.count, duplicates: duplicates)
         var caughtUp = true
         if let last = lastSeq(from: first, count: fresh.count) {
             let range = first...last
-            if held { receipt.held = range }
+            if append.held { receipt.held = range }
             caughtUp = state.withLock { state in
                 guard state.window.lastSeq + 1 >= first else { return false }
                 for (offset, index) in fresh.enumerated() {
                     let record = JournalRecord(
                         seq: first + UInt64(offset), at: stamped, key: entries[index].key,
                         envelope: entries[index].envelope)
-                    _ = state.window.add(record, hold: held ? range : nil)
+                    _ = state.window.add(record, hold: append.held ? range : nil)
                 }
                 return true
             }
             if !caughtUp { caughtUp = await catchUp(through: last) }
         }
         let listener = state.withLock { state in
-            state.window.release(admission.inFlight)
+            state.window.release(append.admission.inFlight)
             state.appendedTotal += UInt64(fresh.count)
             state.duplicatesTotal += UInt64(duplicates)
             return state.onDurable
         }
-        options.timings?.append.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
-        completion(.success(receipt))
+        options.timings?.append.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - append.started))
+        append.completion(.success(receipt))
         if !fresh.isEmpty, caughtUp { listener?() }
     }
 

@@ -76,6 +76,9 @@ final class RedisStreamJournal: Journal, Sendable {
         /// Held parts whose release could not be written to Redis yet.
         var unwrittenReleases: [ClosedRange<UInt64>] = []
         var reader: Task<Void, Never>?
+        /// Appends waiting for the sender, which takes them all in one pipeline.
+        var appendQueue: [QueuedAppend] = []
+        var sending = false
         var lastFailureLog: ContinuousClock.Instant?
     }
 
@@ -229,7 +232,10 @@ final class RedisStreamJournal: Journal, Sendable {
                 state.withLock { $0.window.release(admission.inFlight) }
                 return completion(.success(AppendReceipt(appended: 0, duplicates: 0)))
             }
-            Task { await self.send(entries, held: held, admission: admission, completion: completion) }
+            enqueue(
+                QueuedAppend(
+                    entries: entries, held: held, admission: admission, completion: completion,
+                    started: .now))
         }
     }
 
