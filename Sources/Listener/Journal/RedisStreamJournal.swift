@@ -7,8 +7,8 @@ import Synchronization
 ///
 /// Appends run one script each (`RedisStreamScripts.append`): seq assignment, the idempotency
 /// check and the XADDs are one atomic step in Redis, so instances appending at once never reuse a
-/// seq nor journal a key twice. With `redis.wait` the append counts only once `WAIT` confirmed
-/// it. Every instance keeps the unacknowledged records in memory (`RedisStreamWindow`) for
+/// seq nor journal a key twice. Appends queued while a pipeline is out go together in the next
+/// one; with `redis.wait` one `WAIT` after them confirms them all before any is answered. Every instance keeps the unacknowledged records in memory (`RedisStreamWindow`) for
 /// synchronous forwarding: its own appends go in when they complete, other instances' arrive
 /// through a reader that follows the stream (XREAD BLOCK on a client of its own), which also
 /// persists acknowledgements, trims by `journal_retain`, answers rewinds and writes what a held
