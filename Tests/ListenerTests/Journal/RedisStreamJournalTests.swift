@@ -243,6 +243,15 @@ import Testing
         #expect(journal.forwardable().isEmpty, "nothing unconfirmed is forwarded")
         // The retry is answered only once WAIT confirms it, which it cannot here.
         #expect(await journal.append([journalEntry(1)]) == outcome)
+        // A held part that fails so is voided at once: no hold left to stall forwarding, and its
+        // keys are given back for the retry.
+        guard case .failure(.storage) = await journal.append([journalEntry(2), journalEntry(3)], held: true) else {
+            Issue.record("a held append without its replica must fail")
+            return
+        }
+        #expect(try site.cli("HLEN", "mimic:shop:journal:holds") == ["0"])
+        #expect(try site.cli("HGET", "mimic:shop:journal:voids", "2") == ["3"])
+        #expect(try site.cli("ZCARD", "mimic:shop:journal:keys") == ["1"])
         await journal.finish()
     }
 
