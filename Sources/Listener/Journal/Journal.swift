@@ -1,7 +1,8 @@
 /// One app's durable journal as ingress and forwarding see it: messages go in (all or none,
 /// deduplicated by key), come out in seq order once durable, and leave when the worker
-/// acknowledges them. `FileJournal` is the implementation; a second backend plugs in here without
-/// touching ingress or forwarding.
+/// acknowledges them. Two backends: `FileJournal` (segment files, the default) and
+/// `RedisStreamJournal` (a Redis stream shared by several listener instances); ingress and
+/// forwarding do not know which one they have.
 protocol Journal: AnyObject, Sendable {
     /// The journal id carried by every delivery frame (DESIGN section 5).
     var epoch: String { get }

@@ -58,6 +58,11 @@ public final class RedisClient: Sendable {
         try await withConnection { try $0.pipeline(commands) }
     }
 
+    /// `pipeline` with binary arguments: a write and the `WAIT` that covers it on one connection.
+    public func pipeline(bytes commands: [[[UInt8]]]) async throws -> [RedisReply] {
+        try await withConnection { try $0.pipeline(bytes: commands) }
+    }
+
     /// MULTI/EXEC in one round trip; returns EXEC's replies, throws if any command failed.
     public func transaction(_ commands: [[String]]) async throws -> [RedisReply] {
         try await withConnection { try $0.transaction(commands) }

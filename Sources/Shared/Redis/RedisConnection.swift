@@ -111,9 +111,14 @@ public final class RedisConnection {
     /// returned in place (as `.error`), not thrown, so one failing command does not hide the
     /// others' results.
     public func pipeline(_ commands: [[String]]) throws -> [RedisReply] {
+        try pipeline(bytes: commands.map { $0.map { Array($0.utf8) } })
+    }
+
+    /// `pipeline` with binary arguments.
+    public func pipeline(bytes commands: [[[UInt8]]]) throws -> [RedisReply] {
         try ensureUsable()
         for command in commands {
-            try append(command.map { Array($0.utf8) })
+            try append(command)
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)

@@ -1,6 +1,3 @@
-import Foundation
-import Logging
-import TestSupport
 import Testing
 
 @testable import Listener
@@ -8,6 +5,7 @@ import Testing
 /// A request with messages for several apps is all or nothing (DESIGN section 4): each journal
 /// holds its part (durable, not forwarded) until every part is durable; a part whose sibling
 /// failed is voided: forwarded as a void gap, its keys given back, durable across a restart.
+/// These check the backlog's decisions; the journals' (both backends) are in `JournalProtocolTests`.
 @Suite struct JournalHoldTests {
     func entry(_ n: Int, _ prefix: String = "m") -> JournalEntry {
         JournalEntry(key: "admin\u{1F}\(prefix)-\(n)", envelope: Array("{\"id\":\"\(prefix)-\(n)\"}".utf8))
@@ -77,32 +75,5 @@ import Testing
         #expect(index.count == 3)
         for n in 0..<50 { index.insert("k\(n)") }
         #expect(index.count == 3 && index.contains("k49") && !index.contains("a"))
-    }
-
-    @Test func fileJournalVoidsDurablyAndForgetsTheKeysAcrossARestart() async throws {
-        let directory = try TempDirectory.make(prefix: "journal-hold").path + "/shop"
-        func open() throws -> FileJournal {
-            try FileJournal.open(
-                app: "shop", directory: directory, options: .init(fsync: .batch, maxBacklogBytes: 1 << 30),
-                logger: Logger(label: "test"))
-        }
-        let journal = try open()
-        _ = try await journal.append([entry(1)]).get()
-        let part = try await journal.append([entry(2), entry(3), entry(1)], held: true).get()
-        #expect(part == AppendReceipt(appended: 2, duplicates: 1, held: 2...3))
-        #expect(journal.records(from: 1, maxCount: 10, maxBytes: 1 << 20).map(\.seq) == [1])
-        #expect(await journal.void(2...3))
-        let forwarded = journal.records(from: 1, maxCount: 10, maxBytes: 1 << 20)
-        #expect(forwarded.map(\.seq) == [1, 2, 3] && forwarded.map(\.voided) == [false, true, true])
-        journal.close()
-
-        let reopened = try open()
-        defer { reopened.close() }
-        #expect(reopened.records(from: 1, maxCount: 10, maxBytes: 1 << 20).map(\.voided) == [false, true, true])
-        // The duplicate in the part (m-1) was not given back; m-2 and m-3 were.
-        #expect(
-            try await reopened.append([entry(1), entry(2), entry(3)]).get()
-                == AppendReceipt(appended: 2, duplicates: 1))
-        #expect(reopened.snapshot().lastSeq == 5)
     }
 }

@@ -5,6 +5,8 @@ import Testing
 
 @testable import Listener
 
+/// The file journal's own behaviour (its files); what every backend does (dedupe across restarts,
+/// the backlog limit, holds) is in `JournalProtocolTests`, run against each.
 @Suite struct JournalTests {
     let directory: String
 
@@ -60,18 +62,6 @@ import Testing
         #expect(String(decoding: records[41].envelope, as: UTF8.self).contains("\"m-42\""))
         #expect(try await reopened.append([entry(102)]).get().appended == 1)
         #expect(reopened.snapshot().lastSeq == 102)
-    }
-
-    @Test func duplicateKeysTakeEffectOnceAcrossRestarts() async throws {
-        let journal = try open()
-        #expect(
-            try await journal.append([entry(1), entry(2), entry(1)]).get() == AppendReceipt(appended: 2, duplicates: 1))
-        #expect(try await journal.append([entry(2)]).get() == AppendReceipt(appended: 0, duplicates: 1))
-        journal.close()
-        let reopened = try open()
-        defer { reopened.close() }
-        #expect(try await reopened.append([entry(1), entry(3)]).get() == AppendReceipt(appended: 1, duplicates: 1))
-        #expect(reopened.snapshot().lastSeq == 3)
     }
 
     @Test func tornTailIsCutAtOpen() async throws {
@@ -142,22 +132,6 @@ import Testing
         #expect(try await reopened.append([entry(31)]).get().appended == 1)
         #expect(reopened.snapshot().lastSeq == 31)
         #expect(reopened.records(from: 1, maxCount: 10, maxBytes: 1 << 20).map(\.seq) == [31])
-    }
-
-    @Test func backlogLimitRefusesAllOrNothingUntilAcknowledged() async throws {
-        let size = entry(1).recordSize
-        let journal = try open(.init(fsync: .always, maxBacklogBytes: size * 5))
-        defer { journal.close() }
-        #expect(try await journal.append((1...4).map { entry($0) }).get().appended == 4)
-        let refused = await journal.append([entry(5), entry(6)])
-        #expect(refused == .failure(.backlogFull(limit: size * 5)))
-        #expect(journal.snapshot().lastSeq == 4)
-        journal.acknowledge(2)
-        #expect(try await journal.append([entry(5), entry(6)]).get().appended == 2)
-        guard case .failure(.backlogFull) = journal.reserve(size * 2) else {
-            Issue.record("reserve past the limit must fail")
-            return
-        }
     }
 
     @Test func recentIDIndexForgetsOldestFirst() {
