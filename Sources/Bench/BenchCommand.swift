@@ -43,8 +43,10 @@ struct CommonOptions: ParsableArguments {
     }
 
     /// Starts a fresh environment, runs `body`, always shuts it down.
-    func withEnvironment<T>(apps: Int, _ body: (BenchEnvironment) throws -> T) throws -> T {
-        let environment = try BenchEnvironment(try environmentOptions(apps: apps))
+    func withEnvironment<T>(apps: Int, standby: Int? = nil, _ body: (BenchEnvironment) throws -> T) throws -> T {
+        var options = try environmentOptions(apps: apps)
+        if let standby { options.standby = standby }
+        let environment = try BenchEnvironment(options)
         defer { environment.shutdown() }
         try environment.startRedis()
         try environment.startListener()

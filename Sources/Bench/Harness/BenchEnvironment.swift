@@ -138,8 +138,13 @@ final class BenchEnvironment: @unchecked Sendable {
     }
 
     func onlineExecutors(_ app: String) throws -> [String] {
+        try executors(app, in: "online")
+    }
+
+    /// The executors of one state, from the worker's committed sets in Redis.
+    func executors(_ app: String, in state: String) throws -> [String] {
         let connection = try RespConnection(port: redisPort(of: app), db: db(of: app))
-        let members = try connection.command(["SMEMBERS", "mimic:\(app):state:online"]).array ?? []
+        let members = try connection.command(["SMEMBERS", "mimic:\(app):state:\(state)"]).array ?? []
         return members.compactMap(\.string).sorted()
     }
 
