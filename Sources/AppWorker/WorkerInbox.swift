@@ -18,8 +18,10 @@ enum WorkerInput: Sendable {
 }
 
 struct WorkerInbox: Sendable {
-    /// Consecutive frames of one connection are handed out as one input of at most this many.
-    static let maxMergedFrames = 2048
+    /// Consecutive frames of one connection are handed out as one input of at most this many:
+    /// enough to spread a commit's round trip thin, few enough that deciding one input stays
+    /// near 5 ms (2048 made a restarted worker's first ack and the trigger's tail wait longer).
+    static let maxMergedFrames = 256
 
     private let queue: InputQueue
     private let gate: FrameGate

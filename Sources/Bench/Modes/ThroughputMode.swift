@@ -102,7 +102,7 @@ struct ThroughputMode: ParsableCommand {
                     report.add(
                         "tcp_to_http_applied",
                         report.lastValue("tcp_applied_per_s") / report.lastValue("http_applied_per_s"),
-                        unit: "ratio (target <= 2)")
+                        unit: "ratio (target <= 1.5)")
                 }
                 print("run \(run) done")
             }

@@ -99,20 +99,29 @@ struct JournalBacklog: Sendable {
         var fresh: [JournalEntry] = []
         fresh.reserveCapacity(entries.count)
         var freshBytes = 0
-        var seen: Set<String> = []
-        for entry in entries where !recent.contains(entry.key) && seen.insert(entry.key).inserted {
-            fresh.append(entry)
-            freshBytes += entry.recordSize
-        }
-        if !fresh.isEmpty, !roomReserved, !fits(freshBytes) {
-            return .refused(limit: limit)
+        if roomReserved || fits(entries.reduce(0) { $0 + $1.recordSize }) {
+            // Room for every entry, so nothing can be refused: each key is looked up once, and
+            // remembered as it goes (a key twice in the call is a duplicate the second time).
+            for entry in entries where recent.insert(entry.key) {
+                fresh.append(entry)
+                freshBytes += entry.recordSize
+            }
+        } else {
+            var seen: Set<String> = []
+            for entry in entries where !recent.contains(entry.key) && seen.insert(entry.key).inserted {
+                fresh.append(entry)
+                freshBytes += entry.recordSize
+            }
+            if !fresh.isEmpty, !fits(freshBytes) {
+                return .refused(limit: limit)
+            }
+            for entry in fresh { recent.insert(entry.key) }
         }
         var admitted: [JournalRecord] = []
         admitted.reserveCapacity(fresh.count)
         let at = max(lastAt, min(max(now, DeliveryFrame.atRange.lowerBound), DeliveryFrame.atRange.upperBound))
         if !fresh.isEmpty { lastAt = at }
         for entry in fresh {
-            recent.insert(entry.key)
             admitted.append(JournalRecord(seq: nextSeq, at: at, key: entry.key, envelope: entry.envelope))
             held.append(Unacknowledged(at: at, envelope: entry.envelope, size: entry.recordSize))
             nextSeq += 1

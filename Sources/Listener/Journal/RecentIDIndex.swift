@@ -23,12 +23,15 @@ struct RecentIDIndex: Sendable {
     /// Remembers `key`; returns false when it was already known.
     @discardableResult
     mutating func insert(_ key: String) -> Bool {
-        guard keys[key] == nil else { return false }
-        keys[key] = base + order.count
+        // One hash for the common case (a new key); a known key gets its own position back.
+        if let known = keys.updateValue(base + order.count, forKey: key) {
+            keys[key] = known
+            return false
+        }
         order.append(key)
         while keys.count > capacity, head < order.count {
             let oldest = order[head]
-            if keys[oldest] == base + head { keys[oldest] = nil }
+            if let slot = keys.index(forKey: oldest), keys[slot].value == base + head { keys.remove(at: slot) }
             head += 1
         }
         if head > capacity {
