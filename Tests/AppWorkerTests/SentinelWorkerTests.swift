@@ -7,7 +7,7 @@ import Testing
 /// processes: `redis.wait` holds acknowledgements until a replica has the commit, and a `kill -9`
 /// of the master mid-stream loses no acknowledged message and applies none twice. The test plays
 /// the listener's part of the link, as DurableDecisionTests does.
-@Suite(.serialized, .startsProcesses)
+@Suite(.serialized, .runsAlone)
 struct SentinelWorkerTests {
     /// A health report for an unknown executor leaves exactly one note event: one effect per message.
     private func health(_ seq: Int) -> [String: Any] {

@@ -6,7 +6,7 @@ import Testing
 
 /// The Sentinel-aware client (issue 14, item 1) against real engines: a `redis-server` master and
 /// replica and three `redis-sentinel` processes on loopback, failing over in about two seconds.
-@Suite("Redis through Sentinel", .serialized, .startsProcesses)
+@Suite("Redis through Sentinel", .serialized, .runsAlone)
 struct SentinelClientTests {
     private func settings(_ topology: SentinelTopology, first: [SentinelSettings.Node] = []) -> RedisSettings {
         RedisSettings(

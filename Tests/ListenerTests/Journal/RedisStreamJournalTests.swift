@@ -358,7 +358,7 @@ import Testing
 
 /// The stream journal through Sentinel with `redis.wait`: a master killed mid-stream costs some
 /// 503s, never an acknowledged message, a seq twice or a gap.
-@Suite(.serialized, .startsProcesses) struct RedisStreamJournalFailoverTests {
+@Suite(.serialized, .runsAlone) struct RedisStreamJournalFailoverTests {
     @Test func appendsGoOnAtTheNewMasterAfterTheMasterIsKilled() async throws {
         // Two replicas: after the failover one is left for WAIT.
         let topology = try SentinelTopology(replicas: 2)
