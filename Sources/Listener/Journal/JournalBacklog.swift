@@ -14,14 +14,6 @@ struct JournalBacklog: Sendable {
         case admitted(records: [JournalRecord], receipt: AppendReceipt)
     }
 
-    private struct Unacknowledged: Sendable {
-        var at: Int64?
-        var envelope: [UInt8]
-        var size: Int
-        /// Part of a multi-app append another journal could not take: forwarded as a void gap.
-        var voided = false
-    }
-
     /// `max_backlog_bytes`: on-disk bytes of unacknowledged records plus reservations.
     let limit: Int
     /// The seq the next admitted record gets.
@@ -40,7 +32,7 @@ struct JournalBacklog: Sendable {
     /// The accept time of the newest record: stamps never go back, whatever the wall clock does.
     private(set) var lastAt: Int64
     // Seqs ackedSeq + 1 ..< nextSeq, oldest first.
-    private var held = CircularBuffer<Unacknowledged>()
+    private var held = CircularBuffer<UnacknowledgedRecord>()
     /// Seq ranges of multi-app appends waiting for the other journals (in seq order): durable but
     /// not forwarded; forwarding stops before the first.
     private(set) var holds: [ClosedRange<UInt64>] = []
@@ -62,7 +54,8 @@ struct JournalBacklog: Sendable {
         for record in unacknowledged {
             let voided = voids.contains { $0.contains(record.seq) }
             held.append(
-                Unacknowledged(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided))
+                UnacknowledgedRecord(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided)
+            )
             bytes += record.encodedSize
         }
     }
@@ -123,7 +116,7 @@ struct JournalBacklog: Sendable {
         if !fresh.isEmpty { lastAt = at }
         for entry in fresh {
             admitted.append(JournalRecord(seq: nextSeq, at: at, key: entry.key, envelope: entry.envelope))
-            held.append(Unacknowledged(at: at, envelope: entry.envelope, size: entry.recordSize))
+            held.append(UnacknowledgedRecord(at: at, envelope: entry.envelope, size: entry.recordSize))
             nextSeq += 1
         }
         bytes += freshBytes
@@ -143,21 +136,8 @@ struct JournalBacklog: Sendable {
     /// Durable, unacknowledged records from `seq` on (or from the first unacknowledged one), at
     /// most `maxCount` of them, stopping once `maxBytes` of envelopes are reached.
     func records(from seq: UInt64, maxCount: Int, maxBytes: Int) -> [ForwardRecord] {
-        let first = max(seq, ackedSeq + 1)
-        let limit = forwardableSeq
-        guard first <= limit else { return [] }
-        var result: [ForwardRecord] = []
-        var taken = 0
-        var current = first
-        var index = held.index(held.startIndex, offsetBy: Int(first - ackedSeq - 1))
-        while current <= limit, result.count < maxCount, taken < maxBytes {
-            let record = held[index]
-            result.append(ForwardRecord(seq: current, at: record.at, envelope: record.envelope, voided: record.voided))
-            taken += record.envelope.count
-            current += 1
-            index = held.index(after: index)
-        }
-        return result
+        held.forwardRecords(
+            from: seq, ackedSeq: ackedSeq, through: forwardableSeq, maxCount: maxCount, maxBytes: maxBytes)
     }
 
     /// The last seq forwarding may send: durable, and before the first held record.
@@ -237,7 +217,8 @@ struct JournalBacklog: Sendable {
         for record in records.reversed() {
             let voided = voids.contains { $0.contains(record.seq) }
             held.prepend(
-                Unacknowledged(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided))
+                UnacknowledgedRecord(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided)
+            )
             bytes += record.encodedSize
         }
         ackedSeq = first.seq - 1

@@ -7,13 +7,6 @@ import NIOCore
 /// Unlike `JournalBacklog` it assigns no seqs: Redis does (the append script), and records come
 /// in already numbered and durable. A value, no I/O; the journal keeps it under its lock.
 struct RedisStreamWindow: Sendable {
-    private struct Pending: Sendable {
-        var at: Int64?
-        var envelope: [UInt8]
-        var size: Int
-        var voided: Bool
-    }
-
     let limit: Int
     /// The worker applied everything up to here.
     private(set) var ackedSeq: UInt64
@@ -24,7 +17,7 @@ struct RedisStreamWindow: Sendable {
     /// Held parts (in seq order): not forwarded until released or voided.
     private(set) var holds: [ClosedRange<UInt64>] = []
     // Seqs ackedSeq + 1 ... lastSeq, oldest first.
-    private var pending = CircularBuffer<Pending>()
+    private var pending = CircularBuffer<UnacknowledgedRecord>()
 
     init(limit: Int, acked: UInt64) {
         self.limit = limit
@@ -76,7 +69,8 @@ struct RedisStreamWindow: Sendable {
             while lastSeq + 1 < record.seq { addPlaceholder() }
         }
         if let hold, hold.lowerBound == record.seq { self.hold(hold) }
-        pending.append(Pending(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: false))
+        pending.append(
+            UnacknowledgedRecord(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: false))
         bytes += record.encodedSize
         lastSeq = record.seq
         return placement
@@ -89,7 +83,7 @@ struct RedisStreamWindow: Sendable {
     }
 
     private mutating func addPlaceholder() {
-        pending.append(Pending(at: nil, envelope: [], size: 0, voided: true))
+        pending.append(UnacknowledgedRecord(at: nil, envelope: [], size: 0, voided: true))
         lastSeq += 1
     }
 
@@ -101,21 +95,8 @@ struct RedisStreamWindow: Sendable {
     }
 
     func records(from seq: UInt64, maxCount: Int, maxBytes: Int) -> [ForwardRecord] {
-        let first = max(seq, ackedSeq + 1)
-        let limit = forwardableSeq
-        guard first <= limit else { return [] }
-        var result: [ForwardRecord] = []
-        var taken = 0
-        var current = first
-        var index = pending.index(pending.startIndex, offsetBy: Int(first - ackedSeq - 1))
-        while current <= limit, result.count < maxCount, taken < maxBytes {
-            let record = pending[index]
-            result.append(ForwardRecord(seq: current, at: record.at, envelope: record.envelope, voided: record.voided))
-            taken += record.envelope.count
-            current += 1
-            index = pending.index(after: index)
-        }
-        return result
+        pending.forwardRecords(
+            from: seq, ackedSeq: ackedSeq, through: forwardableSeq, maxCount: maxCount, maxBytes: maxBytes)
     }
 
     /// Cumulative; never past what was forwardable (a worker cannot have seen more).
@@ -167,12 +148,13 @@ struct RedisStreamWindow: Sendable {
         for (offset, record) in records.enumerated().reversed() {
             let seq = first + UInt64(offset)
             guard let record else {
-                pending.prepend(Pending(at: nil, envelope: [], size: 0, voided: true))
+                pending.prepend(UnacknowledgedRecord(at: nil, envelope: [], size: 0, voided: true))
                 continue
             }
             let voided = voids.contains { $0.contains(seq) }
             pending.prepend(
-                Pending(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided))
+                UnacknowledgedRecord(at: record.at, envelope: record.envelope, size: record.encodedSize, voided: voided)
+            )
             bytes += record.encodedSize
         }
         ackedSeq = first - 1
