@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -211,6 +212,31 @@ struct WorkerEndToEndTests {
         #expect(eventually(timeout: 10) { ChildProcess.exitCode(pid) != nil })
         #expect(ChildProcess.exitCode(pid) == 0, "exit 0 on SIGTERM")
         #expect(!FileManager.default.fileExists(atPath: worker.socketPath))
+    }
+
+    /// The mode is set before the path exists: a socket file that showed the process umask's mode
+    /// even for a moment could be connected to by whoever that mode lets in (CI once saw 0755 after
+    /// the first ping was already answered).
+    @Test func theSocketFileNeverShowsAWiderModeThan0660() throws {
+        let redis = try RedisServer()
+        let worker = try WorkerFixture(redis: redis)
+        let seen = Mutex<Set<UInt32>>([])
+        let stop = Mutex(false)
+        let path = worker.socketPath
+        let poller = Thread {
+            var info = stat()
+            while !stop.withLock({ $0 }) {
+                if lstat(path, &info) == 0 {
+                    let mode = UInt32(info.st_mode) & 0o7777
+                    seen.withLock { _ = $0.insert(mode) }
+                }
+            }
+        }
+        poller.start()
+        defer { stop.withLock { $0 = true } }
+        try worker.start()
+        stop.withLock { $0 = true }
+        #expect(seen.withLock { $0 } == [0o660])
     }
 
     @Test func aBrokenConfigIsRefusedWithFileLineAndKey() throws {

@@ -40,10 +40,15 @@ struct AppSocketServer: Sendable {
                             board: board, inbox: inbox, frameUID: frameUID, inquiry: inquiry, logger: logger))
                 }
             }
-            .bind(unixDomainSocketPath: path.path)
+            .bind(unixDomainSocketPath: path.stagingPath)
             .get()
         CloseOnExec.markAll()
-        path.restrictPermissions()
+        do {
+            try path.publishStaged()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
         return channel
     }
 }
