@@ -147,9 +147,9 @@ struct StateStore: Sendable {
         }
         // WAIT in the same round trip: it covers every write this connection made, the script's
         // included, so a commit counts only once a replica has it.
-        let replies = try await redis.pipeline([arguments, Self.waitCommand(wait)])
+        let replies = try await redis.pipeline([arguments, wait.command])
         if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
-        try confirmReplicated(replies[1], wait)
+        try wait.confirm(replies[1], endpoint: redis.settings.server)
         return replies[0].int == 1 ? .committed : .refused
     }
 
@@ -159,23 +159,10 @@ struct StateStore: Sendable {
     func confirmDurable(_ commit: Int64) async throws {
         guard let wait = redis.settings.wait else { return }
         let replies = try await redis.pipeline([
-            ["HSET", keys.meta, "durable_probe", "\(commit)"], Self.waitCommand(wait),
+            ["HSET", keys.meta, "durable_probe", "\(commit)"], wait.command,
         ])
         if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
-        try confirmReplicated(replies[1], wait)
-    }
-
-    private static func waitCommand(_ wait: ReplicaWait) -> [String] {
-        ["WAIT", "\(wait.replicas)", "\(wait.timeoutMilliseconds)"]
-    }
-
-    private func confirmReplicated(_ reply: RedisReply, _ wait: ReplicaWait) throws {
-        if let message = reply.errorMessage { throw RedisError.server(message: message) }
-        guard let confirmed = reply.int else { throw RedisError.unexpectedReply("WAIT answered \(reply)") }
-        guard confirmed >= wait.replicas else {
-            throw RedisError.notDurable(
-                endpoint: redis.settings.server, replicas: confirmed, wanted: wait.replicas, after: wait.timeout)
-        }
+        try wait.confirm(replies[1], endpoint: redis.settings.server)
     }
 
     /// KEYS[1] = meta hash, KEYS[2] = applied hash; ARGV[1] = the commit counter, ARGV[2], ARGV[3]

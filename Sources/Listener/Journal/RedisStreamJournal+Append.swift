@@ -65,7 +65,7 @@ extension RedisStreamJournal {
             }
             return arguments
         }
-        let waitCommand = settings.wait.map { Self.waitCommand($0).map { Array($0.utf8) } }
+        let waitCommand = settings.wait.map { $0.command.map { Array($0.utf8) } }
         var replies: [RedisReply]
         var waitReply: RedisReply?
         do {
@@ -90,7 +90,7 @@ extension RedisStreamJournal {
         }
         var notDurable: (any Error)?
         if let wait = settings.wait, let waitReply {
-            do { try confirmReplicated(waitReply, wait) } catch { notDurable = error }
+            do { try wait.confirm(waitReply, endpoint: settings.server) } catch { notDurable = error }
         }
         for (append, reply) in zip(batch, replies) {
             if let message = reply.errorMessage {
@@ -308,21 +308,6 @@ extension RedisStreamJournal {
         try await run(
             RedisStreamScripts.release, keys: [keys.stream, keys.holds, keys.seq],
             arguments: ["\(range.lowerBound)", "\(range.upperBound)"])
-    }
-
-    // MARK: Replication
-
-    static func waitCommand(_ wait: ReplicaWait) -> [String] {
-        ["WAIT", "\(wait.replicas)", "\(wait.timeoutMilliseconds)"]
-    }
-
-    func confirmReplicated(_ reply: RedisReply, _ wait: ReplicaWait) throws {
-        if let message = reply.errorMessage { throw RedisError.server(message: message) }
-        guard let confirmed = reply.int else { throw RedisError.unexpectedReply("WAIT answered \(reply)") }
-        guard confirmed >= wait.replicas else {
-            throw RedisError.notDurable(
-                endpoint: settings.server, replicas: confirmed, wanted: wait.replicas, after: wait.timeout)
-        }
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -90,10 +90,10 @@ extension RedisStreamJournal {
                     // Another instance's records count once a replica has them (its append may
                     // still be waiting): a write here, then WAIT, covers everything before it.
                     let replies = try await readerClient.pipeline([
-                        ["SET", keys.probe, cursor.id], Self.waitCommand(wait),
+                        ["SET", keys.probe, cursor.id], wait.command,
                     ])
                     if let message = replies[0].errorMessage { throw RedisError.server(message: message) }
-                    try confirmReplicated(replies[1], wait)
+                    try wait.confirm(replies[1], endpoint: settings.server)
                 }
                 let (problems, listener) = state.withLock { state in
                     (apply(parsed.entries, unplaced: parsed.unplaced, to: &state), state.onDurable)
