@@ -23,11 +23,14 @@ struct ClusterLeases: Sendable {
         self.lease = lease
     }
 
-    /// The lease in whole ms for PX and PEXPIRE, at least 1.
+    /// The lease in whole ms for PX and PEXPIRE, at least 1; clamped so that the heartbeat's
+    /// 3 × lease cannot overflow either.
     var leaseMilliseconds: Int64 {
         let parts = lease.components
         let (scaled, overflow) = parts.seconds.multipliedReportingOverflow(by: 1000)
-        return max(1, overflow ? Int64.max / 4 : scaled + parts.attoseconds / 1_000_000_000_000_000)
+        let ceiling = Int64.max / 4
+        guard !overflow, scaled < ceiling else { return ceiling }
+        return max(1, scaled + parts.attoseconds / 1_000_000_000_000_000)
     }
 
     /// Marks `instance` alive until now + 3 × lease (Redis server TIME, not the local clock), drops
@@ -35,7 +38,7 @@ struct ClusterLeases: Sendable {
     func heartbeat(instance: String) async throws -> [String] {
         let (reply, _) = try await run(
             ClusterScripts.heartbeat, keys: [ClusterKeys.instances],
-            arguments: [instance, "\(leaseMilliseconds.multipliedReportingOverflow(by: 3).partialValue)"],
+            arguments: [instance, "\(3 * leaseMilliseconds)"],
             waiting: false)
         guard let members = reply.array else {
             throw RedisError.unexpectedReply("the heartbeat script answered \(reply)")
