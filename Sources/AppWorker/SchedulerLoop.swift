@@ -42,6 +42,10 @@ final class SchedulerLoop {
     /// After a refused commit the worker reloaded from Redis: frames still queued were sent for
     /// the old position, so they are dropped until the listener asks `hello` again and replays.
     private var awaitingHello = false
+    /// Set when Redis answered that the app's fence is no longer this worker's (cluster mode,
+    /// DESIGN section 11): the loop ends without committing or acknowledging anything more, and
+    /// the worker exits with status 3.
+    private(set) var fenceLost: FenceLost?
     /// Fault injection for the dead-letter tests and the fault battery (`MIMIC_FAULT_TRAP_ID_PREFIX`):
     /// the worker traps while deciding a message whose id starts with it, as a rule defect would.
     private let trapIDPrefix = ProcessInfo.processInfo.environment["MIMIC_FAULT_TRAP_ID_PREFIX"].flatMap {
@@ -97,13 +101,15 @@ final class SchedulerLoop {
             case .forensics(let outcome):
                 await commit([], applied: nil, forensics: [outcome])
             }
-            if isStopping() { break }
+            if isStopping() || fenceLost != nil { break }
         }
         return true
     }
 
     private func start() async -> Bool {
-        guard let snapshot = await load() else { return false }
+        // The claim comes before the load: what this worker builds on must be read under its own
+        // fence, and a worker whose token is older never reads, writes or repairs anything.
+        guard await claimFence(), let snapshot = await load() else { return false }
         let unfinished = install(snapshot)
         var decision = pool.handle(.replenish(cause: .startup), now: Self.now())
         decision.merge(pool.seedConfiguredLists(now: Self.now()))
@@ -123,7 +129,8 @@ final class SchedulerLoop {
         }
         // Before any action is submitted, so a resumed clean waits for its executor's capture.
         await actuator.capture(missingCaptures(snapshot))
-        guard await commit([decision], applied: nil) != .stopping else { return false }
+        let started = await commit([decision], applied: nil)
+        guard started != .stopping, started != .fenced else { return false }
         await actuator.submit(unfinished)
         return true
     }
@@ -182,7 +189,40 @@ final class SchedulerLoop {
         return requests
     }
 
-    /// Reads the app's state from Redis, waiting for Redis as long as it takes; nil when stopping.
+    /// With `--fence`: claims the app's fence, waiting for Redis (and for the replica `redis.wait`
+    /// asks for) as long as it takes. False when stopping, or when a newer owner's token is stored.
+    private func claimFence() async -> Bool {
+        guard let fence = store.fence else { return true }
+        while true {
+            do {
+                let claim = try await store.claimFence()
+                markRedis(up: true, error: nil)
+                if case .fenced(let stored) = claim {
+                    lostFence(stored: stored, refused: "start with fence \(fence)")
+                    return false
+                }
+                logger.notice("fence claimed", metadata: ["fence": "\(fence)"])
+                return true
+            } catch {
+                markRedis(up: false, error: error)
+                if isStopping() { return false }
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// Records that the fence is not this worker's any more and says so; the loop then ends.
+    private func lostFence(stored: String, refused what: String) {
+        guard let fence = store.fence, fenceLost == nil else { return }
+        let lost = FenceLost(app: config.app, refused: what, ours: fence, stored: stored)
+        fenceLost = lost
+        logger.error(
+            "\(lost.message); nothing more is committed or acknowledged",
+            metadata: ["fence": "\(fence)", "stored_fence": "\(stored)"])
+    }
+
+    /// Reads the app's state from Redis, waiting for Redis as long as it takes; nil when stopping
+    /// or fenced.
     private func load() async -> StateStore.Snapshot? {
         while true {
             do {
@@ -191,7 +231,10 @@ final class SchedulerLoop {
                 markRedis(up: true, error: nil)
                 if !snapshot.inconsistencies.isEmpty {
                     logger.warning("repairing state sets", metadata: ["findings": "\(snapshot.inconsistencies)"])
-                    try? await store.repair(snapshot.executors)
+                    if case .fenced(let stored)? = try? await store.repair(snapshot.executors) {
+                        lostFence(stored: stored, refused: "a state-set repair")
+                        return nil
+                    }
                 }
                 if let problem = snapshot.memoryProblem {
                     logger.error("policy memory not loaded; starting without it", metadata: ["problem": "\(problem)"])
@@ -440,6 +483,9 @@ final class SchedulerLoop {
         /// Redis did not hold the predecessor; the worker reloaded (see `reload`).
         case refused
         case stopping
+        /// The fence is not this worker's: nothing was written, nothing may be acknowledged, and
+        /// the loop ends (see `fenceLost`).
+        case fenced
     }
 
     /// Commits decisions (and the applied cursor, the policy memory, dead letters, a skipped gap)
@@ -452,6 +498,7 @@ final class SchedulerLoop {
         deadLetters letters: [DeadLetter] = [],
         gap: GapFrame? = nil, forensics: [CaptureOutcome] = []
     ) async -> CommitOutcome {
+        guard fenceLost == nil else { return .fenced }
         lastCommitPublished = false
         let now = Self.now()
         var batch = CommitBatch(keys: store.keys)
@@ -485,21 +532,40 @@ final class SchedulerLoop {
                 if isStopping() { return .stopping }
                 try? await Task.sleep(for: backoff.next())
                 // The connection may have broken after the script ran; never apply a batch twice.
-                if (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
-                    guard await confirmDurable(number) else { return .stopping }
-                    outcome = .committed
-                    break
+                // A fenced check is final: whatever ran is not this worker's to acknowledge.
+                switch try? await store.isCommitted(number, applied: newApplied ?? applied) {
+                case .ran?:
+                    guard let durable = await confirmDurable(number) else { return .stopping }
+                    outcome = durable
+                case .fenced(let stored)?:
+                    outcome = .fenced(stored: stored)
+                case .didNotRun?, nil:
+                    continue
                 }
+                break
             }
         }
         // Refused because it already ran: a copy queued in a Redis that was stopped (SIGSTOP) ran
         // when Redis resumed, before this retry. Its effects are exactly this batch's.
-        if outcome == .refused, (try? await store.isCommitted(number, applied: newApplied ?? applied)) == true {
-            guard await confirmDurable(number) else { return .stopping }
-            outcome = .committed
+        if outcome == .refused {
+            switch try? await store.isCommitted(number, applied: newApplied ?? applied) {
+            case .ran?:
+                guard let durable = await confirmDurable(number) else { return .stopping }
+                outcome = durable
+            case .fenced(let stored)?:
+                outcome = .fenced(stored: stored)
+            case .didNotRun?, nil:
+                break
+            }
+        }
+        if case .fenced(let stored) = outcome {
+            // Not `reload`: a newer owner runs the app; this worker must not go on with it.
+            lostFence(stored: stored, refused: "commit \(number)")
+            return .fenced
         }
         guard outcome == .committed else {
             await reload()
+            if fenceLost != nil { return .fenced }
             return isStopping() ? .stopping : .refused
         }
         commitCounter = number
@@ -531,16 +597,19 @@ final class SchedulerLoop {
     }
 
     /// A batch found to have run on a connection since dropped never had its WAIT: it counts only
-    /// once the replicas `redis.wait` asks for have it. Retries until they do; false when stopping.
-    private func confirmDurable(_ commit: Int64) async -> Bool {
+    /// once the replicas `redis.wait` asks for have it. Retries until they do. Answers committed,
+    /// fenced (the probe found another fence: the batch must not be acknowledged), or nil when
+    /// stopping.
+    private func confirmDurable(_ commit: Int64) async -> StateStore.CommitOutcome? {
         while true {
             do {
-                try await store.confirmDurable(commit)
+                let probe = try await store.confirmDurable(commit)
                 markRedis(up: true, error: nil)
-                return true
+                if case .fenced(let stored) = probe { return .fenced(stored: stored) }
+                return .committed
             } catch {
                 markRedis(up: false, error: error)
-                if isStopping() { return false }
+                if isStopping() { return nil }
                 try? await Task.sleep(for: backoff.next())
             }
         }

@@ -4,14 +4,15 @@ import Logging
 import ServiceLifecycle
 import Shared
 
-/// `mimic-worker --config apps.d/<app>.yaml [--run-dir DIR]`: one app's scheduler.
+/// `mimic-worker --config apps.d/<app>.yaml [--run-dir DIR] [--fence TOKEN]`: one app's scheduler.
 @main
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimic-worker",
         abstract: "Schedules the executors of one app: listens on <run_dir>/<app>.sock, keeps its state in Redis.",
         discussion:
-            "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. "
+            "SIGTERM finishes the batch in hand and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, "
+            + "3 fenced (--fence: a newer owner runs this app; nothing more was committed or acknowledged). "
             + "`mimic-worker simulate-strategies --help`: the selection-strategy simulation; "
             + "`mimic-worker simulate-attacks --help`: the attacker-model simulation.")
 
@@ -23,6 +24,26 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Cluster mode: the app's fencing token from its owning instance, a positive integer.",
+            discussion:
+                "The worker claims it in mimic:<app>:meta field `fence` before it loads, and every commit "
+                + "checks it; a greater stored token (a newer owner) ends the worker with exit 3. "
+                + "Without it nothing checks a fence (one-machine mode).",
+            valueName: "token"))
+    var fence: String?
+
+    /// The parsed `--fence`.
+    var fenceToken: UInt64? { fence.flatMap { UInt64($0) } }
+
+    func validate() throws {
+        if let fence, UInt64(fence).map({ $0 == 0 }) ?? true {
+            throw ValidationError("--fence: '\(fence)' is not a positive integer (the app's fencing token, 1 or more)")
+        }
+    }
 
     static func main() async {
         // The simulations share the pool code but none of the worker's options.
@@ -54,6 +75,9 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch let error as WorkerFailure {
             FileHandle.standardError.write(Data("mimic-worker: \(error.message)\n".utf8))
             Foundation.exit(1)
+        } catch let error as FenceLost {
+            FileHandle.standardError.write(Data("mimic-worker: \(error.message)\n".utf8))
+            Foundation.exit(3)
         } catch {
             exitAfterUsage(error, of: WorkerCommand.self)
         }
@@ -84,7 +108,8 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(
-                        service: WorkerService(config: appConfig), successTerminationBehavior: .gracefullyShutdownGroup)
+                        service: WorkerService(config: appConfig, fence: fenceToken),
+                        successTerminationBehavior: .gracefullyShutdownGroup)
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

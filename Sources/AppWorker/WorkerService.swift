@@ -11,6 +11,8 @@ import Shared
 /// stops them in order on SIGTERM/SIGINT (the batch in hand is committed and acknowledged first).
 struct WorkerService: Service {
     let config: AppConfig
+    /// The fencing token of `--fence` (cluster mode, DESIGN section 11); nil in one-machine mode.
+    var fence: UInt64? = nil
 
     func run() async throws {
         let logger = Logger(label: "mimic.worker")
@@ -28,7 +30,7 @@ struct WorkerService: Service {
             exporter = try config.logExport.map {
                 try SyslogExporter(
                     settings: $0, app: config.app, redis: RedisClient(settings: config.redis), group: group,
-                    logger: logger)
+                    logger: logger, fence: fence)
             }
         } catch {
             try? await group.shutdownGracefully()
@@ -54,7 +56,7 @@ struct WorkerService: Service {
         if let died = attemptFile?.read() { inbox.keepLines(through: died.to) }
         let loop = SchedulerLoop(
             config: config, settings: .init(config: config),
-            store: StateStore(keys: RedisKeys(app: config.app), redis: redis),
+            store: StateStore(keys: RedisKeys(app: config.app), redis: redis, fence: fence),
             actuator: actuator, board: board, logger: logger,
             attemptFile: attemptFile,
             isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence,
@@ -112,6 +114,9 @@ struct WorkerService: Service {
         await redis.close()
         await inquiry.redis.close()
         try? await group.shutdownGracefully()
+        // The loop committed and acknowledged nothing after it found the fence taken; the
+        // process exits with status 3 (`WorkerCommand`).
+        if let lost = loop.fenceLost { throw lost }
         logger.info("stopped")
     }
 

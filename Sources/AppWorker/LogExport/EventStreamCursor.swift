@@ -20,6 +20,8 @@ struct ExportCursor: Sendable, Equatable {
 struct EventStreamCursor: Sendable {
     let keys: RedisKeys
     let redis: RedisClient
+    /// The worker's fencing token (`--fence`); nil in one-machine mode.
+    var fence: UInt64? = nil
 
     struct Batch: Sendable, Equatable {
         var events: [StreamEvent]
@@ -37,11 +39,22 @@ struct EventStreamCursor: Sendable {
             dropped: stored["dropped"].flatMap { Int64($0) }.map { max($0, 0) } ?? 0)
     }
 
+    /// With a fence the cursor is stored only while the fence is still the worker's: the exporter
+    /// of an instance that lost the app (paused past its lease, say) must not move the cursor of
+    /// the new owner's exporter back or forth. Throws `FenceLost` when it is not.
     func save(_ cursor: ExportCursor) async throws {
-        try await redis.command([
+        let write = [
             "HSET", keys.syslogCursor, "last_id", cursor.lastID, "ordinal", cursor.ordinal.map { "\($0)" } ?? "",
             "dropped", "\(cursor.dropped)",
-        ])
+        ]
+        guard let fence else {
+            try await redis.command(write)
+            return
+        }
+        let reply = try await redis.command(StateStore.fenceGuarded([write], fence: fence, meta: keys.meta))
+        if case .fenced(let stored) = try StateStore.fencedWrite(reply) {
+            throw FenceLost(app: keys.app, refused: "the syslog export cursor write", ours: fence, stored: stored)
+        }
     }
 
     /// Up to `limit` events after the cursor, read in one script together with the stream's

@@ -41,11 +41,14 @@ final class SyslogExporter: Sendable {
 
     /// `redis` is the exporter's own client, so its reads never queue behind a commit or hold one
     /// up; `run` closes it when it ends.
+    /// `fence`: the worker's fencing token (`--fence`); with it the cursor is stored only while the
+    /// app's fence is still the worker's, and the exporter stops once it is not.
     init(
-        settings: LogExportSettings, app: String, redis: RedisClient, group: any EventLoopGroup, logger: Logger
+        settings: LogExportSettings, app: String, redis: RedisClient, group: any EventLoopGroup, logger: Logger,
+        fence: UInt64? = nil
     ) throws {
         self.settings = settings
-        self.stream = EventStreamCursor(keys: RedisKeys(app: app), redis: redis)
+        self.stream = EventStreamCursor(keys: RedisKeys(app: app), redis: redis, fence: fence)
         self.origin = SyslogOrigin(
             app: app, facility: settings.facility, hostname: settings.hostname, procID: getpid())
         self.tls = try settings.tls.map(SyslogConnection.tlsContext)
@@ -98,12 +101,14 @@ final class SyslogExporter: Sendable {
         var backoff = Backoff.syslogReconnect
         var notBefore = ContinuousClock.now
         var failing = false
+        /// The app's fence is not the worker's any more: a newer owner's exporter sends its events.
+        var fenced = false
     }
 
     private func pass(_ session: inout Session) async {
         if committed.exchange(false, ordering: .acquiring) { session.needsRead = true }
         let isStopping = stopping.load(ordering: .acquiring)
-        guard ContinuousClock.now >= session.notBefore else { return }
+        guard !session.fenced, ContinuousClock.now >= session.notBefore else { return }
         do {
             let connection = try await connected(&session)
             guard session.needsRead else { return }
@@ -155,6 +160,11 @@ final class SyslogExporter: Sendable {
                 }
             }
             recovered(&session)
+        } catch let lost as FenceLost {
+            session.fenced = true
+            session.cursorUnsaved = false
+            state.withLock { $0.lastError = lost.message }
+            logger.error("syslog export stopped: \(lost.message)")
         } catch {
             failed(&session, error)
         }
