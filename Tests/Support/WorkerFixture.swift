@@ -53,9 +53,9 @@ public final class WorkerFixture: @unchecked Sendable {
     }
 
     /// Starts `mimic-worker` and waits until its socket answers `ping`. `environment` is added to
-    /// the worker's (its hooks inherit it).
-    public func start(environment: [String: String] = [:]) throws {
-        try launch(environment: environment)
+    /// the worker's (its hooks inherit it); `arguments` go after the fixture's own (`--fence 5`).
+    public func start(environment: [String: String] = [:], arguments: [String] = []) throws {
+        try launch(environment: environment, arguments: arguments)
         let ready = try eventually(timeout: 20) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("worker exited: \(log())") }
             guard let client = try? LineSocket(path: socketPath, timeout: 0.2) else { return false }
@@ -66,10 +66,10 @@ public final class WorkerFixture: @unchecked Sendable {
 
     /// Starts `mimic-worker` and returns at once; the caller waits for what it expects (a socket
     /// that answers, or, with fault injection in `environment`, the process's death).
-    public func launch(environment: [String: String] = [:]) throws {
+    public func launch(environment: [String: String] = [:], arguments: [String] = []) throws {
         pid = try ChildProcess.spawn(
             executable: try BuiltProducts.path("mimic-worker"),
-            arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"],
+            arguments: ["--config", configPath, "--run-dir", runDir, "--log-level", "debug"] + arguments,
             environment: environment.merging(["MIMIC_EXECUTOR_DIR": executorDir]) { _, fixture in fixture },
             logFile: logPath)
     }
