@@ -89,6 +89,56 @@ struct WorkerFenceTests {
         #expect(log.contains("a newer owner runs this app, so this instance must not run it"))
     }
 
+    @Test func aWorkerPausedPastItsLeaseNeverCommitsAgainOnceResumed() throws {
+        let redis = try RedisServer()
+        let worker = try worker(redis)
+        try worker.start(arguments: ["--fence", "5"])
+        #expect(try eventually(timeout: 30) { try settled(worker) })
+        let socket = try worker.connect()
+        try socket.sendJSON(health(1))
+        #expect(ack(socket, until: 1) == 1)
+
+        // SIGSTOP past the lease; meanwhile the new owner claims (6) and commits seq 2 itself.
+        ChildProcess.signal(worker.pid, SIGSTOP)
+        try socket.sendJSON(health(2))
+        _ = try redis.cli(["HSET", "mimic:shop:meta", "fence", "6"], db: 1)
+        _ = try redis.cli(["HSET", "mimic:shop:applied", "seq", "2"], db: 1)
+        let metaBefore = try worker.hash("mimic:shop:meta")
+        let eventsBefore = try worker.events().count
+        ChildProcess.signal(worker.pid, SIGCONT)
+        var acks: [Int] = []
+        while let reply = socket.readJSON(timeout: 5) {
+            if let ack = reply["ack"] as? Int { acks.append(ack) }
+        }
+        #expect(acks.isEmpty, "\(acks)")
+        #expect(exitCode(worker, within: 15) == 3, "\(worker.log())")
+        #expect(try worker.hash("mimic:shop:meta") == metaBefore)
+        #expect(try worker.appliedSeq() == 2)
+        #expect(try worker.events().count == eventsBefore)
+    }
+
+    @Test func withRedisWaitTheWorkerServesOnlyOnceAReplicaHasItsClaim() throws {
+        let master = try RedisServer()
+        let worker = try WorkerFixture(
+            redis: master, online: 2, standby: 1, minOnline: 1,
+            redisBlock: "redis: { host: 127.0.0.1, port: \(master.port), db: 1, wait: { replicas: 1, timeout: 100ms } }"
+        )
+        try worker.start(arguments: ["--fence", "5"])
+        // No replica: the claim's WAIT falls short, so the worker retries and loads nothing.
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(worker.isAlive)
+        #expect(try worker.status()["redis"] as? String == "down")
+        #expect(try worker.members("online").isEmpty && worker.members("initializing").isEmpty)
+        #expect(try worker.hash("mimic:shop:meta")["commit"] == nil)
+
+        let replica = try RedisServer(extraArguments: ["--replicaof", "127.0.0.1", "\(master.port)"])
+        #expect(try eventually(timeout: 30) { try settled(worker) })
+        #expect(try replica.cliRaw(["HGET", "mimic:shop:meta", "fence"], db: 1) == ["5"])
+        let socket = try worker.connect()
+        try socket.sendJSON(health(1))
+        #expect(ack(socket, until: 1) == 1)
+    }
+
     @Test func aWorkerWithAnOlderFenceExitsAtStartWithoutWritingAnything() throws {
         let redis = try RedisServer()
         _ = try redis.cli(["HSET", "mimic:shop:meta", "fence", "5"], db: 1)
