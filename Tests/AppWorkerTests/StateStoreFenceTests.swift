@@ -36,6 +36,23 @@ struct StateStoreFenceTests {
         StateStore.Predecessor(commit: commit, applied: seq.map { ("ep-f", $0) })
     }
 
+    @Test func theExitLineSaysWhetherANewerOwnerHoldsTheApp() {
+        func lost(_ stored: String) -> FenceLost {
+            FenceLost(app: "shop", refused: "commit 3", ours: 9, stored: stored)
+        }
+        #expect(lost("10").isNewerOwner && lost("12345678901234567890123").isNewerOwner)
+        #expect(!lost("9").isNewerOwner && !lost("8").isNewerOwner && !lost("").isNewerOwner)
+        #expect(!lost("010").isNewerOwner && !lost("garbage").isNewerOwner)
+        #expect(
+            lost("10").message
+                == "shop: commit 3 refused: mimic:shop:meta holds fence 10, newer than this worker's fence 9: "
+                + "a newer owner runs this app, so this instance must not run it")
+        #expect(
+            lost("").message.hasPrefix(
+                "shop: commit 3 refused: mimic:shop:meta holds no fence, not this worker's fence 9"))
+        #expect(lost("4").message.contains("its claim no longer holds"))
+    }
+
     @Test func theClaimSetsAnEqualOrGreaterTokenAndRefusesAnOlderOneWithoutWriting() async throws {
         let redis = try RedisServer()
         let five = store(redis, fence: 5)
