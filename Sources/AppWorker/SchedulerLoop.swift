@@ -202,6 +202,7 @@ final class SchedulerLoop {
                     return false
                 }
                 logger.notice("fence claimed", metadata: ["fence": "\(fence)"])
+                exporter?.fenceClaimed()
                 return true
             } catch {
                 markRedis(up: false, error: error)
@@ -216,6 +217,7 @@ final class SchedulerLoop {
         guard let fence = store.fence, fenceLost == nil else { return }
         let lost = FenceLost(app: config.app, refused: what, ours: fence, stored: stored)
         fenceLost = lost
+        exporter?.fenceLost()
         logger.error(
             "\(lost.message); nothing more is committed or acknowledged",
             metadata: ["fence": "\(fence)", "stored_fence": "\(stored)"])

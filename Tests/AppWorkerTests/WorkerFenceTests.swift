@@ -157,6 +157,32 @@ struct WorkerFenceTests {
         #expect(started.isEmpty, "\(started)")
     }
 
+    @Test func theSyslogExporterSendsNothingUntilTheFenceIsClaimed() throws {
+        let rsyslog = try RsyslogServer()
+        let master = try RedisServer()
+        // An event a previous owner committed: an exporter that ran before the claim would send it.
+        _ = try master.cli(
+            [
+                "XADD", "mimic:shop:events", "*", "kind", "note", "executor", "", "reason", "r", "cause", "c", "time",
+                "1",
+            ],
+            db: 1)
+        let worker = try WorkerFixture(
+            redis: master, online: 2, standby: 1, minOnline: 1,
+            scheduling: "scheduling: { seed: 42 }\nlog_export: { syslog: \"tcp://127.0.0.1:\(rsyslog.port)\" }",
+            redisBlock: "redis: { host: 127.0.0.1, port: \(master.port), db: 1, wait: { replicas: 1, timeout: 100ms } }"
+        )
+        try worker.start(arguments: ["--fence", "5"])
+        // No replica: the claim is retried, and meanwhile nothing is exported.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try rsyslog.received().isEmpty)
+        #expect(try master.cliRaw(["EXISTS", "mimic:shop:export:syslog"], db: 1) == ["0"])
+
+        let replica = try RedisServer(extraArguments: ["--replicaof", "127.0.0.1", "\(master.port)"])
+        #expect(try eventually(timeout: 30) { try rsyslog.received().contains { $0["cause"] == "c" } })
+        #expect(try eventually { try replica.cliRaw(["HGET", "mimic:shop:meta", "fence"], db: 1) == ["5"] })
+    }
+
     @Test func withoutAFenceAStoredFenceIsIgnored() throws {
         let redis = try RedisServer()
         _ = try redis.cli(["HSET", "mimic:shop:meta", "fence", "9"], db: 1)

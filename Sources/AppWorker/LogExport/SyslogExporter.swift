@@ -36,6 +36,10 @@ final class SyslogExporter: Sendable {
     private let state: Mutex<LogExportStatus>
     private let committed = Atomic(false)
     private let stopping = Atomic(false)
+    /// False until the worker's fence is claimed (`--fence`) and again once it is lost; true from
+    /// the start without one. A worker whose token turns out older never sends anything, and one
+    /// that lost the app leaves its events to the new owner's exporter.
+    private let claimed: Atomic<Bool>
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -55,6 +59,7 @@ final class SyslogExporter: Sendable {
         self.group = group
         self.logger = logger
         self.state = Mutex(LogExportStatus(target: settings.syslog.description))
+        self.claimed = Atomic(fence == nil)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -64,6 +69,17 @@ final class SyslogExporter: Sendable {
     func eventsCommitted() {
         committed.store(true, ordering: .releasing)
         wake.yield()
+    }
+
+    /// The scheduler loop claimed the worker's fence: exporting may begin.
+    func fenceClaimed() {
+        claimed.store(true, ordering: .releasing)
+        wake.yield()
+    }
+
+    /// The scheduler loop found the fence taken by a newer owner: nothing more is sent or stored.
+    func fenceLost() {
+        claimed.store(false, ordering: .releasing)
     }
 
     /// Ends `run` after one last pass, which sends what the last commit added if the collector is there.
@@ -108,7 +124,9 @@ final class SyslogExporter: Sendable {
     private func pass(_ session: inout Session) async {
         if committed.exchange(false, ordering: .acquiring) { session.needsRead = true }
         let isStopping = stopping.load(ordering: .acquiring)
-        guard !session.fenced, ContinuousClock.now >= session.notBefore else { return }
+        guard claimed.load(ordering: .acquiring), !session.fenced, ContinuousClock.now >= session.notBefore else {
+            return
+        }
         do {
             let connection = try await connected(&session)
             guard session.needsRead else { return }
