@@ -66,7 +66,7 @@ struct ListenerCommand: AsyncParsableCommand {
         }
         let runtime: ListenerRuntime
         do {
-            runtime = try ListenerRuntime(config: listenerConfig, apps: apps, logger: logger)
+            runtime = try await ListenerRuntime(config: listenerConfig, apps: apps, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("mimic-listener: cannot open journals: \(error)\n".utf8))
             throw ExitCode(1)

@@ -35,12 +35,14 @@ final class ListenerFixture: @unchecked Sendable {
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil,
         adminHost: String = "127.0.0.1", extraConfig: String = "", extraTokens: String = "",
-        tls: [String: String] = [:], caFile: String? = nil, appExtra: [String: String] = [:]
+        tls: [String: String] = [:], caFile: String? = nil, appExtra: [String: String] = [:],
+        sharedRedis: RedisServer? = nil
     ) throws {
         tlsDoors = Set(tls.keys)
         self.caFile = caFile
         func door(_ name: String) -> String { tls[name].map { ", tls: \($0)" } ?? "" }
-        redis = try RedisServer(appendOnly: redisAppendOnly)
+        // Cluster tests: several instances, one Redis, the same apps in the same DBs.
+        redis = try sharedRedis ?? RedisServer(appendOnly: redisAppendOnly)
         directory = try TempDirectory.make(prefix: "mimic-listener")
         httpPort = try FreePort.take()
         tcpPort = try FreePort.take()

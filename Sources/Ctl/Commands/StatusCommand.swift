@@ -6,7 +6,9 @@ import Shared
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every app: worker up/down and pid, journal backlog, delivered/acknowledged seq, message rates.")
+        abstract:
+            "Show every app: its owner instance, worker up/down and pid, journal backlog, delivered/acknowledged seq, message rates."
+    )
 
     @OptionGroup var config: ConfigOption
     @OptionGroup var listener: ListenerOptions
@@ -20,18 +22,22 @@ struct StatusCommand: AsyncParsableCommand {
         let rows: [[String]] = apps.map(cells)
         print(
             Output.table(
-                ["APP", "WORKER", "STATE", "PID", "RESTARTS", "BACKLOG", "BYTES", "DELIVERED/ACKED", "IN/ACK PER S"],
+                [
+                    "APP", "OWNER", "WORKER", "STATE", "PID", "RESTARTS", "BACKLOG", "BYTES", "DELIVERED/ACKED",
+                    "IN/ACK PER S",
+                ],
                 rows))
     }
 
     private func cells(_ app: AppStatus) -> [String] {
         let up: String = app.worker.up ? "up" : "down"
         let pid: String = app.worker.pid.map { String($0) } ?? "-"
-        let restarts: String = app.worker.state == "unsupervised" ? "-" : String(app.worker.restarts)
+        let restarts: String =
+            ["unsupervised", "remote"].contains(app.worker.state) ? "-" : String(app.worker.restarts)
         let seqs = "\(app.lastDeliveredSeq)/\(app.lastAckedSeq)"
         let rates = String(format: "%.1f/%.1f", app.rates.acceptedPerSecond, app.rates.ackedPerSecond)
         return [
-            app.app, up, app.worker.state, pid, restarts, String(app.journal.backlogMessages),
+            app.app, app.owner ?? "-", up, app.worker.state, pid, restarts, String(app.journal.backlogMessages),
             byteCount(app.journal.backlogBytes), seqs, rates,
         ]
     }

@@ -23,8 +23,7 @@ struct ClusterLeases: Sendable {
         self.lease = lease
     }
 
-    /// The lease in whole ms for PX and PEXPIRE, at least 1; clamped so that the heartbeat's
-    /// 3 × lease cannot overflow either.
+    /// The lease in whole ms for PX and PEXPIRE, at least 1, clamped far below overflow.
     var leaseMilliseconds: Int64 {
         let parts = lease.components
         let (scaled, overflow) = parts.seconds.multipliedReportingOverflow(by: 1000)
@@ -33,12 +32,14 @@ struct ClusterLeases: Sendable {
         return max(1, scaled + parts.attoseconds / 1_000_000_000_000_000)
     }
 
-    /// Marks `instance` alive until now + 3 × lease (Redis server TIME, not the local clock), drops
+    /// Marks `instance` alive until now + lease (Redis server TIME, not the local clock), drops
     /// expired members, returns the live instances sorted.
     func heartbeat(instance: String) async throws -> [String] {
         let (reply, _) = try await run(
             ClusterScripts.heartbeat, keys: [ClusterKeys.instances],
-            arguments: [instance, "\(3 * leaseMilliseconds)"],
+            // One lease, as its app leases: instances beat every third of one, and a dead instance
+            // must leave the placement when its leases run out, or its apps wait for it longer.
+            arguments: [instance, "\(leaseMilliseconds)"],
             waiting: false)
         guard let members = reply.array else {
             throw RedisError.unexpectedReply("the heartbeat script answered \(reply)")

@@ -188,6 +188,16 @@ enum AdminDoor {
         guard runtime.channel(for: app) != nil else {
             return JSONResponse.make(404, ["error": "app: unknown app '\(app)'"])
         }
+        if let coordinator = runtime.coordinator, await !coordinator.ownedApps.contains(app) {
+            let owner = await coordinator.owners()[app]
+            return JSONResponse.make(
+                409,
+                [
+                    "error": owner.map {
+                        "app '\(app)' is owned by instance '\($0)': send this to that instance's admin door"
+                    } ?? "app '\(app)' has no owner right now (its lease is free); retry in a few seconds"
+                ])
+        }
         let done: Bool
         switch action {
         case "start": done = await supervisor.start(app: app)

@@ -2,14 +2,20 @@ import NIOConcurrencyHelpers
 import Shared
 
 /// Which app owns which executor endpoint, as the workers last said (`executors` on their
-/// sockets, asked every second). Used only to route an alert that names `ip:port` on a host
+/// sockets, asked every second; in cluster mode, for apps whose worker runs elsewhere, the online
+/// set the owner's worker published in Redis). Used only to route an alert that names `ip:port` on a host
 /// address several apps share: the apps' configs know hosts, only the workers know endpoints.
 final class EndpointOwners: Sendable {
     private let owners = NIOLockedValueBox([String: String]())
 
     /// Replaces what `app` owns with the endpoints of its live executors.
     func update(app: String, executors: [Executor]) {
-        let live = executors.filter { $0.state == .online || $0.state == .standby }.map(\.endpoint)
+        update(app: app, endpoints: executors.filter { $0.state == .online || $0.state == .standby }.map(\.endpoint))
+    }
+
+    /// Replaces what `app` owns with `live` (cluster mode, an app whose worker runs on another
+    /// instance: the endpoints of its published online set).
+    func update(app: String, endpoints live: [String]) {
         owners.withLockedValue { owners in
             owners = owners.filter { $0.value != app }
             for endpoint in live { owners[Self.key(AlertAddress(endpoint))] = app }

@@ -31,6 +31,9 @@ protocol Journal: AnyObject, Sendable {
     func snapshot() -> JournalSnapshot
     /// Writes what is queued and stops; later appends are refused as `.closed`.
     func close()
+    /// Closes and waits until what the journal keeps outside the process (the stream journal's
+    /// acknowledged seq in Redis) is written.
+    func finish() async
 
     // MARK: Forwarding
 
@@ -56,6 +59,8 @@ struct RewindOutcome: Sendable, Equatable {
 }
 
 extension Journal {
+    func finish() async { close() }
+
     func append(
         _ entries: [JournalEntry], reserved: Int = 0,
         completion: @escaping @Sendable (Result<AppendReceipt, JournalRejection>) -> Void

@@ -49,6 +49,9 @@ function workerHead(app) {
   const head = el("div", { class: "app-head" }, el("h2", {}, app.app));
   head.append(el("span", { class: "badge " + (worker.up ? "good" : "bad"), "data-worker-state": worker.state },
     "worker " + (worker.state || "unknown") + (worker.pid ? " · pid " + worker.pid : "")));
+  // The instance that runs the app's worker: in cluster mode its lease holder, none while the lease is free.
+  head.append(el("span", { class: "badge " + (app.owner ? "good" : "bad"), "data-owner": app.owner || "" },
+    "owner " + (app.owner || "none")));
   if (scheduler) {
     head.append(el("span", { class: "badge " + (scheduler.redis === "up" ? "good" : "bad"), "data-redis": scheduler.redis },
       "redis " + scheduler.redis));
@@ -154,7 +157,7 @@ function timeline(app) {
 function overview(apps) {
   const counted = ["online", "standby", "dirty", "offline"];
   const table = el("table", { class: "overview", id: "overview" },
-    el("tr", {}, ...["app", "worker", "redis", ...counted, "hosts down", "dead letters", "accepted/s", "backlog"].map((h) => el("th", {}, h))));
+    el("tr", {}, ...["app", "owner", "worker", "redis", ...counted, "hosts down", "dead letters", "accepted/s", "backlog"].map((h) => el("th", {}, h))));
   for (const app of apps) {
     const counts = (app.scheduler && app.scheduler.counts) || {};
     const hosts = (app.scheduler && app.scheduler.hosts) || {};
@@ -164,6 +167,7 @@ function overview(apps) {
       && !app.scheduler.dead_letters;
     table.append(el("tr", { "data-overview-app": app.app, "data-healthy": healthy ? "true" : "false" },
       el("td", {}, el("a", { href: "#app-" + app.app }, app.app)),
+      el("td", { class: app.owner ? "" : "bad", "data-owner": app.owner || "" }, app.owner || "none"),
       el("td", { class: worker.up ? "" : "bad" }, worker.state || "unknown"),
       el("td", { class: app.scheduler && app.scheduler.redis === "up" ? "" : "bad" }, app.scheduler ? app.scheduler.redis : "–"),
       ...counted.map((state) => el("td", { "data-count": state }, app.scheduler ? counts[state] || 0 : "–")),

@@ -10,7 +10,16 @@ import Shared
 final class ListenerRuntime: Sendable {
     struct AppChannel: Sendable {
         var journal: any Journal
-        var link: WorkerLink
+        /// Nil while the app's worker is not this instance's to feed (cluster mode, not the owner).
+        var link: WorkerLink?
+        var socketPath: String
+        var workerUID: UInt32?
+        var logger: Logger
+        /// Cluster mode: the app's Redis, read for its published online set while its worker runs
+        /// on another instance (alerts by address must reach the app here too).
+        var viewReader: RedisClient?
+
+        var linkStatus: LinkStatus { link?.status ?? LinkStatus() }
     }
 
     private struct State {
@@ -31,10 +40,16 @@ final class ListenerRuntime: Sendable {
     let supervisor: WorkerSupervisor?
     /// Held for the process lifetime: one listener per journal_dir.
     let journalLock: JournalDirectoryLock
+    /// Cluster mode: which apps this instance owns, through leases in the cluster Redis.
+    private(set) var coordinator: ClusterCoordinator? {
+        get { coordinatorBox.withLockedValue { $0 } }
+        set { coordinatorBox.withLockedValue { $0 = newValue } }
+    }
+    private let coordinatorBox = NIOLockedValueBox<ClusterCoordinator?>(nil)
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
 
-    init(config: ListenerConfig, apps: [AppConfig], logger: Logger) throws {
+    init(config: ListenerConfig, apps: [AppConfig], logger: Logger) async throws {
         self.config = config
         self.logger = logger
         self.authorizer = Authorizer(tokens: config.tokens)
@@ -47,9 +62,12 @@ final class ListenerRuntime: Sendable {
         // Before any journal is opened: a second listener must not even cut a torn tail.
         self.journalLock = try JournalDirectoryLock(journalDir: config.journalDir)
         self.audit = AuditTrail(journalDir: config.journalDir)
+        if let cluster = config.cluster {
+            try Self.checkClusterRedis(cluster, apps: apps, config: config)
+        }
         var channels: [String: AppChannel] = [:]
         for app in apps {
-            channels[app.app] = try Self.openChannel(
+            channels[app.app] = try await Self.openChannel(
                 app: app, config: config, timings: metrics.journalTimings(app: app.app), logger: logger)
         }
         self.state = NIOLockedValueBox(State(directory: AppDirectory(apps: apps), channels: channels))
@@ -59,11 +77,34 @@ final class ListenerRuntime: Sendable {
                 workerExecutable: WorkerSupervisor.resolveExecutable(config.supervise.worker),
                 runDir: config.runDir, journalDir: config.journalDir, logger: logger)
             : nil
+        if let cluster = config.cluster {
+            coordinator = ClusterCoordinator(
+                instance: config.instance,
+                leases: ClusterLeases(redis: RedisClient(settings: cluster.redis), lease: cluster.lease),
+                lease: cluster.lease,
+                apps: { [weak self] in self?.appNames ?? [] },
+                actions: .init(
+                    start: { [weak self] app, token in await self?.takeOver(app: app, token: token) },
+                    stop: { [weak self] app in await self?.giveUp(app: app) }),
+                logger: logger)
+        }
+    }
+
+    /// The cluster's leases must not live in an app's DB: each worker owns its DB outright, and
+    /// an app may be called `cluster`, whose keys would be the leases' own.
+    private static func checkClusterRedis(
+        _ cluster: ListenerConfig.Cluster, apps: [AppConfig], config: ListenerConfig
+    ) throws {
+        for app in apps where app.redis.server == cluster.redis.server && app.redis.db == cluster.redis.db {
+            throw ClusterSetupError(
+                "\(config.sourceFile): cluster.redis: Redis \(cluster.redis.server) db \(cluster.redis.db) is app "
+                    + "\(app.app)'s (\(app.sourceFile)); give the cluster a db of its own")
+        }
     }
 
     private static func openChannel(
         app appConfig: AppConfig, config: ListenerConfig, timings: JournalTimings, logger: Logger
-    ) throws -> AppChannel {
+    ) async throws -> AppChannel {
         let app = appConfig.app
         var appLogger = logger
         appLogger[metadataKey: "app"] = .string(app)
@@ -74,19 +115,69 @@ final class ListenerRuntime: Sendable {
                 + config.journalRetain.components.attoseconds / 1_000_000_000_000_000,
             maxBytes: config.journalRetainBytes)
         options.timings = timings
+        let socketPath = config.runDir + "/" + app + ".sock"
+        guard config.cluster == nil else {
+            // Any instance accepts any app's messages: the journal is the app's Redis stream, and
+            // the link exists only while this instance owns the app (`takeOver`).
+            let journal = try await RedisStreamJournal.open(
+                app: app, redis: appConfig.redis, options: RedisStreamJournal.Options(options), logger: appLogger)
+            return AppChannel(
+                journal: journal, link: nil, socketPath: socketPath, workerUID: appConfig.workerUID, logger: appLogger,
+                viewReader: RedisClient(settings: appConfig.redis))
+        }
         let journal = try FileJournal.open(
             app: app, directory: config.journalDir + "/" + app, options: options, logger: appLogger)
-        let link = WorkerLink(
-            app: app, socketPath: config.runDir + "/" + app + ".sock", journal: journal,
-            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: appLogger,
-            workerUID: appConfig.workerUID)
-        return AppChannel(journal: journal, link: link)
+        var channel = AppChannel(
+            journal: journal, link: nil, socketPath: socketPath, workerUID: appConfig.workerUID, logger: appLogger)
+        channel.link = makeLink(app: app, channel)
+        return channel
     }
 
-    /// Connects every link and starts the workers (supervise mode).
+    private static func makeLink(app: String, _ channel: AppChannel) -> WorkerLink {
+        WorkerLink(
+            app: app, socketPath: channel.socketPath, journal: channel.journal,
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: channel.logger,
+            workerUID: channel.workerUID)
+    }
+
+    /// Cluster mode: this instance took the app's lease. A fresh link forwards from the journal's
+    /// acknowledged seq (the worker's hello corrects it from `mimic:{app}:applied`), and the
+    /// worker starts with the lease's fencing token.
+    private func takeOver(app: String, token: UInt64) async {
+        let started: (WorkerLink, AppConfig)? = state.withLockedValue { state in
+            guard var channel = state.channels[app], channel.link == nil, let config = state.directory.apps[app]
+            else { return nil }
+            let link = Self.makeLink(app: app, channel)
+            channel.link = link
+            state.channels[app] = channel
+            return (link, config)
+        }
+        guard let (link, config) = started else { return }
+        link.start()
+        await supervisor?.add(app: app, configPath: config.sourceFile, fence: token)
+    }
+
+    /// Cluster mode: the app goes to another instance (or its lease is gone). The worker stops
+    /// first, gracefully, so the acks of its last batch still reach the journal over the link.
+    private func giveUp(app: String) async {
+        await supervisor?.remove(app: app)
+        let link: WorkerLink? = state.withLockedValue { state in
+            let link = state.channels[app]?.link
+            state.channels[app]?.link = nil
+            return link
+        }
+        await link?.stop()
+    }
+
+    /// Connects every link and starts the workers (supervise mode); in cluster mode the
+    /// coordinator does both for the apps this instance comes to own.
     func start() async {
+        if let coordinator {
+            await coordinator.start()
+            return
+        }
         let (channels, directory) = state.withLockedValue { ($0.channels, $0.directory) }
-        for channel in channels.values { channel.link.start() }
+        for channel in channels.values { channel.link?.start() }
         if let supervisor {
             for (name, app) in directory.apps.sorted(by: { $0.key < $1.key }) {
                 await supervisor.add(app: name, configPath: app.sourceFile)
@@ -95,12 +186,16 @@ final class ListenerRuntime: Sendable {
     }
 
     /// Stops workers, links and journals (everything accepted is already durable).
+    /// In cluster mode the owned apps are handed over first (lease released, so the others need
+    /// not wait for it to expire).
     func shutdown() async {
+        if let coordinator { await coordinator.leave() }
         if let supervisor { await supervisor.stopAll() }
         let channels = state.withLockedValue { $0.channels }
         for channel in channels.values {
-            await channel.link.stop()
-            channel.journal.close()
+            await channel.link?.stop()
+            await channel.journal.finish()
+            await channel.viewReader?.close()
         }
     }
 
@@ -111,7 +206,7 @@ final class ListenerRuntime: Sendable {
         var added: [String: AppChannel] = [:]
         for app in apps where !current.contains(app.app) {
             do {
-                added[app.app] = try Self.openChannel(
+                added[app.app] = try await Self.openChannel(
                     app: app, config: config, timings: metrics.journalTimings(app: app.app), logger: logger)
             } catch {
                 logger.error(
@@ -127,12 +222,14 @@ final class ListenerRuntime: Sendable {
         }
         for (name, channel) in removed {
             if let supervisor { await supervisor.remove(app: name) }
-            await channel.link.stop()
-            channel.journal.close()
+            await channel.link?.stop()
+            await channel.journal.finish()
+            await channel.viewReader?.close()
             metrics.forget(app: name)
         }
-        for (name, channel) in added {
-            channel.link.start()
+        // Cluster mode: the coordinator takes the added apps when their lease comes to this instance.
+        for (name, channel) in added where coordinator == nil {
+            channel.link?.start()
             if let supervisor, let app = apps.first(where: { $0.app == name }) {
                 await supervisor.add(app: name, configPath: app.sourceFile)
             }
@@ -160,11 +257,19 @@ final class ListenerRuntime: Sendable {
     /// Asks every worker for its executors, so an alert by `ip:port` reaches the app that owns it.
     func refreshEndpointOwners() async {
         for app in appNames {
+            guard let channel = channel(for: app) else { continue }
+            if channel.link == nil, let reader = channel.viewReader {
+                guard let text = try? await reader.command(["GET", RedisKeys(app: app).onlineView]).string,
+                    let view = try? JSONDecoder().decode(OnlineView.self, from: Data(text.utf8))
+                else { continue }
+                endpointOwners.update(app: app, endpoints: view.online.map(\.endpoint))
+                continue
+            }
             // A worker the link cannot reach would not answer this either.
-            guard let channel = channel(for: app), channel.link.status.connected else { continue }
+            guard channel.linkStatus.connected else { continue }
             guard
                 case .success(let lines) = await WorkerSocketQuery.ask(
-                    socketPath: channel.link.socketPath, ops: [.executors]),
+                    socketPath: channel.socketPath, ops: [.executors]),
                 let first = lines.first,
                 case .success(let answer) = SocketOp.executors.read(WorkerExecutors.self, from: first)
             else { continue }
@@ -274,7 +379,7 @@ final class ListenerRuntime: Sendable {
         var samples: [String: (UInt64, UInt64)] = [:]
         for (name, channel) in channels {
             let snapshot = channel.journal.snapshot()
-            samples[name] = (snapshot.appendedTotal + snapshot.duplicatesTotal, channel.link.status.ackedTotal)
+            samples[name] = (snapshot.appendedTotal + snapshot.duplicatesTotal, channel.linkStatus.ackedTotal)
         }
         state.withLockedValue { state in
             for (name, sample) in samples {
@@ -289,10 +394,16 @@ final class ListenerRuntime: Sendable {
     func appStatus(_ name: String) async -> AppStatus? {
         guard let channel = channel(for: name) else { return nil }
         let journal = channel.journal.snapshot()
-        let link = channel.link.status
+        let link = channel.linkStatus
         let rates = state.withLockedValue { $0.rates[name] } ?? (accepted: 0, acked: 0)
         var worker: AppStatus.Worker
-        if let supervisor, let status = await supervisor.status(app: name) {
+        var owner: String? = config.instance
+        if let coordinator { owner = await coordinator.owners()[name] }
+        if coordinator != nil, owner != config.instance {
+            worker = AppStatus.Worker(
+                connected: false, connects: link.connects, state: "remote", pid: nil, restarts: 0, lastExit: nil,
+                up: owner != nil)
+        } else if let supervisor, let status = await supervisor.status(app: name) {
             worker = AppStatus.Worker(
                 connected: link.connected, connects: link.connects, state: status.state,
                 pid: status.pid.map { Int($0) },
@@ -305,7 +416,7 @@ final class ListenerRuntime: Sendable {
                 restarts: 0, lastExit: nil, up: link.connected)
             worker.refusedOwner = link.refusedOwner
         }
-        return AppStatus(
+        var status = AppStatus(
             app: name, worker: worker,
             journal: AppStatus.Journal(
                 epoch: journal.epoch, lastSeq: journal.lastSeq,
@@ -313,16 +424,22 @@ final class ListenerRuntime: Sendable {
                 segments: journal.segments, skipped: journal.skippedTotal),
             lastDeliveredSeq: max(link.lastDeliveredSeq, journal.ackedSeq), lastAckedSeq: journal.ackedSeq,
             rates: AppStatus.Rates(acceptedPerSecond: rates.accepted, ackedPerSecond: rates.acked))
+        status.owner = owner
+        return status
     }
 
     /// The fleet's exposition: the listener's series, set from what it sees now, then every
     /// worker's (asked over its socket), each family once.
     func metricsText() async -> String {
         var workers: [String] = []
+        // Cluster mode: 1 on the instance holding the app's lease; summed over the instances it
+        // must be 1 per app (0: nobody applies its messages).
+        let owned = await coordinator?.ownedApps
         for name in appNames {
+            if let owned { metrics.set("mimic_listener_app_owned", app: name, to: owned.contains(name) ? 1 : 0) }
             guard let channel = channel(for: name) else { continue }
             let journal = channel.journal.snapshot()
-            let link = channel.link.status
+            let link = channel.linkStatus
             metrics.set("mimic_listener_journal_last_seq", app: name, to: Int(clamping: journal.lastSeq))
             metrics.set("mimic_listener_acked_seq", app: name, to: Int(clamping: journal.ackedSeq))
             metrics.set("mimic_listener_delivered_seq", app: name, to: Int(clamping: link.lastDeliveredSeq))
@@ -339,7 +456,7 @@ final class ListenerRuntime: Sendable {
             // (issue 18) come with the same round trip.
             guard
                 case .success(let answers) = await WorkerSocketQuery.ask(
-                    socketPath: channel.link.socketPath, ops: [.status, .metrics])
+                    socketPath: channel.socketPath, ops: [.status, .metrics])
             else { continue }
             if let answer = answers.first,
                 case .success(let worker) = SocketOp.status.read(WorkerStatus.self, from: answer)
@@ -359,4 +476,9 @@ final class ListenerRuntime: Sendable {
         for text in workers { fleet.add(text) }
         return fleet.text
     }
+}
+
+struct ClusterSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -29,6 +29,8 @@ actor WorkerSupervisor {
 
     private struct Slot {
         var configPath: String
+        /// Cluster mode: the fencing token of this instance's lease on the app (`--fence`).
+        var fence: UInt64?
         var wanted = true
         var child: Child?
         /// A worker a previous listener started and that still serves the socket.
@@ -77,10 +79,11 @@ actor WorkerSupervisor {
 
     var apps: [String] { slots.keys.sorted() }
 
-    /// Supervises `app` (starting it) unless it already is.
-    func add(app: String, configPath: String) async {
+    /// Supervises `app` (starting it) unless it already is. `fence`: the token of the lease this
+    /// instance holds on the app (cluster mode), passed to every worker it starts for the app.
+    func add(app: String, configPath: String, fence: UInt64? = nil) async {
         guard slots[app] == nil else { return }
-        slots[app] = Slot(configPath: configPath)
+        slots[app] = Slot(configPath: configPath, fence: fence)
         let socket = runDir + "/" + app + ".sock"
         let owner = await SocketOwnerProbe.owner(socketPath: socket)
         // Removed while the socket was being asked (SIGHUP twice in a row): nothing to start.
@@ -213,9 +216,12 @@ actor WorkerSupervisor {
         for (name, value) in Self.workerEnvironment(ProcessInfo.processInfo.environment) {
             if let key = Environment.Key(rawValue: name) { environment[key] = value }
         }
+        // Cluster mode: the lease's token goes with every start, restarts included.
+        let arguments =
+            ["--config", slot.configPath, "--run-dir", runDir] + (slot.fence.map { ["--fence", "\($0)"] } ?? [])
         let configuration = Configuration(
             executable: .path(FilePath(workerExecutable)),
-            arguments: ["--config", slot.configPath, "--run-dir", runDir],
+            arguments: Arguments(arguments),
             environment: .custom(environment), platformOptions: options)
         let errorOutput = stderrOutput(app)
         Task { [weak self] in

@@ -26,11 +26,11 @@ final class AppTrends: Sendable {
         for name in names {
             guard let channel = runtime.channel(for: name) else { continue }
             let journal = channel.journal.snapshot()
-            let link = channel.link.status
+            let link = channel.linkStatus
             var latency: LatencyHistogram?
             if link.connected,
                 case .success(let lines) = await WorkerSocketQuery.ask(
-                    socketPath: channel.link.socketPath, ops: [.metrics]),
+                    socketPath: channel.socketPath, ops: [.metrics]),
                 let line = lines.first,
                 case .success(let answer) = SocketOp.metrics.read(WorkerMetricsAnswer.self, from: line)
             {

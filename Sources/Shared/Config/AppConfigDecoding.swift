@@ -86,7 +86,7 @@ extension ConfigDecoder {
             redisDBMark: top.value("redis")?.mapValue("db")?.mark ?? root.mark)
     }
 
-    private func redisSettings(_ node: YamlNode, _ path: String) -> RedisSettings? {
+    func redisSettings(_ node: YamlNode, _ path: String) -> RedisSettings? {
         guard
             let map = mapping(
                 node, path, keys: ["host", "port", "db", "password", "connect_timeout", "sentinel", "wait"])

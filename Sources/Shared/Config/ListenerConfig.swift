@@ -1,3 +1,5 @@
+import Foundation
+
 /// The typed, validated form of `listener.yaml` (DESIGN section 3).
 public struct ListenerConfig: Sendable, Equatable {
     public struct Bind: Sendable, Equatable {
@@ -64,6 +66,41 @@ public struct ListenerConfig: Sendable, Equatable {
             self.enabled = enabled
             self.worker = worker
         }
+    }
+
+    /// `cluster:` (DESIGN section 11): several listener instances share the apps. Journals are
+    /// Redis streams in each app's DB, and each app is owned by one instance through a lease in
+    /// this Redis; only the owner runs the app's worker.
+    public struct Cluster: Sendable, Equatable {
+        public var redis: RedisSettings
+        /// How long an owner that stops renewing keeps its apps; survivors take them after it.
+        public var lease: Duration
+        public static let leaseRange: ClosedRange<Duration> = .seconds(1) ... .seconds(60)
+        public init(redis: RedisSettings, lease: Duration = .seconds(3)) {
+            self.redis = redis
+            self.lease = lease
+        }
+    }
+
+    /// `instance`: this listener's name among the cluster's instances (default: the host name).
+    public var instance: String = ListenerConfig.defaultInstance
+    public var cluster: Cluster?
+
+    /// The host name, which is unique per pod in a StatefulSet and per machine elsewhere.
+    public static var defaultInstance: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Letters, digits, `.`, `_` and `-`, at most 253 bytes: a host or pod name fits, and the name
+    /// is safe in a lease value, a metric label and a log line.
+    public static func isValidInstance(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 253
+            && name.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == 0x2D || byte == 0x2E || byte == 0x5F
+            }
     }
 
     public var http: Bind

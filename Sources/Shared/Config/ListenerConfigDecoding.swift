@@ -13,7 +13,7 @@ extension ConfigDecoder {
                 keys: [
                     "http", "tcp", "admin", "apps_dir", "run_dir", "journal_dir", "fsync", "max_message_bytes",
                     "max_backlog_bytes", "journal_retain", "journal_retain_bytes", "tokens", "supervise",
-                    "trend_interval",
+                    "trend_interval", "instance", "cluster",
                 ])
         else { return nil }
         let defaults = ListenerConfig()
@@ -69,6 +69,39 @@ extension ConfigDecoder {
             guard let enabled, let worker else { return nil }
             return ListenerConfig.Supervise(enabled: enabled, worker: worker)
         }
+        let instance = top.optional("instance", default: defaults.instance) { node, path -> String? in
+            guard let text = nonEmptyString(node, path) else { return nil }
+            guard ListenerConfig.isValidInstance(text) else {
+                report(node.mark, path, "expected letters, digits, '.', '_' or '-' (at most 253), got \"\(text)\"")
+                return nil
+            }
+            return text
+        }
+        let cluster = top.nullable("cluster") { node, path -> ListenerConfig.Cluster? in
+            guard let map = mapping(node, path, keys: ["redis", "lease"]) else { return nil }
+            let redis = map.required("redis", redisSettings)
+            let lease = map.optional("lease", default: .seconds(3)) { node, path -> Duration? in
+                guard let value = duration(node, path) else { return nil }
+                guard ListenerConfig.Cluster.leaseRange.contains(value) else {
+                    report(node.mark, path, "must be between 1s and 60s")
+                    return nil
+                }
+                return value
+            }
+            guard let redis, let lease else { return nil }
+            return ListenerConfig.Cluster(redis: redis, lease: lease)
+        }
+        if let cluster, cluster != nil, let supervise, !supervise.enabled {
+            report(
+                top.value("cluster")?.mark ?? root.mark, "cluster",
+                "needs supervise.enabled: true: in cluster mode each instance starts the workers of the apps it owns")
+        }
+        if top.value("instance") == nil, let cluster, cluster != nil, !ListenerConfig.isValidInstance(defaults.instance)
+        {
+            report(
+                top.value("cluster")?.mark ?? root.mark, "instance",
+                "the host name \"\(defaults.instance)\" is not a valid instance name; set instance: <name>")
+        }
         if let http, let tcp, let admin {
             let doors = [("http", http), ("tcp", tcp), ("admin", admin)]
             for (index, door) in doors.enumerated() {
@@ -81,7 +114,7 @@ extension ConfigDecoder {
         }
         guard let http, let tcp, let admin, let appsDir, let runDir, let journalDir, let fsync, let maxMessageBytes,
             let maxBacklogBytes, let journalRetain, let journalRetainBytes, let tokens, let supervise,
-            let trendInterval
+            let trendInterval, let instance, let cluster
         else { return nil }
         var config = ListenerConfig(
             http: http, tcp: tcp, admin: admin, appsDir: appsDir, runDir: runDir, journalDir: journalDir, fsync: fsync,
@@ -89,6 +122,8 @@ extension ConfigDecoder {
             journalRetainBytes: journalRetainBytes, tokens: tokens,
             supervise: supervise, sourceFile: file)
         config.trendInterval = trendInterval
+        config.instance = instance
+        config.cluster = cluster
         return config
     }
 

@@ -6,7 +6,8 @@ public struct AppStatus: Sendable, Equatable, Codable {
         /// The listener's delivery link to the worker's socket is open.
         public var connected: Bool
         public var connects: Int
-        /// running | starting | backoff | stopped | crash_loop | unsupervised
+        /// running | starting | backoff | stopped | crash_loop | unsupervised | remote (cluster mode:
+        /// the app is owned by another instance, which runs its worker)
         public var state: String
         public var pid: Int?
         public var restarts: Int
@@ -110,6 +111,9 @@ public struct AppStatus: Sendable, Equatable, Codable {
     public var lastDeliveredSeq: UInt64
     public var lastAckedSeq: UInt64
     public var rates: Rates
+    /// The instance that owns the app (DESIGN section 11): in cluster mode the holder of its lease,
+    /// nil while nobody holds it; on one machine the listener's own `instance`.
+    public var owner: String?
 
     public init(
         app: String, worker: Worker, journal: Journal, lastDeliveredSeq: UInt64, lastAckedSeq: UInt64,
@@ -124,7 +128,7 @@ public struct AppStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case app, worker, journal, rates
+        case app, worker, journal, rates, owner
         case lastDeliveredSeq = "last_delivered_seq"
         case lastAckedSeq = "last_acked_seq"
     }
