@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import TestSupport
 import Testing
 
@@ -101,7 +102,8 @@ import Testing
         #expect(table.lines.first?.split(separator: " ", omittingEmptySubsequences: true).first == "APP")
         let row = try #require(table.lines.dropFirst().first).split(separator: " ", omittingEmptySubsequences: true)
             .map(String.init)
-        #expect(Array(row.prefix(4)) == ["shop", "up", "running", "\(pid)"])
+        // One machine: the owner is the listener's `instance`, the host name by default.
+        #expect(Array(row.prefix(5)) == ["shop", ListenerConfig.defaultInstance, "up", "running", "\(pid)"])
         // The owner of the socket, as the kernel sees it, is the pid the listener reports.
         let sockets = try Ctl.run(["sockets", "--config", config, "--json"]).json()["sockets"] as? [[String: Any]]
         #expect((sockets?.first?["owner_pid"] as? NSNumber)?.intValue == pid)

@@ -25,30 +25,27 @@ struct AppSocketServer: Sendable {
         let logger = self.logger
         let frameUID = self.frameUID
         let inquiry = self.inquiry
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            // `socat` half-closes after its input; keep the channel so acks still reach it.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                // NIO accepts without SOCK_CLOEXEC: keep the link out of a crash reporter's hands.
-                CloseOnExec.markAll()
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: Self.maxLineBytes))
-                    try channel.pipeline.syncOperations.addHandler(
-                        AppSocketHandler(
-                            board: board, inbox: inbox, frameUID: frameUID, inquiry: inquiry, logger: logger))
+        let channel = try await path.bindingPrivately {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                // `socat` half-closes after its input; keep the channel so acks still reach it.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { channel in
+                    // NIO accepts without SOCK_CLOEXEC: keep the link out of a crash reporter's hands.
+                    CloseOnExec.markAll()
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: Self.maxLineBytes))
+                        try channel.pipeline.syncOperations.addHandler(
+                            AppSocketHandler(
+                                board: board, inbox: inbox, frameUID: frameUID, inquiry: inquiry, logger: logger))
+                    }
                 }
-            }
-            .bind(unixDomainSocketPath: path.stagingPath)
-            .get()
-        CloseOnExec.markAll()
-        do {
-            try path.publishStaged()
-        } catch {
-            try? await channel.close()
-            throw error
+                .bind(unixDomainSocketPath: path.path)
+                .get()
         }
+        CloseOnExec.markAll()
+        path.restrictPermissions()
         return channel
     }
 }
