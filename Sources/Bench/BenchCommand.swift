@@ -7,7 +7,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "mimic-bench",
         abstract: "Measures the real mimic-listener and mimic-worker processes against a private Redis, "
             + "with same-run baselines (a plain Unix-socket relay, Redis's own pipelined rate).",
-        subcommands: [ThroughputMode.self, LatencyMode.self, RecoveryMode.self, FleetMode.self, BaselineMode.self]
+        subcommands: [
+            ThroughputMode.self, LatencyMode.self, RecoveryMode.self, FleetMode.self, FailoverMode.self,
+            BaselineMode.self,
+        ]
     )
 }
 

@@ -20,6 +20,18 @@ import Testing
         #expect(last.contains("applied_per_s="))
     }
 
+    /// Two cluster instances, one killed: the mode ends with its line and lost 0 (a count, not a
+    /// timing: every accepted message must be in effect however slow the machine).
+    @Test func failoverPrintsResultLineAndLosesNothing() throws {
+        let output = try runBench([
+            "failover", "--runs", "1", "--apps", "2", "--rate", "200", "--seconds", "4", "--kill-at", "1",
+            "--throughput-messages", "400",
+        ])
+        let last = output.lastNonEmptyLine
+        #expect(last.hasPrefix("RESULT mode=failover "))
+        #expect(last.contains(" lost=0.0000 "), "\(last)")
+    }
+
     private func runBench(_ arguments: [String]) throws -> String {
         // Through ChildProcess, so the bench (and the listener and workers it starts) gets a clean
         // signal mask. The RESULT line is on stdout; stderr only goes into a failure's message.
