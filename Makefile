@@ -81,7 +81,7 @@ simulate: build
 # The standard benchmark set (issue 7), release build, medians of BENCH_RUNS runs; the table and
 # RESULT lines go to stdout and to bench.out. Not part of `make test`: timed figures are not tests.
 BENCH_RUNS ?= 5
-BENCH_MODES ?= baseline throughput latency recovery fleet
+BENCH_MODES ?= baseline throughput latency recovery fleet failover
 bench: deps
 	$(SWIFT) build -c release --product mimic-bench
 	$(SWIFT) build -c release --product mimic-listener
