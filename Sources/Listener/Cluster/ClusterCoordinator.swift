@@ -1,9 +1,9 @@
 import Logging
 import Shared
 
-/// Carries out this instance's `OwnershipPlan` (DESIGN section 11): every third of a lease it
-/// beats its heartbeat, reads the lease holders, and takes, renews, hands over or drops apps,
-/// starting and stopping their workers through `actions`. A stopped Redis makes every step fail;
+/// Carries out this instance's `OwnershipPlan` (DESIGN section 11): every third of a lease (at
+/// most every second) it beats its heartbeat, reads the lease holders, and takes, renews, hands
+/// over or drops apps, starting and stopping their workers through `actions`. A stopped Redis makes every step fail;
 /// the plan then drops each app once its lease may have run out, so an isolated owner stops its
 /// workers by itself, and the fencing token refuses whatever they might still try to commit.
 actor ClusterCoordinator {
@@ -37,7 +37,10 @@ actor ClusterCoordinator {
     ) {
         self.instance = instance
         self.leases = leases
-        self.interval = lease / 3
+        // A third of a lease keeps a lease through two lost renewals; at most a second, so an app
+        // handed over (released at once) or free for lack of an owner is taken within a second
+        // whatever the lease.
+        self.interval = min(lease / 3, .seconds(1))
         self.plan = OwnershipPlan(instance: instance, lease: lease)
         self.apps = apps
         self.actions = actions

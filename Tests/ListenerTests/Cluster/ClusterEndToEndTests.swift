@@ -35,6 +35,26 @@ import Testing
         let spread = owners ?? [:]
         #expect(spread.values.filter { $0 == "a" }.count == 2, "owners: \(spread)")
         #expect(spread.values.filter { $0 == "b" }.count == 2, "owners: \(spread)")
+        // Exactly one instance says it owns each app, in its metrics too.
+        for app in Self.apps {
+            let owned = try ["a", "b"].map { name in
+                try cluster[name].http("GET", "/metrics").body.split(separator: "\n").contains {
+                    $0.hasPrefix("mimic_listener_app_owned{") && $0.contains("app=\"\(app)\"")
+                        && Double($0.split(separator: " ").last ?? "") == 1
+                } ? 1 : 0
+            }
+            #expect(owned.reduce(0, +) == 1, "\(app): owned by \(owned)")
+        }
+        // Worker control goes to the owner; another instance names it.
+        if let (app, owner) = spread.first {
+            let other = owner == "a" ? "b" : "a"
+            let refused = try cluster[other].http("POST", "/v1/apps/\(app)/worker/restart")
+            #expect(refused.status == 409)
+            #expect(refused.body.contains("owned by instance '\(owner)'"), "\(refused.body)")
+            #expect(
+                try cluster[other].appsStatus()[app]?["worker"].flatMap { $0 as? [String: Any] }?["state"] as? String
+                    == "remote")
+        }
         // Any instance accepts any app's messages.
         var sent = [try cluster.send(through: "a", count: 10, prefix: "before-a")]
         sent.append(try cluster.send(through: "b", count: 10, prefix: "before-b"))
@@ -119,7 +139,8 @@ import Testing
 
         // The paused instance's worker still runs. A frame reaching it now, as its listener would
         // send the next record once resumed, must not take effect: its commit carries the old token.
-        let epoch = try cluster.redis.cliRaw(["HGET", "mimic:\(app):applied", "epoch"], db: cluster.anyInstance.db(app))
+        let epoch =
+            try cluster.redis.cliRaw(["HGET", "mimic:\(app):applied", "epoch"], db: cluster.anyInstance.db(app))
             .first ?? ""
         if ChildProcess.isAlive(stale) {
             let socket = try LineSocket(path: cluster["a"].runDir + "/\(app).sock", timeout: 5)
