@@ -494,6 +494,28 @@ final class SchedulerLoop {
     /// in one transaction that proves its predecessor, retrying through a Redis outage until it
     /// succeeds; acknowledgements wait meanwhile, so the listener's journal holds what is not yet
     /// committed.
+    private enum RanCheck {
+        /// It ran (and is durable), or a newer owner holds the fence: final either way.
+        case known(StateStore.CommitOutcome)
+        case stopping
+        /// It did not run, or Redis could not say.
+        case notRun
+    }
+
+    /// Whether the batch that moves the counter to `number` ran. A fenced answer is final:
+    /// whatever ran is not this worker's to acknowledge.
+    private func ranCheck(_ number: Int64, applied: (epoch: String, seq: UInt64)?) async -> RanCheck {
+        switch try? await store.isCommitted(number, applied: applied) {
+        case .ran?:
+            guard let durable = await confirmDurable(number) else { return .stopping }
+            return .known(durable)
+        case .fenced(let stored)?:
+            return .known(.fenced(stored: stored))
+        case .didNotRun?, nil:
+            return .notRun
+        }
+    }
+
     @discardableResult
     private func commit(
         _ decisions: [Decision], applied newApplied: (epoch: String, seq: UInt64)?,
@@ -534,15 +556,10 @@ final class SchedulerLoop {
                 if isStopping() { return .stopping }
                 try? await Task.sleep(for: backoff.next())
                 // The connection may have broken after the script ran; never apply a batch twice.
-                // A fenced check is final: whatever ran is not this worker's to acknowledge.
-                switch try? await store.isCommitted(number, applied: newApplied ?? applied) {
-                case .ran?:
-                    guard let durable = await confirmDurable(number) else { return .stopping }
-                    outcome = durable
-                case .fenced(let stored)?:
-                    outcome = .fenced(stored: stored)
-                case .didNotRun?, nil:
-                    continue
+                switch await ranCheck(number, applied: newApplied ?? applied) {
+                case .known(let known): outcome = known
+                case .stopping: return .stopping
+                case .notRun: continue
                 }
                 break
             }
@@ -550,14 +567,10 @@ final class SchedulerLoop {
         // Refused because it already ran: a copy queued in a Redis that was stopped (SIGSTOP) ran
         // when Redis resumed, before this retry. Its effects are exactly this batch's.
         if outcome == .refused {
-            switch try? await store.isCommitted(number, applied: newApplied ?? applied) {
-            case .ran?:
-                guard let durable = await confirmDurable(number) else { return .stopping }
-                outcome = durable
-            case .fenced(let stored)?:
-                outcome = .fenced(stored: stored)
-            case .didNotRun?, nil:
-                break
+            switch await ranCheck(number, applied: newApplied ?? applied) {
+            case .known(let known): outcome = known
+            case .stopping: return .stopping
+            case .notRun: break
             }
         }
         if case .fenced(let stored) = outcome {

@@ -178,7 +178,24 @@ struct StateStore: Sendable {
     static let fenceGuardedWrite = """
         local stored = redis.call('HGET', KEYS[1], 'fence') or ''
         if stored ~= ARGV[1] then return {'fenced', stored} end
-        local i = 2
+        \(runPackedCommands(from: 2))
+        return 1
+        """
+
+    /// `commands` as one `fenceGuardedWrite` script run for `fence` against the meta hash `meta`.
+    static func fenceGuarded(_ commands: [[String]], fence: UInt64, meta: String) -> [String] {
+        ["EVAL", fenceGuardedWrite, "1", meta, "\(fence)"] + packed(commands)
+    }
+
+    /// Commands as the scripts' ARGV tail: per command its length, then its words.
+    static func packed(_ commands: [[String]]) -> [String] {
+        commands.flatMap { ["\($0.count)"] + $0 }
+    }
+
+    /// Lua that runs the commands `packed` put in ARGV from index `first` on.
+    static func runPackedCommands(from first: Int) -> String {
+        """
+        local i = \(first)
         while i <= #ARGV do
           local n = tonumber(ARGV[i])
           local command = {}
@@ -186,17 +203,7 @@ struct StateStore: Sendable {
           redis.call(unpack(command))
           i = i + n + 1
         end
-        return 1
         """
-
-    /// `commands` as one `fenceGuardedWrite` script run for `fence` against the meta hash `meta`.
-    static func fenceGuarded(_ commands: [[String]], fence: UInt64, meta: String) -> [String] {
-        var arguments = ["EVAL", fenceGuardedWrite, "1", meta, "\(fence)"]
-        for command in commands {
-            arguments.append("\(command.count)")
-            arguments += command
-        }
-        return arguments
     }
 
     /// 1 is written; `{'fenced', stored}` is a fence that is not ours.
@@ -220,15 +227,12 @@ struct StateStore: Sendable {
     /// makes a copy of the batch still queued in a Redis that was stopped (SIGSTOP), on a connection
     /// the worker has since given up on, a no-op when it runs after the retry.
     func commit(_ batch: CommitBatch, after predecessor: Predecessor) async throws -> CommitOutcome {
-        var arguments = [
-            "EVAL", Self.guardedCommit, "2", keys.meta, keys.applied, "\(predecessor.commit)",
-            predecessor.applied?.epoch ?? "", predecessor.applied.map { "\($0.seq)" } ?? "",
-            fence.map { "\($0)" } ?? "",
-        ]
-        for command in batch.commands {
-            arguments.append("\(command.count)")
-            arguments += command
-        }
+        let arguments =
+            [
+                "EVAL", Self.guardedCommit, "2", keys.meta, keys.applied, "\(predecessor.commit)",
+                predecessor.applied?.epoch ?? "", predecessor.applied.map { "\($0.seq)" } ?? "",
+                fence.map { "\($0)" } ?? "",
+            ] + Self.packed(batch.commands)
         guard let wait = redis.settings.wait else {
             return try Self.commitOutcome(await redis.command(arguments))
         }
@@ -283,14 +287,7 @@ struct StateStore: Sendable {
         elseif epoch ~= ARGV[2] or seq ~= tonumber(ARGV[3]) then
           return 0
         end
-        local i = 5
-        while i <= #ARGV do
-          local n = tonumber(ARGV[i])
-          local command = {}
-          for j = 1, n do command[j] = ARGV[i + j] end
-          redis.call(unpack(command))
-          i = i + n + 1
-        end
+        \(runPackedCommands(from: 5))
         return 1
         """
 
