@@ -4,8 +4,9 @@ SWIFT ?= swift
 # docker.io and busybox-static: the real-engine suites start their own dockerd and import images
 # built from busybox (issue 19). rsyslog, rsyslog-gnutls and openssl: SyslogExportTests send to a
 # real rsyslogd, over TLS with certificates made by openssl (issue 18). redis-sentinel: the
-# Sentinel suites run a real master, replica and three sentinels (issue 14).
-APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-sentinel redis-tools socat pkg-config curl python3 docker-compose chromium docker.io busybox-static rsyslog rsyslog-gnutls openssl
+# Sentinel suites run a real master, replica and three sentinels (issue 14). iproute2: the cluster
+# partition suites put instances and Redis in network namespaces of their own (`ip netns`).
+APT_PACKAGES := libhiredis-dev libyaml-dev redis-server redis-sentinel redis-tools socat pkg-config curl python3 docker-compose chromium docker.io busybox-static rsyslog rsyslog-gnutls openssl iproute2
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
 # The end-to-end suites start these release binaries, what users and the Dockerfile run: a
 # release-only crash of the listener once passed every debug test. Unit tests stay debug.
@@ -14,9 +15,10 @@ RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path)
 # one invocation of their own, one test at a time. Three suites at once meant five dockerd and
 # their containerd on 2 cores, and a CI run saw an engine answer 500 on a container start.
 REAL_ENGINE_SUITES := DockerRealEngineDriverTests|DockerRealEngineWorkerTests|ComposeGroupRealEngineTests|ComposeFleetRealEngineTests
-ALONE_SUITES := CommandDriverTests|SituationPageBrowserTests|DemoHostOutageTests|FaultBatteryTests|$(REAL_ENGINE_SUITES)
+CLUSTER_FAULT_SUITES := ClusterPartitionTests|ClusterFaultBatteryTests
+ALONE_SUITES := CommandDriverTests|SituationPageBrowserTests|DemoHostOutageTests|FaultBatteryTests|$(CLUSTER_FAULT_SUITES)|$(REAL_ENGINE_SUITES)
 
-.PHONY: deps build release test run clean check-config simulate bench fuzz faults
+.PHONY: deps build release test run clean check-config simulate bench fuzz faults faults-cluster
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -52,7 +54,7 @@ test: deps release
 	# something is still mounted under the run's temp dirs (the real-engine suites' dockerd).
 	status=0; \
 	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --skip "$(ALONE_SUITES)" || status=1; \
-	for suites in CommandDriverTests "SituationPageBrowserTests|DemoHostOutageTests" FaultBatteryTests; do \
+	for suites in CommandDriverTests "SituationPageBrowserTests|DemoHostOutageTests" ListenerTests.FaultBatteryTests "$(CLUSTER_FAULT_SUITES)"; do \
 		MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --filter "$$suites" || status=1; \
 	done; \
 	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --no-parallel --filter "$(REAL_ENGINE_SUITES)" || status=1; \
@@ -71,6 +73,11 @@ fuzz: deps
 # The long randomized fault battery: `make faults SEED=42 FAULT_SECONDS=600` (random seed if unset).
 faults: deps
 	./scripts/faults.sh $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
+
+# The cluster fault battery (issue 14): three instances and Redis in network namespaces, faults on
+# instances, workers, Redis and the network: `make faults-cluster SEED=14 FAULT_SECONDS=600`.
+faults-cluster: deps
+	./scripts/faults-cluster.sh $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
 
 # The strategy and attack tables of the README (deterministic; see `mimic-worker
 # simulate-strategies --help` and `mimic-worker simulate-attacks --help`).

@@ -18,5 +18,5 @@ echo "fault battery: seed=$seed seconds=$seconds"
 swift build -c release
 swift build --build-tests
 MIMIC_BIN_DIR="$(swift build -c release --show-bin-path)" MIMIC_FAULT_SEED="$seed" MIMIC_FAULT_SECONDS="$seconds" \
-    swift test --skip-build --filter FaultBatteryTests 2>&1 | tee .build/fault-battery.log | grep -E "fault-battery|fault schedule|✘|passed|failed"
+    swift test --skip-build --filter ListenerTests.FaultBatteryTests 2>&1 | tee .build/fault-battery.log | grep -E "fault-battery|fault schedule|✘|passed|failed"
 grep -q "^fault-battery .* lost=0 duplicated=0" .build/fault-battery.log && ! grep -q "✘" .build/fault-battery.log

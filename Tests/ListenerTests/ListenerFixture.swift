@@ -15,6 +15,10 @@ final class ListenerFixture: @unchecked Sendable {
     static var allTokens: [String] { [adminToken, wafToken, shopOnlyToken, hashedToken] }
 
     let redis: RedisServer
+    /// The address of the listener's doors: loopback, or its `NetworkLab` host's.
+    let host: String
+    /// What runs the listener on another host (`NetworkLab.launcher(on:)`), or nothing.
+    let launcher: [String]
     let directory: URL
     let httpPort: Int
     let tcpPort: Int
@@ -34,10 +38,12 @@ final class ListenerFixture: @unchecked Sendable {
     init(
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil,
-        adminHost: String = "127.0.0.1", extraConfig: String = "", extraTokens: String = "",
+        adminHost: String? = nil, extraConfig: String = "", extraTokens: String = "",
         tls: [String: String] = [:], caFile: String? = nil, appExtra: [String: String] = [:],
-        sharedRedis: RedisServer? = nil
+        sharedRedis: RedisServer? = nil, host: String = "127.0.0.1", launcher: [String] = []
     ) throws {
+        self.host = host
+        self.launcher = launcher
         tlsDoors = Set(tls.keys)
         self.caFile = caFile
         func door(_ name: String) -> String { tls[name].map { ", tls: \($0)" } ?? "" }
@@ -69,9 +75,9 @@ final class ListenerFixture: @unchecked Sendable {
         }
         let worker = try workerExecutable ?? BuiltProducts.path("mimic-worker")
         let yaml = """
-            http: { host: 127.0.0.1, port: \(httpPort)\(door("http")) }
-            tcp: { host: 127.0.0.1, port: \(tcpPort)\(door("tcp")) }
-            admin: { host: \(adminHost), port: \(adminPort)\(door("admin")) }
+            http: { host: \(host), port: \(httpPort)\(door("http")) }
+            tcp: { host: \(host), port: \(tcpPort)\(door("tcp")) }
+            admin: { host: \(adminHost ?? host), port: \(adminPort)\(door("admin")) }
             apps_dir: ./apps.d
             run_dir: ./run
             journal_dir: ./journal
@@ -100,7 +106,7 @@ final class ListenerFixture: @unchecked Sendable {
         let probe = probePort.map { "{ tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" }
         let yaml = """
             app: \(app)
-            redis: { host: 127.0.0.1, port: \(redis.port), db: \(db) }
+            redis: { host: \(redis.host), port: \(redis.port), db: \(db) }
             replicas: { online: 1, standby: 1, min_online: 1, retain_dirty: 0 }
             variants:
               - { name: v1, traits: { os: debian } }
@@ -123,9 +129,10 @@ final class ListenerFixture: @unchecked Sendable {
     /// `executable`: another copy of `mimic-listener` (default: the built one). `environment`
     /// reaches the workers too (they inherit the listener's).
     func start(apps: [String], executable: String? = nil, environment: [String: String]? = nil) throws {
+        let command = launcher + [try executable ?? BuiltProducts.path("mimic-listener"), "--config", configPath]
         pid = try ChildProcess.spawn(
-            executable: try executable ?? BuiltProducts.path("mimic-listener"),
-            arguments: ["--config", configPath], environment: environment, logFile: logPath)
+            executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
+            logFile: logPath)
         let ready = try eventually(timeout: 30, interval: 0.1) {
             guard ChildProcess.isAlive(pid) else { throw TestSupportError("listener exited: \(log())") }
             guard let status = try? appsStatus() else { return false }
@@ -166,14 +173,15 @@ final class ListenerFixture: @unchecked Sendable {
     }
 
     func http(
-        _ method: String, _ path: String, body: String? = nil, token: String? = adminToken, door: Door? = nil
+        _ method: String, _ path: String, body: String? = nil, token: String? = adminToken, door: Door? = nil,
+        timeoutSeconds: Int = 20
     ) throws -> HTTPReply {
         let chosen = door ?? Self.door(of: path)
         let port = chosen == .ingress ? httpPort : adminPort
         let tls = tlsDoors.contains(chosen == .ingress ? "http" : "admin")
         var arguments = [
-            "-s", "-S", "--max-time", "20", "-X", method, "-w", "\n%{http_code}",
-            "\(tls ? "https" : "http")://127.0.0.1:\(port)\(path)",
+            "-s", "-S", "--max-time", "\(timeoutSeconds)", "-X", method, "-w", "\n%{http_code}",
+            "\(tls ? "https" : "http")://\(host):\(port)\(path)",
         ]
         if tls, let caFile { arguments += ["--cacert", caFile] }
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }

@@ -4,15 +4,24 @@ import Shared
 /// A real `redis-server` for one test or suite: its own free port, its own temp dir, killed by PID.
 public final class RedisServer: @unchecked Sendable {
     public let port: Int
+    /// Where it listens: loopback, or a `NetworkLab` host's address.
+    public let host: String
     public let directory: URL
     public private(set) var pid: pid_t = 0
     private let appendOnly: Bool
     private let extraArguments: [String]
+    /// What runs the server elsewhere: a `NetworkLab` host's `ip netns exec`, or nothing.
+    private let launcher: [String]
 
     /// Starts the server and waits until it answers PING. `extraArguments` go on its command line
-    /// (`--replicaof 127.0.0.1 <port>` makes a replica).
-    public init(appendOnly: Bool = false, extraArguments: [String] = []) throws {
+    /// (`--replicaof 127.0.0.1 <port>` makes a replica). `host` and `launcher` put it on a host of
+    /// a `NetworkLab`.
+    public init(
+        appendOnly: Bool = false, extraArguments: [String] = [], host: String = "127.0.0.1", launcher: [String] = []
+    ) throws {
         self.port = try FreePort.take()
+        self.host = host
+        self.launcher = launcher
         self.directory = try TempDirectory.make(prefix: "mimic-redis")
         self.appendOnly = appendOnly
         self.extraArguments = extraArguments
@@ -25,13 +34,17 @@ public final class RedisServer: @unchecked Sendable {
 
     private func start(appendOnly: Bool) throws {
         var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
-            "--save", "", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
+            "--port", "\(port)", "--bind", host, "--dir", directory.path,
+            "--save", "", "--daemonize", "no", "--loglevel", "warning",
+            // Protected mode refuses every client off loopback when no password is set; a
+            // `NetworkLab` host's Redis is reached on the lab's private network.
+            "--protected-mode", host == "127.0.0.1" ? "yes" : "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         if appendOnly { arguments += ["--appendonly", "yes", "--appendfsync", "always"] }
         arguments += extraArguments
-        pid = try ChildProcess.spawn(executable: Self.executable(), arguments: arguments)
+        let command = launcher + [try Self.executable()] + arguments
+        pid = try ChildProcess.spawn(executable: command[0], arguments: Array(command.dropFirst()))
         try waitUntilReady()
     }
 
@@ -84,21 +97,21 @@ public final class RedisServer: @unchecked Sendable {
     public func cli(_ arguments: [String], db: Int = 0) throws -> String {
         try ChildProcess.run(
             executable: "/usr/bin/redis-cli",
-            arguments: ["-p", "\(port)", "-n", "\(db)", "--no-raw"] + arguments
+            arguments: ["-h", host, "-p", "\(port)", "-n", "\(db)", "--no-raw"] + arguments
         )
         .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Raw output (no quoting), one value per line.
     public func cliRaw(_ arguments: [String], db: Int = 0) throws -> [String] {
-        try Self.cliRaw(port: port, ["-n", "\(db)"] + arguments)
+        try Self.cliRaw(host: host, port: port, ["-n", "\(db)"] + arguments)
     }
 
-    /// `redis-cli --raw` against any server on loopback (a sentinel too), one value per line.
-    static func cliRaw(port: Int, _ arguments: [String]) throws -> [String] {
+    /// `redis-cli --raw` against any server (a sentinel too), one value per line.
+    static func cliRaw(host: String = "127.0.0.1", port: Int, _ arguments: [String]) throws -> [String] {
         var lines = try ChildProcess.run(
             executable: "/usr/bin/redis-cli",
-            arguments: ["-p", "\(port)", "--raw"] + arguments
+            arguments: ["-h", host, "-p", "\(port)", "--raw"] + arguments
         )
         .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
@@ -129,7 +142,8 @@ public final class RedisServer: @unchecked Sendable {
     private func waitUntilReady() throws {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if (try? ChildProcess.run(executable: "/usr/bin/redis-cli", arguments: ["-p", "\(port)", "ping"]))?
+            if (try? ChildProcess.run(
+                executable: "/usr/bin/redis-cli", arguments: ["-h", host, "-p", "\(port)", "ping"]))?
                 .contains("PONG") == true
             {
                 return

@@ -6,28 +6,58 @@ import Testing
 /// Several real `mimic-listener` instances in cluster mode (DESIGN section 11) on one real Redis:
 /// each instance has its own directory, doors, run dir and workers; the apps and their DBs are the
 /// same for all, and the leases live in DB 15. Instances are local processes standing in for
-/// scheduler machines.
+/// scheduler machines; with a `NetworkLab`, each instance and the Redis run on a host of their own
+/// (a network namespace), so a test can cut one off.
 final class ClusterFixture: @unchecked Sendable {
     static let clusterDB = 15
+    static let redisHost = "redis"
+    let lab: NetworkLab?
     let redis: RedisServer
     let apps: [String]
     private(set) var instances: [String: ListenerFixture] = [:]
 
-    init(apps: [String], instances names: [String], lease: String = "1s") throws {
-        redis = try RedisServer()
+    init(
+        apps: [String], instances names: [String], lease: String = "1s", lab: NetworkLab? = nil,
+        redisAppendOnly: Bool = false
+    ) throws {
+        self.lab = lab
+        if let lab {
+            let host = try lab.addHost(Self.redisHost)
+            redis = try RedisServer(
+                appendOnly: redisAppendOnly, host: host.address, launcher: lab.launcher(on: Self.redisHost))
+        } else {
+            redis = try RedisServer(appendOnly: redisAppendOnly)
+        }
         self.apps = apps
         for name in names {
+            let host = try lab?.addHost(name)
             instances[name] = try ListenerFixture(
                 apps: apps,
                 extraConfig: """
                     instance: \(name)
-                    cluster: { redis: { host: 127.0.0.1, port: \(redis.port), db: \(Self.clusterDB) }, lease: \(lease) }
+                    cluster: { redis: { host: \(redis.host), port: \(redis.port), db: \(Self.clusterDB) }, lease: \(lease) }
                     """,
-                sharedRedis: redis)
+                sharedRedis: redis, host: host?.address ?? "127.0.0.1", launcher: lab?.launcher(on: name) ?? [])
         }
     }
 
     subscript(_ name: String) -> ListenerFixture { instances[name]! }
+
+    /// Stops every instance (SIGTERM, then SIGKILL) and their workers, then Redis. For a test
+    /// whose threads may still hold the fixture when it ends; deinit does the same otherwise.
+    func shutdown() {
+        // The listeners first, while their Redis is still reachable: a graceful stop commits.
+        for name in instances.keys {
+            let workers = workerPIDs(of: name)
+            if self[name].pid > 0 { _ = self[name].terminate() }
+            for pid in workers.values where ChildProcess.isAlive(pid) { ChildProcess.kill(pid) }
+        }
+        redis.stop()
+    }
+
+    deinit {
+        instances.removeAll()
+    }
 
     /// Every instance has the same apps in the same DBs.
     var anyInstance: ListenerFixture { instances.values.first! }
