@@ -190,6 +190,237 @@ import Testing
         #expect(noTemplates.stderr.contains("--templates /nonexistent"))
     }
 
+    // MARK: - Cluster layout (--replicas N, N >= 2)
+
+    /// An app whose `redis:` names the operator's Sentinel set, with passwords and a replica wait.
+    static func sentinelApp(_ name: String, db: Int) -> String {
+        app(name, db: db).replacingOccurrences(
+            of: "  host: 10.1.2.3\n  port: 6390\n  db: \(db)\n",
+            with: """
+                  sentinel: { master: mimic, nodes: ["10.0.0.5:26379", "10.0.0.6:26379", "[fd00::7]:26379"], password: "\(sentinelPassword)" }
+                  db: \(db)
+                  password: "\(redisPassword)"
+                  wait: { replicas: 1, timeout: 500ms }
+
+                """)
+    }
+
+    static let sentinelPassword = "sentinel-pass-0123456789"
+    static let redisPassword = "redis-pass-0123456789"
+
+    /// The pod's assembled listener.yaml and app configs, loaded with the strict loader.
+    static func assembledConfigs(_ manifests: Manifests, _ fleet: Fleet, apps: [String]) throws
+        -> (ListenerConfig, [String: AppConfig])
+    {
+        let assembled = try runConfigScript(manifests, in: fleet.dir.appendingPathComponent("pod"))
+        let listener = try ConfigLoader.loadListener(
+            text: try String(contentsOf: assembled.appendingPathComponent("listener.yaml"), encoding: .utf8),
+            file: "/etc/mimic/listener.yaml")
+        var configs: [String: AppConfig] = [:]
+        for app in apps {
+            configs[app] = try ConfigLoader.loadApp(
+                text: try String(contentsOf: assembled.appendingPathComponent("apps.d/\(app).yaml"), encoding: .utf8),
+                file: "/etc/mimic/apps.d/\(app).yaml")
+        }
+        return (listener, configs)
+    }
+
+    /// No file but the Secrets' holds any of `secrets`.
+    static func checkSecretsStayInSecrets(_ manifests: Manifests, _ dir: String, _ secrets: [String]) throws {
+        for (file, object) in manifests.objects where object["kind"] as? String != "Secret" {
+            let text = try String(contentsOfFile: "\(dir)/\(file)", encoding: .utf8)
+            for secret in secrets {
+                #expect(!text.contains(secret), "\(file) holds a secret value")
+            }
+        }
+    }
+
+    /// The cluster layout's scheduler pods: one listener container that starts the workers itself,
+    /// no capability, nothing as root, no journal claim.
+    static func checkClusterPods(_ manifests: Manifests) throws {
+        let set = try statefulSet(manifests)
+        #expect(spec(set)["volumeClaimTemplates"] == nil, "no journal claim: the journal is in Redis")
+        let pod = try podSpec(set)
+        let containers = try Self.containers(manifests)
+        #expect(containers.map { $0["name"] as? String } == ["listener"])
+        let initContainers = try #require(pod["initContainers"] as? [[String: Any]])
+        #expect(initContainers.map { $0["name"] as? String } == ["config"])
+        for container in containers + initContainers {
+            let context = try #require(container["securityContext"] as? [String: Any])
+            #expect(context["runAsUser"] as? Int == 10000)
+            #expect(context["runAsNonRoot"] as? Bool == true)
+            #expect(context["allowPrivilegeEscalation"] as? Bool == false)
+            #expect(context["privileged"] == nil)
+            #expect(context["capabilities"] as? [String: [String]] == ["drop": ["ALL"]])
+        }
+        let podContext = try #require(pod["securityContext"] as? [String: Any])
+        #expect(podContext["runAsUser"] as? Int == 10000 && podContext["runAsNonRoot"] as? Bool == true)
+        let listener = try #require(containers.first)
+        for probe in ["readinessProbe", "livenessProbe"] {
+            let get = (listener[probe] as? [String: Any])?["httpGet"] as? [String: Any]
+            #expect(get?["path"] as? String == "/healthz" && get?["port"] as? String == "http", "\(probe)")
+        }
+        let volumes = try #require(pod["volumes"] as? [[String: Any]])
+        let journal = try #require(volumes.first { $0["name"] as? String == "journal" })
+        #expect(journal["emptyDir"] != nil)
+        // The ingress Service spans every scheduler pod: it selects by the pods' labels only.
+        let ingress = try #require(manifests.named("Service", "mimic-ingress"))
+        #expect(spec(ingress)["selector"] as? [String: String] == (try podLabels(set)))
+        #expect((try podLabels(set)).keys.sorted() == ["app.kubernetes.io/instance", "app.kubernetes.io/name"])
+    }
+
+    @Test func clusterLayoutOnTheRenderedRedis() throws {
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML, "apps.d/shop.yaml": Self.app("shop", db: 1),
+            "apps.d/blog.yaml": Self.app("blog", db: 2),
+        ])
+        let result = try fleet.kube(["--listener", fleet.listener, "--replicas", "3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("cluster layout: 3 scheduler pods, leases in Redis db 15"))
+        try Self.validate(fleet.out)
+        let manifests = try Manifests(dir: fleet.out)
+        try Self.checkReferences(manifests, schedulerReplicas: 3, maxUnavailable: 1)
+        try Self.checkClusterPods(manifests)
+        let budget = try #require(manifests.all("PodDisruptionBudget").first)
+        #expect(Self.spec(budget)["maxUnavailable"] as? Int == 1)
+
+        let password = try #require(try manifests.contents("Secret", "mimic-redis")["password"])
+        let (listener, apps) = try Self.assembledConfigs(manifests, fleet, apps: ["shop", "blog"])
+        #expect(listener.supervise.enabled)
+        #expect(listener.supervise.worker == "mimic-worker")
+        let cluster = try #require(listener.cluster, "cluster mode is on")
+        #expect(cluster.redis.host == "mimic-redis" && cluster.redis.port == 6379)
+        #expect(cluster.redis.db == 15 && cluster.redis.password == password && cluster.redis.sentinel == nil)
+        #expect(cluster.lease == .seconds(3))
+        // Each pod's instance is its host name, the pod name: no instance key in the file.
+        #expect(listener.instance == ListenerConfig.defaultInstance)
+        #expect(listener.tokens.map(\.name) == ["ops", "waf-1"])
+        #expect(listener.journalDir == "/var/lib/mimic/journal" && listener.runDir == "/run/mimic")
+        for (app, db) in [("shop", 1), ("blog", 2)] {
+            let config = try #require(apps[app])
+            #expect(config.redis.host == "mimic-redis" && config.redis.port == 6379 && config.redis.db == db)
+            #expect(config.redis.password == password)
+            #expect(config.redis.db != cluster.redis.db)
+            // The listener starts the workers with its own uid.
+            #expect(config.workerUID == 10000 && config.listenerUID == 10000)
+        }
+        // Redis has the leases' db.
+        let redis = try #require(manifests.named("StatefulSet", "mimic-redis"))
+        let redisContainers = try #require(try Self.podSpec(redis)["containers"] as? [[String: Any]])
+        let redisCommand = try #require(redisContainers.first?["command"] as? [String])
+        let databases = try #require(redisCommand.firstIndex(of: "--databases").map { redisCommand[$0 + 1] })
+        #expect(Int(databases).map { $0 > cluster.redis.db } == true)
+        try Self.checkSecretsStayInSecrets(manifests, fleet.out, Self.tokens + [password])
+
+        // Back to one pod: the one-machine layout, files and all, with the same password.
+        #expect(try fleet.kube(["--listener", fleet.listener]).status == 0)
+        let single = try Manifests(dir: fleet.out)
+        try Self.checkReferences(single)
+        #expect(try single.contents("Secret", "mimic-redis")["password"] == password)
+        #expect(try single.contents("Secret", "mimic-redis")["cluster.yaml"] == nil)
+    }
+
+    @Test func clusterLayoutKeepsTheOperatorsSentinelSet() throws {
+        let leases = """
+            cluster:
+              redis: { sentinel: { master: leases, nodes: ["10.0.1.5:26379"], password: "\(Self.sentinelPassword)" }, db: 14, password: "\(Self.redisPassword)" }
+              lease: 5s
+            instance: sched-a
+            """
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML + "\n" + leases + "\n",
+            "apps.d/shop.yaml": Self.sentinelApp("shop", db: 1), "apps.d/blog.yaml": Self.sentinelApp("blog", db: 2),
+        ])
+        let result = try fleet.kube(["--listener", fleet.listener, "--replicas", "2", "--name", "mimic"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("instance: sched-a is left out"))
+        try Self.validate(fleet.out)
+        let manifests = try Manifests(dir: fleet.out)
+        // Redis and Sentinel run outside: no Redis is rendered.
+        try Self.checkReferences(manifests, schedulerReplicas: 2, maxUnavailable: 1, renderedRedis: false)
+        #expect(manifests.named("Service", "mimic-redis") == nil)
+        try Self.checkClusterPods(manifests)
+        let secret = try manifests.contents("Secret", "mimic-redis")
+        #expect(secret["password"] == nil && secret["redis.conf"] == nil)
+
+        let (listener, apps) = try Self.assembledConfigs(manifests, fleet, apps: ["shop", "blog"])
+        #expect(listener.supervise.enabled)
+        #expect(listener.instance == ListenerConfig.defaultInstance)
+        let cluster = try #require(listener.cluster)
+        #expect(cluster.lease == .seconds(5))
+        #expect(cluster.redis.db == 14 && cluster.redis.password == Self.redisPassword)
+        #expect(
+            cluster.redis.sentinel
+                == SentinelSettings(
+                    master: "leases", nodes: [.init(host: "10.0.1.5", port: 26379)], password: Self.sentinelPassword))
+        for (app, db) in [("shop", 1), ("blog", 2)] {
+            let config = try #require(apps[app])
+            let original = try ConfigLoader.loadApp(path: "\(fleet.apps)/\(app).yaml")
+            #expect(config.redis == original.redis, "\(app): the operator's redis block, as given")
+            #expect(config.redis.db == db && config.redis.sentinel?.nodes.count == 3)
+            #expect(config.redis.sentinel?.nodes.last == .init(host: "fd00::7", port: 26379))
+            #expect(config.redis.wait == ReplicaWait(replicas: 1, timeout: .milliseconds(500)))
+            #expect(config.workerUID == 10000 && config.listenerUID == 10000)
+        }
+        try Self.checkSecretsStayInSecrets(
+            manifests, fleet.out, Self.tokens + [Self.redisPassword, Self.sentinelPassword])
+    }
+
+    @Test func clusterLeasesDefaultToTheSentinelSetOfTheApps() throws {
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML, "apps.d/shop.yaml": Self.sentinelApp("shop", db: 15),
+        ])
+        let result = try fleet.kube(["--listener", fleet.listener, "--replicas", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        try Self.validate(fleet.out)
+        let manifests = try Manifests(dir: fleet.out)
+        try Self.checkReferences(manifests, schedulerReplicas: 2, maxUnavailable: 1, renderedRedis: false)
+        let (listener, apps) = try Self.assembledConfigs(manifests, fleet, apps: ["shop"])
+        let cluster = try #require(listener.cluster)
+        let shop = try #require(apps["shop"])
+        // The apps' Sentinel set, in the highest db no app uses.
+        #expect(cluster.redis.sentinel == shop.redis.sentinel && cluster.redis.wait == shop.redis.wait)
+        #expect(cluster.redis.db == 14 && cluster.redis.password == Self.redisPassword)
+    }
+
+    @Test func refusesAClusterLayoutItCannotRender() throws {
+        let fleet = try Fleet([
+            "listener.yaml": Self.listenerYAML, "apps.d/shop.yaml": Self.app("shop", db: 1),
+        ])
+        for (arguments, message) in [
+            (["--replicas", "0"], "--replicas 0: expected 1 (the one-machine pod) or 2 or more (the cluster layout)"),
+            (["--replicas=-2"], "--replicas -2"),
+            (
+                ["--replicas", "2", "--journal-size", "5Gi"],
+                "--journal-size: the cluster layout (--replicas 2) has no journal volume"
+            ),
+        ] {
+            let result = try fleet.kube(["--listener", fleet.listener] + arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fleet.out), "nothing written")
+
+        // The leases' db is an app's: the listener would refuse to start, kube says so first.
+        let clash = Self.listenerYAML + "\ncluster: { redis: { host: 10.1.2.3, port: 6390, db: 1 } }\n"
+        try clash.write(toFile: fleet.listener, atomically: true, encoding: .utf8)
+        let sameDB = try fleet.kube(["--listener", fleet.listener, "--replicas", "2"])
+        #expect(sameDB.status == 2)
+        #expect(sameDB.stderr.contains("cluster.redis.db 1 is app shop's"), "\(sameDB.stderr)")
+
+        // Some apps on the operator's Sentinel set and some not: no one Redis for the leases.
+        try Self.listenerYAML.write(toFile: fleet.listener, atomically: true, encoding: .utf8)
+        try Self.sentinelApp("blog", db: 2).write(
+            toFile: "\(fleet.apps)/blog.yaml", atomically: true, encoding: .utf8)
+        try Self.app("shop", db: 1).replacingOccurrences(
+            of: "  db: 1", with: "  db: 1\n  password: \"\(Self.redisPassword)\""
+        )
+        .write(toFile: "\(fleet.apps)/shop.yaml", atomically: true, encoding: .utf8)
+        let mixed = try fleet.kube(["--listener", fleet.listener, "--replicas", "2"])
+        #expect(mixed.status == 2)
+        #expect(mixed.stderr.contains("redis names sentinels but app shop's"), "\(mixed.stderr)")
+    }
+
     // MARK: - Checks
 
     static func statefulSet(_ manifests: Manifests) throws -> [String: Any] {
@@ -216,13 +447,20 @@ import Testing
     }
 
     /// Everything a pod spec names exists in the output; selectors select the pods; ports line up.
-    static func checkReferences(_ manifests: Manifests) throws {
+    /// The defaults are the one-machine layout's: the scheduler and Redis, one pod each, no
+    /// voluntary eviction.
+    static func checkReferences(
+        _ manifests: Manifests, schedulerReplicas: Int = 1, maxUnavailable: Int = 0, renderedRedis: Bool = true
+    ) throws {
         let sets = manifests.all("StatefulSet")
-        #expect(sets.count == 2)
+        #expect(sets.count == (renderedRedis ? 2 : 1))
+        #expect((manifests.named("StatefulSet", "mimic-redis") != nil) == renderedRedis)
         for set in sets {
             let setSpec = spec(set)
             let setName = meta(set)["name"] as? String ?? "?"
-            #expect(setSpec["replicas"] as? Int == 1, "\(setName): replicas")
+            #expect(
+                setSpec["replicas"] as? Int == (setName == "mimic-scheduler" ? schedulerReplicas : 1),
+                "\(setName): replicas")
             let template = try #require(setSpec["template"] as? [String: Any])
             let labels = try #require(meta(template)["labels"] as? [String: String])
             let matchLabels = try #require((setSpec["selector"] as? [String: Any])?["matchLabels"] as? [String: String])
@@ -274,7 +512,7 @@ import Testing
             let matchLabels = (spec(budget)["selector"] as? [String: Any])?["matchLabels"] as? [String: String] ?? [:]
             let scheduler = try Self.podLabels(statefulSet(manifests))
             #expect(!matchLabels.isEmpty && matchLabels.allSatisfy { scheduler[$0.key] == $0.value })
-            #expect(spec(budget)["maxUnavailable"] as? Int == 0)
+            #expect(spec(budget)["maxUnavailable"] as? Int == maxUnavailable)
         }
         for container in try containers(manifests) {
             #expect(container["readinessProbe"] != nil && container["livenessProbe"] != nil)

@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Shared
 
-/// `mimicctl kube`: renders kube-templates/ into Kubernetes manifests for the same fleet and the
-/// same process model as `mimicctl compose`: the listener with supervision off and one container
-/// per app's worker, each with its own uid, meeting on a shared socket volume.
+/// `mimicctl kube`: renders kube-templates/ into Kubernetes manifests for the same fleet. By
+/// default the same process model as `mimicctl compose`: the listener with supervision off and one
+/// container per app's worker, each with its own uid, meeting on a shared socket volume. With
+/// `--replicas N` (N >= 2) the cluster layout: N listener pods in cluster mode (DESIGN section 11),
+/// each starting the workers of the apps it owns.
 struct KubeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kube",
@@ -14,7 +16,10 @@ struct KubeCommand: AsyncParsableCommand {
             app's worker, sockets on an emptyDir, the journal on a PersistentVolumeClaim), the ingress Service, \
             a ConfigMap per app and one for listener.yaml, Secrets for the tokens and the Redis password, a \
             PodDisruptionBudget, and a Redis StatefulSet with its Service.
-            replicas stays 1: one listener owns every app until cluster mode (DESIGN section 11) is built.
+            --replicas N (N >= 2) renders the cluster layout instead (DESIGN section 11): N listener pods with \
+            `cluster:` in listener.yaml and supervision on, each starting the workers of the apps it owns; the \
+            journal is each app's Redis stream (no journal volume), the PodDisruptionBudget lets one pod go. If \
+            every app's redis names sentinels, that Sentinel set is used as given and no Redis is rendered.
             Apply:   kubectl apply -f deploy/k8s
             """)
 
@@ -29,8 +34,18 @@ struct KubeCommand: AsyncParsableCommand {
     @Option(help: "Prefix of every object's name, so several fleets can share one namespace.")
     var name: String = "mimic"
 
-    @Option(name: .customLong("journal-size"), help: "Storage requested for the listener's journal volume.")
-    var journalSize: String = "10Gi"
+    @Option(
+        help: ArgumentHelp(
+            "Scheduler pods: 1 is the one-machine pod; 2 or more render the cluster layout (listeners in cluster mode, each supervising the workers of the apps it owns).",
+            valueName: "n"))
+    var replicas: Int = 1
+
+    @Option(
+        name: .customLong("journal-size"),
+        help: "Storage requested for the listener's journal volume (default 10Gi; not with --replicas 2 or more).")
+    var journalSize: String?
+
+    static let defaultJournalSize = "10Gi"
 
     @Option(name: .customLong("redis-size"), help: "Storage requested for Redis's data volume.")
     var redisSize: String = "10Gi"
@@ -48,7 +63,16 @@ struct KubeCommand: AsyncParsableCommand {
                 "--name \(name): expected at most 30 lower-case letters, digits and '-', starting and ending with a letter or digit"
             )
         }
-        for (flag, size) in [("--journal-size", journalSize), ("--redis-size", redisSize)] {
+        guard replicas >= 1 else {
+            throw ValidationError(
+                "--replicas \(replicas): expected 1 (the one-machine pod) or 2 or more (the cluster layout)")
+        }
+        if replicas >= 2, journalSize != nil {
+            throw ValidationError(
+                "--journal-size: the cluster layout (--replicas \(replicas)) has no journal volume, each app's journal is its Redis stream; drop --journal-size"
+            )
+        }
+        for (flag, size) in [("--journal-size", journalSize ?? Self.defaultJournalSize), ("--redis-size", redisSize)] {
             guard size.range(of: "^[1-9][0-9]*(Ki|Mi|Gi|Ti)?$", options: .regularExpression) != nil else {
                 throw ValidationError("\(flag) \(size): expected a quantity like 10Gi or 500Mi")
             }
@@ -60,7 +84,8 @@ struct KubeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let library = try await DeployTemplates.load(
-            directory: templates, required: KubeContext.templates, flag: "--templates", origin: "kube-templates/")
+            directory: templates, required: KubeContext.requiredTemplates(cluster: replicas >= 2), flag: "--templates",
+            origin: "kube-templates/")
         let loaded = try fleet.load()
         let listenerConfig = loaded.listener
         let appConfigs = loaded.apps
@@ -70,16 +95,26 @@ struct KubeCommand: AsyncParsableCommand {
             )
         }
 
-        try GeneratedFiles.createDirectory(out)
         // The operator's password, else the one an earlier run generated (running workers keep
         // using it), else a new one.
         let password = appConfigs.first?.redis.password ?? existingPassword() ?? DeployInputs.newPassword()
-        let context = KubeContext(
+        var context = KubeContext(
             name: name, image: fleet.image, redisImage: fleet.redisImage, stopGraceSeconds: fleet.stopGraceSeconds,
-            journalSize: journalSize, redisSize: redisSize, storageClass: storageClass)
+            journalSize: journalSize ?? Self.defaultJournalSize, redisSize: redisSize, storageClass: storageClass)
+        if replicas >= 2 {
+            context.cluster = try clusterLayout(loaded, redis: context.redis, password: password)
+        } else if let listenerConfig, listenerConfig.cluster != nil {
+            GeneratedFiles.warn(
+                "\(listenerConfig.sourceFile): cluster: is left out of the one-machine pod (--replicas 1); pass --replicas N (N >= 2) for the cluster layout"
+            )
+        }
+        // The Sentinel set's password is the operator's, not one kube makes up.
         let configs = try KubeConfigs(
-            apps: appConfigs, listener: listenerConfig, redis: context.redis, password: password)
+            apps: appConfigs, listener: listenerConfig, redis: context.redis,
+            password: context.cluster?.redis == .sentinel ? appConfigs.first?.redis.password ?? "" : password,
+            cluster: context.cluster)
 
+        try GeneratedFiles.createDirectory(out)
         var files = GeneratedFiles(marker: Self.marker)
         for (template, file, values) in context.manifests(appConfigs, configs: configs) {
             try files.write(try library.render(template, values), to: "\(out)/\(file)")
@@ -92,7 +127,37 @@ struct KubeCommand: AsyncParsableCommand {
         print(
             "wrote \(files.written.count) files to \(out) for \(appConfigs.count) app\(appConfigs.count == 1 ? "" : "s") "
                 + "(\(appConfigs.map(\.app).joined(separator: ", ")))")
+        if let cluster = context.cluster {
+            print(
+                "cluster layout: \(cluster.replicas) scheduler pods, leases in Redis db \(cluster.leases.db) "
+                    + (cluster.redis == .sentinel
+                        ? "of the apps' Sentinel set (operated outside the cluster)"
+                        : "of the rendered Redis \(context.redis.host) (a single point of failure: see README)"))
+        }
         print("apply: kubectl apply -f \(out)")
+    }
+
+    /// The cluster layout's Redis and leases, with what the operator's files cannot mean in it.
+    private func clusterLayout(_ fleet: DeployOptions.Fleet, redis: ComposeRedis, password: String) throws
+        -> KubeCluster
+    {
+        let cluster = try KubeCluster(
+            replicas: replicas, apps: fleet.apps, listener: fleet.listener, rendered: redis, password: password)
+        if let listener = fleet.listener, listener.instance != ListenerConfig.defaultInstance {
+            GeneratedFiles.warn(
+                "\(listener.sourceFile): instance: \(listener.instance) is left out: every pod's instance is its pod name"
+            )
+        }
+        if cluster.redis == .sentinel, redisSize != "10Gi" || storageClass != nil {
+            GeneratedFiles.warn(
+                "--redis-size and --storage-class are unused: the apps name sentinels, so no Redis is rendered")
+        }
+        if replicas > fleet.apps.count {
+            GeneratedFiles.warn(
+                "--replicas \(replicas) for \(fleet.apps.count) app\(fleet.apps.count == 1 ? "" : "s"): the pods beyond one per app own no app; they take messages and stand by to take apps over"
+            )
+        }
+        return cluster
     }
 
     /// The password of an earlier generation, read back from its Redis Secret.

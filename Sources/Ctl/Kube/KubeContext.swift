@@ -13,6 +13,15 @@ struct KubeContext {
     var journalSize: String
     var redisSize: String
     var storageClass: String?
+    /// The cluster layout's choices; nil renders the one-machine pod.
+    var cluster: KubeCluster? = nil
+
+    /// The templates a layout renders: an operator's own --templates directory for the
+    /// one-machine pod need not have the cluster layout's, nor the other way round.
+    static func requiredTemplates(cluster: Bool) -> [String] {
+        cluster ? templates.map { $0 == "scheduler.statefulset.yaml" ? clusterStatefulSet : $0 } : templates
+    }
+    static let clusterStatefulSet = "scheduler-cluster.statefulset.yaml"
 
     static let templates = [
         "serviceaccount.yaml", "listener.configmap.yaml", "app.configmap.yaml", "tokens.secret.yaml",
@@ -49,6 +58,11 @@ struct KubeContext {
             "listenerUID": ContainerConfig.listenerUID, "fleetGID": ContainerConfig.fleetGID,
             "stopGraceSeconds": stopGraceSeconds, "journalSize": quoted(journalSize), "redisSize": quoted(redisSize),
             "storageClass": storageClass.map(quoted) ?? false,
+            // The one-machine pod allows no voluntary eviction (it is every app's only
+            // listener); in the cluster layout the other pods take an evicted pod's apps.
+            "cluster": cluster != nil, "maxUnavailable": cluster == nil ? 0 : 1,
+            "renderedRedis": cluster.map { $0.redis == .rendered } ?? true,
+            "sentinelRedis": cluster?.redis == .sentinel,
         ]
     }
 
@@ -75,38 +89,77 @@ struct KubeContext {
                 "password": quoted(configs.password),
                 "redisConf": quoted("requirepass \"\(configs.password)\"\n"),
                 "apps": configs.apps.map { ["key": quoted("\($0.name).redis.yaml"), "value": quoted($0.redis)] },
+                "clusterYAML": configs.cluster.isEmpty ? false as Any : quoted(configs.cluster) as Any,
             ])
-        add(
-            "redis.statefulset.yaml", "redis.statefulset.yaml",
-            [
-                "redisCommand": array([
-                    "redis-server", "/etc/redis/redis.conf", "--appendonly", "yes", "--databases",
-                    "\(DeployInputs.redisDatabases(apps))", "--port", "\(Self.redisPort)",
+        // With the operator's Sentinel set, Redis runs outside: kube renders none.
+        if cluster?.redis != .sentinel {
+            add(
+                "redis.statefulset.yaml", "redis.statefulset.yaml",
+                [
+                    "redisCommand": array([
+                        "redis-server", "/etc/redis/redis.conf", "--appendonly", "yes", "--databases",
+                        "\(DeployInputs.redisDatabases(apps))", "--port", "\(Self.redisPort)",
+                    ])
                 ])
-            ])
-        add("redis.service.yaml", "redis.service.yaml")
-        add("scheduler.statefulset.yaml", "scheduler.statefulset.yaml", scheduler(apps, configs: configs))
+            add("redis.service.yaml", "redis.service.yaml")
+        }
+        if let cluster {
+            add(
+                Self.clusterStatefulSet, "scheduler.statefulset.yaml",
+                clusterScheduler(apps, configs: configs, cluster: cluster))
+        } else {
+            add("scheduler.statefulset.yaml", "scheduler.statefulset.yaml", scheduler(apps, configs: configs))
+        }
         add("scheduler.service.yaml", "scheduler.service.yaml")
         add("ingress.service.yaml", "ingress.service.yaml")
         add("scheduler.pdb.yaml", "scheduler.pdb.yaml")
         return result
     }
 
-    private func scheduler(_ apps: [AppConfig], configs: KubeConfigs) -> [String: Any] {
-        // Runs as the listener's uid with umask 027: the joined files are readable by the fleet's
-        // group (every worker) and nobody else, and live in memory, not on the node's disk.
+    /// Runs as the listener's uid with umask 027: the joined files are readable by the fleet's
+    /// group (every worker) and nobody else, and live in memory, not on the node's disk.
+    private func configScript(_ configs: KubeConfigs) -> String {
+        let clusterPart = configs.cluster.isEmpty ? "" : " /etc/mimic-secrets/\(Self.clusterKey)"
         var script = [
             "set -eu", "umask 027", "mkdir -p /etc/mimic/apps.d",
-            "cat /etc/mimic-source/listener.yaml /etc/mimic-secrets/tokens.yaml > /etc/mimic/listener.yaml",
+            "cat /etc/mimic-source/listener.yaml\(clusterPart) /etc/mimic-secrets/tokens.yaml > /etc/mimic/listener.yaml",
         ]
         for app in configs.apps {
             script.append(
                 "cat /etc/mimic-source/apps.d/\(app.name).yaml /etc/mimic-secrets/redis/\(app.name).yaml > /etc/mimic/apps.d/\(app.name).yaml"
             )
         }
-        return [
+        return array(["sh", "-c", script.joined(separator: "\n")])
+    }
+
+    /// The Redis Secret's key holding listener.yaml's `cluster:` line.
+    static let clusterKey = "cluster.yaml"
+
+    private func configItems(_ configs: KubeConfigs) -> [[String: Any]] {
+        configs.apps.map { app -> [String: Any] in
+            [
+                "configMap": appConfigMap(app.name), "configKey": quoted("\(app.name).yaml"),
+                "configPath": quoted("apps.d/\(app.name).yaml"), "redisKey": quoted("\(app.name).redis.yaml"),
+                "redisPath": quoted("redis/\(app.name).yaml"),
+            ]
+        }
+    }
+
+    private func clusterScheduler(_ apps: [AppConfig], configs: KubeConfigs, cluster: KubeCluster) -> [String: Any] {
+        let values: [String: Any] = [
+            "fingerprint": quoted(configs.fingerprint), "configScript": configScript(configs),
+            "listenerCommand": array(["mimic-listener", "--config", "/etc/mimic/listener.yaml"]),
+            "replicas": cluster.replicas, "appCount": apps.count, "clusterKey": quoted(Self.clusterKey),
+            "apps": configItems(configs),
+            "appNames": apps.map(\.app).joined(separator: ", "),
+        ]
+        return values.merging(cluster.resources(apps: apps.count)) { _, new in new }
+    }
+
+    private func scheduler(_ apps: [AppConfig], configs: KubeConfigs) -> [String: Any] {
+        [
             "fingerprint": quoted(configs.fingerprint),
-            "configScript": array(["sh", "-c", script.joined(separator: "\n")]),
+            "configScript": configScript(configs),
             "listenerCommand": array(["mimic-listener", "--config", "/etc/mimic/listener.yaml"]),
             "apps": apps.map { app -> [String: Any] in
                 [
