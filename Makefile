@@ -15,7 +15,7 @@ RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path)
 # one invocation of their own, one test at a time. Three suites at once meant five dockerd and
 # their containerd on 2 cores, and a CI run saw an engine answer 500 on a container start.
 REAL_ENGINE_SUITES := DockerRealEngineDriverTests|DockerRealEngineWorkerTests|ComposeGroupRealEngineTests|ComposeFleetRealEngineTests
-CLUSTER_FAULT_SUITES := ClusterPartitionTests|ClusterFaultBatteryTests
+CLUSTER_FAULT_SUITES := ClusterPartitionTests|ClusterSentinelTests|ClusterFaultBatteryTests
 ALONE_SUITES := CommandDriverTests|SituationPageBrowserTests|DemoHostOutageTests|FaultBatteryTests|$(CLUSTER_FAULT_SUITES)|$(REAL_ENGINE_SUITES)
 
 .PHONY: deps build release test run clean check-config simulate bench fuzz faults faults-cluster

@@ -34,14 +34,18 @@ final class ListenerFixture: @unchecked Sendable {
     var hooksDir: String { directory.appendingPathComponent("hooks").path }
     private(set) var pid: pid_t = 0
     private var dbs: [String: Int] = [:]
+    /// The apps' `redis:` line for a DB (the Sentinel form, say); nil: `redis`'s host and port.
+    private let redisBlock: (@Sendable (_ db: Int) -> String)?
 
     init(
         apps: [String], maxBacklogBytes: Int = 1 << 30, maxMessageBytes: Int = 4096, fsync: String = "batch",
         redisAppendOnly: Bool = false, probePorts: [String: Int] = [:], workerExecutable: String? = nil,
         adminHost: String? = nil, extraConfig: String = "", extraTokens: String = "",
         tls: [String: String] = [:], caFile: String? = nil, appExtra: [String: String] = [:],
-        sharedRedis: RedisServer? = nil, host: String = "127.0.0.1", launcher: [String] = []
+        sharedRedis: RedisServer? = nil, host: String = "127.0.0.1", launcher: [String] = [],
+        redisBlock: (@Sendable (_ db: Int) -> String)? = nil
     ) throws {
+        self.redisBlock = redisBlock
         self.host = host
         self.launcher = launcher
         tlsDoors = Set(tls.keys)
@@ -106,7 +110,7 @@ final class ListenerFixture: @unchecked Sendable {
         let probe = probePort.map { "{ tcp: \"127.0.0.1:\($0)\", interval: 200ms, fall: 3, rise: 2 }" }
         let yaml = """
             app: \(app)
-            redis: { host: \(redis.host), port: \(redis.port), db: \(db) }
+            \(redisBlock?(db) ?? "redis: { host: \(redis.host), port: \(redis.port), db: \(db) }")
             replicas: { online: 1, standby: 1, min_online: 1, retain_dirty: 0 }
             variants:
               - { name: v1, traits: { os: debian } }

@@ -12,16 +12,21 @@ final class ClusterFixture: @unchecked Sendable {
     static let clusterDB = 15
     static let redisHost = "redis"
     let lab: NetworkLab?
+    /// With a Sentinel topology, the apps and the leases are on its master, whichever that is.
+    let sentinel: SentinelTopology?
     let redis: RedisServer
     let apps: [String]
     private(set) var instances: [String: ListenerFixture] = [:]
 
     init(
         apps: [String], instances names: [String], lease: String = "1s", lab: NetworkLab? = nil,
-        redisAppendOnly: Bool = false
+        redisAppendOnly: Bool = false, sentinel: SentinelTopology? = nil, wait: String? = nil
     ) throws {
         self.lab = lab
-        if let lab {
+        self.sentinel = sentinel
+        if let sentinel {
+            redis = sentinel.servers[0]
+        } else if let lab {
             let host = try lab.addHost(Self.redisHost)
             redis = try RedisServer(
                 appendOnly: redisAppendOnly, host: host.address, launcher: lab.launcher(on: Self.redisHost))
@@ -29,15 +34,23 @@ final class ClusterFixture: @unchecked Sendable {
             redis = try RedisServer(appendOnly: redisAppendOnly)
         }
         self.apps = apps
+        let clusterRedis =
+            sentinel.map { String($0.redisBlock(db: Self.clusterDB, wait: wait).dropFirst("redis: ".count)) }
+            ?? "{ host: \(redis.host), port: \(redis.port), db: \(Self.clusterDB) }"
+        var appRedis: (@Sendable (Int) -> String)?
+        if let sentinel {
+            appRedis = { db in sentinel.redisBlock(db: db, wait: wait) }
+        }
         for name in names {
             let host = try lab?.addHost(name)
             instances[name] = try ListenerFixture(
                 apps: apps,
                 extraConfig: """
                     instance: \(name)
-                    cluster: { redis: { host: \(redis.host), port: \(redis.port), db: \(Self.clusterDB) }, lease: \(lease) }
+                    cluster: { redis: \(clusterRedis), lease: \(lease) }
                     """,
-                sharedRedis: redis, host: host?.address ?? "127.0.0.1", launcher: lab?.launcher(on: name) ?? [])
+                sharedRedis: redis, host: host?.address ?? "127.0.0.1", launcher: lab?.launcher(on: name) ?? [],
+                redisBlock: appRedis)
         }
     }
 
@@ -52,7 +65,11 @@ final class ClusterFixture: @unchecked Sendable {
             if self[name].pid > 0 { _ = self[name].terminate() }
             for pid in workers.values where ChildProcess.isAlive(pid) { ChildProcess.kill(pid) }
         }
-        redis.stop()
+        if let sentinel {
+            for server in sentinel.servers { server.stop() }
+        } else {
+            redis.stop()
+        }
     }
 
     deinit {
@@ -143,17 +160,20 @@ final class ClusterFixture: @unchecked Sendable {
         return ids
     }
 
+    /// The Redis the apps write to now: the Sentinel topology's current master, else the one.
+    var store: RedisServer { (try? sentinel?.currentMaster()) ?? redis }
+
     /// How many events of `app` name each of `ids` as their cause.
     func effects(_ app: String, ids: [String]) throws -> [String: Int] {
         let wanted = Set(ids)
         var counts: [String: Int] = [:]
-        for entry in try redis.streamEntries("mimic:\(app):events", db: anyInstance.db(app)) {
+        for entry in try store.streamEntries("mimic:\(app):events", db: anyInstance.db(app)) {
             if let cause = entry["cause"], wanted.contains(cause) { counts[cause, default: 0] += 1 }
         }
         return counts
     }
 
     func fence(_ app: String) throws -> Int {
-        Int(try redis.cliRaw(["HGET", "mimic:\(app):meta", "fence"], db: anyInstance.db(app)).first ?? "") ?? 0
+        Int(try store.cliRaw(["HGET", "mimic:\(app):meta", "fence"], db: anyInstance.db(app)).first ?? "") ?? 0
     }
 }

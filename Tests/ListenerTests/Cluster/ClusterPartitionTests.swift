@@ -119,11 +119,11 @@ import Testing
             let db = cluster.anyInstance.db(app)
             var seen: [String: String] = [:]
             for state in states {
-                for id in try cluster.redis.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: db)
+                for id in try cluster.store.cliRaw(["SMEMBERS", "mimic:\(app):state:\(state)"], db: db)
                 where !id.isEmpty {
                     #expect(seen[id] == nil, "\(app): \(id) in both \(seen[id] ?? "") and \(state)")
                     seen[id] = state
-                    let recorded = try cluster.redis.cliRaw(["HGET", "mimic:\(app):exec:\(id)", "state"], db: db).first
+                    let recorded = try cluster.store.cliRaw(["HGET", "mimic:\(app):exec:\(id)", "state"], db: db).first
                     #expect(recorded == state, "\(app): \(id) in set \(state), hash says \(recorded ?? "nil")")
                 }
             }
