@@ -162,4 +162,41 @@ import Testing
         sent.append(try cluster.send(through: "a", count: 5, prefix: "resumed"))
         try Self.expectExactlyOnce(cluster, sent)
     }
+
+    /// An alert that names an executor only by its `ip:port` (DESIGN section 4) may reach an
+    /// instance that does not own the executor's app: it is routed by the online set the owner's
+    /// worker published in Redis, and takes effect once, in that app only.
+    @Test func anAlertByAddressReceivedByANonOwnerReachesTheOwnersApp() throws {
+        let cluster = try ClusterFixture(apps: ["shop", "blog"], instances: ["a", "b"], lease: "5s")
+        try cluster.start("a")
+        try cluster.start("b")
+        var owners: [String: String]?
+        #expect(
+            eventually(timeout: 30) {
+                owners = cluster.balanced(live: ["a", "b"])
+                return owners != nil
+            })
+        let owner = try #require(owners?["shop"])
+        let other = owner == "a" ? "b" : "a"
+        let db = cluster.anyInstance.db("shop")
+        let online = { Set(try cluster.redis.cliRaw(["SMEMBERS", "mimic:shop:state:online"], db: db)) }
+        let target = try #require(try online().sorted().first)
+        let address = try #require(
+            try cluster.redis.cliRaw(["HGET", "mimic:shop:exec:\(target)", "endpoint"], db: db).first)
+        let alert =
+            #"{"id":"waf-cluster-by-address","source":"waf","type":"alert","body":{"address":"\#(address)","severity":"critical","rule":"942100"}}"#
+        // The non-owner reads the owner's published online set every second.
+        let routed = try eventually(timeout: 15, interval: 0.2) {
+            try cluster[other].http("POST", "/v1/events", body: alert, token: ListenerFixture.wafToken).status == 202
+        }
+        #expect(routed, "\(other), not shop's owner, did not route an alert naming \(address)")
+        #expect(try eventually(timeout: 15) { try !online().contains(target) }, "\(target) still online")
+        let shopEvents = try cluster.redis.streamEntries("mimic:shop:events", db: db)
+        let moved = shopEvents.filter { $0["cause"] == "waf-cluster-by-address" && $0["to"] != nil && $0["to"] != "" }
+        #expect(Set(moved.compactMap { $0["executor"] }) == [target], "moved: \(moved)")
+        #expect(
+            try cluster.redis.streamEntries("mimic:blog:events", db: cluster.anyInstance.db("blog")).allSatisfy {
+                $0["cause"] != "waf-cluster-by-address"
+            })
+    }
 }
