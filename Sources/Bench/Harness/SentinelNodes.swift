@@ -138,6 +138,16 @@ final class SentinelNodes: @unchecked Sendable {
         }.joined()
     }
 
+    /// The first sentinel's lines about the master going down and moving, for a report's note.
+    func masterEvents() -> [String] {
+        guard let port = sentinelPorts.first,
+            let text = try? String(contentsOfFile: directory + "/sentinel-\(port)/sentinel.log", encoding: .utf8)
+        else { return [] }
+        return text.split(separator: "\n").filter { line in
+            ["+sdown master", "+odown", "+switch-master", "+failover-end"].contains { line.contains($0) }
+        }.map(String.init)
+    }
+
     func shutdown() {
         for sentinel in sentinels { sentinel.stop(grace: 5) }
         sentinels = []

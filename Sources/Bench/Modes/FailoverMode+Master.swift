@@ -127,9 +127,15 @@ extension FailoverMode {
         guard let newMaster = nodes.masterPort(asking: sentinels), newMaster != oldMaster else {
             throw BenchFailure("run \(run): no failover; sentinel log: \(nodes.logTail())")
         }
-        guard newMaster == promoted?.port else {
-            throw BenchFailure(
-                "run \(run): the master moved twice (\(oldMaster), \(promoted?.port ?? 0), \(newMaster))")
+        // A second failover (the sentinels found the promoted master silent for down-after-ms, as
+        // a starved 2-core machine can make it) is counted, not an error: the check below reads the
+        // final master, so what both failovers kept is what counts.
+        let failovers = newMaster == promoted?.port ? 1 : 2
+        if failovers > 1 {
+            report.note(
+                "run \(run): the master moved again after the failover (\(oldMaster), then \(promoted?.port ?? 0), then \(newMaster))"
+            )
+            for line in nodes.masterEvents() { report.note("  sentinel: \(line)") }
         }
         let (lost, duplicated, voids) = try checkJournals(
             environment, master: newMaster, acknowledged: load.acknowledged)
@@ -144,6 +150,7 @@ extension FailoverMode {
         func since(_ instant: UInt64?) -> Double { instant.map { Double($0 &- killed) / 1e6 } ?? .nan }
         let firstAck = since(load.firstAcknowledgement(sentAfter: killed))
         report.add("sentinel_failover_ms", since(promoted?.at), unit: "ms (sentinels name the new master)")
+        report.add("failovers", Double(failovers), unit: "masters named after the kill (2: at least two)")
         report.add(
             "first_ack_after_kill_ms", firstAck,
             unit: "ms (first ok for a send after the kill; target down-after + 2 s)")
