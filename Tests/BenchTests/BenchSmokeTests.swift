@@ -32,6 +32,21 @@ import Testing
         #expect(last.contains(" lost=0.0000 "), "\(last)")
     }
 
+    /// A real Sentinel topology under the cluster, its master killed: the mode ends with its line,
+    /// and every acknowledged message is on the new master once (counts, not timings).
+    @Test func masterKillPrintsResultLineAndLosesNothing() throws {
+        let output = try runBench([
+            "failover", "--fault", "master", "--runs", "1", "--apps", "2", "--rate", "200", "--seconds", "5",
+            "--kill-at", "1",
+        ])
+        let last = output.lastNonEmptyLine
+        #expect(last.hasPrefix("RESULT mode=failover "))
+        #expect(last.contains(" fault=master "), "\(last)")
+        #expect(last.contains(" master_lost=0.0000 "), "\(last)")
+        #expect(last.contains(" master_duplicated=0.0000 "), "\(last)")
+        #expect(!last.contains(" master_first_ack_ms=nan "), "\(last)")
+    }
+
     private func runBench(_ arguments: [String]) throws -> String {
         // Through ChildProcess, so the bench (and the listener and workers it starts) gets a clean
         // signal mask. The RESULT line is on stdout; stderr only goes into a failure's message.

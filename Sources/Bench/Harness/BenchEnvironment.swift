@@ -15,6 +15,14 @@ final class BenchEnvironment: @unchecked Sendable {
         case examples
     }
 
+    /// A Redis the bench starts itself rather than `startRedis()` (the Sentinel topology of the
+    /// master-kill figure): the apps' `redis:` block, and the master's port at the start, where
+    /// the probes read until a failover moves it.
+    struct ExternalRedis: Sendable {
+        var masterPort: Int
+        var block: @Sendable (_ db: Int) -> String
+    }
+
     struct Options: Sendable {
         var apps: Int
         var binDir: String
@@ -23,6 +31,7 @@ final class BenchEnvironment: @unchecked Sendable {
         var examplesDir: String = "examples"
         var online = 3
         var standby = 2
+        var redis: ExternalRedis?
     }
 
     let options: Options
@@ -43,7 +52,12 @@ final class BenchEnvironment: @unchecked Sendable {
     init(_ options: Options) throws {
         self.options = options
         directory = NSTemporaryDirectory() + "mimic-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        redisPorts = try (0..<max(1, (options.apps + 15) / 16)).map { _ in try PosixSocket.freeLoopbackPort() }
+        if let redis = options.redis {
+            guard options.apps <= 16 else { throw BenchFailure("at most 16 apps on one external Redis") }
+            redisPorts = [redis.masterPort]
+        } else {
+            redisPorts = try (0..<max(1, (options.apps + 15) / 16)).map { _ in try PosixSocket.freeLoopbackPort() }
+        }
         httpPort = try PosixSocket.freeLoopbackPort()
         tcpPort = try PosixSocket.freeLoopbackPort()
         adminPort = try PosixSocket.freeLoopbackPort()
@@ -198,9 +212,10 @@ final class BenchEnvironment: @unchecked Sendable {
 
     private func writeApp(_ app: String, db: Int) throws {
         let index = appNames.firstIndex(of: app) ?? 0
+        let redis = options.redis?.block(db) ?? "{ host: 127.0.0.1, port: \(redisPort(of: app)), db: \(db) }"
         let yaml = """
             app: \(app)
-            redis: { host: 127.0.0.1, port: \(redisPort(of: app)), db: \(db) }
+            redis: \(redis)
             replicas: { online: \(options.online), standby: \(options.standby), min_online: \(max(1, options.online - 1)), retain_dirty: 0 }
             variants:
               - { name: nginx-php, traits: { os: debian, web: nginx, lang: php, db: mysql } }

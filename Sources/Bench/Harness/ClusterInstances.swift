@@ -18,12 +18,14 @@ final class ClusterInstances: @unchecked Sendable {
     let instances: [Instance]
     private var processes: [Int: ManagedProcess] = [:]
 
-    init(environment: BenchEnvironment, count: Int, lease: String) throws {
+    /// `clusterRedis`: the body of `cluster.redis` (default: the environment's first Redis, DB 15).
+    init(environment: BenchEnvironment, count: Int, lease: String, clusterRedis: String? = nil) throws {
         guard environment.appNames.count < Self.clusterDB else {
             throw BenchFailure(
                 "--apps: at most \(Self.clusterDB - 1) in cluster mode (DB \(Self.clusterDB) holds the leases)")
         }
         self.environment = environment
+        let clusterRedis = clusterRedis ?? "{ host: 127.0.0.1, port: \(environment.redisPort), db: \(Self.clusterDB) }"
         var instances: [Instance] = []
         for index in 0..<count {
             let name = "i\(index)"
@@ -44,7 +46,7 @@ final class ClusterInstances: @unchecked Sendable {
                 tokens:
                   - { name: bench, token: "\(BenchEnvironment.token)", sources: ["*"], apps: ["*"] }
                 supervise: { enabled: true, worker: "\(environment.options.binDir)/mimic-worker" }
-                cluster: { redis: { host: 127.0.0.1, port: \(environment.redisPort), db: \(Self.clusterDB) }, lease: \(lease) }
+                cluster: { redis: \(clusterRedis), lease: \(lease) }
 
                 """
             try yaml.write(toFile: directory + "/listener.yaml", atomically: true, encoding: .utf8)

@@ -10,29 +10,50 @@ import Foundation
 /// commit script refuses a seq twice, and `ClusterEndToEndTests` count effects per id). Each run
 /// first measures the applied rate of an unpaced TCP load on one machine (file journal) and on
 /// the cluster (stream journal, sent through i1), same apps, same machine, same run.
+///
+/// `--fault master` measures the Redis side instead (`FailoverMode+Master.swift`): `kill -9` of
+/// the Sentinel master under the cluster, with `redis.wait` on every Redis block.
 struct FailoverMode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "failover")
 
+    enum Fault: String, ExpressibleByArgument, CaseIterable {
+        case instance, master
+    }
+
     @OptionGroup var common: CommonOptions
+    @Option(help: "instance: kill -9 of instance i0's machine; master: kill -9 of the Redis master under Sentinel.")
+    var fault: Fault = .instance
     @Option(help: "Background load through the surviving instance, msgs/s over all apps.") var rate = 2_000.0
     @Option(help: "Seconds of load per run.") var seconds = 8.0
     @Option(help: "Seconds into the load when instance i0's machine is killed.") var killAt = 2.0
     @Option(help: "Apps (at most 14: DB 15 holds the leases).") var apps = 4
     @Option(help: "Scheduler instances.") var instances = 2
-    @Option(help: "The cluster lease (listener.yaml cluster.lease).") var lease = "2s"
+    @Option(help: "The cluster lease (listener.yaml cluster.lease); default 2s, with --fault master 3s (the README's).")
+    var lease: String?
     @Option(help: "TCP connections.") var connections = 2
     @Option(help: "Messages of the throughput comparison (unpaced TCP, one machine, then the cluster); 0 skips it.")
     var throughputMessages = 40_000
+    @Option(help: "--fault master: Sentinel down-after-milliseconds.") var downAfter = 1000
+    @Option(help: "--fault master: Sentinel failover-timeout, ms.") var failoverTimeout = 5000
+    @Option(help: "--fault master: redis.wait timeout of every redis block.") var waitTimeout = "500ms"
+    @Option(help: "--fault master: ms a sender waits before sending a refused (503) message again.")
+    var retryMillis = 100.0
+
+    var leaseText: String { lease ?? (fault == .master ? "3s" : "2s") }
 
     func validate() throws {
-        guard instances >= 2 else { throw ValidationError("--instances: at least 2 (one dies, one takes over)") }
+        guard instances >= 2 || (fault == .master && instances >= 1) else {
+            throw ValidationError("--instances: at least 2 (one dies, one takes over)")
+        }
+        guard Self.millis(leaseText) != nil else { throw ValidationError("--lease: like 3s or 1500ms") }
         guard (1...14).contains(apps) else { throw ValidationError("--apps: 1 to 14") }
     }
 
     func run() throws {
         print(common.machineLine())
+        if fault == .master { return try runMasterKill() }
         print(
-            "failover: \(instances) instances, \(apps) apps, lease \(lease), \(Int(rate)) msgs/s through i1 for "
+            "failover: \(instances) instances, \(apps) apps, lease \(leaseText), \(Int(rate)) msgs/s through i1 for "
                 + "\(seconds) s, kill -9 of i0 and its workers at \(killAt) s, fsync \(common.fsync)")
         var report = Report(mode: "failover")
         for run in 1...common.runs {
@@ -48,12 +69,17 @@ struct FailoverMode: ParsableCommand {
             let environment = try BenchEnvironment(options)
             defer { environment.shutdown() }
             try environment.startRedis()
-            let cluster = try ClusterInstances(environment: environment, count: instances, lease: lease)
+            let cluster = try ClusterInstances(environment: environment, count: instances, lease: leaseText)
             defer { cluster.shutdown() }
             for index in 0..<instances { try cluster.start(index) }
             try measure(environment, cluster, run: run, into: &report)
             print("run \(run) done")
         }
+        printReport(report)
+    }
+
+    /// One RESULT line for both faults: the keys of the fault that did not run are nan.
+    func printReport(_ report: Report) {
         report.printTable()
         report.printResult(
             [
@@ -61,8 +87,17 @@ struct FailoverMode: ParsableCommand {
                 ("lost", "lost"), ("lease_ms", "lease_ms"), ("ratio_target", "all_apps_to_lease_plus_1s"),
                 ("one_machine_per_s", "one_machine_applied_per_s"), ("cluster_per_s", "cluster_applied_per_s"),
                 ("ratio_cluster", "cluster_to_one_machine"),
+                ("master_failover_ms", "sentinel_failover_ms"), ("master_first_ack_ms", "first_ack_after_kill_ms"),
+                ("master_first_app_ms", "first_app_applied_after_kill_ms"),
+                ("master_all_apps_ms", "all_apps_applied_after_kill_ms"), ("master_refused", "refused_during_failover"),
+                ("master_lost", "master_lost"), ("master_duplicated", "master_duplicated"),
+                ("down_after_ms", "down_after_ms"), ("ratio_master_target", "first_ack_to_down_after_plus_2s"),
+                ("apps_reacquired", "apps_reacquired"),
             ],
-            extra: [("runs", String(common.runs)), ("rate", String(Int(rate))), ("instances", String(instances))])
+            extra: [
+                ("runs", String(common.runs)), ("rate", String(Int(rate))), ("instances", String(instances)),
+                ("fault", fault.rawValue),
+            ])
     }
 
     private func measure(
@@ -114,7 +149,7 @@ struct FailoverMode: ParsableCommand {
         _ = try watch.wait(for: load.perApp, timeout: 60)
         let applied = try watch.all()
         let lost = load.perApp.reduce(0) { $0 + max(0, $1.value - (applied[$1.key] ?? 0)) }
-        let leaseMillis = Double(Self.millis(lease) ?? 0)
+        let leaseMillis = Double(Self.millis(leaseText) ?? 0)
         func since(_ instant: UInt64?) -> Double { instant.map { Double($0 - killed) / 1e6 } ?? .nan }
         report.add(
             "first_ack_after_death_ms", since(resumed.values.min()), unit: "ms (first of i0's apps applying again)")
