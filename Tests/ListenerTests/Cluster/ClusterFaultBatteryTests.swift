@@ -148,9 +148,12 @@ import Testing
             #expect(
                 applied == effects.count, "\(app): applied seq \(applied), distinct message effects \(effects.count)")
         }
-        #expect(
-            lost.isEmpty,
-            "accepted but never applied: \(lost.prefix(20)); trimmed before read: \(collector.trimmedUnread)")
+        var diagnosis = "trimmed before read: \(collector.trimmedUnread)"
+        if !lost.isEmpty {
+            diagnosis += "; " + Self.diagnose(Array(lost.prefix(20)), in: cluster, tally: tally)
+            Self.keepEvidence(of: cluster)
+        }
+        #expect(lost.isEmpty, "accepted but never applied: \(lost.prefix(20)); \(diagnosis)")
         #expect(duplicated.isEmpty, "applied more than once: \(duplicated.prefix(20))")
         #expect(fenceWentDown.isEmpty, "a fencing token went down: \(fenceWentDown)")
         try ClusterPartitionTests.expectOneStatePerExecutor(cluster)
@@ -162,9 +165,47 @@ import Testing
             + "uncertain=\(tally.uncertainCount) faults: \(counts) lost=\(lost.count) duplicated=\(duplicated.count) "
             + "fences=\(fences.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")) "
             + "collector_trimmed_unread=\(collector.trimmedUnread.values.reduce(0, +))"
+        if !duplicated.isEmpty || !settled { Self.keepEvidence(of: cluster) }
         print(figure)
         print("cluster fault schedule (seed \(seed)): " + schedule.joined(separator: "; "))
         try? (figure + "\n").write(
             toFile: NSTemporaryDirectory() + "mimic-cluster-fault-battery-last.txt", atomically: true, encoding: .utf8)
+    }
+
+    /// Where lost messages went: their seq (the journal's idempotency keys), whether the stream
+    /// still holds that record, and each app's skipped count.
+    static func diagnose(_ ids: [String], in cluster: ClusterFixture, tally: ClusterLoad.Tally) -> String {
+        var lines: [String] = []
+        for app in cluster.apps {
+            let db = cluster.anyInstance.db(app)
+            let mine = ids.filter { tally.accepted[app]?.contains($0) == true }
+            let skipped = (try? cluster.store.cliRaw(["HGET", "mimic:\(app):meta", "skipped"], db: db))?.first ?? "?"
+            let acked = (try? cluster.store.cliRaw(["GET", "mimic:\(app):journal:acked"], db: db))?.first ?? "?"
+            lines.append("\(app): meta skipped=\(skipped) journal acked=\(acked)")
+            for id in mine.prefix(3) {
+                let seq =
+                    (try? cluster.store.cliRaw(
+                        ["ZSCORE", "mimic:\(app):journal:keys", "left_bracket\u{1F}\(id)"], db: db))?
+                    .first ?? "?"
+                let record =
+                    (try? cluster.store.cliRaw(["XRANGE", "mimic:\(app):journal", "\(seq)-0", "\(seq)-0"], db: db))?
+                    .count ?? -1
+                lines.append("  \(id): seq \(seq), stream lines \(record)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Each instance's logs (its workers' stderr included, earlier incarnations too), before the
+    /// fixture deletes them.
+    static func keepEvidence(of cluster: ClusterFixture) {
+        let target = NSTemporaryDirectory() + "mimic-cluster-fault-battery-failed-\(Int(Date().timeIntervalSince1970))"
+        try? FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        for (name, instance) in cluster.instances {
+            try? FileManager.default.copyItem(atPath: instance.logPath, toPath: target + "/\(name).log")
+            try? FileManager.default.copyItem(
+                atPath: instance.logPath + ".earlier", toPath: target + "/\(name).earlier.log")
+        }
+        print("cluster fault battery evidence kept in \(target)")
     }
 }

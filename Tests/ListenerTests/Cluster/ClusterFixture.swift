@@ -81,6 +81,17 @@ final class ClusterFixture: @unchecked Sendable {
 
     /// Starts the instance and returns once its admin door answers (it owns nothing yet).
     func start(_ name: String) throws {
+        // The spawn truncates the log: what an earlier incarnation wrote is kept beside it.
+        let log = self[name].logPath
+        if let earlier = FileManager.default.contents(atPath: log), !earlier.isEmpty {
+            if let handle = FileHandle(forWritingAtPath: log + ".earlier") {
+                handle.seekToEndOfFile()
+                handle.write(earlier)
+                handle.closeFile()
+            } else {
+                FileManager.default.createFile(atPath: log + ".earlier", contents: earlier)
+            }
+        }
         try self[name].start(apps: [])
     }
 
