@@ -77,7 +77,7 @@ faults: deps
 # The cluster fault battery (issue 14): three instances and Redis in network namespaces, faults on
 # instances, workers, Redis and the network: `make faults-cluster SEED=14 FAULT_SECONDS=600`.
 faults-cluster: deps
-	./scripts/faults-cluster.sh $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
+	./scripts/faults.sh --cluster $(if $(SEED),--seed $(SEED)) --seconds "$(or $(FAULT_SECONDS),600)"
 
 # The strategy and attack tables of the README (deterministic; see `mimic-worker
 # simulate-strategies --help` and `mimic-worker simulate-attacks --help`).

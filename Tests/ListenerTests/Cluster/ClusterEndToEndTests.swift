@@ -26,25 +26,13 @@ import Testing
         let cluster = try ClusterFixture(apps: Self.apps, instances: ["a", "b"], lease: "2s")
         try cluster.start("a")
         try cluster.start("b")
-        var owners: [String: String]?
-        #expect(
-            eventually(timeout: 30) {
-                owners = cluster.balanced(live: ["a", "b"])
-                return owners != nil
-            })
+        let owners = cluster.waitBalanced(live: ["a", "b"], timeout: 30)
+        #expect(owners != nil, "never balanced")
         let spread = owners ?? [:]
         #expect(spread.values.filter { $0 == "a" }.count == 2, "owners: \(spread)")
         #expect(spread.values.filter { $0 == "b" }.count == 2, "owners: \(spread)")
         // Exactly one instance says it owns each app, in its metrics too.
-        for app in Self.apps {
-            let owned = try ["a", "b"].map { name in
-                try cluster[name].http("GET", "/metrics").body.split(separator: "\n").contains {
-                    $0.hasPrefix("mimic_listener_app_owned{") && $0.contains("app=\"\(app)\"")
-                        && Double($0.split(separator: " ").last ?? "") == 1
-                } ? 1 : 0
-            }
-            #expect(owned.reduce(0, +) == 1, "\(app): owned by \(owned)")
-        }
+        try ClusterPartitionTests.expectOneOwnerPerApp(cluster, live: ["a", "b"])
         // Worker control goes to the owner; another instance names it.
         if let (app, owner) = spread.first {
             let other = owner == "a" ? "b" : "a"
@@ -84,12 +72,8 @@ import Testing
         var sent = [try cluster.send(through: "a", count: 10, prefix: "alone")]
 
         try cluster.start("b")
-        var owners: [String: String]?
-        #expect(
-            eventually(timeout: 20) {
-                owners = cluster.balanced(live: ["a", "b"])
-                return owners != nil
-            })
+        let owners = cluster.waitBalanced(live: ["a", "b"], timeout: 20)
+        #expect(owners != nil, "never balanced")
         #expect(owners?.values.filter { $0 == "b" }.count == 2, "owners after the join: \(owners ?? [:])")
         sent.append(try cluster.send(through: "b", count: 10, prefix: "joined"))
 
@@ -108,12 +92,8 @@ import Testing
         let cluster = try ClusterFixture(apps: ["shop", "blog"], instances: ["a", "b"], lease: "1s")
         try cluster.start("a")
         try cluster.start("b")
-        var owners: [String: String]?
-        #expect(
-            eventually(timeout: 30) {
-                owners = cluster.balanced(live: ["a", "b"])
-                return owners != nil
-            })
+        let owners = cluster.waitBalanced(live: ["a", "b"], timeout: 30)
+        #expect(owners != nil, "never balanced")
         guard let app = owners?.first(where: { $0.value == "a" })?.key else {
             Issue.record("a owns nothing: \(owners ?? [:])")
             return
@@ -170,12 +150,8 @@ import Testing
         let cluster = try ClusterFixture(apps: ["shop", "blog"], instances: ["a", "b"], lease: "5s")
         try cluster.start("a")
         try cluster.start("b")
-        var owners: [String: String]?
-        #expect(
-            eventually(timeout: 30) {
-                owners = cluster.balanced(live: ["a", "b"])
-                return owners != nil
-            })
+        let owners = cluster.waitBalanced(live: ["a", "b"], timeout: 30)
+        #expect(owners != nil, "never balanced")
         let owner = try #require(owners?["shop"])
         let other = owner == "a" ? "b" : "a"
         let db = cluster.anyInstance.db("shop")

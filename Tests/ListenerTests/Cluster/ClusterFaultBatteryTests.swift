@@ -7,7 +7,7 @@ import Testing
 /// append-only Redis, each on a host of its own (`NetworkLab`), three apps, and HTTP traffic
 /// through whichever instances are up while faults hit the instances, their workers, Redis and
 /// the network. `make test` runs it for 40 s with seed 14; `make faults-cluster` for 600 s
-/// (`scripts/faults-cluster.sh`, MIMIC_CLUSTER_FAULT_SEED and MIMIC_CLUSTER_FAULT_SECONDS).
+/// (`scripts/faults.sh --cluster`, MIMIC_CLUSTER_FAULT_SEED and MIMIC_CLUSTER_FAULT_SECONDS).
 ///
 /// Checks at the end: every acknowledged message has exactly one effect and no message more
 /// than one; each journal seq has one effect; every executor is in exactly one state; each app

@@ -134,6 +134,16 @@ final class ClusterFixture: @unchecked Sendable {
         return counts.allSatisfy { $0 == share || $0 == share + 1 } ? owners : nil
     }
 
+    /// Waits until `balanced(live:)` holds and returns the owners it found; nil after `timeout`.
+    func waitBalanced(live: [String], timeout: TimeInterval) -> [String: String]? {
+        var owners: [String: String]?
+        _ = eventually(timeout: timeout) {
+            owners = balanced(live: live)
+            return owners != nil
+        }
+        return owners
+    }
+
     /// The pids of the workers serving sockets in the instance's run dir (adopted or not).
     func workerPIDs(of name: String) -> [String: pid_t] {
         let runDir = self[name].runDir

@@ -19,12 +19,8 @@ import Testing
         let cluster = try ClusterFixture(apps: Self.apps, instances: ["a", "b", "c"], lease: "3s", lab: lab)
         let everyone = ["a", "b", "c"]
         for name in everyone { try cluster.start(name) }
-        var owners: [String: String]?
-        #expect(
-            eventually(timeout: 40) {
-                owners = cluster.balanced(live: everyone)
-                return owners != nil
-            })
+        var owners = cluster.waitBalanced(live: everyone, timeout: 40)
+        #expect(owners != nil, "never balanced")
         guard let isolatedApp = owners?.first(where: { $0.value == "a" })?.key else {
             Issue.record("a owns nothing: \(owners ?? [:])")
             return
@@ -98,11 +94,8 @@ import Testing
         #expect(try cluster.anyInstance.appliedSeq(isolatedApp) >= appliedBefore)
 
         // a rejoins and gets its share back; everything sent through anyone took effect once.
-        #expect(
-            eventually(timeout: 40) {
-                owners = cluster.balanced(live: everyone)
-                return owners != nil
-            }, "not rebalanced after the heal: \((try? cluster.owners(seenBy: "b")) ?? [:])")
+        owners = cluster.waitBalanced(live: everyone, timeout: 40)
+        #expect(owners != nil, "not rebalanced after the heal: \((try? cluster.owners(seenBy: "b")) ?? [:])")
         for name in everyone { sent.append(try cluster.send(through: name, count: 10, prefix: "healed-\(name)")) }
         try ClusterEndToEndTests.expectExactlyOnce(cluster, sent)
         try Self.expectOneStatePerExecutor(cluster)
