@@ -160,10 +160,11 @@ struct DurableDecisionTests {
         #expect(try worker.hash("mimic:shop:meta")["skipped"] == "9")
         let gaps = try worker.events().filter { $0["kind"] == "gap" }
         #expect(gaps.count == 1 && gaps.first?["reason"]?.contains("9 messages skipped") == true)
-        // A void range moves the cursor without counting a loss.
+        // A void range moves the cursor without counting a loss, and is counted apart.
         try socket.send(#"{"gap":{"epoch":"ep-d","from":14,"to":15,"void":true}}"#)
         #expect(ack(socket, until: 15) == 15)
         #expect(try worker.status()["skipped"] as? Int == 9)
+        #expect(try worker.hash("mimic:shop:meta")["voided"] == "2")
     }
 
     /// A frame the worker dies on (fault injection stands in for a rule defect) is dead-lettered

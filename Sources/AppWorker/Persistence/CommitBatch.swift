@@ -110,10 +110,15 @@ struct CommitBatch: Sendable {
     }
 
     /// Journal seqs the listener no longer has (older than `journal_retain`): skipped, counted and
-    /// said in an event. A void range (seqs the listener voided itself) only moves the cursor.
+    /// said in an event. A void range (seqs the listener voided itself: a multi-app part another
+    /// journal refused, or a seq its journal could not read) moves the cursor and is counted in
+    /// `voided`, no event: with no multi-app requests, a count that moves points at the journal.
     mutating func recordGap(_ gap: GapFrame, now: Int64) {
         hasContent = true
-        guard !gap.isVoid else { return }
+        guard !gap.isVoid else {
+            commands.append(["HINCRBY", keys.meta, "voided", "\(gap.skipped)"])
+            return
+        }
         commands.append(["HINCRBY", keys.meta, "skipped", "\(gap.skipped)"])
         appendEvent([
             "kind", "gap", "executor", "",

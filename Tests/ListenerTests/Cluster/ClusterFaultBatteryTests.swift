@@ -136,6 +136,7 @@ import Testing
         let streams = collector.finish()
         var lost: [String] = []
         var duplicated: [String] = []
+        var voids: [String: Int] = [:]
         for app in Self.apps {
             var effects: [String: Int] = [:]
             for event in streams[app, default: []] {
@@ -147,7 +148,13 @@ import Testing
             let applied = try cluster.anyInstance.appliedSeq(app)
             #expect(
                 applied == effects.count, "\(app): applied seq \(applied), distinct message effects \(effects.count)")
+            // Every batch is one app's: no journal has a reason to void a seq, so any void is a
+            // seq its journal lost track of, whether or not it held an accepted message.
+            let voided = try cluster.store.cliRaw(
+                ["HGET", "mimic:\(app):meta", "voided"], db: cluster.anyInstance.db(app))
+            voids[app] = Int(voided.first ?? "") ?? 0
         }
+        #expect(voids.values.allSatisfy { $0 == 0 }, "seqs forwarded as void: \(voids)")
         var diagnosis = "trimmed before read: \(collector.trimmedUnread)"
         if !lost.isEmpty {
             diagnosis += "; " + Self.diagnose(Array(lost.prefix(20)), in: cluster, tally: tally)
@@ -164,8 +171,11 @@ import Testing
             "cluster-fault-battery seed=\(seed) seconds=\(Int(seconds)) accepted=\(tally.acceptedCount) "
             + "uncertain=\(tally.uncertainCount) faults: \(counts) lost=\(lost.count) duplicated=\(duplicated.count) "
             + "fences=\(fences.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")) "
-            + "collector_trimmed_unread=\(collector.trimmedUnread.values.reduce(0, +))"
-        if !duplicated.isEmpty || !settled { Self.keepEvidence(of: cluster) }
+            + "collector_trimmed_unread=\(collector.trimmedUnread.values.reduce(0, +)) "
+            + "voided=\(voids.values.reduce(0, +))"
+        if !duplicated.isEmpty || !settled || voids.values.contains(where: { $0 != 0 }) {
+            Self.keepEvidence(of: cluster)
+        }
         print(figure)
         print("cluster fault schedule (seed \(seed)): " + schedule.joined(separator: "; "))
         try? (figure + "\n").write(
@@ -180,8 +190,9 @@ import Testing
             let db = cluster.anyInstance.db(app)
             let mine = ids.filter { tally.accepted[app]?.contains($0) == true }
             let skipped = (try? cluster.store.cliRaw(["HGET", "mimic:\(app):meta", "skipped"], db: db))?.first ?? "?"
+            let voided = (try? cluster.store.cliRaw(["HGET", "mimic:\(app):meta", "voided"], db: db))?.first ?? "?"
             let acked = (try? cluster.store.cliRaw(["GET", "mimic:\(app):journal:acked"], db: db))?.first ?? "?"
-            lines.append("\(app): meta skipped=\(skipped) journal acked=\(acked)")
+            lines.append("\(app): meta skipped=\(skipped) voided=\(voided) journal acked=\(acked)")
             for id in mine.prefix(3) {
                 let seq =
                     (try? cluster.store.cliRaw(
