@@ -1,37 +1,69 @@
 /// The idempotency keys of the most recent messages of one app, bounded, oldest forgotten first.
 ///
 /// A key can also be given back (`remove`): a rolled-back or voided append, so its sender's retry
-/// is appended anew. Its slot in `order` then stays behind, stale: each key maps to the position
-/// of its own slot, so reaching a stale slot never forgets the key inserted again since.
+/// is appended anew. Its slot in `order` then stays behind, dead: eviction skips dead slots, so
+/// `capacity` live keys are always kept.
+///
+/// Every accepted message passes through `insert`, so it is built for that: the key is hashed
+/// once (`Hasher`, seeded per process, so a sender cannot aim keys at one bucket), and the table
+/// is open addressing over positions in `order` with the hash beside each position, so probing
+/// and forgetting the oldest key touch no string and hash nothing again. A `[String: Int]` took
+/// three hashes and a dictionary deletion per message: 13 % of the listener's CPU in
+/// `mimic-bench throughput --profile` (BENCHMARKS.md, issue 15).
 struct RecentIDIndex: Sendable {
     let capacity: Int
-    /// Key → absolute position of its slot in `order` (`base` + index).
-    private var keys: [String: Int] = [:]
-    private var order: [String] = []
-    private var head = 0
-    private var base = 0
 
-    init(capacity: Int) {
-        precondition(capacity > 0)
-        self.capacity = capacity
+    private struct Slot: Sendable {
+        var hash: Int
+        /// Absolute position of the key in `order` (`base` + index); `empty` when free.
+        var position: Int
+        static let empty = Slot(hash: 0, position: -1)
     }
 
-    var count: Int { keys.count }
+    private struct Entry: Sendable {
+        var key: String
+        var hash: Int
+        var live: Bool
+    }
 
-    func contains(_ key: String) -> Bool { keys[key] != nil }
+    /// Linear probing, at most half full: live keys never pass `capacity` + 1.
+    private var table: [Slot]
+    private let mask: Int
+    /// Keys in insertion order; those before `head` are forgotten, awaiting compaction.
+    private var order: [Entry] = []
+    private var head = 0
+    private var base = 0
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        precondition(capacity > 0 && capacity <= 1 << 40)
+        self.capacity = capacity
+        var size = 8
+        while size < 2 * (capacity + 1) { size <<= 1 }
+        table = Array(repeating: .empty, count: size)
+        mask = size - 1
+    }
+
+    func contains(_ key: String) -> Bool {
+        if case .found = probe(key, hash: key.hashValue) { return true }
+        return false
+    }
 
     /// Remembers `key`; returns false when it was already known.
     @discardableResult
     mutating func insert(_ key: String) -> Bool {
-        // One hash for the common case (a new key); a known key gets its own position back.
-        if let known = keys.updateValue(base + order.count, forKey: key) {
-            keys[key] = known
-            return false
-        }
-        order.append(key)
-        while keys.count > capacity, head < order.count {
+        let hash = key.hashValue
+        guard case .free(let index) = probe(key, hash: hash) else { return false }
+        table[index] = Slot(hash: hash, position: base + order.count)
+        order.append(Entry(key: key, hash: hash, live: true))
+        count += 1
+        while count > capacity, head < order.count {
             let oldest = order[head]
-            if let slot = keys.index(forKey: oldest), keys[slot].value == base + head { keys.remove(at: slot) }
+            if oldest.live {
+                forget(hash: oldest.hash, position: base + head)
+                order[head].live = false
+                count -= 1
+            }
             head += 1
         }
         if head > capacity {
@@ -44,6 +76,51 @@ struct RecentIDIndex: Sendable {
 
     /// Forgets `key` (given back); keys it pushed out when inserted stay forgotten.
     mutating func remove(_ key: String) {
-        keys[key] = nil
+        let hash = key.hashValue
+        guard case .found(let index) = probe(key, hash: hash) else { return }
+        order[table[index].position - base].live = false
+        count -= 1
+        vacate(index)
+    }
+
+    private enum Probe {
+        case found(Int)
+        case free(Int)
+    }
+
+    private func probe(_ key: String, hash: Int) -> Probe {
+        var index = hash & mask
+        while true {
+            let slot = table[index]
+            if slot.position < 0 { return .free(index) }
+            if slot.hash == hash, order[slot.position - base].key == key { return .found(index) }
+            index = (index + 1) & mask
+        }
+    }
+
+    /// Removes the table's slot for the key at `position` (live, so its slot exists).
+    private mutating func forget(hash: Int, position: Int) {
+        var index = hash & mask
+        while table[index].position != position { index = (index + 1) & mask }
+        vacate(index)
+    }
+
+    /// Frees `index` and moves later slots of the same probe run back, so no lookup stops early
+    /// at the hole (deletion without tombstones for linear probing).
+    private mutating func vacate(_ index: Int) {
+        var hole = index
+        var next = index
+        while true {
+            next = (next + 1) & mask
+            let slot = table[next]
+            if slot.position < 0 { break }
+            let home = slot.hash & mask
+            // The slot may move into the hole only if its home is not cyclically in (hole, next].
+            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
+            if stays { continue }
+            table[hole] = slot
+            hole = next
+        }
+        table[hole] = .empty
     }
 }
