@@ -321,7 +321,7 @@ final class SchedulerLoop {
         var origins: [(source: String, type: String, at: Int64?)] = []
         var letters: [DeadLetter] = []
         var refusals: [WorkerRefusal] = []
-        var movers: [Envelope] = []
+        var movers: [ValidEnvelope] = []
         attemptFile?.write(attempts.attempt(epoch: first.epoch, from: first.seq, to: last.seq))
         for frame in frames {
             switch cursor.verdict(epoch: frame.epoch, seq: frame.seq) {

@@ -60,14 +60,34 @@ enum InboundLine: Sendable {
     /// ~80% of the worker's CPU, see BENCHMARKS.md); nil sends the line down the JSONDecoder path,
     /// so ops, malformed lines and invalid envelopes get answers that name what is wrong.
     private static func fastFrame(_ bytes: some Collection<UInt8>) -> InboundFrame? {
+        if let scanned = bytes.withContiguousStorageIfAvailable({ scannedFrame(UnsafeRawBufferPointer($0)) }),
+            let frame = scanned
+        {
+            return frame
+        }
         guard let frame = DeliveryFrame(line: bytes), let envelope = Envelope(json: frame.msg) else { return nil }
         let checked: CheckedMessage
         do {
-            checked = .valid(envelope, try envelope.validated())
+            checked = .valid(ValidEnvelope(envelope), try envelope.validated())
         } catch {
             checked = .invalid(id: envelope.id, reason: error.message)
         }
         return InboundFrame(epoch: frame.epoch, seq: frame.seq, at: frame.at, message: checked)
+    }
+
+    /// The plain case: a frame as the listener writes it around an envelope `EnvelopeScan` reads
+    /// without tables (issue 15). Its checks are the general path's; nil sends the line there.
+    private static func scannedFrame(_ bytes: UnsafeRawBufferPointer) -> InboundFrame? {
+        guard let (head, range) = DeliveryFrame.written(bytes) else { return nil }
+        let envelope = UnsafeRawBufferPointer(rebasing: bytes[range])
+        guard let scan = EnvelopeScan.scan(envelope) else { return nil }
+        let checked: CheckedMessage
+        do {
+            checked = .valid(ValidEnvelope(scan, bytes: Array(envelope)), try Envelope.validated(scan))
+        } catch {
+            checked = .invalid(id: scan.id, reason: error.message)
+        }
+        return InboundFrame(epoch: head.epoch, seq: head.seq, at: head.at, message: checked)
     }
 
     static func describe(_ error: any Error) -> String {
@@ -104,8 +124,48 @@ struct InboundFrame: Sendable {
 /// A frame's envelope after validation. An invalid one still occupies its seq: it is recorded as
 /// a rejected message so the stream of seqs never stalls on it.
 enum CheckedMessage: Sendable {
-    case valid(Envelope, MessageBody)
+    case valid(ValidEnvelope, MessageBody)
     case invalid(id: String?, reason: String)
+}
+
+/// A valid message's envelope: what the rules and metrics read, and the whole envelope for the
+/// why-memory, parsed only for the few messages it keeps (a scanned envelope keeps its bytes).
+struct ValidEnvelope: Sendable {
+    var id: String
+    var app: String?
+    var source: Source
+    var type: MessageType
+    private var whole: Whole
+
+    private enum Whole: Sendable {
+        case parsed(Envelope)
+        case bytes([UInt8])
+    }
+
+    init(_ envelope: Envelope) {
+        (id, app, source, type) = (envelope.id, envelope.app, envelope.source, envelope.type)
+        whole = .parsed(envelope)
+    }
+
+    init(_ scan: EnvelopeScan, bytes: [UInt8]) {
+        (id, app, source, type) = (scan.id, scan.app, scan.source, scan.type)
+        whole = .bytes(bytes)
+    }
+
+    /// The size of the kept bytes; nil for a parsed envelope.
+    var byteCount: Int? {
+        if case .bytes(let bytes) = whole { return bytes.count }
+        return nil
+    }
+
+    /// The envelope as sent (nil only if bytes the scan read could not be parsed again, which
+    /// `EnvelopeScanTests` rule out).
+    var envelope: Envelope? {
+        switch whole {
+        case .parsed(let envelope): envelope
+        case .bytes(let bytes): FastJSON.parse(bytes).flatMap(Envelope.init(json:))
+        }
+    }
 }
 
 private struct RawLine: Decodable {
@@ -126,7 +186,7 @@ private struct LenientEnvelope: Decodable {
         do {
             let envelope = try Envelope(from: decoder)
             do {
-                checked = .valid(envelope, try envelope.validated())
+                checked = .valid(ValidEnvelope(envelope), try envelope.validated())
             } catch {
                 checked = .invalid(id: envelope.id, reason: error.message)
             }

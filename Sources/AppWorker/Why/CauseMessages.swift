@@ -11,17 +11,17 @@ final class CauseMessages: Sendable {
     static let maxEnvelopeBytes = 16 * 1024
 
     private struct Ring {
-        var byID: [String: Envelope] = [:]
+        var byID: [String: ValidEnvelope] = [:]
         var order: [String] = []
     }
 
     private let ring = NIOLockedValueBox(Ring())
 
     /// Called after the commit that made the messages' effects visible, so `why` never shows a
-    /// message whose events are not in the stream yet. The values are kept as they are: encoding
-    /// each one here (most arbitrations name executors) cost a worker ~5% of its CPU, for answers
-    /// that are rarely asked for.
-    func remember(_ envelopes: [Envelope]) {
+    /// message whose events are not in the stream yet. The values are kept as they are, a scanned
+    /// envelope as its bytes: encoding or parsing each one here cost a worker ~5% of its CPU, for
+    /// answers that are rarely asked for.
+    func remember(_ envelopes: [ValidEnvelope]) {
         let kept = envelopes.suffix(Self.capacity).filter { Self.estimatedSize($0) <= Self.maxEnvelopeBytes }
         guard !kept.isEmpty else { return }
         ring.withLockedValue { ring in
@@ -37,7 +37,12 @@ final class CauseMessages: Sendable {
     }
 
     func message(_ id: String) -> Envelope? {
-        ring.withLockedValue { $0.byID[id] }
+        ring.withLockedValue { $0.byID[id] }?.envelope
+    }
+
+    /// The envelope's JSON size when its bytes are kept, else `estimatedSize` of the value.
+    static func estimatedSize(_ envelope: ValidEnvelope) -> Int {
+        envelope.byteCount ?? envelope.envelope.map(estimatedSize) ?? 0
     }
 
     /// An upper bound of the envelope's JSON size (every string counted as if escaped twice over),

@@ -59,33 +59,48 @@ struct EnvelopeIntake: Sendable {
                     status: 413, message: "message is \(bytes.count) bytes; max_message_bytes is \(maxMessageBytes)",
                     id: Self.peekID(bytes)))
         }
-        let envelope: Envelope
-        if let fast = FastJSON.parse(bytes, maxDepth: JSONShapeCheck.maxDepth).flatMap(Envelope.init(json:)) {
-            // Well-formed envelopes skip Codable (most of the listener's CPU, see BENCHMARKS.md),
-            // and the shape check: FastJSON refuses duplicate keys, invalid UTF-8 and nesting past
-            // the same depth, so what it parses passes the check by construction.
-            envelope = fast
-        } else {
-            if let problem = JSONShapeCheck.problem(bytes) {
-                return .failure(IntakeRejection(status: 400, message: problem, id: nil))
-            }
-            // The slow path decides, and names the problem, whenever the fast path declines.
-            do {
-                envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
-            } catch let error as DecodingError {
-                return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
-            } catch {
-                return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
-            }
-        }
+        let header: Header
         let body: MessageBody
-        do {
-            body = try envelope.validated()
-        } catch {
-            return .failure(IntakeRejection(status: 400, message: error.message, id: envelope.id))
+        // Set on the general path only: an envelope routed by address is written anew from it.
+        var general: Envelope?
+        if let scanned = EnvelopeScan.scan(bytes, maxDepth: JSONShapeCheck.maxDepth) {
+            // The plain case, read without tables (issue 15); the checks are the same.
+            header = Header(id: scanned.id, app: scanned.app, source: scanned.source, type: scanned.type)
+            do {
+                body = try Envelope.validated(scanned)
+            } catch {
+                return .failure(IntakeRejection(status: 400, message: error.message, id: scanned.id))
+            }
+        } else {
+            let envelope: Envelope
+            if let fast = FastJSON.parse(bytes, maxDepth: JSONShapeCheck.maxDepth).flatMap(Envelope.init(json:)) {
+                // Well-formed envelopes skip Codable (most of the listener's CPU, see BENCHMARKS.md),
+                // and the shape check: FastJSON refuses duplicate keys, invalid UTF-8 and nesting past
+                // the same depth, so what it parses passes the check by construction.
+                envelope = fast
+            } else {
+                if let problem = JSONShapeCheck.problem(bytes) {
+                    return .failure(IntakeRejection(status: 400, message: problem, id: nil))
+                }
+                // The slow path decides, and names the problem, whenever the fast path declines.
+                do {
+                    envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+                } catch let error as DecodingError {
+                    return .failure(IntakeRejection(status: 400, message: Self.describe(error), id: Self.peekID(bytes)))
+                } catch {
+                    return .failure(IntakeRejection(status: 400, message: "malformed JSON", id: Self.peekID(bytes)))
+                }
+            }
+            do {
+                body = try envelope.validated()
+            } catch {
+                return .failure(IntakeRejection(status: 400, message: error.message, id: envelope.id))
+            }
+            header = Header(id: envelope.id, app: envelope.app, source: envelope.source, type: envelope.type)
+            general = envelope
         }
         let app: String
-        if let named = envelope.app {
+        if let named = header.app {
             app = named
         } else if case .alert(let alert) = body, let address = alert.address {
             switch directory.route(address: address, owners: owners) {
@@ -94,7 +109,7 @@ struct EnvelopeIntake: Sendable {
                 return .failure(
                     IntakeRejection(
                         status: 404, message: "body.address: no app has a host at '\(address)'; set app",
-                        id: envelope.id))
+                        id: header.id))
             case .ambiguous(let apps):
                 return .failure(
                     IntakeRejection(
@@ -102,31 +117,30 @@ struct EnvelopeIntake: Sendable {
                         message:
                             "body.address: '\(address)' is a host of several apps (\(apps.joined(separator: ", "))) and "
                             + "no worker reports that endpoint; send ip:port of a live executor, or set app",
-                        id: envelope.id))
+                        id: header.id))
             }
         } else {
-            return .failure(IntakeRejection(status: 400, message: "app: required", id: envelope.id))
+            return .failure(IntakeRejection(status: 400, message: "app: required", id: header.id))
         }
-        if case .forbidden(let reason) = authorizer.decideSource(token: token, source: envelope.source.rawValue) {
-            return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))
+        if case .forbidden(let reason) = authorizer.decideSource(token: token, source: header.source.rawValue) {
+            return .failure(IntakeRejection(status: 403, message: reason, id: header.id))
         }
         guard directory.contains(app) else {
             return .failure(
                 IntakeRejection(
                     status: 404, message: "app: unknown app '\(app)'; add apps.d/\(app).yaml and send SIGHUP",
-                    id: envelope.id))
+                    id: header.id))
         }
-        if case .forbidden(let reason) = authorizer.decide(token: token, source: envelope.source.rawValue, app: app) {
-            return .failure(IntakeRejection(status: 403, message: reason, id: envelope.id))
+        if case .forbidden(let reason) = authorizer.decide(token: token, source: header.source.rawValue, app: app) {
+            return .failure(IntakeRejection(status: 403, message: reason, id: header.id))
         }
-        if case .list(let change) = body, change.op == .add, envelope.source != .admin, let listQuota,
+        if case .list(let change) = body, change.op == .add, header.source != .admin, let listQuota,
             !listQuota.take(app: app)
         {
-            return .failure(IntakeRejection(status: 429, message: listQuota.refusal, id: envelope.id))
+            return .failure(IntakeRejection(status: 429, message: listQuota.refusal, id: header.id))
         }
         let line: [UInt8]
-        if envelope.app == nil {
-            var routed = envelope
+        if header.app == nil, var routed = general {
             routed.app = app
             line = (try? JSONEncoder().encode(routed)).map { Array($0) } ?? bytes
         } else {
@@ -135,12 +149,20 @@ struct EnvelopeIntake: Sendable {
                 bytes.contains(where: { $0 == 0x0A || $0 == 0x0D })
                 ? bytes.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } : bytes
         }
-        let key = JournalRecord.key(source: envelope.source.rawValue, id: envelope.id)
+        let key = JournalRecord.key(source: header.source.rawValue, id: header.id)
         return .success(
             IntakeMessage(
-                app: app, id: envelope.id, source: envelope.source, type: envelope.type,
+                app: app, id: header.id, source: header.source, type: header.type,
                 entry: JournalEntry(key: key, envelope: line),
-                audit: envelope.source == .admin ? AdminAction(body) : nil))
+                audit: header.source == .admin ? AdminAction(body) : nil))
+    }
+
+    /// What the checks after validation read of an envelope, from either path.
+    private struct Header {
+        var id: String
+        var app: String?
+        var source: Source
+        var type: MessageType
     }
 
     private struct IDOnly: Decodable { var id: String? }

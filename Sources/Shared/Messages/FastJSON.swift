@@ -38,7 +38,7 @@ public enum FastJSON {
         return Array(bytes).withUnsafeBytes { parse($0, integerLiteralsOnly: integerLiteralsOnly, maxDepth: maxDepth) }
     }
 
-    private struct Parser {
+    struct Parser {
         let bytes: UnsafeRawBufferPointer
         var index = 0
         var integerLiteralsOnly = false

@@ -67,6 +67,22 @@ public struct DeliveryFrame: Sendable, Equatable {
     /// only the envelope is parsed, so no table is built for the frame (a sixth of a worker's
     /// parsing). nil for any other layout, which the general parse then reads.
     private static func asWritten(_ bytes: UnsafeRawBufferPointer) -> DeliveryFrame? {
+        guard let (head, envelope) = written(bytes),
+            let msg = FastJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[envelope]))
+        else { return nil }
+        return DeliveryFrame(epoch: head.epoch, seq: head.seq, at: head.at, msg: msg)
+    }
+
+    /// A frame's own fields, without its envelope.
+    public struct Head: Sendable, Equatable {
+        public var epoch: String
+        public var seq: UInt64
+        public var at: Int64?
+    }
+
+    /// The frame's own fields and where its envelope's bytes are, for a frame laid out exactly as
+    /// `Writer` writes it (nil for any other layout). The envelope is not looked at.
+    public static func written(_ bytes: UnsafeRawBufferPointer) -> (head: Head, envelope: Range<Int>)? {
         var index = 0
         func expect(_ text: StaticString) -> Bool {
             let count = text.utf8CodeUnitCount
@@ -107,10 +123,8 @@ public struct DeliveryFrame: Sendable, Equatable {
         guard expect(",\"msg\":") else { return nil }
         var end = bytes.count
         while end > index, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[end - 1]) { end -= 1 }
-        guard end > index, bytes[end - 1] == UInt8(ascii: "}"),
-            let msg = FastJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[index..<(end - 1)]))
-        else { return nil }
-        return DeliveryFrame(epoch: epoch, seq: seq, at: at, msg: msg)
+        guard end > index, bytes[end - 1] == UInt8(ascii: "}") else { return nil }
+        return (Head(epoch: epoch, seq: seq, at: at), index..<(end - 1))
     }
 
     private init?(anyLayout bytes: some Collection<UInt8>) {

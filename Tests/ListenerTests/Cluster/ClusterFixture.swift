@@ -89,7 +89,7 @@ final class ClusterFixture: @unchecked Sendable {
                 handle.write(earlier)
                 handle.closeFile()
             } else {
-                FileManager.default.createFile(atPath: log + ".earlier", contents: earlier)
+                _ = FileManager.default.createFile(atPath: log + ".earlier", contents: earlier)
             }
         }
         try self[name].start(apps: [])

@@ -1,0 +1,229 @@
+/// The fields a body may carry (DESIGN section 4): what `Envelope.validated` reads, and all that
+/// `EnvelopeScan` keeps.
+public enum BodyKey: String, Sendable, CaseIterable {
+    case executor, status, executors, dissenters, address, severity, rule, kind, url, method, list, op, ttl,
+        state, reason
+    case latencyMs = "latency_ms"
+    case requestId = "request_id"
+
+    fileprivate static let names: [(key: BodyKey, bytes: [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
+
+    /// Its place in `BodyFields`.
+    fileprivate var slot: Int {
+        switch self {
+        case .executor: 0
+        case .status: 1
+        case .executors: 2
+        case .dissenters: 3
+        case .address: 4
+        case .severity: 5
+        case .rule: 6
+        case .kind: 7
+        case .url: 8
+        case .method: 9
+        case .list: 10
+        case .op: 11
+        case .ttl: 12
+        case .state: 13
+        case .reason: 14
+        case .latencyMs: 15
+        case .requestId: 16
+        }
+    }
+
+    fileprivate static let count = 17
+
+    /// The key whose name is exactly `raw`, nil for any other.
+    fileprivate static func named(_ raw: UnsafeRawBufferPointer) -> BodyKey? {
+        for entry in names where entry.bytes.count == raw.count {
+            if entry.bytes.withUnsafeBytes({ $0.elementsEqual(raw) }) { return entry.key }
+        }
+        return nil
+    }
+}
+
+/// A body's known fields, in fixed slots: no table, no hashing.
+public struct BodyFields: Sendable {
+    private var slots = [JSONValue?](repeating: nil, count: BodyKey.count)
+
+    init() {}
+
+    /// The known fields of a parsed body object (the others are not read by any check).
+    init(_ fields: [String: JSONValue]) {
+        for key in BodyKey.allCases { slots[key.slot] = fields[key.rawValue] }
+    }
+
+    subscript(key: BodyKey) -> JSONValue? {
+        get { slots[key.slot] }
+        set { slots[key.slot] = newValue }
+    }
+}
+
+/// An envelope read in one pass over its bytes, straight into typed fields: no `[String:
+/// JSONValue]` for the envelope or its body, no string for a key. The listener and the worker
+/// read every message this way first (a third of their parsing, issue 15).
+///
+/// It answers only for the plain case: an object of `id`, `source`, `type`, `app`, `time` and
+/// `body` (each at most once, `app` a string), a body of known fields only, keys without escapes,
+/// values FastJSON reads. For anything else it answers nil and the caller takes the general path
+/// (`FastJSON`, `Envelope(json:)`, `JSONDecoder`), which decides and names what is wrong. So for
+/// input it answers for, `Envelope.validated(scan)` equals `validated()` of the envelope the
+/// general path builds: `EnvelopeScanTests` hold it to that.
+public struct EnvelopeScan: Sendable {
+    public var id: String
+    /// Always set: an envelope without `app` (an alert routed by address) takes the general path,
+    /// which writes the routed envelope.
+    public var app: String?
+    public var source: Source
+    public var type: MessageType
+    public var time: String?
+    public var body: BodyFields
+
+    /// `maxDepth`: as `FastJSON.parse`'s (the envelope is depth 0, its body 1).
+    public static func scan(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = FastJSON.maxDepth) -> EnvelopeScan? {
+        var parser = FastJSON.Parser(bytes: bytes)
+        parser.maxDepth = min(maxDepth, FastJSON.maxDepth)
+        guard parser.maxDepth > 2 else { return nil }
+        parser.skipWhitespace()
+        guard let scan = parser.envelope() else { return nil }
+        parser.skipWhitespace()
+        return parser.index == bytes.count ? scan : nil
+    }
+
+    public static func scan(_ bytes: some Collection<UInt8>, maxDepth: Int = FastJSON.maxDepth) -> EnvelopeScan? {
+        if let scanned = bytes.withContiguousStorageIfAvailable({
+            scan(UnsafeRawBufferPointer($0), maxDepth: maxDepth)
+        }) {
+            return scanned
+        }
+        return Array(bytes).withUnsafeBytes { scan($0, maxDepth: maxDepth) }
+    }
+}
+
+extension FastJSON.Parser {
+    fileprivate enum EnvelopeKey: UInt8 {
+        case id = 1
+        case app = 2
+        case source = 4
+        case type = 8
+        case time = 16
+        case body = 32
+
+        static func named(_ raw: UnsafeRawBufferPointer) -> EnvelopeKey? {
+            switch raw.count {
+            case 2: return raw.elementsEqual("id".utf8) ? .id : nil
+            case 3: return raw.elementsEqual("app".utf8) ? .app : nil
+            case 4:
+                if raw.elementsEqual("type".utf8) { return .type }
+                if raw.elementsEqual("time".utf8) { return .time }
+                if raw.elementsEqual("body".utf8) { return .body }
+                return nil
+            case 6: return raw.elementsEqual("source".utf8) ? .source : nil
+            default: return nil
+            }
+        }
+    }
+
+    fileprivate mutating func envelope() -> EnvelopeScan? {
+        var seen: UInt8 = 0
+        var id: String?
+        var app: String?
+        var source: Source?
+        var type: MessageType?
+        var time: String?
+        var body: BodyFields?
+        let complete = members { parser, raw in
+            guard let key = EnvelopeKey.named(raw), seen & key.rawValue == 0 else { return false }
+            seen |= key.rawValue
+            switch key {
+            case .body:
+                body = parser.body()
+                return body != nil
+            case .time:
+                switch parser.value(depth: 1) {
+                case .string(let text)?: time = text
+                case .null?: time = nil
+                default: return false
+                }
+                return true
+            default:
+                guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\""),
+                    let text = parser.string()
+                else { return false }
+                switch key {
+                case .id: id = text
+                case .app: app = text
+                case .source: source = Source(rawValue: text)
+                default: type = MessageType(rawValue: text)
+                }
+                return true
+            }
+        }
+        guard complete, let id, let app, let source, let type, let body else { return nil }
+        return EnvelopeScan(id: id, app: app, source: source, type: type, time: time, body: body)
+    }
+
+    /// At the body's `{`: its known fields, each read as FastJSON reads a value.
+    private mutating func body() -> BodyFields? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
+        var fields = BodyFields()
+        var seen: UInt32 = 0
+        let complete = members { parser, raw in
+            guard let key = BodyKey.named(raw), seen & (1 << key.slot) == 0, let value = parser.value(depth: 2) else {
+                return false
+            }
+            seen |= 1 << key.slot
+            fields[key] = value
+            return true
+        }
+        return complete ? fields : nil
+    }
+
+    /// At a `{`: reads `"key": value` pairs to the closing `}`, handing each key's raw bytes to
+    /// `member`, which reads the value (false: not a case this scan answers for).
+    private mutating func members(_ member: (inout Self, UnsafeRawBufferPointer) -> Bool) -> Bool {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return false }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return true
+        }
+        while true {
+            skipWhitespace()
+            guard let raw = plainKey() else { return false }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
+            index += 1
+            skipWhitespace()
+            guard member(&self, raw) else { return false }
+            skipWhitespace()
+            guard index < bytes.count else { return false }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+            } else if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return true
+            } else {
+                return false
+            }
+        }
+    }
+
+    /// At a `"`: the bytes of a key of printable ASCII without escapes, moving past its closing quote.
+    private mutating func plainKey() -> UnsafeRawBufferPointer? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let start = index + 1
+        var end = start
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                index = end + 1
+                return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            end += 1
+        }
+        return nil
+    }
+}
