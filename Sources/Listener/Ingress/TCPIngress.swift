@@ -225,7 +225,12 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         let pending = batch
         batch.removeAll(keepingCapacity: true)
         var byApp: [String: [(slot: UInt64, message: IntakeMessage)]] = [:]
-        for item in pending { byApp[item.message.app, default: []].append(item) }
+        // A sender's batch is nearly always one app's: no table then.
+        if let app = pending.first?.message.app, pending.allSatisfy({ $0.message.app == app }) {
+            byApp[app] = pending
+        } else {
+            for item in pending { byApp[item.message.app, default: []].append(item) }
+        }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         for (app, items) in byApp {
@@ -243,8 +248,10 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
                     let (session, context) = loopBound.value
                     switch result {
                     case .success:
-                        counters.accepted(items.lazy.map(\.message))
-                        if let token { runtime.auditAccepted(items.lazy.map(\.message), token: token) }
+                        counters.accepted(app: app, kinds: items.lazy.map { ($0.message.source, $0.message.type) })
+                        if let token, items.contains(where: { $0.message.audit != nil }) {
+                            runtime.auditAccepted(items.lazy.map(\.message), token: token)
+                        }
                         for item in items { session.answer(item.slot, JSONText.ok(id: item.message.id)) }
                     case .failure(let rejection):
                         let (status, message) = ListenerRuntime.describe(rejection, app: app)

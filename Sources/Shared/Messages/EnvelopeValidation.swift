@@ -141,6 +141,16 @@ extension Envelope {
 extension Envelope {
     /// In first-seen order.
     fileprivate static func unique(_ names: [String]) -> [String] {
+        // A bracket names a handful of executors, each once: comparing them pairwise beats
+        // hashing them into a set (a fifth of validating an arbitration).
+        if names.count <= 16 {
+            var repeated = false
+            for index in names.indices.dropFirst() where names[..<index].contains(names[index]) {
+                repeated = true
+                break
+            }
+            if !repeated { return names }
+        }
         var seen: Set<String> = []
         return names.filter { seen.insert($0).inserted }
     }
