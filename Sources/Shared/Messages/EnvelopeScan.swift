@@ -8,7 +8,7 @@ public enum BodyKey: String, Sendable, CaseIterable {
 
     fileprivate static let names: [(key: BodyKey, bytes: [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
 
-    /// Its place in `BodyFields`.
+    /// Its bit in the set of keys a body named.
     fileprivate var slot: Int {
         switch self {
         case .executor: 0
@@ -31,8 +31,6 @@ public enum BodyKey: String, Sendable, CaseIterable {
         }
     }
 
-    fileprivate static let count = 17
-
     /// The key whose name is exactly `raw`, nil for any other.
     fileprivate static func named(_ raw: UnsafeRawBufferPointer) -> BodyKey? {
         for entry in names where entry.bytes.count == raw.count {
@@ -42,20 +40,62 @@ public enum BodyKey: String, Sendable, CaseIterable {
     }
 }
 
-/// A body's known fields, in fixed slots: no table, no hashing.
+/// A body's known fields, one stored property each: no table, no hashing, no allocation for
+/// the fields themselves.
 public struct BodyFields: Sendable {
-    private var slots = [JSONValue?](repeating: nil, count: BodyKey.count)
+    private var executor, status, executors, dissenters, address, severity, rule, kind, url, method, list, op,
+        ttl, state, reason, latencyMs, requestId: JSONValue?
 
     init() {}
 
     /// The known fields of a parsed body object (the others are not read by any check).
     init(_ fields: [String: JSONValue]) {
-        for key in BodyKey.allCases { slots[key.slot] = fields[key.rawValue] }
+        for key in BodyKey.allCases { self[key] = fields[key.rawValue] }
     }
 
     subscript(key: BodyKey) -> JSONValue? {
-        get { slots[key.slot] }
-        set { slots[key.slot] = newValue }
+        get {
+            switch key {
+            case .executor: executor
+            case .status: status
+            case .executors: executors
+            case .dissenters: dissenters
+            case .address: address
+            case .severity: severity
+            case .rule: rule
+            case .kind: kind
+            case .url: url
+            case .method: method
+            case .list: list
+            case .op: op
+            case .ttl: ttl
+            case .state: state
+            case .reason: reason
+            case .latencyMs: latencyMs
+            case .requestId: requestId
+            }
+        }
+        set {
+            switch key {
+            case .executor: executor = newValue
+            case .status: status = newValue
+            case .executors: executors = newValue
+            case .dissenters: dissenters = newValue
+            case .address: address = newValue
+            case .severity: severity = newValue
+            case .rule: rule = newValue
+            case .kind: kind = newValue
+            case .url: url = newValue
+            case .method: method = newValue
+            case .list: list = newValue
+            case .op: op = newValue
+            case .ttl: ttl = newValue
+            case .state: state = newValue
+            case .reason: reason = newValue
+            case .latencyMs: latencyMs = newValue
+            case .requestId: requestId = newValue
+            }
+        }
     }
 }
 
