@@ -3,8 +3,8 @@ import Testing
 @testable import Listener
 
 /// `RecentIDIndex` is an open-addressing table of its own; these runs hold it to the plain
-/// dictionary model it replaced (the same answers and count after every step), on tables small
-/// enough that nearly every key shares a probe run with others.
+/// dictionary model it replaced (the same answers and count after every step), on tables that
+/// start at 8 slots: keys share probe runs, and the table grows while the model runs.
 struct RecentIDIndexTests {
     /// The index as it was: a dictionary from key to slot, and the slots in insertion order.
     struct Model {
@@ -30,7 +30,7 @@ struct RecentIDIndexTests {
     @Test(arguments: [1, 2, 3, 7, 16, 50])
     func answersAsTheDictionaryModelDoes(capacity: Int) {
         var random = SeededRandom(seed: UInt64(capacity) &* 7919)
-        var index = RecentIDIndex(capacity: capacity)
+        var index = RecentIDIndex(capacity: capacity, initialSlots: 8)
         var model = Model(capacity: capacity)
         let keySpace = capacity * 4 + 3
         for step in 0..<40_000 {
@@ -62,5 +62,17 @@ struct RecentIDIndexTests {
         #expect(!index.contains("k23999") && !index.contains("k0"))
         let again = index.insert("k24500")
         #expect(!again)
+    }
+
+    /// Every app has an index of capacity 100,000; an idle one must not hold a table sized for
+    /// all of them (50 apps took 200 MB more before it grew on demand).
+    @Test func itsTableGrowsWithTheKeysNotWithTheCapacity() {
+        var index = RecentIDIndex(capacity: 100_000)
+        #expect(index.slotCount == RecentIDIndex.initialSize)
+        for n in 0..<1000 { index.insert("k\(n)") }
+        #expect(index.slotCount <= 4096)
+        for n in 1000..<300_000 { index.insert("k\(n)") }
+        #expect(index.slotCount <= 262_144, "at most half full at capacity, no more")
+        #expect(index.count == 100_000 && index.contains("k299999") && !index.contains("k199999"))
     }
 }
