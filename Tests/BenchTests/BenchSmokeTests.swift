@@ -20,6 +20,17 @@ import Testing
         #expect(last.contains("applied_per_s="))
     }
 
+    /// Triggers under a light background: the mode ends with its line, which says how many
+    /// triggers named an executor that had left online before they were decided (not timed).
+    @Test func latencyPrintsResultLineWithStaleTargets() throws {
+        let output = try runBench([
+            "latency", "--runs", "1", "--seconds", "2", "--rate", "300", "--connections", "1",
+        ])
+        let last = output.lastNonEmptyLine
+        #expect(last.hasPrefix("RESULT mode=latency "))
+        #expect(last.contains(" stale_target="), "\(last)")
+    }
+
     /// Two cluster instances, one killed: the mode ends with its line and lost 0 (a count, not a
     /// timing: every accepted message must be in effect however slow the machine).
     @Test func failoverPrintsResultLineAndLosesNothing() throws {
