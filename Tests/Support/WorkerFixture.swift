@@ -112,8 +112,13 @@ public final class WorkerFixture: @unchecked Sendable {
         try hash("mimic:\(app):applied")["seq"].flatMap { Int($0) }
     }
 
-    /// Kills every stand-in executor process the hooks started.
+    /// Kills every stand-in executor process the hooks started, and every hook still running.
     public func killExecutors() {
+        // A hook the worker started survives the worker (kill -9, or a stop mid-hook) and may
+        // start its executor after the pkill below: hooks and executors both inherit
+        // MIMIC_EXECUTOR_DIR, so those are killed by their environment first (a make test run
+        // once kept one executor alive that way). Twice: a hook may fork between the passes.
+        for _ in 0..<2 { killProcesses(withEnvironment: "MIMIC_EXECUTOR_DIR=" + executorDir) }
         // Every stand-in executor carries its port file, under executorDir, on its command line:
         // this also catches one a hook started after its pid file was read (or never wrote one).
         _ = try? ChildProcess.runCapturing(executable: "/usr/bin/pkill", arguments: ["-9", "-f", executorDir + "/"])
@@ -123,6 +128,28 @@ public final class WorkerFixture: @unchecked Sendable {
                 let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
             {
                 Foundation.kill(pid, SIGKILL)
+            }
+        }
+    }
+
+    /// SIGKILL to every process whose environment holds `entry` exactly (a `NAME=value` line).
+    private func killProcesses(withEnvironment entry: String) {
+        let needle = Array(entry.utf8) + [0]
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for name in names {
+            // Not the worker itself: only what its hooks started.
+            guard let process = pid_t(name), process != getpid(), process != pid,
+                let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+            else { continue }
+            let bytes = [UInt8](environment)
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: 0) ?? bytes.count
+                if end - start + 1 == needle.count, bytes[start..<end].elementsEqual(needle.dropLast()) {
+                    Foundation.kill(process, SIGKILL)
+                    break
+                }
+                start = end + 1
             }
         }
     }
