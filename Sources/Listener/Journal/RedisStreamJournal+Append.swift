@@ -212,7 +212,11 @@ extension RedisStreamJournal {
 
     /// Other instances appended between the window's end and this append: read them (they are
     /// durable: this append's WAIT covered everything before it) so forwarding sees seq order
-    /// without waiting for the reader. False when that failed; the reader fills in later.
+    /// without waiting for the reader. False when that failed or read nothing new; the reader
+    /// fills in later. Only the reader, which follows the stream in order, declares a hole: a
+    /// read here that came back with nothing new once made void placeholders of records the
+    /// stream held, and a worker skipped 20 acknowledged messages (RELIABILITY.md, cluster fault
+    /// battery).
     func catchUp(through last: UInt64) async -> Bool {
         while true {
             let from = state.withLock { $0.window.lastSeq + 1 }
@@ -224,16 +228,7 @@ extension RedisStreamJournal {
                 let parsed = RedisStreamEntry.parse(reply)
                 let (problems, advanced) = state.withLock { state in
                     let before = state.window.lastSeq
-                    var problems = apply(parsed.entries, unplaced: parsed.unplaced, to: &state)
-                    if state.window.lastSeq == before {
-                        // The stream lost what Redis just answered for (deleted by hand?): the
-                        // worker is told those seqs are skipped rather than waiting for them.
-                        state.window.addPlaceholder(seq: last)
-                        if state.window.lastSeq > before {
-                            problems.holes.append(before + 1...last)
-                            state.skippedTotal += last - before
-                        }
-                    }
+                    let problems = apply(parsed.entries, unplaced: parsed.unplaced, to: &state)
                     return (problems, state.window.lastSeq > before)
                 }
                 report(problems)

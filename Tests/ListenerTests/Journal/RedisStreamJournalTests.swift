@@ -292,6 +292,30 @@ import Testing
         await journal.finish()
     }
 
+    /// The cluster battery's loss (RELIABILITY.md, seed 20261207 and make test's seed 14): an
+    /// instance back from a partition appended a batch, its catch-up read of the records other
+    /// instances had appended meanwhile came back with nothing new, and the catch-up declared the
+    /// whole range, its own batch included, a hole: void placeholders for records the stream held,
+    /// which the next worker skipped. A catch-up read that finds nothing voids nothing; the reader,
+    /// which follows the stream in order, brings the records in.
+    @Test func anEmptyCatchUpReadVoidsNothingAndTheReaderBringsTheRecords() async throws {
+        let site = try JournalSite(.redis)
+        let journal = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
+        let other = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
+        let caughtUp = await journal.catchUp(through: 3)
+        #expect(!caughtUp)
+        #expect(journal.forwardable().isEmpty, "\(journal.forwardable().map { ($0.seq, $0.voided) })")
+        #expect(journal.snapshot().skippedTotal == 0)
+        _ = try await other.append([journalEntry(1), journalEntry(2), journalEntry(3)]).get()
+        #expect(
+            await becomesTrue {
+                let records = journal.forwardable()
+                return records.map(\.seq) == [1, 2, 3] && records.allSatisfy { !$0.voided }
+            })
+        await journal.finish()
+        await other.finish()
+    }
+
     @Test func anAcknowledgedSeqFarPastTheStreamIsAGapNotATrap() async throws {
         let site = try JournalSite(.redis)
         let options = RedisStreamJournal.Options(maxBacklogBytes: 1 << 30)
