@@ -212,11 +212,11 @@ extension RedisStreamJournal {
 
     /// Other instances appended between the window's end and this append: read them (they are
     /// durable: this append's WAIT covered everything before it) so forwarding sees seq order
-    /// without waiting for the reader. False when that failed or read nothing new; the reader
-    /// fills in later. Only the reader, which follows the stream in order, declares a hole: a
-    /// read here that came back with nothing new once made void placeholders of records the
-    /// stream held, and a worker skipped 20 acknowledged messages (RELIABILITY.md, cluster fault
-    /// battery).
+    /// without waiting for the reader. False when that failed or read nothing new; the reader,
+    /// which follows the stream in order, fills in later. A read here that finds nothing new
+    /// declares no hole: it once made void placeholders of records the stream held, and a worker
+    /// skipped 20 acknowledged messages (RELIABILITY.md, cluster fault battery). What it does read
+    /// goes through `apply`, as the reader's reads do.
     func catchUp(through last: UInt64) async -> Bool {
         while true {
             let from = state.withLock { $0.window.lastSeq + 1 }
