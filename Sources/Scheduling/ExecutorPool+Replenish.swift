@@ -7,7 +7,21 @@ extension ExecutorPool {
     /// Replaces flagged executors once standbys exist, promotes standbys up to `replicas.online`,
     /// and creates executors until online + standby + those on their way reach the targets.
     mutating func replenish(cause: Cause, now: Int64, into decision: inout Decision) {
-        guard !isSteady else { return }
+        guard mayReplenish(PoolCensus(executors.values)) else { return }
+        replenishPools(cause: cause, now: now, into: &decision)
+    }
+
+    /// False when no step of `replenishPools` would change anything or draw a random number, so
+    /// its filter-and-sort passes are skipped. Besides the steady state: without a standby nothing
+    /// replaces a flagged executor, goes online or is swapped in for a duplicate build, and with
+    /// the counts met nothing is created. Under a steady stream of alerts that is most events
+    /// (executors on their way back), and the passes were a tenth of a worker's CPU (BENCHMARKS.md).
+    func mayReplenish(_ census: PoolCensus) -> Bool {
+        guard !isSteady(census) else { return false }
+        return census.standby > 0 || census.missing(settings.replicas) > 0
+    }
+
+    mutating func replenishPools(cause: Cause, now: Int64, into decision: inout Decision) {
         let flagged = executors.values.filter { $0.state == .online && $0.flagged }
             .sorted { ($0.since, $0.id) < ($1.since, $1.id) }
         if !meta.paused {
@@ -74,26 +88,10 @@ extension ExecutorPool {
     }
 
     /// Pools full, nothing flagged online, no build twice online while another waits: every step
-    /// of `replenish` (and `diversify`) would change nothing and draw no random number. One pass
-    /// without allocating, because replenishing runs after every message and the steady state is
-    /// the common case (its filtering and sorting were a tenth of a worker's CPU).
-    var isSteady: Bool {
-        var online = 0
-        var onTheWay = 0
-        var flaggedOnline = false
-        for executor in executors.values {
-            switch executor.state {
-            case .online:
-                online += 1
-                if executor.flagged { flaggedOnline = true }
-            case .standby, .initializing, .cleaning: onTheWay += 1
-            default: break
-            }
-        }
-        guard online >= settings.replicas.online,
-            online + onTheWay >= settings.replicas.online + settings.replicas.standby
-        else { return false }
-        if flaggedOnline, !meta.paused, count(.standby) > 0 { return false }
+    /// of `replenish` (and `diversify`) would change nothing and draw no random number.
+    func isSteady(_ census: PoolCensus) -> Bool {
+        guard census.online >= settings.replicas.online, census.missing(settings.replicas) <= 0 else { return false }
+        if census.flaggedOnline, !meta.paused, census.standby > 0 { return false }
         guard !meta.paused, settings.selection.strategy == .heterogeneity else { return true }
         return !variantWaitsWhileAnotherIsTwiceOnline
     }
