@@ -29,6 +29,9 @@ extension ExecutorPool {
     ) {
         let learning = settings.policy.learning
         guard learning.enabled, let url = arbitration.url, let pattern = LearnedTrust.pattern(of: url) else { return }
+        // Most arbitrations agree on a pattern nobody dissented on, which teaches nothing
+        // (`LearnedTrust.patterns`): decided before collecting and sorting the executors.
+        guard !dissenters.isEmpty || policy.learned?.patterns[pattern] != nil else { return }
         let halfLife = learningHalfLifeMs
         var agreeing: [String] = []
         var dissenting: [String] = []
@@ -36,12 +39,13 @@ extension ExecutorPool {
             guard let variant = executors[id]?.variant else { continue }
             if dissenters.contains(id) { dissenting.append(variant) } else { agreeing.append(variant) }
         }
-        var learned = policy.learned ?? LearnedTrust()
-        learned.learn(
+        // Learned in place: a copy taken out and written back would share the patterns' storage
+        // while `learn` writes, and copy every pattern on every arbitration.
+        if policy.learned == nil { policy.learned = LearnedTrust() }
+        policy.learned!.learn(
             pattern: pattern, agreeing: agreeing, dissenting: dissenting, now: now, halfLifeMs: halfLife,
             maxPatterns: learning.maxPatterns)
-        policy.learned = learned
-        guard !dissenting.isEmpty else { return }
+        guard !dissenting.isEmpty, let learned = policy.learned else { return }
 
         if learning.ejectBelow > 0 {
             for id in dissenters.sorted() {
