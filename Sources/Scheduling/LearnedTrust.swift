@@ -49,10 +49,29 @@ package struct LearnedTrust: Sendable, Equatable, Codable {
     /// empty URL.
     static func pattern(of url: String) -> String? {
         guard !url.isEmpty else { return nil }
+        if let pattern = asciiPattern(of: url) { return pattern }
         let path = url.prefix { $0 != "?" && $0 != "#" }
         let hadQuery = url.dropFirst(path.count).first == "?"
         let kept = path.count > maxPatternLength ? String(path.prefix(maxPatternLength)) + "…" : String(path)
         return hadQuery ? kept + "?*" : kept
+    }
+
+    /// `pattern(of:)` over bytes, for the URL of nearly every arbitration: in ASCII a `?` or `#`
+    /// byte is one of those characters (no ASCII mark combines with them), and a path no longer
+    /// than `maxPatternLength` bytes is kept whole. Nil (the character walk decides) otherwise;
+    /// that walk was most of the learning rule's cost per arbitration.
+    private static func asciiPattern(of url: String) -> String? {
+        var url = url
+        return url.withUTF8 { bytes -> String? in
+            var cut = bytes.count
+            for (index, byte) in bytes.enumerated() {
+                guard byte < 0x80 else { return nil }
+                if cut == bytes.count, byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { cut = index }
+            }
+            guard cut <= maxPatternLength else { return nil }
+            let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<cut]), as: UTF8.self)
+            return cut < bytes.count && bytes[cut] == UInt8(ascii: "?") ? path + "?*" : path
+        }
     }
 
     /// Whether the pattern may go on the blacklist as a pattern: an attacker must not be able to

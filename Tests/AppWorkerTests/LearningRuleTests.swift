@@ -182,6 +182,29 @@ import Testing
         #expect(!LearnedTrust.isBlacklistable("admin"))
     }
 
+    /// `pattern(of:)` reads plain ASCII URLs by bytes; random URLs (ASCII, marks that combine
+    /// with `?`, CRLF, long paths) must give what the character walk gives.
+    @Test func theBytePathOfPatternsAgreesWithTheCharacterWalk() {
+        func walked(_ url: String) -> String? {
+            guard !url.isEmpty else { return nil }
+            let path = url.prefix { $0 != "?" && $0 != "#" }
+            let hadQuery = url.dropFirst(path.count).first == "?"
+            let max = LearnedTrust.maxPatternLength
+            let kept = path.count > max ? String(path.prefix(max)) + "…" : String(path)
+            return hadQuery ? kept + "?*" : kept
+        }
+        let pieces = [
+            "/", "a", "x", "?", "#", "=", "&", "\r\n", "\u{301}", "é", "%3F", "*", String(repeating: "p", count: 200),
+        ]
+        var random = SchedulerRandom(seed: 16)
+        for _ in 0..<20_000 {
+            let url = (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined()
+            #expect(LearnedTrust.pattern(of: url) == walked(url), "\(url.debugDescription)")
+        }
+        #expect(LearnedTrust.pattern(of: "/a?\u{301}") == walked("/a?\u{301}"))
+    }
+
     /// A clock that jumps over the whole range of `at` and back must not trap, and the learned
     /// trust stays in 0...1 for any `Int64` clock.
     @Test func extremeClocksNeitherTrapNorLeaveTheUnitInterval() throws {
