@@ -224,40 +224,49 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
         guard !batch.isEmpty else { return }
         let pending = batch
         batch.removeAll(keepingCapacity: true)
-        var byApp: [String: [(slot: UInt64, message: IntakeMessage)]] = [:]
-        // A sender's batch is nearly always one app's: no table then.
-        if let app = pending.first?.message.app, pending.allSatisfy({ $0.message.app == app }) {
-            byApp[app] = pending
+        // Each app's messages as positions in `pending`, read by index throughout: grouping or
+        // closing over the (slot, message) elements copied each whole, retaining every string and
+        // buffer of the message (4 % of the listener in a profile of the bench's mixed batches).
+        var byApp: [String: [Int]] = [:]
+        if let app = pending.first?.message.app, pending.indices.allSatisfy({ pending[$0].message.app == app }) {
+            byApp[app] = Array(pending.indices)
         } else {
-            for item in pending { byApp[item.message.app, default: []].append(item) }
+            for index in pending.indices { byApp[pending[index].message.app, default: []].append(index) }
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         for (app, items) in byApp {
             guard let journal = runtime.journal(for: app) else {
-                for item in items {
-                    answer(item.slot, JSONText.error("app: unknown app '\(app)'", id: item.message.id, code: 404))
+                for index in items {
+                    answer(
+                        pending[index].slot,
+                        JSONText.error("app: unknown app '\(app)'", id: pending[index].message.id, code: 404))
                 }
                 continue
             }
             let counters = runtime.counters
             let runtime = self.runtime
             let token = self.token
-            journal.append(items.map(\.message.entry)) { result in
+            journal.append(items.map { pending[$0].message.entry }) { result in
                 eventLoop.execute {
                     let (session, context) = loopBound.value
                     switch result {
                     case .success:
-                        counters.accepted(app: app, kinds: items.lazy.map { ($0.message.source, $0.message.type) })
-                        if let token, items.contains(where: { $0.message.audit != nil }) {
-                            runtime.auditAccepted(items.lazy.map(\.message), token: token)
+                        counters.accepted(
+                            app: app, kinds: items.lazy.map { (pending[$0].message.source, pending[$0].message.type) })
+                        if let token, items.contains(where: { pending[$0].message.audit != nil }) {
+                            runtime.auditAccepted(items.lazy.map { pending[$0].message }, token: token)
                         }
-                        for item in items { session.answer(item.slot, JSONText.ok(id: item.message.id)) }
+                        for index in items {
+                            session.answer(pending[index].slot, JSONText.ok(id: pending[index].message.id))
+                        }
                     case .failure(let rejection):
                         let (status, message) = ListenerRuntime.describe(rejection, app: app)
                         counters.rejected(status, count: items.count)
-                        for item in items {
-                            session.answer(item.slot, JSONText.error(message, id: item.message.id, code: status))
+                        for index in items {
+                            session.answer(
+                                pending[index].slot,
+                                JSONText.error(message, id: pending[index].message.id, code: status))
                         }
                     }
                     session.flushAnswers(context)
