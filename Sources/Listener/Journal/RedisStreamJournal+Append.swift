@@ -213,46 +213,61 @@ extension RedisStreamJournal {
     /// Other instances appended between the window's end and this append: read them (they are
     /// durable: this append's WAIT covered everything before it) so forwarding sees seq order
     /// without waiting for the reader. False when that failed or read nothing new; the reader,
-    /// which follows the stream in order, fills in later. A read here that finds nothing new
-    /// declares no hole: it once made void placeholders of records the stream held, and a worker
-    /// skipped 20 acknowledged messages (RELIABILITY.md, cluster fault battery). What it does read
-    /// goes through `apply`, as the reader's reads do.
+    /// which follows the stream in order, fills in later. What it reads goes through `apply`,
+    /// as the reader's reads do; it never declares a hole of its own.
     func catchUp(through last: UInt64) async -> Bool {
         while true {
             let from = state.withLock { $0.window.lastSeq + 1 }
             guard from <= last else { return true }
-            do {
-                let reply = try await client.command([
-                    "XRANGE", keys.stream, "\(from)-0", "\(last)-0", "COUNT", "\(Self.readCount)",
-                ])
-                let parsed = RedisStreamEntry.parse(reply)
-                let (problems, before, advanced) = state.withLock { state in
-                    let before = state.window.lastSeq
-                    let problems = apply(parsed.entries, unplaced: parsed.unplaced, to: &state)
-                    return (problems, before, state.window.lastSeq > before)
-                }
-                report(problems)
-                // The reader took these records in meanwhile: look again from where it stopped.
-                if !advanced, before >= from { continue }
-                if !advanced {
-                    // Redis just answered for records up to `last`, and a stream only grows in
-                    // ID order, so a read that misses them means the reply or the node is not
-                    // what the append saw. Logged with what came back: the one such read seen
-                    // (RELIABILITY.md) left no trace of why.
-                    logger.warning(
-                        "Redis journal catch-up read did not show the records just appended; the reader brings them in",
-                        metadata: [
-                            "from": "\(from)", "through": "\(last)", "entries": "\(parsed.entries.count)",
-                            "first": .string(parsed.entries.first?.0.id ?? "-"),
-                            "last": .string(parsed.entries.last?.0.id ?? "-"),
-                            "unplaced": "\(parsed.unplaced.count)", "stream": .string(keys.stream),
-                        ])
-                    return false
-                }
-            } catch {
-                return false
+            switch await catchUpRead(from: from, through: last) {
+            case .advanced, .overtaken: continue
+            case .nothingNew, .failed: return false
             }
         }
+    }
+
+    /// What one read of `catchUp` did.
+    enum CatchUpRead: Sendable, Equatable {
+        case advanced
+        /// The reader took the same records in between this read and its apply: right after an
+        /// instance comes back, both read the same `readCount` entries from the same place. The
+        /// branch that once treated this as "the stream lost the records" voided everything up
+        /// to the append's last seq, and a worker skipped 20 acknowledged messages (RELIABILITY.md).
+        case overtaken
+        case nothingNew
+        case failed
+    }
+
+    /// One catch-up read from `from`, where the window ended when the read was decided.
+    func catchUpRead(from: UInt64, through last: UInt64) async -> CatchUpRead {
+        let parsed: (entries: [(RedisStreamEntry.Position, RedisStreamEntry)], unplaced: [String])
+        do {
+            parsed = RedisStreamEntry.parse(
+                try await client.command([
+                    "XRANGE", keys.stream, "\(from)-0", "\(last)-0", "COUNT", "\(Self.readCount)",
+                ]))
+        } catch {
+            return .failed
+        }
+        let (problems, before, advanced) = state.withLock { state in
+            let before = state.window.lastSeq
+            let problems = apply(parsed.entries, unplaced: parsed.unplaced, to: &state)
+            return (problems, before, state.window.lastSeq > before)
+        }
+        report(problems)
+        if advanced { return .advanced }
+        if before >= from { return .overtaken }
+        // Redis just answered for records up to `last` and a stream only grows in ID order, so
+        // this read should have shown them; logged with what came back, so a next time says why.
+        logger.warning(
+            "Redis journal catch-up read did not show the records just appended; the reader brings them in",
+            metadata: [
+                "from": "\(from)", "through": "\(last)", "entries": "\(parsed.entries.count)",
+                "first": .string(parsed.entries.first?.0.id ?? "-"),
+                "last": .string(parsed.entries.last?.0.id ?? "-"),
+                "unplaced": "\(parsed.unplaced.count)", "stream": .string(keys.stream),
+            ])
+        return .nothingNew
     }
 
     // MARK: Held parts

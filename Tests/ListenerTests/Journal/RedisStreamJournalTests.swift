@@ -316,6 +316,37 @@ import Testing
         await other.finish()
     }
 
+    /// The cluster battery's lost batch (RELIABILITY.md): an instance back from a partition has its
+    /// reader and an append's catch-up read the same `readCount` entries from the same place, and
+    /// whichever applies second finds them known. The branch that took that for "the stream lost
+    /// the records" voided everything up to the append's last seq, records other instances then
+    /// appended included. The read now says it was overtaken and voids nothing.
+    @Test func aCatchUpReadTheReaderOvertookVoidsNothing() async throws {
+        let site = try JournalSite(.redis)
+        let journal = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
+        let other = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
+        let first = RedisStreamJournal.readCount + 500
+        for start in stride(from: 1, through: first, by: 100) {
+            _ = try await other.append((start..<start + 100).map { journalEntry($0) }).get()
+        }
+        #expect(await becomesTrue { journal.forwardable().count == first })
+        // Decided from seq 1 before the reader applied those entries: they are all known now.
+        let read = await journal.catchUpRead(from: 1, through: UInt64(first + 500))
+        #expect(read == .overtaken)
+        #expect(journal.snapshot().skippedTotal == 0)
+        for start in stride(from: first + 1, through: first + 500, by: 100) {
+            _ = try await other.append((start..<start + 100).map { journalEntry($0) }).get()
+        }
+        #expect(
+            await becomesTrue {
+                let records = journal.forwardable()
+                return records.count == first + 500 && records.allSatisfy { !$0.voided }
+            })
+        #expect(journal.forwardable().filter(\.voided).isEmpty)
+        await journal.finish()
+        await other.finish()
+    }
+
     @Test func anAcknowledgedSeqFarPastTheStreamIsAGapNotATrap() async throws {
         let site = try JournalSite(.redis)
         let options = RedisStreamJournal.Options(maxBacklogBytes: 1 << 30)
