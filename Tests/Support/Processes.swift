@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -24,9 +25,21 @@ public enum TempDirectory {
 }
 
 public enum FreePort {
-    /// Binds port 0 on loopback and returns what the kernel chose; the socket is closed at once.
+    /// Ports handed out in this process: the kernel may choose a port again once its probe
+    /// socket is closed, and a fixture that got one port for two doors failed to start
+    /// ("admin.port: same port as http.port").
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// Binds port 0 on loopback and returns what the kernel chose, never one this process got
+    /// before; the socket is closed at once.
     public static func take() throws(SocketFailure) -> Int {
-        try PosixSocket.freeLoopbackPort()
+        var port = try PosixSocket.freeLoopbackPort()
+        var tries = 1
+        while !handedOut.withLock({ $0.insert(port).inserted }), tries < 100 {
+            port = try PosixSocket.freeLoopbackPort()
+            tries += 1
+        }
+        return port
     }
 }
 
