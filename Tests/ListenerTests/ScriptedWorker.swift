@@ -34,8 +34,6 @@ final class ScriptedWorker: @unchecked Sendable {
         var connections = 0
         /// Query connections (`status`, `executors`) answered.
         var queries = 0
-        /// `metrics` queries answered (the trend sampling and /metrics ask every few seconds).
-        var metricsQueries = 0
         var hellosAsked = 0
         var frames: [Frame] = []
         var gaps: [GapFrame] = []
@@ -110,7 +108,6 @@ final class ScriptedWorker: @unchecked Sendable {
             // The listener's trend sampling and /metrics ask every few seconds, on a connection of
             // their own: counted as a link, one that fell between a close and the reconnect made
             // the replay test look for its frames on the wrong connection.
-            state.withLock { $0.metricsQueries += 1 }
             try? socket.write("{\"app\":\"shop\",\"metrics\":\"\"}\n")
             return
         }

@@ -134,23 +134,15 @@ public final class WorkerFixture: @unchecked Sendable {
 
     /// SIGKILL to every process whose environment holds `entry` exactly (a `NAME=value` line).
     private func killProcesses(withEnvironment entry: String) {
-        let needle = Array(entry.utf8) + [0]
+        let needle = Array(entry.utf8)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
         for name in names {
             // Not the worker itself: only what its hooks started.
             guard let process = pid_t(name), process != getpid(), process != pid,
-                let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+                let environment = FileManager.default.contents(atPath: "/proc/\(name)/environ"),
+                environment.split(separator: 0).contains(where: { $0.elementsEqual(needle) })
             else { continue }
-            let bytes = [UInt8](environment)
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 0) ?? bytes.count
-                if end - start + 1 == needle.count, bytes[start..<end].elementsEqual(needle.dropLast()) {
-                    Foundation.kill(process, SIGKILL)
-                    break
-                }
-                start = end + 1
-            }
+            Foundation.kill(process, SIGKILL)
         }
     }
 

@@ -292,12 +292,10 @@ import Testing
         await journal.finish()
     }
 
-    /// The cluster battery's loss (RELIABILITY.md, seed 20261207 and make test's seed 14): an
-    /// instance back from a partition appended a batch, its catch-up read of the records other
-    /// instances had appended meanwhile came back with nothing new, and the catch-up declared the
-    /// whole range, its own batch included, a hole: void placeholders for records the stream held,
-    /// which the next worker skipped. A catch-up read that finds nothing voids nothing; the reader,
-    /// which follows the stream in order, brings the records in.
+    /// A catch-up read that finds nothing new (here: nothing was appended yet) once declared the
+    /// whole range up to the append's last seq a hole, void placeholders for records that came
+    /// later. It voids nothing; the reader, which follows the stream in order, brings the records
+    /// in. (How the cluster battery met such a read is the next test.)
     @Test func anEmptyCatchUpReadVoidsNothingAndTheReaderBringsTheRecords() async throws {
         let site = try JournalSite(.redis)
         let journal = try await site.openStream(RedisStreamJournal.Options(maxBacklogBytes: 1 << 30))
