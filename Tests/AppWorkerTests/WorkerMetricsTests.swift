@@ -83,8 +83,10 @@ struct WorkerMetricsTests {
         #expect(Self.value(after.samples, "mimic_decision_accept_to_commit_seconds_count", app) == countBefore + 3)
         let sum = Self.value(after.samples, "mimic_decision_accept_to_commit_seconds_sum", app) ?? 0
         #expect(sum >= 0.015, "three decisions that waited at least 5 ms each: \(sum)")
-        // The smallest bucket is 0.5 ms, and the cumulative buckets end at +Inf with the count.
-        #expect(Self.value(after.samples, "mimic_decision_accept_to_commit_seconds_bucket", ["le": "0.0005"]) != nil)
+        // The buckets start at 0.1 ms and have a bound at the 2 ms target; the cumulative buckets
+        // end at +Inf with the count.
+        #expect(Self.value(after.samples, "mimic_decision_accept_to_commit_seconds_bucket", ["le": "0.0001"]) != nil)
+        #expect(Self.value(after.samples, "mimic_decision_accept_to_commit_seconds_bucket", ["le": "0.002"]) != nil)
         #expect(
             Self.value(after.samples, "mimic_decision_accept_to_commit_seconds_bucket", ["app": "shop", "le": "+Inf"])
                 == countBefore + 3)

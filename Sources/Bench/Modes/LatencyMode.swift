@@ -29,12 +29,16 @@ struct LatencyMode: ParsableCommand {
         var report = Report(mode: "latency")
         var merged = Stats.histogram([])
         var mergedReady = Stats.histogram([])
+        var mergedJournaled = Stats.histogram([])
+        var mergedAfterJournal = Stats.histogram([])
         for run in 1...common.runs {
             try common.withEnvironment(apps: apps, standby: standby) { environment in
                 let floor = Stats.histogram(
                     try Baseline.redisPublishLatencies(port: environment.redisPort, samples: 300))
                 let sync = Stats.histogram(
                     try Baseline.fdatasyncLatencies(directory: environment.directory + "/journal"))
+                let syncCPU = try WakeupFloor.fdatasyncCPUMicros(directory: environment.directory + "/journal")
+                let wakeup = try WakeupFloor.measure()
                 var executors: [String: [String]] = [:]
                 for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }
                 let workload = Workload(executors: executors, apps: environment.appNames)
@@ -45,11 +49,27 @@ struct LatencyMode: ParsableCommand {
                 let started = monotonicNanos()
                 try background.start(port: environment.tcpPort, rate: rate)
                 sleepMillis(500)  // let the background reach its pace
+                let trigger = environment.appNames[0]
+                let stagesBefore = try PathStages.scrape(adminPort: environment.adminPort, app: trigger)
+                let cpuBefore = try CPUSample.take(environment)
+                let machineBefore = MachineBusy.sample()
+                let triggersStarted = monotonicNanos()
                 let outcome = try probe.run(seconds: seconds, intervalMs: intervalMs, run: run)
+                let cpu = try CPUSample.take(environment) - cpuBefore
+                let busy = machineBefore.flatMap { before in MachineBusy.sample()?.fraction(since: before) }
+                let triggersEnded = monotonicNanos()
+                let stages = try PathStages.scrape(adminPort: environment.adminPort, app: trigger)
+                    .since(stagesBefore)
                 background.join()
                 // The background's own answers (journaled, 202): a tail here is before forwarding.
                 let answers = Stats.histogram(
                     background.runs.flatMap { $0.latencies(app: { _ in true }, window: started...monotonicNanos()) })
+                // The background messages sent while the triggers ran: what that window's CPU served.
+                let sentDuring = max(
+                    1,
+                    background.runs.reduce(0) {
+                        $0 + $1.latencies(app: { _ in true }, window: triggersStarted...triggersEnded).count
+                    })
                 let backgroundRate = Double(background.oks) / (Double(monotonicNanos() - started) / 1e9)
                 probe.stop()
                 let histogram = Stats.histogram(outcome.latencies)
@@ -63,6 +83,18 @@ struct LatencyMode: ParsableCommand {
                 report.add("ready_p50_ms", Stats.millis(ready, 50), unit: "ms (a standby was ready: the path alone)")
                 report.add("ready_p99_ms", Stats.millis(ready, 99), unit: "ms")
                 report.add("ready_p999_ms", Stats.millis(ready, 99.9), unit: "ms")
+                let journaled = Stats.histogram(outcome.journaled)
+                let afterJournal = Stats.histogram(outcome.afterJournal)
+                mergedJournaled.add(journaled)
+                mergedAfterJournal.add(afterJournal)
+                for percentile in [50.0, 99.0] {
+                    report.add(
+                        "trigger_journaled_p\(Int(percentile))_ms", Stats.millis(journaled, percentile),
+                        unit: "ms (send -> the trigger's own ok: the listener)")
+                    report.add(
+                        "trigger_after_journal_p\(Int(percentile))_ms", Stats.millis(afterJournal, percentile),
+                        unit: "ms (ok -> publish: forward, worker queue, decide, commit)")
+                }
                 report.add("starved", Double(outcome.starved), unit: "triggers sent with no standby ready")
                 report.add("triggers", Double(outcome.latencies.count), unit: "answered")
                 report.add("missed", Double(outcome.missed), unit: "no publish within 2 s")
@@ -70,6 +102,17 @@ struct LatencyMode: ParsableCommand {
                     "stale_target", Double(outcome.staleTarget),
                     unit: "target left online before the trigger was decided (not timed)")
                 report.add("background_per_s", backgroundRate, unit: "msgs/s accepted")
+                // At a paced rate the batches are small: what each message costs here, against the
+                // throughput mode's figure, and how busy the two cores were, is what the tail queues on.
+                report.add(
+                    "cpu_us_per_msg", cpu.total * 1e6 / Double(sentDuring),
+                    unit: "CPU µs/msg (listener + workers + Redis, during the triggers)")
+                report.add(
+                    "cpu_us_per_msg_listener", cpu.listener * 1e6 / Double(sentDuring), unit: "CPU µs/msg")
+                report.add("cpu_us_per_msg_workers", cpu.workers * 1e6 / Double(sentDuring), unit: "CPU µs/msg")
+                report.add(
+                    "machine_busy", busy ?? .nan,
+                    unit: "fraction of both cores busy (/proc/stat; the bench's own load included)")
                 report.add("background_answer_p50_ms", Stats.millis(answers, 50), unit: "ms (send -> 202, journaled)")
                 report.add("background_answer_p99_ms", Stats.millis(answers, 99), unit: "ms")
                 report.add("background_answer_p999_ms", Stats.millis(answers, 99.9), unit: "ms")
@@ -78,7 +121,20 @@ struct LatencyMode: ParsableCommand {
                 report.add(
                     "fdatasync_p50_ms", Stats.millis(sync, 50), unit: "ms (64-byte append + fdatasync, journal dir)")
                 report.add("fdatasync_p99_ms", Stats.millis(sync, 99), unit: "ms")
+                report.add("fdatasync_cpu_us", syncCPU, unit: "CPU µs per 64-byte append + fdatasync")
+                report.add(
+                    "wakeup_us", wakeup.wallMicros, unit: "µs per thread wakeup (pipe ping-pong, idle machine)")
+                report.add("wakeup_cpu_us", wakeup.cpuMicros, unit: "CPU µs per thread wakeup")
                 report.add("p99_to_fdatasync_p99", Stats.millis(histogram, 99) / Stats.millis(sync, 99), unit: "ratio")
+                // Every message of the trigger's app, background included, as coarse as the buckets.
+                for (family, name) in PathStages.stages {
+                    for percentile in [50.0, 99.0] {
+                        report.add(
+                            "stage_\(name)_p\(Int(percentile))_ms",
+                            stages.upperBoundMillis(family, percentile) ?? .nan,
+                            unit: "ms, bucket upper bound (/metrics, app \(trigger))")
+                    }
+                }
                 report.add(
                     "p99_to_envoy_10s", Stats.millis(histogram, 99) / 10_000, unit: "ratio to Envoy outlier interval")
                 print("run \(run) done")
@@ -89,7 +145,10 @@ struct LatencyMode: ParsableCommand {
             "all runs merged: \(merged.totalCount) triggers, p50 \(Stats.millis(merged, 50)) ms, p99 \(Stats.millis(merged, 99)) ms, "
                 + "p99.9 \(Stats.millis(merged, 99.9)) ms, max \(Double(merged.max) / 1000) ms; "
                 + "with a standby ready: \(mergedReady.totalCount) triggers, p50 \(Stats.millis(mergedReady, 50)) ms, "
-                + "p99 \(Stats.millis(mergedReady, 99)) ms, p99.9 \(Stats.millis(mergedReady, 99.9)) ms")
+                + "p99 \(Stats.millis(mergedReady, 99)) ms, p99.9 \(Stats.millis(mergedReady, 99.9)) ms; "
+                + "send -> journaled p50 \(Stats.millis(mergedJournaled, 50)) ms, p99 \(Stats.millis(mergedJournaled, 99)) ms; "
+                + "journaled -> publish p50 \(Stats.millis(mergedAfterJournal, 50)) ms, "
+                + "p99 \(Stats.millis(mergedAfterJournal, 99)) ms")
         report.printResult(
             [
                 ("p50_ms", "trigger_p50_ms"), ("p99_ms", "trigger_p99_ms"), ("p999_ms", "trigger_p999_ms"),
@@ -99,6 +158,11 @@ struct LatencyMode: ParsableCommand {
                 ("baseline_p99_ms", "redis_publish_p99_ms"), ("ratio", "p99_to_redis_publish"),
                 ("ratio_envoy_10s", "p99_to_envoy_10s"), ("fdatasync_p50_ms", "fdatasync_p50_ms"),
                 ("fdatasync_p99_ms", "fdatasync_p99_ms"), ("ratio_fdatasync", "p99_to_fdatasync_p99"),
+                ("fdatasync_cpu_us", "fdatasync_cpu_us"), ("wakeup_us", "wakeup_us"),
+                ("wakeup_cpu_us", "wakeup_cpu_us"), ("cpu_us_per_msg", "cpu_us_per_msg"),
+                ("machine_busy", "machine_busy"),
+                ("journaled_p50_ms", "trigger_journaled_p50_ms"),
+                ("after_journal_p50_ms", "trigger_after_journal_p50_ms"),
             ],
             extra: [
                 ("runs", String(common.runs)), ("rate", String(Int(rate))),
@@ -119,6 +183,8 @@ final class TriggerProbe: @unchecked Sendable {
     private let condition = NSCondition()
     /// Publications as (receive time, online ids); guarded by `condition`.
     private var publications: [(at: UInt64, online: Set<String>)] = []
+    /// When each trigger's `{"ok":"<id>"}` came back (journaled); guarded by `condition`.
+    private var journaledAt: [String: UInt64] = [:]
     private var stopping = false
     private var threads: [JoinableThread] = []
 
@@ -148,10 +214,20 @@ final class TriggerProbe: @unchecked Sendable {
                     condition.unlock()
                 }
             })
-        // The trigger connection's answers are drained so its window never fills.
+        // The trigger connection's answers are drained so its window never fills, and their times
+        // split each trigger's wait into the listener's part (journaled) and the rest.
         threads.append(
             JoinableThread("bench-trigger-answers") { [self] in
-                while !isStopping { _ = try? trigger.readLine() }
+                while !isStopping {
+                    guard let line = try? trigger.readLine() else { continue }
+                    let now = monotonicNanos()
+                    guard let answer = try? JSONDecoder().decode([String: String].self, from: Data(line.utf8)),
+                        let id = answer["ok"]
+                    else { continue }
+                    condition.lock()
+                    journaledAt[id] = now
+                    condition.unlock()
+                }
             })
     }
 
@@ -166,6 +242,10 @@ final class TriggerProbe: @unchecked Sendable {
         /// The triggers sent while a standby was ready: the flagged executor can be replaced at
         /// once, so these time the message's path alone.
         var ready: [UInt64] = []
+        /// Per timed trigger: sent to its journaled answer (the listener's part), and that answer
+        /// to the publication (forwarding, the worker's queue, decision and commit, the publish).
+        var journaled: [UInt64] = []
+        var afterJournal: [UInt64] = []
         /// Sent while no standby was ready: with online at min_online the executor stays (flagged)
         /// until a create or clean hook has produced one, so these also time the hooks.
         var starved = 0
@@ -208,6 +288,10 @@ final class TriggerProbe: @unchecked Sendable {
                 }
                 outcome.latencies.append(publication.at - sent)
                 if standbyReady { outcome.ready.append(publication.at - sent) }
+                if let answered = takeJournaledAt("trig-\(run)-\(index)"), answered >= sent {
+                    outcome.journaled.append(answered - sent)
+                    outcome.afterJournal.append(publication.at > answered ? publication.at - answered : 0)
+                }
             } else {
                 outcome.missed += 1
             }
@@ -230,6 +314,12 @@ final class TriggerProbe: @unchecked Sendable {
             if fields["cause"] == cause, fields["kind"] == "transition", fields["from"] == "online" { return true }
         }
         return false
+    }
+
+    private func takeJournaledAt(_ id: String) -> UInt64? {
+        condition.lock()
+        defer { condition.unlock() }
+        return journaledAt.removeValue(forKey: id)
     }
 
     private func waitForPublication(after sent: UInt64, without target: String, timeout: Double)
