@@ -1,9 +1,32 @@
-import Shared
 import TestSupport
 import Testing
 
+@testable import Shared
+
 @Suite("Redis client commands", .startsProcesses)
 struct RedisClientTests {
+    /// The worker's scheduler loop prefers the client's executor so its commits skip two thread
+    /// hops (issue 15).
+    @Test func aClientCallMadeOnTheOwnerThreadRunsInline() async throws {
+        let redis = try RedisServer()
+        let client = redis.client()
+        defer { Task { await client.close() } }
+        let owner = try #require(client.executor as? RedisOwnerThread)
+        try await client.ping()
+        let queuedBefore = owner.queuedCalls
+        let replies = try await withTaskExecutorPreference(client.executor) { () async throws -> [RedisReply] in
+            var replies: [RedisReply] = []
+            for index in 0..<50 {
+                replies.append(try await client.command(["INCR", "n"]))
+                #expect(owner.isCurrent, "call \(index)")
+            }
+            return replies
+        }
+        #expect(replies.last == .integer(50))
+        // None of them was queued for the thread: without the inline path each would be.
+        #expect(owner.queuedCalls == queuedBefore)
+    }
+
     @Test func typedRepliesForStringsHashesSetsAndStreams() async throws {
         let redis = try RedisServer()
         let client = redis.client()

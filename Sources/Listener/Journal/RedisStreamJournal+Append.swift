@@ -27,7 +27,8 @@ extension RedisStreamJournal {
             state.sending = true
             return true
         }
-        if start { Task { await self.drainAppends() } }
+        // On the client's Redis thread: each pipeline then runs inline, without two thread hops.
+        if start { Task(executorPreference: client.executor) { await self.drainAppends() } }
     }
 
     private func drainAppends() async {

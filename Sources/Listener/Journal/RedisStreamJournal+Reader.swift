@@ -61,7 +61,8 @@ extension RedisStreamJournal {
     }
 
     func startReader(after cursor: RedisStreamEntry.Position) {
-        let task = Task { await self.follow(after: cursor) }
+        // On the reader client's Redis thread: each XREAD then runs inline, without two thread hops.
+        let task = Task(executorPreference: readerClient.executor) { await self.follow(after: cursor) }
         state.withLock { $0.reader = task }
     }
 

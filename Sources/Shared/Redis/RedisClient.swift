@@ -1,9 +1,9 @@
-import NIOPosix
 import Synchronization
 
 /// The async face of Redis for one process: every blocking hiredis call runs on one dedicated
 /// owner thread, never on the cooperative pool or an event loop, so a slow or stopped Redis
-/// cannot starve other work.
+/// cannot starve other work. A task that prefers `executor` runs on that thread and makes its
+/// calls inline, without a hop (see `RedisOwnerThread`).
 ///
 /// The connection is opened lazily. When it breaks (I/O error, timeout, `-READONLY` from a demoted
 /// master) it is dropped and the error is rethrown; the next call connects again, through the
@@ -12,7 +12,7 @@ import Synchronization
 public final class RedisClient: Sendable {
     public let settings: RedisSettings
     public let commandTimeout: Duration
-    private let owner: NIOThreadPool
+    private let owner: RedisOwnerThread
     private let slot = ConnectionSlot()
     private let closed = Atomic(false)
     private let sentinels: SentinelDirectory?
@@ -24,8 +24,7 @@ public final class RedisClient: Sendable {
         // A WAIT may block for its whole timeout; the socket timeout must outlast it, or every
         // slow replica would look like a dead master.
         self.commandTimeout = settings.wait.map { max(commandTimeout, $0.timeout + .seconds(1)) } ?? commandTimeout
-        owner = NIOThreadPool(numberOfThreads: 1)
-        owner.start()
+        owner = RedisOwnerThread(name: "mimic-redis")
         sentinels = settings.sentinel.map { SentinelDirectory($0, connectTimeout: settings.connectTimeout) }
         watch = sentinels.map { SentinelWatch(directory: $0) }
     }
@@ -34,12 +33,16 @@ public final class RedisClient: Sendable {
         watch?.stop()
         if !closed.load(ordering: .acquiring) {
             let slot = self.slot
-            // Runs on the owner thread, or on the shutdown queue if the pool is already stopping;
-            // either way nothing else touches the slot any more.
-            owner.submit { _ in slot.connection = nil }
-            owner.shutdownGracefully { _ in }
+            // The last call on the owner thread: nothing else touches the slot any more.
+            owner.submit { slot.connection = nil }
+            owner.stop()
         }
     }
+
+    /// The owner thread as an executor: `withTaskExecutorPreference(client.executor)` runs a task's
+    /// code there, so that task's calls skip the hop. Only for a task that spends its time on this
+    /// client (the worker's scheduler loop): while it runs, other callers of the client wait.
+    public var executor: any TaskExecutor { owner }
 
     /// One command; an error reply throws `RedisError.server`.
     @discardableResult
@@ -81,8 +84,8 @@ public final class RedisClient: Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         watch?.stop()
         let slot = self.slot
-        try? await owner.runIfActive { slot.connection = nil }
-        try? await owner.shutdownGracefully()
+        try? await owner.run { slot.connection = nil }
+        owner.stop()
     }
 
     private func withConnection<Result: Sendable>(
@@ -94,28 +97,26 @@ public final class RedisClient: Sendable {
         let commandTimeout = self.commandTimeout
         let sentinels = self.sentinels
         let generation = watch?.generation ?? 0
-        do {
-            return try await owner.runIfActive {
-                let connection: RedisConnection
-                if let open = slot.connection, slot.generation == generation {
-                    connection = open
-                } else {
-                    slot.connection = nil
-                    connection = try RedisConnection(
-                        settings: settings, commandTimeout: commandTimeout, sentinels: sentinels)
-                    slot.connection = connection
-                    slot.generation = generation
-                }
-                do {
-                    return try body(connection)
-                } catch {
-                    if connection.isBroken { slot.connection = nil }
-                    throw error
-                }
+        let call: @Sendable () throws -> Result = {
+            let connection: RedisConnection
+            if let open = slot.connection, slot.generation == generation {
+                connection = open
+            } else {
+                slot.connection = nil
+                connection = try RedisConnection(
+                    settings: settings, commandTimeout: commandTimeout, sentinels: sentinels)
+                slot.connection = connection
+                slot.generation = generation
             }
-        } catch is CancellationError where closed.load(ordering: .acquiring) {
-            throw RedisError.closed
+            do {
+                return try body(connection)
+            } catch {
+                if connection.isBroken { slot.connection = nil }
+                throw error
+            }
         }
+        if owner.isCurrent { return try call() }
+        return try await owner.run(call)
     }
 }
 
