@@ -38,7 +38,10 @@ final class WorkerLink: @unchecked Sendable {
     private let logger: Logger
 
     private var cursor: ForwardCursor
-    private var backoff = Backoff.workerLink
+    private var backoff: Backoff
+    /// Until then a failed connect is tried again every `launchRetry` (see `workerLaunched`).
+    private var launchRetryUntil: NIODeadline?
+    private var scheduledReconnect: Scheduled<Void>?
     private var channel: (any Channel)?
     private var stopped = false
     private var connecting = false
@@ -56,12 +59,19 @@ final class WorkerLink: @unchecked Sendable {
     let helloTimeout: TimeAmount
     /// `worker_uid` of the app config: the socket's listener must be this uid (SO_PEERCRED).
     let workerUID: UInt32?
+    /// After a launch notice: how long connects are retried every `launchRetry` instead of with
+    /// backoff. A started worker listens once it has loaded its state, within a second or two even
+    /// on a loaded machine.
+    static let launchWindow: TimeAmount = .seconds(5)
+    static let launchRetry: TimeAmount = .milliseconds(10)
 
     init(
         app: String, socketPath: String, journal: any Journal, eventLoop: any EventLoop, logger: Logger,
-        window: Int = 16_384, helloTimeout: TimeAmount = .seconds(5), workerUID: UInt32? = nil
+        window: Int = 16_384, helloTimeout: TimeAmount = .seconds(5), workerUID: UInt32? = nil,
+        reconnectBackoff: Backoff = .workerLink
     ) {
         self.workerUID = workerUID
+        self.backoff = reconnectBackoff
         self.helloTimeout = helloTimeout
         self.app = app
         self.socketPath = socketPath
@@ -88,6 +98,21 @@ final class WorkerLink: @unchecked Sendable {
             return channel.close().recover { _ in }
         }
         try? await future.get()
+    }
+
+    /// From the supervisor: a worker for this app was just started. Its socket appears within a
+    /// few hundred ms, while the backoff, grown since the old worker went away, could put the next
+    /// connect up to its maximum later: the restarted worker's first ack waited for that (issue
+    /// 15's recovery figure spread from 107 to 564 ms). So connect now, and for `launchWindow`
+    /// retry every `launchRetry`.
+    func workerLaunched() {
+        eventLoop.execute { [self] in
+            launchRetryUntil = .now() + Self.launchWindow
+            guard !stopped, channel == nil, !connecting else { return }
+            scheduledReconnect?.cancel()
+            scheduledReconnect = nil
+            connect()
+        }
     }
 
     /// From the journal writer thread: new durable records. Coalesced into one pump on the loop.
@@ -210,6 +235,7 @@ final class WorkerLink: @unchecked Sendable {
     private func startForwarding(on channel: any Channel, gap: ClosedRange<UInt64>?) {
         phase = .forwarding
         backoff.reset()
+        launchRetryUntil = nil
         cursor.restart(acked: journal.ackedSeqNow)
         statusBox.withLockedValue {
             $0.connected = true
@@ -242,12 +268,17 @@ final class WorkerLink: @unchecked Sendable {
 
     private func scheduleReconnect() {
         guard !stopped else { return }
-        let delay = backoff.next()
-        eventLoop.scheduleTask(
-            in: .nanoseconds(
-                Int64(delay.components.seconds) * 1_000_000_000
-                    + delay.components.attoseconds / 1_000_000_000)
-        ) { [self] in
+        let delay: TimeAmount
+        if let until = launchRetryUntil, NIODeadline.now() < until {
+            delay = Self.launchRetry
+        } else {
+            launchRetryUntil = nil
+            let next = backoff.next()
+            delay = .nanoseconds(
+                Int64(next.components.seconds) * 1_000_000_000 + next.components.attoseconds / 1_000_000_000)
+        }
+        scheduledReconnect = eventLoop.scheduleTask(in: delay) { [self] in
+            scheduledReconnect = nil
             connect()
         }
     }

@@ -172,6 +172,9 @@ final class ListenerRuntime: Sendable {
     /// Connects every link and starts the workers (supervise mode); in cluster mode the
     /// coordinator does both for the apps this instance comes to own.
     func start() async {
+        await supervisor?.onLaunch { [weak self] app in
+            self?.state.withLockedValue { $0.channels[app]?.link }?.workerLaunched()
+        }
         if let coordinator {
             await coordinator.start()
             return

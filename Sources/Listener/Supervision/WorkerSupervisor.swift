@@ -52,6 +52,8 @@ actor WorkerSupervisor {
     private var slots: [String: Slot] = [:]
     /// One per app, kept across restarts: an old worker's lingering drain and a new one's share it.
     private var logs: [String: WorkerLogFile] = [:]
+    /// Told the app of every worker started, start and restarts alike (the link connects at once).
+    private var launchHandler: (@Sendable (String) -> Void)?
 
     init(
         workerExecutable: String, runDir: String, journalDir: String? = nil, grace: Duration = .seconds(5),
@@ -261,10 +263,16 @@ actor WorkerSupervisor {
         return .fileDescriptor(FileDescriptor(rawValue: writeEnd), closeAfterSpawningProcess: true)
     }
 
+    /// `handler` is called with the app's name each time a worker process has been started.
+    func onLaunch(_ handler: @escaping @Sendable (String) -> Void) {
+        launchHandler = handler
+    }
+
     private func launched(app: String, generation: Int, pid: pid_t) {
         guard slots[app]?.generation == generation, slots[app]?.child != nil else { return }
         slots[app]?.child?.pid = pid
         logger.info("worker started", metadata: ["worker_app": .string(app), "pid": "\(pid)"])
+        launchHandler?(app)
     }
 
     private func launchFailed(app: String, generation: Int, error: any Error) {
