@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A dedicated OS thread that can be joined. Load generators block in read()/write(), which must
 /// not happen on GCD's or Swift's shared pools (they would starve them on 2 cores).
@@ -8,10 +9,10 @@ final class JoinableThread: Sendable {
     init(_ name: String, _ body: @escaping @Sendable () -> Void) {
         let done = self.done
         let thread = Thread {
+            ThreadName.setCurrent(name)
             body()
             done.signal()
         }
-        thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
     }

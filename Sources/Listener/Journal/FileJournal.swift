@@ -170,8 +170,10 @@ final class FileJournal: Journal, @unchecked Sendable {
         let journal = FileJournal(
             app: app, directory: directory, epoch: meta.epoch, options: options, logger: logger,
             backlog: backlog, writer: writer, voids: voids)
-        let thread = Thread { [journal] in journal.writerLoop() }
-        thread.name = "journal-\(app)"
+        let thread = Thread { [journal] in
+            ThreadName.setCurrent("journal-\(app)")
+            journal.writerLoop()
+        }
         thread.start()
         return journal
     }

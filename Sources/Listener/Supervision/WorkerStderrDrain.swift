@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// The supervised worker's stderr: a pipe (a one-way socket pair) the listener reads on a thread of its own, copying every
 /// byte to the app's `WorkerLogFile` and on to the listener's own stderr (where workers' lines went
@@ -22,6 +23,7 @@ enum WorkerStderrDrain {
         shutdown(ends[1], Int32(SHUT_RD))
         let readEnd = ends[0]
         let thread = Thread {
+            ThreadName.setCurrent("log-\(app)")
             var buffer = [UInt8](repeating: 0, count: chunkBytes)
             // Bytes after the last newline read so far: whole lines only go out, so the listener's
             // own log lines (and another drain of the same app) never land inside a worker's line.
@@ -41,7 +43,6 @@ enum WorkerStderrDrain {
             }
             if !pending.isEmpty { emit(pending[...], log: log) }
         }
-        thread.name = "mimic-worker-log-\(app)"
         thread.start()
         return ends[1]
     }

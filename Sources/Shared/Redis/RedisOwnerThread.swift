@@ -26,10 +26,9 @@ final class RedisOwnerThread: TaskExecutor, @unchecked Sendable {
     private var queued = 0
 
     init(name: String) {
-        // The thread holds the executor until `stop` lets it end. Named from inside: Foundation's
-        // `Thread.name` does not reach the kernel here, and profiles group samples by that name.
+        // The thread holds the executor until `stop` lets it end.
         let thread = Thread { [self] in
-            Self.nameCurrentThread(name)
+            ThreadName.setCurrent(name)
             serve()
         }
         thread.start()
@@ -90,16 +89,6 @@ final class RedisOwnerThread: TaskExecutor, @unchecked Sendable {
         stopping = true
         condition.signal()
         condition.unlock()
-    }
-
-    /// The kernel's name of the calling thread (15 bytes at most), as `pthread_setname_np` would set
-    /// it; Glibc's declaration of that is not visible to Swift.
-    private static func nameCurrentThread(_ name: String) {
-        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
     }
 
     private func serve() {

@@ -146,4 +146,21 @@ import Testing
         #expect(index.contains("b") && index.contains("d"))
         #expect(index.count == 3)
     }
+
+    /// `top -H` and `perf` tell the journal's writer thread by its name.
+    @Test func theWriterThreadIsNamedAfterTheApp() throws {
+        let journal = try open()
+        defer { journal.close() }
+        // The thread names itself as it starts.
+        func names() -> [String] {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.compactMap {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .newlines)
+            }
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while !names().contains("journal-shop") && Date() < deadline { usleep(10_000) }
+        #expect(names().contains("journal-shop"), "\(names())")
+    }
 }
