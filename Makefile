@@ -16,7 +16,7 @@ RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path)
 # their containerd on 2 cores, and a CI run saw an engine answer 500 on a container start.
 REAL_ENGINE_SUITES := DockerRealEngineDriverTests|DockerRealEngineWorkerTests|ComposeGroupRealEngineTests|ComposeFleetRealEngineTests
 CLUSTER_FAULT_SUITES := ClusterPartitionTests|ClusterSentinelTests|ClusterFaultBatteryTests
-ALONE_SUITES := CommandDriverTests|SituationPageBrowserTests|DemoHostOutageTests|FaultBatteryTests|$(CLUSTER_FAULT_SUITES)|$(REAL_ENGINE_SUITES)
+ALONE_SUITES := CommandDriverTests|WorkerSupervisorLaunchTests|SituationPageBrowserTests|DemoHostOutageTests|FaultBatteryTests|$(CLUSTER_FAULT_SUITES)|$(REAL_ENGINE_SUITES)
 
 .PHONY: deps build release test run clean check-config simulate bench fuzz faults faults-cluster
 
@@ -45,8 +45,8 @@ release: deps
 test: export MIMIC_TEST_RUN := run$(shell od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 test: deps release
 	$(SWIFT) build --build-tests
-	# The suites that must not overlap others (hook timings, the demo, the browser, the fault
-	# battery) carry `.runsAlone` (Tests/Support/MachineGate.swift), so plain `swift test` is
+	# The suites that must not overlap others (hook timings, scripts started as soon as written,
+	# the demo, the browser, the fault battery) carry `.runsAlone` (Tests/Support/MachineGate.swift), so plain `swift test` is
 	# right. Here they also run in invocations of their own after the rest: in one run, pure suites
 	# (property tests, simulations) still share the 2 cores with them, and the demo's host-crash
 	# timings and a few time-bounded async tests failed that way. The leftover check runs whether
@@ -54,7 +54,7 @@ test: deps release
 	# something is still mounted under the run's temp dirs (the real-engine suites' dockerd).
 	status=0; \
 	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --skip "$(ALONE_SUITES)" || status=1; \
-	for suites in CommandDriverTests "SituationPageBrowserTests|DemoHostOutageTests" ListenerTests.FaultBatteryTests "$(CLUSTER_FAULT_SUITES)"; do \
+	for suites in "CommandDriverTests|WorkerSupervisorLaunchTests" "SituationPageBrowserTests|DemoHostOutageTests" ListenerTests.FaultBatteryTests "$(CLUSTER_FAULT_SUITES)"; do \
 		MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --filter "$$suites" || status=1; \
 	done; \
 	MIMIC_BIN_DIR="$(RELEASE_BIN_DIR)" $(SWIFT) test --skip-build --no-parallel --filter "$(REAL_ENGINE_SUITES)" || status=1; \

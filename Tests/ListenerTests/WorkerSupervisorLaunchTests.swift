@@ -8,7 +8,11 @@ import Testing
 
 /// The supervisor says when it has started a worker, first start and restarts alike: the listener
 /// connects the app's link at once on that (`WorkerLinkLaunchTests`).
-@Suite(.startsProcesses) struct WorkerSupervisorLaunchTests {
+///
+/// Alone, like `CommandDriverTests`: it writes a script and has it started at once, and in the
+/// parallel run another test's fork can still hold the script open for writing (a spawn that
+/// fails or waits), so its first start did not come within 10 s there.
+@Suite(.serialized, .runsAlone) struct WorkerSupervisorLaunchTests {
     @Test func everyStartAndRestartIsAnnounced() async throws {
         let scratch = try TempDirectory.make(prefix: "mimic-launch")
         // A stand-in for mimic-worker: a process that runs until killed, writing its pid.
@@ -26,12 +30,13 @@ import Testing
                 pid_t($0)
             }
         }
-        #expect(try eventually(timeout: 10, interval: 0.02) { launches.withLock { $0 } == ["shop"] })
-        #expect(try eventually(timeout: 10, interval: 0.02) { started().count == 1 })
-        ChildProcess.signal(started()[0], SIGKILL)
+        defer { for pid in started() { ChildProcess.signal(pid, SIGKILL) } }
+        #expect(try eventually(timeout: 30, interval: 0.02) { launches.withLock { $0 } == ["shop"] })
+        #expect(try eventually(timeout: 30, interval: 0.02) { started().count == 1 })
+        let first = try #require(started().first)
+        ChildProcess.signal(first, SIGKILL)
         // Restarted after the supervisor's backoff: announced again.
-        #expect(try eventually(timeout: 15, interval: 0.02) { launches.withLock { $0 } == ["shop", "shop"] })
+        #expect(try eventually(timeout: 30, interval: 0.02) { launches.withLock { $0 } == ["shop", "shop"] })
         await supervisor.stopAll()
-        for pid in started() { ChildProcess.signal(pid, SIGKILL) }
     }
 }
