@@ -17,14 +17,20 @@ import Testing
         directory = try TempDirectory.make(prefix: "link-launch").path
     }
 
-    private func link(socket: String) throws -> WorkerLink {
+    /// A link to `<dir>/shop.sock` whose first connect has failed (no socket yet): the next one is
+    /// 30 s away.
+    private func linkWaitingOnItsBackoff() throws -> (link: WorkerLink, socket: String) {
+        let socket = directory + "/shop.sock"
         let journal = try FileJournal.open(
             app: "shop", directory: directory + "/journal",
             options: .init(fsync: .batch, maxBacklogBytes: 1 << 20), logger: Logger(label: "test"))
-        return WorkerLink(
+        let link = WorkerLink(
             app: "shop", socketPath: socket, journal: journal,
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: Logger(label: "test"),
             reconnectBackoff: Backoff(initial: .seconds(30), maximum: .seconds(30), jitter: 0))
+        link.start()
+        usleep(100_000)
+        return (link, socket)
     }
 
     private func connections(_ worker: ScriptedWorker, atLeast count: Int, within seconds: Double) -> Bool {
@@ -37,10 +43,7 @@ import Testing
     }
 
     @Test func aSocketThatAppearsDuringTheBackoffWaitsForItWithoutANotice() async throws {
-        let socket = directory + "/shop.sock"
-        let link = try link(socket: socket)
-        link.start()
-        usleep(100_000)  // the first connect failed: the next is 30 s away
+        let (link, socket) = try linkWaitingOnItsBackoff()
         let worker = try ScriptedWorker(path: socket)
         defer { worker.stop() }
         #expect(!connections(worker, atLeast: 1, within: 1.5), "connected before the backoff ran out")
@@ -48,10 +51,7 @@ import Testing
     }
 
     @Test func aLaunchNoticeConnectsAtOnce() async throws {
-        let socket = directory + "/shop.sock"
-        let link = try link(socket: socket)
-        link.start()
-        usleep(100_000)
+        let (link, socket) = try linkWaitingOnItsBackoff()
         let worker = try ScriptedWorker(path: socket)
         defer { worker.stop() }
         link.workerLaunched()
@@ -62,10 +62,7 @@ import Testing
     /// The usual order: the notice comes when the process starts, its socket a few hundred ms
     /// later; connects are retried until it is there.
     @Test func aLaunchNoticeBeforeTheSocketExistsRetriesUntilItDoes() async throws {
-        let socket = directory + "/shop.sock"
-        let link = try link(socket: socket)
-        link.start()
-        usleep(100_000)
+        let (link, socket) = try linkWaitingOnItsBackoff()
         link.workerLaunched()
         usleep(400_000)
         let worker = try ScriptedWorker(path: socket)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Shared
@@ -10,9 +11,9 @@ import Testing
         let done = DispatchSemaphore(value: 0)
         Thread {
             ThreadName.setCurrent("mimic-test")
-            names.append(ThreadName.current)
+            names.append(ThreadNames.current())
             ThreadName.setCurrent("a-name-longer-than-fifteen-bytes")
-            names.append(ThreadName.current)
+            names.append(ThreadNames.current())
             done.signal()
         }.start()
         done.wait()
@@ -24,16 +25,9 @@ import Testing
     @Test func theRedisOwnerThreadIsNamed() {
         let owner = RedisOwnerThread(name: "owner-named")
         defer { owner.stop() }
-        #expect(Self.threadNames().contains("owner-named"))
+        #expect(ThreadNames.all().contains("owner-named"))
     }
 
-    static func threadNames() -> [String] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.compactMap {
-            (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?
-                .trimmingCharacters(in: .newlines)
-        }
-    }
 }
 
 private final class Names: @unchecked Sendable {

@@ -35,9 +35,9 @@ struct LatencyMode: ParsableCommand {
             try common.withEnvironment(apps: apps, standby: standby) { environment in
                 let floor = Stats.histogram(
                     try Baseline.redisPublishLatencies(port: environment.redisPort, samples: 300))
-                let sync = Stats.histogram(
-                    try Baseline.fdatasyncLatencies(directory: environment.directory + "/journal"))
-                let syncCPU = try WakeupFloor.fdatasyncCPUMicros(directory: environment.directory + "/journal")
+                let (syncLatencies, syncCPU) = try Baseline.fdatasyncFloor(
+                    directory: environment.directory + "/journal")
+                let sync = Stats.histogram(syncLatencies)
                 let wakeup = try WakeupFloor.measure()
                 var executors: [String: [String]] = [:]
                 for app in environment.appNames { executors[app] = try environment.onlineExecutors(app) }

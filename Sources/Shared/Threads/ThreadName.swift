@@ -14,10 +14,4 @@ public enum ThreadName {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
-
-    /// The calling thread's kernel name.
-    public static var current: String {
-        (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
-            .trimmingCharacters(in: .newlines) ?? ""
-    }
 }

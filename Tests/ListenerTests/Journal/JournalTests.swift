@@ -152,15 +152,8 @@ import Testing
         let journal = try open()
         defer { journal.close() }
         // The thread names itself as it starts.
-        func names() -> [String] {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-            return tasks.compactMap {
-                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?
-                    .trimmingCharacters(in: .newlines)
-            }
-        }
         let deadline = Date().addingTimeInterval(5)
-        while !names().contains("journal-shop") && Date() < deadline { usleep(10_000) }
-        #expect(names().contains("journal-shop"), "\(names())")
+        while !ThreadNames.all().contains("journal-shop") && Date() < deadline { usleep(10_000) }
+        #expect(ThreadNames.all().contains("journal-shop"), "\(ThreadNames.all())")
     }
 }
