@@ -23,6 +23,8 @@ final class SchedulerLoop {
     private let metrics: WorkerMetrics?
     /// The messages behind recent executor events, for the socket's `why` op.
     private let causes: CauseMessages?
+    /// Lists hosts a committed decision asks for (`Decision.listHosts`); nil in tests without drivers.
+    private let onlineChecker: OnlineChecker?
     private var pool: ExecutorPool
     private var applied: (epoch: String, seq: UInt64)?
     private var commitCounter: Int64 = 0
@@ -57,8 +59,9 @@ final class SchedulerLoop {
         logger: Logger, attemptFile: AttemptFile?,
         isStopping: @escaping @Sendable () -> Bool, webhook: WebhookPublisher? = nil,
         evidence: EvidenceCollector? = nil, exporter: SyslogExporter? = nil, metrics: WorkerMetrics? = nil,
-        causes: CauseMessages? = nil
+        causes: CauseMessages? = nil, onlineChecker: OnlineChecker? = nil
     ) {
+        self.onlineChecker = onlineChecker
         self.webhook = webhook
         self.causes = causes
         self.exporter = exporter
@@ -608,6 +611,8 @@ final class SchedulerLoop {
         let captures = captureRequests(decisions, now: now)
         if !captures.isEmpty { await actuator.capture(captures) }
         if !actions.isEmpty { await actuator.submit(actions) }
+        let listHosts = decisions.reduce(into: Set<String>()) { $0.formUnion($1.listHosts) }
+        if !listHosts.isEmpty { onlineChecker?.checkSoon(hosts: listHosts) }
         return .committed
     }
 

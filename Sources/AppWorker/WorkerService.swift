@@ -54,13 +54,14 @@ struct WorkerService: Service {
         // frames read meanwhile must already keep their lines if the last process died on them.
         // The loop narrows this once it knows what was applied.
         if let died = attemptFile?.read() { inbox.keepLines(through: died.to) }
+        let checker = OnlineChecker(drivers: drivers, every: config.reconcileEvery, inbox: inbox, logger: logger)
         let loop = SchedulerLoop(
             config: config, settings: .init(config: config),
             store: StateStore(keys: RedisKeys(app: config.app), redis: redis, fence: fence),
             actuator: actuator, board: board, logger: logger,
             attemptFile: attemptFile,
             isStopping: { stopping.withLockedValue { $0 } }, webhook: webhook, evidence: evidence,
-            exporter: exporter, metrics: metrics, causes: causes)
+            exporter: exporter, metrics: metrics, causes: causes, onlineChecker: checker)
         // A client of its own: a `why` read never queues behind a commit.
         let inquiry = ExecutorInquiry(
             keys: RedisKeys(app: config.app), settings: .init(config: config),
@@ -80,7 +81,6 @@ struct WorkerService: Service {
         let monitors = config.hosts.compactMap { host in
             host.probe.map { HostMonitor(host: host.name, probe: $0, http: http, inbox: inbox, logger: logger) }
         }
-        let checker = OnlineChecker(drivers: drivers, every: config.reconcileEvery, inbox: inbox, logger: logger)
         // Timer events queue in the inbox until the loop has loaded the state.
         let rotation = RotationClock(scheduling: config.scheduling)
         let clocks = [

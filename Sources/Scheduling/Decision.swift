@@ -45,13 +45,16 @@ package struct Decision: Sendable, Equatable {
     package var metaChanged = false
     /// Host health to write to `mimic:{app}:host:{name}`.
     package var hostChanges: [HostChange] = []
+    /// Hosts whose executors the drivers should list now, an online check of just them: a host
+    /// back up may still run executors purged while it was down, which nothing records any more.
+    package var listHosts: Set<String> = []
 
     package init() {}
 
     package var isEmpty: Bool {
         transitions.isEmpty && notes.isEmpty && touched.isEmpty && actions.isEmpty && listChanges.isEmpty
             && !metaChanged
-            && hostChanges.isEmpty
+            && hostChanges.isEmpty && listHosts.isEmpty
     }
 
     package mutating func merge(_ other: Decision) {
@@ -62,6 +65,7 @@ package struct Decision: Sendable, Equatable {
         listChanges += other.listChanges
         metaChanged = metaChanged || other.metaChanged
         hostChanges += other.hostChanges
+        listHosts.formUnion(other.listHosts)
     }
 }
 

@@ -51,8 +51,11 @@ extension ExecutorPool {
 
     /// The host's offline executors are removed through its driver (each removal is recorded when
     /// the driver confirms it); standbys are then moved over so the host carries its share again.
+    /// The host is listed at once: the standbys purged when it went down still run there, and only
+    /// a listing finds them (waiting for the next online check left them up to `reconcile_every`).
     mutating func hostUp(_ host: String, now: Int64, into decision: inout Decision) {
         healthyHosts.insert(host)
+        decision.listHosts.insert(host)
         // Back from a failure: its earlier create failures say nothing about it now.
         failedCreates[host] = nil
         let cause = Cause.host(host)

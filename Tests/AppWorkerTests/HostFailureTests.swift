@@ -50,6 +50,11 @@ struct HostFailureTests {
 
         let standbyOnLocal2 = try worker.members("standby").filter { try Self.hostOf(worker, $0) == "local2" }
         #expect(standbyOnLocal2.count == onlineOnLocal1.count)
+        // The purged ones are dropped from the pools, not removed (the host cannot be reached):
+        // their processes run on until the host is back.
+        #expect(try eventually { try worker.members("initializing").isEmpty })
+        let purgedPidFiles = purgedOnLocal1.map { "\(worker.executorDir)/shop/local1/\($0).pid" }
+        #expect(!purgedPidFiles.isEmpty && purgedPidFiles.allSatisfy(FileManager.default.fileExists))
         let killedAt = Date()
         node1.kill()
         let budget = Self.interval * Double(Self.fall) + 1
@@ -108,6 +113,16 @@ struct HostFailureTests {
             "measured: host up detected and its offline executors removed in "
                 + "\(Int(Date().timeIntervalSince(upAt) * 1000)) ms")
         #expect(try worker.hash("mimic:shop:host:local1")["status"] == "up")
+        // Host up lists the host at once, instead of at the next online check (30 s away here):
+        // the purged standbys' processes are removed as executors nobody records.
+        #expect(
+            eventually(timeout: 5, interval: 0.02) {
+                purgedPidFiles.allSatisfy { !FileManager.default.fileExists(atPath: $0) }
+            }, "the purged standbys' processes removed after host up")
+        #expect(
+            try worker.events().contains {
+                $0["cause"] == "online-check" && $0["reason"]?.contains("not recorded; removing it") == true
+            })
         let afterUp = try worker.events()
         for id in onlineOnLocal1 {
             #expect(afterUp.contains { $0["executor"] == id && $0["from"] == "offline" && $0["to"] == "removed" })

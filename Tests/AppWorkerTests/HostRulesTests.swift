@@ -60,13 +60,13 @@ import Testing
     @Test func aReportThatConfirmsTheKnownStateChangesNothingButIsRecorded() {
         var pool = Fixtures.steady()
         let decision = pool.handle(Self.up("h1"), now: 10)
-        #expect(decision.transitions.isEmpty && decision.actions.isEmpty)
+        #expect(decision.transitions.isEmpty && decision.actions.isEmpty && decision.listHosts.isEmpty)
         #expect(decision.hostChanges.first?.changed == false)
     }
 
     @Test func hostUpRemovesItsOfflineExecutorsThroughTheDriverAndSpreadsStandbysAgain() {
         var pool = Fixtures.steady()
-        _ = pool.handle(Self.down("h1"), now: 100)
+        #expect(pool.handle(Self.down("h1"), now: 100).listHosts.isEmpty, "a down host cannot be listed")
         // Let the replacements come up on h2.
         var now: Int64 = 100
         while let executor = pool.executors.values.first(where: { $0.state == .initializing }) {
@@ -80,6 +80,7 @@ import Testing
 
         let decision = pool.handle(Self.up("h1"), now: 500)
         #expect(pool.healthyHosts.contains("h1"))
+        #expect(decision.listHosts == ["h1"], "listed at once: its purged standbys still run there")
         let removals = decision.actions.filter { $0.kind == .remove && $0.host == "h1" }.map(\.executor).sorted()
         #expect(removals == offline)
         #expect(decision.actions.contains { $0.kind == .create && $0.host == "h1" }, "a standby moves back to h1")

@@ -18,12 +18,20 @@ struct OnlineChecker: Sendable {
         }
     }
 
-    /// Lists all hosts at once; a host whose driver fails or hangs is reported as failed.
-    func check() async -> OnlineCheckReport {
+    /// Lists `hosts` off the loop and posts the report, outside the periodic check (a host back
+    /// up, see `ExecutorPool.hostUp`). Nothing when the online check is off (`reconcile_every: 0`).
+    func checkSoon(hosts: Set<String>) {
+        guard every > .zero else { return }
+        Task { inbox.post(.schedulerEvent(.onlineCheck(await check(hosts: hosts)))) }
+    }
+
+    /// Lists the hosts at once (nil: all of them); a host whose driver fails or hangs is reported
+    /// as failed.
+    func check(hosts: Set<String>? = nil) async -> OnlineCheckReport {
         let startedAt = SchedulerLoop.now()
         var report = OnlineCheckReport(listed: [:], failed: [:], startedAt: startedAt)
         await withTaskGroup(of: (String, Result<(ids: [String], stopped: Set<String>), any Error>).self) { group in
-            for (host, driver) in drivers {
+            for (host, driver) in drivers where hosts?.contains(host) ?? true {
                 group.addTask {
                     do {
                         let listing = try await withDeadline(
