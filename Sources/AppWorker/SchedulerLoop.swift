@@ -106,6 +106,8 @@ final class SchedulerLoop {
             }
             if isStopping() || fenceLost != nil { break }
         }
+        // A held ack says what was committed: it goes before the process does.
+        frameLink?.flushAcks()
         return true
     }
 

@@ -90,6 +90,7 @@ import Testing
         #expect(file.write(short))
         #expect(AttemptFile(path: path)?.read() == short, "a shorter record leaves nothing of the longer one")
         #expect(!file.write(Record(epoch: "a b", from: 1, to: 1, deaths: 0, phase: .deciding)))
+        #expect(!file.write(Record(epoch: "a\nb", from: 1, to: 1, deaths: 0, phase: .deciding)))
         try "attempt1 e x 2 0 deciding\n".write(toFile: path, atomically: false, encoding: .utf8)
         #expect(AttemptFile(path: path)?.read() == nil)
     }

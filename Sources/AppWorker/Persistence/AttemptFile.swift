@@ -39,7 +39,8 @@ final class AttemptFile: @unchecked Sendable {
         let line = "attempt1 \(record.epoch) \(record.from) \(record.to) \(record.deaths) \(record.phase.rawValue)\n"
         var bytes = Array(line.utf8)
         // An epoch is one word of hex from our listener; anything else would not read back.
-        guard bytes.count <= Self.recordBytes, !record.epoch.contains(" "), !record.epoch.contains("\n") else {
+        // By bytes: Foundation's `contains` of a String took an NSString search on every batch.
+        guard bytes.count <= Self.recordBytes, !record.epoch.utf8.contains(where: { $0 == 0x20 || $0 == 0x0A }) else {
             return false
         }
         bytes += [UInt8](repeating: 0x20, count: Self.recordBytes - bytes.count)

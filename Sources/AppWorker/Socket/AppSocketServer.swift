@@ -53,6 +53,8 @@ struct AppSocketServer: Sendable {
 /// Where ack and error replies go: the connection the frames came in on.
 struct ReplyChannel: Sendable {
     let channel: any Channel
+    /// The connection's paced acks; nil sends each ack at once.
+    var acks: AckPacer? = nil
 
     /// Sorted keys: the same answer reads the same in socat and in a diff.
     private static let encoder: JSONEncoder = {
@@ -75,10 +77,14 @@ struct ReplyChannel: Sendable {
     var id: ObjectIdentifier { ObjectIdentifier(channel) }
 
     func sendAck(_ seq: UInt64) {
+        if let acks { return acks.ack(seq) }
         var buffer = channel.allocator.buffer(capacity: 24)
         AckFrame(seq: seq).write(into: &buffer)
         channel.writeAndFlush(buffer, promise: nil)
     }
+
+    /// An ack still held by the pacing goes now (the worker is stopping).
+    func flushAcks() { acks?.flush() }
 }
 
 final class AppSocketHandler: ChannelInboundHandler {
@@ -93,6 +99,8 @@ final class AppSocketHandler: ChannelInboundHandler {
     /// The peer's uid from SO_PEERCRED; nil until known or when the kernel would not say.
     private var peerUID: UInt32?
     private var pending: [InboundFrame] = []
+    /// This connection's acks (set when it becomes active).
+    private var acks: AckPacer?
 
     init(board: StatusBoard, inbox: WorkerInbox, frameUID: UInt32, inquiry: ExecutorInquiry, logger: Logger) {
         self.board = board
@@ -107,12 +115,13 @@ final class AppSocketHandler: ChannelInboundHandler {
         // known before the first line is parsed.
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         PeerCredentials.uid(of: context.channel).whenSuccess { uid in bound.value.peerUID = uid }
+        acks = AckPacer(channel: context.channel)
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
-        let reply = ReplyChannel(channel: context.channel)
+        let reply = ReplyChannel(channel: context.channel, acks: acks)
         switch InboundLine.parse(line.readableBytesView) {
         case .frame(var frame):
             guard peerUID == frameUID else {
@@ -188,7 +197,7 @@ final class AppSocketHandler: ChannelInboundHandler {
 
     private func flushFrames(context: ChannelHandlerContext) {
         guard !pending.isEmpty else { return }
-        inbox.post(.frames(pending, ReplyChannel(channel: context.channel)))
+        inbox.post(.frames(pending, ReplyChannel(channel: context.channel, acks: acks)))
         pending.removeAll(keepingCapacity: true)
         inbox.throttle(context.channel)
     }
