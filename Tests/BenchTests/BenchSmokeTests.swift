@@ -30,7 +30,11 @@ import Testing
         #expect(last.hasPrefix("RESULT mode=latency "))
         #expect(last.contains(" stale_target="), "\(last)")
         // The split of each trigger's wait, what the load cost and the anchors it is read against.
-        for key in ["journaled_p50_ms", "after_journal_p50_ms", "cpu_us_per_msg", "machine_busy", "wakeup_us"] {
+        for key in [
+            "journaled_p50_ms", "after_journal_p50_ms", "cpu_us_per_msg", "machine_busy", "wakeup_us",
+            "switches_per_msg",
+            "hop_cpu_share",
+        ] {
             let value = last.split(separator: " ").first { $0.hasPrefix(key + "=") }?.dropFirst(key.count + 1)
             #expect(value.flatMap { Double($0) }.map { $0.isFinite && $0 > 0 } == true, "\(key) in \(last)")
         }

@@ -53,9 +53,11 @@ struct LatencyMode: ParsableCommand {
                 let stagesBefore = try PathStages.scrape(adminPort: environment.adminPort, app: trigger)
                 let cpuBefore = try CPUSample.take(environment)
                 let machineBefore = MachineBusy.sample()
+                let switchesBefore = try ContextSwitches.take(environment)
                 let triggersStarted = monotonicNanos()
                 let outcome = try probe.run(seconds: seconds, intervalMs: intervalMs, run: run)
                 let cpu = try CPUSample.take(environment) - cpuBefore
+                let switches = try ContextSwitches.take(environment) - switchesBefore
                 let busy = machineBefore.flatMap { before in MachineBusy.sample()?.fraction(since: before) }
                 let triggersEnded = monotonicNanos()
                 let stages = try PathStages.scrape(adminPort: environment.adminPort, app: trigger)
@@ -110,6 +112,15 @@ struct LatencyMode: ParsableCommand {
                 report.add(
                     "cpu_us_per_msg_listener", cpu.listener * 1e6 / Double(sentDuring), unit: "CPU µs/msg")
                 report.add("cpu_us_per_msg_workers", cpu.workers * 1e6 / Double(sentDuring), unit: "CPU µs/msg")
+                // Each switch is a wakeup to come: times the anchor's CPU per wakeup, the share of
+                // the fleet's CPU the hops between threads take at this rate (an estimate).
+                let switchesPerMessage = Double(switches.count) / Double(sentDuring)
+                report.add(
+                    "switches_per_msg", switchesPerMessage,
+                    unit: "context switches/msg (listener + workers + Redis, every thread)")
+                report.add(
+                    "hop_cpu_share", switchesPerMessage * wakeup.cpuMicros / (cpu.total * 1e6 / Double(sentDuring)),
+                    unit: "switches/msg x wakeup_cpu_us / cpu_us_per_msg (estimate)")
                 report.add(
                     "machine_busy", busy ?? .nan,
                     unit: "fraction of both cores busy (/proc/stat; the bench's own load included)")
@@ -160,7 +171,8 @@ struct LatencyMode: ParsableCommand {
                 ("fdatasync_p99_ms", "fdatasync_p99_ms"), ("ratio_fdatasync", "p99_to_fdatasync_p99"),
                 ("fdatasync_cpu_us", "fdatasync_cpu_us"), ("wakeup_us", "wakeup_us"),
                 ("wakeup_cpu_us", "wakeup_cpu_us"), ("cpu_us_per_msg", "cpu_us_per_msg"),
-                ("machine_busy", "machine_busy"),
+                ("machine_busy", "machine_busy"), ("switches_per_msg", "switches_per_msg"),
+                ("hop_cpu_share", "hop_cpu_share"),
                 ("journaled_p50_ms", "trigger_journaled_p50_ms"),
                 ("after_journal_p50_ms", "trigger_after_journal_p50_ms"),
             ],
