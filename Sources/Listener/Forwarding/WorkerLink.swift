@@ -273,9 +273,7 @@ final class WorkerLink: @unchecked Sendable {
             delay = Self.launchRetry
         } else {
             launchRetryUntil = nil
-            let next = backoff.next()
-            delay = .nanoseconds(
-                Int64(next.components.seconds) * 1_000_000_000 + next.components.attoseconds / 1_000_000_000)
+            delay = TimeAmount(backoff.next())
         }
         scheduledReconnect = eventLoop.scheduleTask(in: delay) { [self] in
             scheduledReconnect = nil
