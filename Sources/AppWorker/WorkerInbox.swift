@@ -29,20 +29,26 @@ struct WorkerInbox: Sendable {
     /// Frames waiting past `frameLimit` stop the socket reads (NIO autoRead off) until the loop
     /// has worked the backlog down to half of it: during a Redis outage the kernel's socket
     /// buffers and the listener's journal hold the rest, not this process's memory.
-    init(frameLimit: Int = 10_000) {
-        queue = InputQueue()
+    /// `holdWindow` is `FrameHold.window`; tests make it long or short to see the hold's edges.
+    init(frameLimit: Int = 10_000, holdWindow: Duration = FrameHold.window) {
+        queue = InputQueue(holdWindow: holdWindow)
         gate = FrameGate(limit: max(1, frameLimit))
     }
 
     /// The inputs in arrival order. Frames that queued up from one connection while the loop was
     /// committing come out as one input, so one commit (one Redis round trip) takes them all:
     /// otherwise a sender that writes small chunks costs a commit per socket read, and the loop
-    /// falls behind exactly when it is busiest.
+    /// falls behind exactly when it is busiest. Quiet frames (`FrameHold`) are handed out only once
+    /// the oldest has waited `FrameHold.window`, or sooner when anything else comes in behind them.
     var stream: Inputs { Inputs(queue: queue) }
 
     func post(_ input: WorkerInput) {
-        if case .frames(let frames, _) = input { gate.add(frames.count) }
-        queue.push(input)
+        var quiet = false
+        if case .frames(let frames, _) = input {
+            gate.add(frames.count)
+            quiet = FrameHold.isQuiet(frames)
+        }
+        queue.push(input, quiet: quiet)
     }
 
     /// Called by the loop once a batch of frames is handled (committed and acknowledged or refused).
@@ -130,20 +136,49 @@ extension WorkerInbox {
 /// The inbox's queue: many producers (socket handlers, clocks, the actuator), one consumer (it
 /// holds a single waiter).
 private final class InputQueue: Sendable {
+    private struct Queued {
+        var input: WorkerInput
+        /// Frames that may wait for company (`FrameHold`).
+        var quiet: Bool
+        var at: ContinuousClock.Instant
+    }
+
     private struct State {
-        var items: [WorkerInput] = []
+        let holdWindow: Duration
+        var items: [Queued] = []
         var head = 0
         var closed = false
         var waiter: CheckedContinuation<Void, Never>?
+        /// The hold a timer is running for: a quiet frame that joins the hold neither wakes the
+        /// loop nor starts another timer.
+        var timerFor: ContinuousClock.Instant?
+
+        /// When the queued inputs are quiet frames of one connection, fewer than a merged input
+        /// holds, and the oldest has waited less than the window: the end of its wait.
+        func holdEnd(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+            guard !closed, head < items.count, items[head].quiet,
+                case .frames(_, let reply) = items[head].input
+            else { return nil }
+            let end = items[head].at + holdWindow
+            guard now < end else { return nil }
+            var count = 0
+            for item in items[head...] {
+                guard item.quiet, case .frames(let frames, let next) = item.input, next.channel === reply.channel
+                else { return nil }
+                count += frames.count
+                if count >= WorkerInbox.maxMergedFrames { return nil }
+            }
+            return end
+        }
 
         /// The next input, with the frames right behind it from the same connection merged in;
         /// nil when nothing is queued.
         mutating func take() -> WorkerInput? {
             guard head < items.count else { return nil }
-            var input = items[head]
+            var input = items[head].input
             head += 1
             if case .frames(var frames, let reply) = input {
-                while head < items.count, case .frames(let more, let next) = items[head],
+                while head < items.count, case .frames(let more, let next) = items[head].input,
                     next.channel === reply.channel,
                     frames.count + more.count <= WorkerInbox.maxMergedFrames
                 {
@@ -161,21 +196,51 @@ private final class InputQueue: Sendable {
             }
             return input
         }
+
+        /// The loop waits with `continuation`: true when it must not (something is ready, or the
+        /// queue is closed); the hold's end when a timer must be started for it.
+        mutating func park(
+            _ continuation: CheckedContinuation<Void, Never>, now: ContinuousClock.Instant
+        ) -> (ready: Bool, startTimer: ContinuousClock.Instant?) {
+            if closed || Task.isCancelled { return (true, nil) }
+            guard head < items.count else {
+                waiter = continuation
+                return (false, nil)
+            }
+            guard let end = holdEnd(now: now) else { return (true, nil) }
+            waiter = continuation
+            return (false, armTimer(for: end))
+        }
+
+        mutating func armTimer(for end: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+            guard timerFor != end else { return nil }
+            timerFor = end
+            return end
+        }
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
 
-    func push(_ input: WorkerInput) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            guard !state.closed else { return nil }
-            state.items.append(input)
+    init(holdWindow: Duration) {
+        state = NIOLockedValueBox(State(holdWindow: holdWindow))
+    }
+
+    func push(_ input: WorkerInput, quiet: Bool) {
+        let now = ContinuousClock.now
+        let (waiter, timer) = state.withLockedValue {
+            state -> (CheckedContinuation<Void, Never>?, ContinuousClock.Instant?) in
+            guard !state.closed else { return (nil, nil) }
+            state.items.append(Queued(input: input, quiet: quiet, at: now))
+            guard state.waiter != nil else { return (nil, nil) }
+            if let end = state.holdEnd(now: now) { return (nil, state.armTimer(for: end)) }
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, nil)
         }
         waiter?.resume()
+        if let timer { startTimer(until: timer) }
     }
 
-    /// Inputs queued before `close` are still handed out; then nil.
+    /// Inputs queued before `close` are still handed out, without holding; then nil.
     func close() {
         let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.closed = true
@@ -187,7 +252,10 @@ private final class InputQueue: Sendable {
 
     func next() async -> WorkerInput? {
         while true {
-            let (input, finished) = state.withLockedValue { state in
+            let now = ContinuousClock.now
+            let (input, finished) = state.withLockedValue { state -> (WorkerInput?, Bool) in
+                // A cancelled loop takes what is queued at once.
+                if !Task.isCancelled, state.holdEnd(now: now) != nil { return (nil, false) }
                 let input = state.take()
                 return (input, input == nil && state.closed)
             }
@@ -195,12 +263,9 @@ private final class InputQueue: Sendable {
             if finished || Task.isCancelled { return nil }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLockedValue { state -> Bool in
-                        if state.head < state.items.count || state.closed || Task.isCancelled { return true }
-                        state.waiter = continuation
-                        return false
-                    }
+                    let (ready, timer) = state.withLockedValue { $0.park(continuation, now: .now) }
                     if ready { continuation.resume() }
+                    if let timer { startTimer(until: timer) }
                 }
             } onCancel: {
                 let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
@@ -209,6 +274,21 @@ private final class InputQueue: Sendable {
                 }
                 waiter?.resume()
             }
+        }
+    }
+
+    /// Wakes the loop when the hold that started this timer ends; a timer of a hold that ended
+    /// sooner (something came in behind it) does nothing.
+    private func startTimer(until end: ContinuousClock.Instant) {
+        Task {
+            try? await Task.sleep(until: end, clock: .continuous)
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                guard state.timerFor == end else { return nil }
+                state.timerFor = nil
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
         }
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 /// Issue 15: a real worker paces its acks (`AckPacing`): frames that arrive one by one, each its
 /// own commit, are acknowledged with far fewer lines than commits, the first at once and the
-/// last within the interval.
+/// last within the interval. The frames report executors down, which the inbox does not hold
+/// (`FrameHold`), so each is committed as it comes.
 @Suite(.startsProcesses)
 struct WorkerAckPacingTests {
     @Test func framesArrivingOneByOneGetFewerAcksThanCommitsAndTheLastOneStill() throws {
@@ -15,7 +16,7 @@ struct WorkerAckPacingTests {
         func frame(_ seq: Int) -> [String: Any] {
             deliveryFrame(
                 epoch: "ep-pace", seq: seq, source: "left_bracket", type: "health",
-                body: ["executor": "ghost-\(seq)", "status": "up"])
+                body: ["executor": "ghost-\(seq)", "status": "down"])
         }
         try socket.sendJSON(frame(1))
         #expect(socket.readJSON(timeout: 5)?["ack"] as? Int == 1, "the first ack is not held")

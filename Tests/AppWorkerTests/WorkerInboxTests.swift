@@ -87,4 +87,109 @@ struct WorkerInboxTests {
         consumer.cancel()
         #expect(await consumer.value == 0)
     }
+
+    // MARK: the hold of quiet frames (`FrameHold`)
+
+    private static func quiet(_ seqs: ClosedRange<UInt64>) -> [InboundFrame] {
+        seqs.map { FrameHoldTests.agreement(seq: $0) }
+    }
+
+    /// The first input the loop gets, and how long it waited for it.
+    private static func firstInput(of inbox: WorkerInbox) async -> (WorkerInput?, Duration) {
+        let started = ContinuousClock.now
+        var inputs = inbox.stream.makeAsyncIterator()
+        let input = await inputs.next()
+        return (input, ContinuousClock.now - started)
+    }
+
+    @Test func quietFramesWaitOutTheWindowForCompanyAndComeOutAsOneInput() async {
+        let window = Duration.milliseconds(300)
+        let inbox = WorkerInbox(holdWindow: window)
+        let link = ReplyChannel(channel: EmbeddedChannel())
+        // Queued before the loop asks (the loop parks and starts the timer) ...
+        inbox.post(.frames(Self.quiet(1...1), link))
+        let consumer = Task { await Self.firstInput(of: inbox) }
+        try? await Task.sleep(for: .milliseconds(50))
+        // ... and joined while it waits (no wakeup for these).
+        inbox.post(.frames(Self.quiet(2...3), link))
+        let (input, waited) = await consumer.value
+        #expect(Self.seqs(input) == [1, 2, 3])
+        #expect(waited >= window - .milliseconds(60), "handed out after \(waited), before the window ran out")
+    }
+
+    @Test func aQuietFramePostedToAWaitingLoopIsHandedOutAtTheWindowsEnd() async {
+        let window = Duration.milliseconds(300)
+        let inbox = WorkerInbox(holdWindow: window)
+        let link = ReplyChannel(channel: EmbeddedChannel())
+        let consumer = Task { await Self.firstInput(of: inbox) }
+        try? await Task.sleep(for: .milliseconds(50))
+        let posted = ContinuousClock.now
+        inbox.post(.frames(Self.quiet(1...2), link))
+        let (input, _) = await consumer.value
+        let sincePost = ContinuousClock.now - posted
+        #expect(Self.seqs(input) == [1, 2])
+        #expect(sincePost >= window, "handed out \(sincePost) after the post")
+    }
+
+    @Test func aLoudFrameEndsTheHoldAndGoesInTheSameInput() async {
+        let inbox = WorkerInbox(holdWindow: .seconds(60))
+        let link = ReplyChannel(channel: EmbeddedChannel())
+        let consumer = Task { await Self.firstInput(of: inbox) }
+        inbox.post(.frames(Self.quiet(1...2), link))
+        try? await Task.sleep(for: .milliseconds(50))
+        inbox.post(.frames([FrameHoldTests.dissent(seq: 3)], link))
+        let (input, waited) = await consumer.value
+        #expect(Self.seqs(input) == [1, 2, 3])
+        #expect(waited < .seconds(30), "the dissent waited for the quiet frames' window")
+    }
+
+    @Test func anyOtherInputEndsTheHoldAndKeepsItsPlace() async {
+        let link = ReplyChannel(channel: EmbeddedChannel())
+        let other = ReplyChannel(channel: EmbeddedChannel())
+        let inputs: [(String, WorkerInput)] = [
+            ("a clock's event", .schedulerEvent(.housekeeping)),
+            ("a gap", .gap(GapFrame(epoch: "e", from: 3, to: 3), link)),
+            ("a hello", .hello(link)),
+            ("quiet frames of another connection", .frames(Self.quiet(100...100), other)),
+        ]
+        for (name, input) in inputs {
+            let inbox = WorkerInbox(holdWindow: .seconds(60))
+            let consumer = Task { await Self.firstInput(of: inbox) }
+            inbox.post(.frames(Self.quiet(1...2), link))
+            try? await Task.sleep(for: .milliseconds(20))
+            inbox.post(input)
+            let (first, waited) = await consumer.value
+            #expect(Self.seqs(first) == [1, 2], "\(name): the held frames come first")
+            #expect(waited < .seconds(30), "\(name) waited for the quiet frames' window")
+            // Closed, nothing is held: what came in behind is next.
+            inbox.close()
+            var rest = inbox.stream.makeAsyncIterator()
+            #expect(await rest.next() != nil, "\(name) keeps its place")
+        }
+    }
+
+    @Test func aHoldEndsOnceAMergedInputIsFull() async {
+        let inbox = WorkerInbox(holdWindow: .seconds(60))
+        let link = ReplyChannel(channel: EmbeddedChannel())
+        let consumer = Task { await Self.firstInput(of: inbox) }
+        let chunk = UInt64(WorkerInbox.maxMergedFrames / 4)
+        for start in stride(from: UInt64(1), to: 4 * chunk, by: Int(chunk)) {
+            inbox.post(.frames(Self.quiet(start...(start + chunk - 1)), link))
+        }
+        let (input, waited) = await consumer.value
+        #expect(Self.seqs(input)?.count == WorkerInbox.maxMergedFrames)
+        #expect(waited < .seconds(30))
+    }
+
+    @Test func closeEndsTheHold() async {
+        let inbox = WorkerInbox(holdWindow: .seconds(60))
+        let link = ReplyChannel(channel: EmbeddedChannel())
+        let consumer = Task { await Self.firstInput(of: inbox) }
+        inbox.post(.frames(Self.quiet(1...1), link))
+        try? await Task.sleep(for: .milliseconds(20))
+        inbox.close()
+        let (input, waited) = await consumer.value
+        #expect(Self.seqs(input) == [1])
+        #expect(waited < .seconds(30))
+    }
 }

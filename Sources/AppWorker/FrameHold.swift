@@ -1,0 +1,30 @@
+import Shared
+
+/// Frames that change nothing anyone waits on wait in the inbox up to `window` for company, so
+/// one decision pass, one commit (one guarded Redis script) and one ack cover several of them.
+///
+/// At a paced rate each frame used to arrive alone and be its own commit: the loop's wakeup, the
+/// hop to the Redis owner thread and back, the script, and the ack each cost more than the rules
+/// (issue 15). Quiet means an arbitration the executors agreed on, or an executor reported up:
+/// the rules only move confidences, counters and learned patterns for them (`up` changes no
+/// executor's state), so nothing the brackets are told waits on them. Anything else (a dissent,
+/// an alert, a health report that is not `up`, a list change, an admin order, an invalid frame,
+/// a gap, a hello, a clock's event) ends the hold at once and goes in the same batch, so a flagged
+/// executor waits for nothing. The listener's answers do not wait either: they follow the
+/// journal, not the commit.
+enum FrameHold {
+    /// Short beside anything an operator reads off a consistent arbitration (confidences,
+    /// counters), and as long as the ack pacing's interval, which the acks wait for anyway.
+    static let window: Duration = .milliseconds(5)
+
+    static func isQuiet(_ frames: [InboundFrame]) -> Bool {
+        frames.allSatisfy { frame in
+            guard case .valid(_, let body) = frame.message else { return false }
+            switch body {
+            case .arbitration(let arbitration): return arbitration.dissenters.isEmpty
+            case .health(let report): return report.status == .up
+            case .alert, .list, .setState, .rotate, .pause, .resume: return false
+            }
+        }
+    }
+}
