@@ -29,9 +29,12 @@ struct WorkerInbox: Sendable {
     /// Frames waiting past `frameLimit` stop the socket reads (NIO autoRead off) until the loop
     /// has worked the backlog down to half of it: during a Redis outage the kernel's socket
     /// buffers and the listener's journal hold the rest, not this process's memory.
-    /// `holdWindow` is `FrameHold.window`; tests make it long or short to see the hold's edges.
-    init(frameLimit: Int = 10_000, holdWindow: Duration = FrameHold.window) {
-        queue = InputQueue(holdWindow: holdWindow)
+    /// `timers` runs the timer that ends a hold of quiet frames: the worker's socket loop, awake
+    /// for the frames anyway (a `Task.sleep` cost three thread wakeups per hold, on Dispatch's
+    /// and the task pool's threads). `holdWindow` is `FrameHold.window`; tests make it long or
+    /// short to see the hold's edges.
+    init(frameLimit: Int = 10_000, timers: any EventLoop, holdWindow: Duration = FrameHold.window) {
+        queue = InputQueue(timers: timers, holdWindow: holdWindow)
         gate = FrameGate(limit: max(1, frameLimit))
     }
 
@@ -220,8 +223,10 @@ private final class InputQueue: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    private let timers: any EventLoop
 
-    init(holdWindow: Duration) {
+    init(timers: any EventLoop, holdWindow: Duration) {
+        self.timers = timers
         state = NIOLockedValueBox(State(holdWindow: holdWindow))
     }
 
@@ -280,8 +285,8 @@ private final class InputQueue: Sendable {
     /// Wakes the loop when the hold that started this timer ends; a timer of a hold that ended
     /// sooner (something came in behind it) does nothing.
     private func startTimer(until end: ContinuousClock.Instant) {
-        Task {
-            try? await Task.sleep(until: end, clock: .continuous)
+        let delay = max(.zero, end - .now)
+        timers.scheduleTask(in: TimeAmount(delay)) { [state] in
             let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
                 guard state.timerFor == end else { return nil }
                 state.timerFor = nil

@@ -22,9 +22,9 @@ struct WorkerService: Service {
         } catch {
             throw WorkerFailure("\(config.app): \(error.description)")
         }
-        let inbox = WorkerInbox()
-        let redis = RedisClient(settings: config.redis)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let inbox = WorkerInbox(timers: group.next())
+        let redis = RedisClient(settings: config.redis)
         let exporter: SyslogExporter?
         do {
             exporter = try config.logExport.map {

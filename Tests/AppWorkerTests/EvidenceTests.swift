@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Shared
 import Testing
 
@@ -165,7 +166,7 @@ import Testing
         let scratch = Scratch()
         let (gate, release) = AsyncStream.makeStream(of: Void.self)
         let driver = GatedDriver(gate: gate)
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         let actuator = Actuator(
             app: "shop", drivers: ["h1": driver], maxParallel: 1, inbox: inbox, logger: Logger(label: "test"),
             evidence: scratch.collector())

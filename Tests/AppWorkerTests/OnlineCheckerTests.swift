@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Scheduling
 import Testing
 
@@ -25,7 +26,7 @@ struct OnlineCheckerTests {
     }
 
     @Test func aHostBackUpIsListedAloneAndPostedToTheLoop() async {
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         Self.checker(every: .seconds(30), inbox: inbox).checkSoon(hosts: ["h1"])
         var inputs = inbox.stream.makeAsyncIterator()
         guard case .schedulerEvent(.onlineCheck(let report))? = await inputs.next() else {
@@ -36,7 +37,7 @@ struct OnlineCheckerTests {
     }
 
     @Test func nothingIsListedWhenTheOnlineCheckIsOff() async throws {
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         Self.checker(every: .zero, inbox: inbox).checkSoon(hosts: ["h1"])
         try await Task.sleep(for: .milliseconds(300))
         inbox.post(.schedulerEvent(.housekeeping))

@@ -1,4 +1,5 @@
 import NIOEmbedded
+import NIOPosix
 import Shared
 import Testing
 
@@ -17,7 +18,7 @@ struct WorkerInboxTests {
     }
 
     @Test func queuedFramesOfOneConnectionComeOutAsOneInputInOrderWithTheRest() async {
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         let first = ReplyChannel(channel: EmbeddedChannel())
         let second = ReplyChannel(channel: EmbeddedChannel())
         inbox.post(.frames(Self.frames(1...3), first))
@@ -47,7 +48,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aMergedInputStaysWithinItsBound() async {
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         let link = ReplyChannel(channel: EmbeddedChannel())
         let chunk = UInt64(WorkerInbox.maxMergedFrames / 2)
         for start in stride(from: UInt64(1), to: 3 * chunk, by: Int(chunk)) {
@@ -61,7 +62,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aWaitingLoopWakesForAPostAndForClose() async {
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task {
             var seen: [UInt64] = []
@@ -77,7 +78,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aCancelledLoopStopsWaiting() async {
-        let inbox = WorkerInbox()
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
         let consumer = Task {
             var count = 0
             for await _ in inbox.stream { count += 1 }
@@ -104,7 +105,7 @@ struct WorkerInboxTests {
 
     @Test func quietFramesWaitOutTheWindowForCompanyAndComeOutAsOneInput() async {
         let window = Duration.milliseconds(300)
-        let inbox = WorkerInbox(holdWindow: window)
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: window)
         let link = ReplyChannel(channel: EmbeddedChannel())
         // Queued before the loop asks (the loop parks and starts the timer) ...
         inbox.post(.frames(Self.quiet(1...1), link))
@@ -119,7 +120,7 @@ struct WorkerInboxTests {
 
     @Test func aQuietFramePostedToAWaitingLoopIsHandedOutAtTheWindowsEnd() async {
         let window = Duration.milliseconds(300)
-        let inbox = WorkerInbox(holdWindow: window)
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: window)
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         try? await Task.sleep(for: .milliseconds(50))
@@ -132,7 +133,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aLoudFrameEndsTheHoldAndGoesInTheSameInput() async {
-        let inbox = WorkerInbox(holdWindow: .seconds(60))
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         inbox.post(.frames(Self.quiet(1...2), link))
@@ -153,7 +154,7 @@ struct WorkerInboxTests {
             ("quiet frames of another connection", .frames(Self.quiet(100...100), other)),
         ]
         for (name, input) in inputs {
-            let inbox = WorkerInbox(holdWindow: .seconds(60))
+            let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
             let consumer = Task { await Self.firstInput(of: inbox) }
             inbox.post(.frames(Self.quiet(1...2), link))
             try? await Task.sleep(for: .milliseconds(20))
@@ -169,7 +170,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aHoldEndsOnceAMergedInputIsFull() async {
-        let inbox = WorkerInbox(holdWindow: .seconds(60))
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         let chunk = UInt64(WorkerInbox.maxMergedFrames / 4)
@@ -182,7 +183,7 @@ struct WorkerInboxTests {
     }
 
     @Test func closeEndsTheHold() async {
-        let inbox = WorkerInbox(holdWindow: .seconds(60))
+        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         inbox.post(.frames(Self.quiet(1...1), link))
