@@ -1,6 +1,7 @@
 import Shared
 
-/// Frames that change nothing anyone waits on wait in the inbox up to `window` for company, so
+/// Frames that change nothing anyone waits on wait in the inbox up to `window` (and while fewer
+/// than `maxHeldFrames` wait) for company, so
 /// one decision pass, one commit (one guarded Redis script) and one ack cover several of them.
 ///
 /// At a paced rate each frame used to arrive alone and be its own commit: the loop's wakeup, the
@@ -16,6 +17,11 @@ enum FrameHold {
     /// Short beside anything an operator reads off a consistent arbitration (confidences,
     /// counters), and as long as the ack pacing's interval, which the acks wait for anyway.
     static let window: Duration = .milliseconds(5)
+    /// A hold ends once this many frames wait. A loud frame that ends a hold waits for the held
+    /// frames' decision and commit: held for the whole window at 5,000 msgs/s per app (about 25
+    /// frames), a trigger's median from journal to publish grew 0.2–0.6 ms; with 8 it stayed
+    /// where it was, and the commits still come 8 frames to one (BENCHMARKS.md, sixth pass).
+    static let maxHeldFrames = 8
 
     static func isQuiet(_ frames: [InboundFrame]) -> Bool {
         frames.allSatisfy { frame in

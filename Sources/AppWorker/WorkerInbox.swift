@@ -42,7 +42,8 @@ struct WorkerInbox: Sendable {
     /// committing come out as one input, so one commit (one Redis round trip) takes them all:
     /// otherwise a sender that writes small chunks costs a commit per socket read, and the loop
     /// falls behind exactly when it is busiest. Quiet frames (`FrameHold`) are handed out only once
-    /// the oldest has waited `FrameHold.window`, or sooner when anything else comes in behind them.
+    /// the oldest has waited `FrameHold.window` or `FrameHold.maxHeldFrames` wait, or sooner when
+    /// anything else comes in behind them.
     var stream: Inputs { Inputs(queue: queue) }
 
     func post(_ input: WorkerInput) {
@@ -156,8 +157,9 @@ private final class InputQueue: Sendable {
         /// loop nor starts another timer.
         var timerFor: ContinuousClock.Instant?
 
-        /// When the queued inputs are quiet frames of one connection, fewer than a merged input
-        /// holds, and the oldest has waited less than the window: the end of its wait.
+        /// When the queued inputs are quiet frames of one connection, fewer than
+        /// `FrameHold.maxHeldFrames`, and the oldest has waited less than the window: the end of
+        /// its wait.
         func holdEnd(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
             guard !closed, head < items.count, items[head].quiet,
                 case .frames(_, let reply) = items[head].input
@@ -169,7 +171,7 @@ private final class InputQueue: Sendable {
                 guard item.quiet, case .frames(let frames, let next) = item.input, next.channel === reply.channel
                 else { return nil }
                 count += frames.count
-                if count >= WorkerInbox.maxMergedFrames { return nil }
+                if count >= FrameHold.maxHeldFrames { return nil }
             }
             return end
         }

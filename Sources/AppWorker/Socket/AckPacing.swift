@@ -5,8 +5,9 @@
 /// pacing them took 7 % off the fleet's CPU at 2,000 msgs/s (issue 15). An ack is cumulative and only
 /// moves the journal's cursor (what the listener may trim, and where it replays from after a
 /// reconnect, which the applied cursor makes harmless), so one per `interval` says the same.
-/// The first ack after a quiet spell goes at once, so a single message, or a restarted worker's
-/// first ack, waits for nothing; later ones are held until `interval` after the last one sent, or
+/// The first ack after a quiet spell goes as soon as its commit is done, so a single message, or
+/// a restarted worker's first ack, waits for no timer here (a quiet frame's commit may itself
+/// have waited for company, `FrameHold`); later ones are held until `interval` after the last one sent, or
 /// until `maxHeldSeqs` seqs are waiting, so the listener's window never waits on the timer.
 struct AckPacing: Sendable, Equatable {
     enum Action: Equatable {
