@@ -7,8 +7,9 @@
 /// reconnect, which the applied cursor makes harmless), so one per `interval` says the same.
 /// The first ack after a quiet spell goes as soon as its commit is done, so a single message, or
 /// a restarted worker's first ack, waits for no timer here (a quiet frame's commit may itself
-/// have waited for company, `FrameHold`); later ones are held until `interval` after the last one sent, or
-/// until `maxHeldSeqs` seqs are waiting, so the listener's window never waits on the timer.
+/// have waited for company, `FrameHold`); later ones are held until `interval` after the last one
+/// sent, or until `maxHeldSeqs` seqs are waiting, so the listener's window never waits on the
+/// timer.
 struct AckPacing: Sendable, Equatable {
     enum Action: Equatable {
         /// These ack lines, in this order, now.
