@@ -535,7 +535,6 @@ final class SchedulerLoop {
         for decision in decisions {
             batch.record(decision, now: now)
             actions += decision.actions
-            log(decision)
         }
         for letter in letters { batch.recordDeadLetter(letter, now: now) }
         if let gap { batch.recordGap(gap, now: now) }
@@ -590,6 +589,9 @@ final class SchedulerLoop {
         }
         commitCounter = number
         lastCommitPublished = publication != nil
+        // Logged once committed: a refused or fenced batch did not happen (its messages come
+        // again), and a flagged executor's publish does not wait for these writes.
+        decisions.forEach(log)
         memory = newMemory
         if let newApplied { applied = newApplied }
         if !letters.isEmpty || (gap.map { !$0.isVoid } ?? false) {

@@ -87,6 +87,9 @@ struct WorkerFenceTests {
         #expect(log.contains("mimic-worker: shop: commit"), "the stderr line names the app: \(log)")
         #expect(log.contains("holds fence 6, newer than this worker's fence 5"))
         #expect(log.contains("a newer owner runs this app, so this instance must not run it"))
+        // Transitions and notes are logged once committed: the fenced batch's note is not.
+        #expect(log.contains("\"cause\":\"msg-1\""), "the committed batch's note is logged: \(log)")
+        #expect(!log.contains("\"cause\":\"msg-2\""), "a note of the fenced batch is logged: \(log)")
     }
 
     @Test func aWorkerPausedPastItsLeaseNeverCommitsAgainOnceResumed() throws {
