@@ -12,13 +12,18 @@ struct WorkerInboxTests {
         seqs.map { InboundFrame(epoch: "e", seq: $0, at: nil, message: .invalid(id: "m\($0)", reason: "test")) }
     }
 
+    /// The hold's timers run on a real event loop: its windows are real time.
+    private static func inbox(holding window: Duration = FrameHold.window) -> WorkerInbox {
+        WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: window)
+    }
+
     private static func seqs(_ input: WorkerInput?) -> [UInt64]? {
         guard case .frames(let frames, _)? = input else { return nil }
         return frames.map(\.seq)
     }
 
     @Test func queuedFramesOfOneConnectionComeOutAsOneInputInOrderWithTheRest() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
+        let inbox = Self.inbox()
         let first = ReplyChannel(channel: EmbeddedChannel())
         let second = ReplyChannel(channel: EmbeddedChannel())
         inbox.post(.frames(Self.frames(1...3), first))
@@ -48,7 +53,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aMergedInputStaysWithinItsBound() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
+        let inbox = Self.inbox()
         let link = ReplyChannel(channel: EmbeddedChannel())
         let chunk = UInt64(WorkerInbox.maxMergedFrames / 2)
         for start in stride(from: UInt64(1), to: 3 * chunk, by: Int(chunk)) {
@@ -62,7 +67,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aWaitingLoopWakesForAPostAndForClose() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
+        let inbox = Self.inbox()
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task {
             var seen: [UInt64] = []
@@ -78,7 +83,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aCancelledLoopStopsWaiting() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next())
+        let inbox = Self.inbox()
         let consumer = Task {
             var count = 0
             for await _ in inbox.stream { count += 1 }
@@ -105,7 +110,7 @@ struct WorkerInboxTests {
 
     @Test func quietFramesWaitOutTheWindowForCompanyAndComeOutAsOneInput() async {
         let window = Duration.milliseconds(300)
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: window)
+        let inbox = Self.inbox(holding: window)
         let link = ReplyChannel(channel: EmbeddedChannel())
         // Queued before the loop asks: the loop parks and starts the timer itself.
         let posted = ContinuousClock.now
@@ -119,7 +124,7 @@ struct WorkerInboxTests {
 
     @Test func quietFramesPostedToAWaitingLoopJoinTheHoldAndComeOutAtTheWindowsEnd() async {
         let window = Duration.seconds(1)
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: window)
+        let inbox = Self.inbox(holding: window)
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         try? await Task.sleep(for: .milliseconds(50))
@@ -135,7 +140,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aLoudFrameEndsTheHoldAndGoesInTheSameInput() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
+        let inbox = Self.inbox(holding: .seconds(60))
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         inbox.post(.frames(Self.quiet(1...2), link))
@@ -156,7 +161,7 @@ struct WorkerInboxTests {
             ("quiet frames of another connection", .frames(Self.quiet(100...100), other)),
         ]
         for (name, input) in inputs {
-            let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
+            let inbox = Self.inbox(holding: .seconds(60))
             let consumer = Task { await Self.firstInput(of: inbox) }
             inbox.post(.frames(Self.quiet(1...2), link))
             try? await Task.sleep(for: .milliseconds(20))
@@ -172,7 +177,7 @@ struct WorkerInboxTests {
     }
 
     @Test func aHoldEndsOnceEnoughFramesWait() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
+        let inbox = Self.inbox(holding: .seconds(60))
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         let held = UInt64(FrameHold.maxHeldFrames)
@@ -183,7 +188,7 @@ struct WorkerInboxTests {
     }
 
     @Test func closeEndsTheHold() async {
-        let inbox = WorkerInbox(timers: MultiThreadedEventLoopGroup.singleton.next(), holdWindow: .seconds(60))
+        let inbox = Self.inbox(holding: .seconds(60))
         let link = ReplyChannel(channel: EmbeddedChannel())
         let consumer = Task { await Self.firstInput(of: inbox) }
         inbox.post(.frames(Self.quiet(1...1), link))
