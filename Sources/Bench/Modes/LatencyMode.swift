@@ -31,6 +31,8 @@ struct LatencyMode: ParsableCommand {
         var mergedReady = Stats.histogram([])
         var mergedJournaled = Stats.histogram([])
         var mergedAfterJournal = Stats.histogram([])
+        var mergedWakeups = Stats.histogram([])
+        var mergedHops = Stats.histogram([])
         for run in 1...common.runs {
             try common.withEnvironment(apps: apps, standby: standby) { environment in
                 let floor = Stats.histogram(
@@ -54,8 +56,20 @@ struct LatencyMode: ParsableCommand {
                 let cpuBefore = try CPUSample.take(environment)
                 let machineBefore = MachineBusy.sample()
                 let switchesBefore = try ContextSwitches.take(environment)
+                let loadedWakeups = try LoadedWakeups()
                 let triggersStarted = monotonicNanos()
-                let outcome = try probe.run(seconds: seconds, intervalMs: intervalMs, run: run)
+                let outcome: TriggerProbe.Outcome
+                do {
+                    outcome = try probe.run(seconds: seconds, intervalMs: intervalMs, run: run)
+                } catch {
+                    _ = loadedWakeups.stop()
+                    throw error
+                }
+                let wakeupDelays = loadedWakeups.stop()
+                let wakeupsUnderLoad = Stats.histogram(wakeupDelays)
+                let hopsUnderLoad = Stats.histogram(LoadedWakeups.pathSums(of: wakeupDelays))
+                mergedWakeups.add(wakeupsUnderLoad)
+                mergedHops.add(hopsUnderLoad)
                 let cpu = try CPUSample.take(environment) - cpuBefore
                 let switches = try ContextSwitches.take(environment) - switchesBefore
                 let busy = machineBefore.flatMap { before in MachineBusy.sample()?.fraction(since: before) }
@@ -136,6 +150,14 @@ struct LatencyMode: ParsableCommand {
                 report.add(
                     "wakeup_us", wakeup.wallMicros, unit: "µs per thread wakeup (pipe ping-pong, idle machine)")
                 report.add("wakeup_cpu_us", wakeup.cpuMicros, unit: "CPU µs per thread wakeup")
+                for percentile in [50.0, 99.0, 99.9] {
+                    report.add(
+                        "loaded_wakeup_p\(Self.label(percentile))_ms", Stats.millis(wakeupsUnderLoad, percentile),
+                        unit: "ms per thread wakeup while the triggers ran (pipe, one per ms)")
+                    report.add(
+                        "path_hops_p\(Self.label(percentile))_ms", Stats.millis(hopsUnderLoad, percentile),
+                        unit: "ms, \(LoadedWakeups.triggerPathHops) such wakeups in a row (the trigger's hops alone)")
+                }
                 report.add("p99_to_fdatasync_p99", Stats.millis(histogram, 99) / Stats.millis(sync, 99), unit: "ratio")
                 // Every message of the trigger's app, background included, as coarse as the buckets.
                 for (family, name) in PathStages.stages {
@@ -159,7 +181,11 @@ struct LatencyMode: ParsableCommand {
                 + "p99 \(Stats.millis(mergedReady, 99)) ms, p99.9 \(Stats.millis(mergedReady, 99.9)) ms; "
                 + "send -> journaled p50 \(Stats.millis(mergedJournaled, 50)) ms, p99 \(Stats.millis(mergedJournaled, 99)) ms; "
                 + "journaled -> publish p50 \(Stats.millis(mergedAfterJournal, 50)) ms, "
-                + "p99 \(Stats.millis(mergedAfterJournal, 99)) ms")
+                + "p99 \(Stats.millis(mergedAfterJournal, 99)) ms; "
+                + "one thread wakeup under this load p50 \(Stats.millis(mergedWakeups, 50)) ms, "
+                + "p99 \(Stats.millis(mergedWakeups, 99)) ms, p99.9 \(Stats.millis(mergedWakeups, 99.9)) ms; "
+                + "\(LoadedWakeups.triggerPathHops) of them in a row p50 \(Stats.millis(mergedHops, 50)) ms, "
+                + "p99 \(Stats.millis(mergedHops, 99)) ms")
         report.printResult(
             [
                 ("p50_ms", "trigger_p50_ms"), ("p99_ms", "trigger_p99_ms"), ("p999_ms", "trigger_p999_ms"),
@@ -175,6 +201,9 @@ struct LatencyMode: ParsableCommand {
                 ("hop_cpu_share", "hop_cpu_share"),
                 ("journaled_p50_ms", "trigger_journaled_p50_ms"),
                 ("after_journal_p50_ms", "trigger_after_journal_p50_ms"),
+                ("loaded_wakeup_p50_ms", "loaded_wakeup_p50_ms"), ("loaded_wakeup_p99_ms", "loaded_wakeup_p99_ms"),
+                ("loaded_wakeup_p999_ms", "loaded_wakeup_p999_ms"), ("path_hops_p50_ms", "path_hops_p50_ms"),
+                ("path_hops_p99_ms", "path_hops_p99_ms"),
             ],
             extra: [
                 ("runs", String(common.runs)), ("rate", String(Int(rate))),
@@ -182,7 +211,14 @@ struct LatencyMode: ParsableCommand {
                 ("merged_p999_ms", Report.format(Stats.millis(merged, 99.9))),
                 ("ready_merged_p99_ms", Report.format(Stats.millis(mergedReady, 99))),
                 ("ready_merged_p999_ms", Report.format(Stats.millis(mergedReady, 99.9))),
+                ("loaded_wakeup_merged_p99_ms", Report.format(Stats.millis(mergedWakeups, 99))),
+                ("path_hops_merged_p99_ms", Report.format(Stats.millis(mergedHops, 99))),
             ])
+    }
+
+    /// `50`, `99`, `999` for 50, 99 and 99.9, as the other percentile rows are named.
+    private static func label(_ percentile: Double) -> String {
+        percentile == percentile.rounded() ? String(Int(percentile)) : String(Int(percentile * 10))
     }
 }
 
