@@ -18,6 +18,9 @@ import Testing
         #"{"id":"l","app":"shop","source":"waf","type":"list","body":{"list":"blacklist","op":"add","url":"/admin","ttl":"10m"}}"#,
         #"{"id":"s","app":"shop","source":"admin","type":"set_state","body":{"executor":"e3","state":"offline","reason":"patching"}}"#,
         #" { "id" : "r" , "app":"shop", "source":"admin","type":"rotate","body":{ } } "#,
+        // A source or type written with escapes names what it unescapes to.
+        #"{"id":"e","app":"shop","source":"w\u0061f","type":"\u0061lert","body":{"executor":"e2","severity":"high"}}"#,
+        #"{"id":"e","app":"shop","source":"right\u005fbracket","type":"arbitr\u0061tion","body":{"executors":["e1"],"dissenters":[]}}"#,
         // Valid JSON whose checks fail: the same refusal on both paths.
         #"{"id":"x","app":"shop","source":"left_bracket","type":"health","body":{"executor":"e1","status":"sideways"}}"#,
         #"{"id":"x","app":"Shop!","source":"admin","type":"pause","body":{}}"#,
@@ -43,6 +46,10 @@ import Testing
         #"{"id":"a","app":"shop","source":"admin","type":"set_state","body":{"state":"online","state":"offline","executor":"e1"}}"#,
         // Not an envelope of known source and type, or not one JSON value.
         #"{"id":"a","app":"shop","source":"martian","type":"rotate","body":{}}"#,
+        #"{"id":"a","app":"shop","source":"admin","type":"rotat","body":{}}"#,
+        #"{"id":"a","app":"shop","source":"wafs","type":"rotate","body":{}}"#,
+        #"{"id":"a","app":"shop","source":"w\u00e1f","type":"rotate","body":{}}"#,
+        #"{"id":"a","app":"shop","source":"admin","type":"","body":{}}"#,
         #"{"id":"a","app":"shop","source":"admin","type":"rotate","body":[]}"#,
         #"{"id":"a","app":"shop","source":"admin","type":"rotate"}"#,
         #"{"id":1,"app":"shop","source":"admin","type":"rotate","body":{}}"#,

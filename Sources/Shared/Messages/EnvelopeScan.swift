@@ -1,3 +1,5 @@
+import Foundation
+
 /// The fields a body may carry (DESIGN section 4): what `Envelope.validated` reads, and all that
 /// `EnvelopeScan` keeps.
 public enum BodyKey: String, Sendable, CaseIterable {
@@ -33,9 +35,7 @@ public enum BodyKey: String, Sendable, CaseIterable {
 
     /// The key whose name is exactly `raw`, nil for any other.
     fileprivate static func named(_ raw: UnsafeRawBufferPointer) -> BodyKey? {
-        for entry in names where entry.bytes.count == raw.count {
-            if entry.bytes.withUnsafeBytes({ $0.elementsEqual(raw) }) { return entry.key }
-        }
+        for entry in names where raw.holds(entry.bytes) { return entry.key }
         return nil
     }
 }
@@ -152,17 +152,32 @@ extension FastJSON.Parser {
 
         static func named(_ raw: UnsafeRawBufferPointer) -> EnvelopeKey? {
             switch raw.count {
-            case 2: return raw.elementsEqual("id".utf8) ? .id : nil
-            case 3: return raw.elementsEqual("app".utf8) ? .app : nil
+            case 2: return raw.holds("id") ? .id : nil
+            case 3: return raw.holds("app") ? .app : nil
             case 4:
-                if raw.elementsEqual("type".utf8) { return .type }
-                if raw.elementsEqual("time".utf8) { return .time }
-                if raw.elementsEqual("body".utf8) { return .body }
+                if raw.holds("type") { return .type }
+                if raw.holds("time") { return .time }
+                if raw.holds("body") { return .body }
                 return nil
-            case 6: return raw.elementsEqual("source".utf8) ? .source : nil
+            case 6: return raw.holds("source") ? .source : nil
             default: return nil
             }
         }
+    }
+
+    /// The names of the sources and types, to match a value's bytes without making a string of them.
+    private static let sourceNames = Source.allCases.map { ($0, Array($0.rawValue.utf8)) }
+    private static let typeNames = MessageType.allCases.map { ($0, Array($0.rawValue.utf8)) }
+
+    /// At a `"`: the case whose name the string is, matched on its bytes when it has no escapes;
+    /// a string with escapes is unescaped first, so it names what the general path reads.
+    private mutating func word<Word: RawRepresentable<String>>(_ names: [(Word, [UInt8])]) -> Word? {
+        if let raw = plainKey() {
+            for (word, name) in names where raw.holds(name) { return word }
+            return nil
+        }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let text = string() else { return nil }
+        return Word(rawValue: text)
     }
 
     fileprivate mutating func envelope() -> EnvelopeScan? {
@@ -187,16 +202,17 @@ extension FastJSON.Parser {
                 default: return false
                 }
                 return true
-            default:
+            case .source:
+                source = parser.word(Self.sourceNames)
+                return source != nil
+            case .type:
+                type = parser.word(Self.typeNames)
+                return type != nil
+            case .id, .app:
                 guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\""),
                     let text = parser.string()
                 else { return false }
-                switch key {
-                case .id: id = text
-                case .app: app = text
-                case .source: source = Source(rawValue: text)
-                default: type = MessageType(rawValue: text)
-                }
+                if key == .id { id = text } else { app = text }
                 return true
             }
         }
@@ -266,5 +282,17 @@ extension FastJSON.Parser {
             end += 1
         }
         return nil
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these are exactly the bytes of `name`.
+    fileprivate func holds(_ name: StaticString) -> Bool {
+        count == name.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, name.utf8Start, count) == 0)
+    }
+
+    fileprivate func holds(_ name: [UInt8]) -> Bool {
+        count == name.count
+            && (count == 0 || name.withUnsafeBytes { memcmp(baseAddress!, $0.baseAddress!, count) == 0 })
     }
 }
