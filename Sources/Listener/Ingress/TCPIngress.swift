@@ -276,9 +276,12 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func flushAnswers(_ context: ChannelHandlerContext) {
-        var text = ""
+        // Straight into the buffer that is written: joining the answers into one string first
+        // copied every byte once more and grew that string as it went.
+        var buffer: ByteBuffer?
         while let first = answers.first, let ready = first {
-            text += ready
+            buffer = buffer ?? context.channel.allocator.buffer(capacity: 256)
+            buffer?.writeString(ready)
             answers.removeFirst()
             firstSlot += 1
         }
@@ -286,11 +289,11 @@ private final class TCPSession: ChannelInboundHandler, @unchecked Sendable {
             pausedForJournal = false
             updateReading(context)
         }
-        guard !text.isEmpty, context.channel.isActive else { return }
-        let bytes = text.utf8.count
+        guard let buffer, context.channel.isActive else { return }
+        let bytes = buffer.readableBytes
         unread.add(bytes)
         let unread = self.unread
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
             unread.remove(bytes)
         }
     }
