@@ -113,10 +113,15 @@ package struct PolicyMemory: Sendable, Equatable, Codable {
 
     /// One line of JSON for `mimic:{app}:policy`; keys sorted so equal memories encode equally.
     package var json: String {
+        (try? Self.encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// One for the process: every commit that changes the memory encodes it.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
+        return encoder
+    }()
 
     /// Nil when `text` is not a memory this version wrote (the caller starts without one, loudly).
     package init?(json text: String) {
