@@ -29,11 +29,12 @@ import Testing
         let last = output.lastNonEmptyLine
         #expect(last.hasPrefix("RESULT mode=latency "))
         #expect(last.contains(" stale_target="), "\(last)")
-        // The split of each trigger's wait, what the load cost and the anchors it is read against.
+        // The split of each trigger's wait, what the load cost and the anchors it is read against
+        // (among them one thread wakeup under the run's load, and eight in a row).
         for key in [
             "journaled_p50_ms", "after_journal_p50_ms", "cpu_us_per_msg", "machine_busy", "wakeup_us",
             "switches_per_msg",
-            "hop_cpu_share",
+            "hop_cpu_share", "loaded_wakeup_p99_ms", "path_hops_p99_ms",
         ] {
             let value = last.split(separator: " ").first { $0.hasPrefix(key + "=") }?.dropFirst(key.count + 1)
             #expect(value.flatMap { Double($0) }.map { $0.isFinite && $0 > 0 } == true, "\(key) in \(last)")
