@@ -30,7 +30,7 @@ import Testing
         #expect(last.hasPrefix("RESULT mode=latency "))
         #expect(last.contains(" stale_target="), "\(last)")
         // The split of each trigger's wait, what the load cost and the anchors it is read against
-        // (among them one thread wakeup under the run's load, and eight in a row).
+        // (among them one thread wakeup under the run's load, and seven in a row).
         for key in [
             "journaled_p50_ms", "after_journal_p50_ms", "cpu_us_per_msg", "machine_busy", "wakeup_us",
             "switches_per_msg",

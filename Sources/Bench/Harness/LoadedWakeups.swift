@@ -4,9 +4,8 @@ import Synchronization
 /// How long one thread wakeup takes while the fleet carries the run's load: every millisecond a
 /// sender thread writes its clock into a pipe, and a receiver blocked on the pipe takes the
 /// difference as soon as it runs again. That is the wait every hop on a message's path pays on
-/// top of its work (event loop → journal writer → event loop → worker loop → scheduler loop →
-/// Redis thread → subscriber), so its tail bounds what the trigger's tail can be on this machine
-/// at this load, whatever the scheduler does. `WakeupFloor` times the same on an idle machine.
+/// top of its work, so its tail bounds what the trigger's tail can be on this machine at this
+/// load, whatever our code does. `WakeupFloor` times the same on an idle machine.
 ///
 /// The probe adds a thousand wakeups a second on each side, a few percent of one core.
 final class LoadedWakeups: Sendable {
@@ -58,14 +57,15 @@ final class LoadedWakeups: Sendable {
 }
 
 extension LoadedWakeups {
-    /// The thread wakeups on a trigger's path from the bench's write to the subscriber's read:
-    /// the listener's loop, its journal writer, the loop again, the worker's socket loop, its
-    /// scheduler loop, its Redis thread, `redis-server`, the bench's subscriber.
-    static let triggerPathHops = 8
+    /// The threads a trigger wakes on its way from the bench's write to the subscriber's read:
+    /// the listener's loop of the sender's connection, the app's journal writer, the loop of the
+    /// app's worker link, the worker's socket loop, its scheduler loop (which runs on its Redis
+    /// thread), `redis-server`, the bench's subscriber.
+    static let triggerPathHops = 7
 
     /// Sums of `hops` wakeups drawn at random from `samples`: what a path made of nothing but
     /// those wakeups would take under the load they were measured in (their tails add up: one
-    /// slow hop in eight is enough to delay the whole path).
+    /// slow hop of the seven is enough to delay the whole path).
     static func pathSums(of samples: [UInt64], hops: Int = triggerPathHops, draws: Int = 100_000) -> [UInt64] {
         guard !samples.isEmpty else { return [] }
         var generator = SystemRandomNumberGenerator()
