@@ -172,7 +172,7 @@ extension FastJSON.Parser {
     /// At a `"`: the case whose name the string is, matched on its bytes when it has no escapes;
     /// a string with escapes is unescaped first, so it names what the general path reads.
     private mutating func word<Word: RawRepresentable<String>>(_ names: [(Word, [UInt8])]) -> Word? {
-        if let raw = plainKey() {
+        if let raw = plainString() {
             for (word, name) in names where raw.holds(name) { return word }
             return nil
         }
@@ -248,7 +248,7 @@ extension FastJSON.Parser {
         }
         while true {
             skipWhitespace()
-            guard let raw = plainKey() else { return false }
+            guard let raw = plainString() else { return false }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
             index += 1
@@ -267,8 +267,9 @@ extension FastJSON.Parser {
         }
     }
 
-    /// At a `"`: the bytes of a key of printable ASCII without escapes, moving past its closing quote.
-    private mutating func plainKey() -> UnsafeRawBufferPointer? {
+    /// At a `"`: the bytes of a string of printable ASCII without escapes (a key, a source, a
+    /// type), moving past its closing quote.
+    private mutating func plainString() -> UnsafeRawBufferPointer? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         let start = index + 1
         var end = start
